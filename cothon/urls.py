@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from cothon import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="opportunities:list", permanent=False), name="home"),
+    path("accounts/login/", views.CothonLoginView.as_view(), name="login"),
+    path("accounts/logout/", views.logout_view, name="logout"),
+    path("tenant/switch/", views.tenant_switch, name="tenant_switch"),
+    path("no-organization/", views.no_tenant, name="no_tenant"),
+    path("healthz", views.healthz, name="healthz"),
+    path("opportunities/", include("opportunities.urls")),
+    path("settings/integrations/", include("integrations.urls")),
+    path("api/v1/", include("cothon.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,58 @@
+"""Login, logout, tenant switcher, health check."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from cothon.tenancy.middleware import SESSION_KEY
+from cothon.tenancy.selectors import membership_for
+
+
+class CothonLoginView(LoginView):
+    template_name = "auth/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("login")
+
+
+@login_required
+@require_POST
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        tenant_id = int(request.POST.get("tenant", ""))
+    except ValueError:
+        tenant_id = -1
+    membership = membership_for(user=request.user, tenant_id=tenant_id)
+    if membership is None:
+        messages.error(request, "You are not a member of that organization.")
+    else:
+        request.session[SESSION_KEY] = membership.tenant_id
+        messages.success(request, f"Switched to {membership.tenant.name}.")
+    # Record pages belong to one tenant: go back to the list, not to the other tenant's record.
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or "/opportunities/" in target[14:]:
+        target = "/opportunities/"
+    return redirect(target)
+
+
+@login_required
+def no_tenant(request: HttpRequest) -> HttpResponse:
+    return render(request, "auth/no_tenant.html", status=403)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})

@@ -1,0 +1,218 @@
+"""Domain records of a bid team: departments, contacts, opportunities, analyses, comments,
+appointments. Every row carries its tenant; reads go through selectors.py, writes through
+services.py (which also records the change in the sync outbox)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from cothon.models import Tenant
+
+
+class TenantOwned(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Department(TenantOwned):
+    """A government buyer. Becomes a Salesforce Account."""
+
+    name = models.CharField(max_length=255)
+    acronym = models.CharField(max_length=30, blank=True)
+    # Stable key pushed to Account.Cothon_Department_Key__c so retries never duplicate.
+    key = models.SlugField(max_length=80)
+    website = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="department_unique_name"),
+            models.UniqueConstraint(fields=["tenant", "key"], name="department_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TenantOwned):
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts")
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class OpportunityStatus(models.TextChoices):
+    IDENTIFIED = "identified", "Identified"
+    ANALYZING = "analyzing", "Analyzing"
+    PURSUING = "pursuing", "Pursuing"
+    SUBMITTED = "submitted", "Submitted"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Category(models.TextChoices):
+    GOODS = "goods", "Goods"
+    SERVICES = "services", "Services"
+    CONSTRUCTION = "construction", "Construction"
+    IT = "it", "Information Technology"
+    PROFESSIONAL = "professional", "Professional Services"
+
+
+class ProcurementMethod(models.TextChoices):
+    RFP = "rfp", "Request for Proposal (RFP)"
+    RFQ = "rfq", "Request for Quotation (RFQ)"
+    STANDING_OFFER = "standing_offer", "Standing Offer"
+    SUPPLY_ARRANGEMENT = "supply_arrangement", "Supply Arrangement"
+    TASK_AUTHORIZATION = "task_authorization", "Task Authorization"
+
+
+class PursuitDecision(models.TextChoices):
+    PURSUE = "pursue", "Pursue"
+    PASS = "pass", "Pass"
+    REVIEW = "review", "Review"
+
+
+class AnalysisStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not Started"
+    IN_PROGRESS = "in_progress", "In Progress"
+    COMPLETE = "complete", "Complete"
+
+
+percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class Opportunity(TenantOwned):
+    title = models.CharField(max_length=500)
+    reference = models.CharField(max_length=50, help_text="The buyer's solicitation number, e.g. W6369-225123/A.")
+    value_min = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    value_max = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    closing_date = models.DateField(null=True, blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="opportunities")
+    status = models.CharField(max_length=20, choices=OpportunityStatus.choices, default=OpportunityStatus.IDENTIFIED)
+    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    procurement_method = models.CharField(max_length=30, choices=ProcurementMethod.choices, blank=True)
+    location = models.CharField(max_length=100, blank=True, help_text="Province or territory.")
+    unspsc_code = models.CharField("UNSPSC code", max_length=20, blank=True)
+    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    pursuit_decision = models.CharField(max_length=10, choices=PursuitDecision.choices, blank=True)
+    win_probability = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    analysis_status = models.CharField(max_length=20, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_STARTED)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    last_analyzed_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True, max_length=32000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "opportunities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "reference"], name="opportunity_unique_reference"),
+            models.CheckConstraint(
+                condition=models.Q(value_min__isnull=True) | models.Q(value_max__isnull=True) | models.Q(value_min__lte=models.F("value_max")),
+                name="opportunity_value_min_lte_max",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            models.Index(fields=["tenant", "closing_date"]),
+            models.Index(fields=["tenant", "-updated_at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+
+class BidAnalysisStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In Progress"
+    COMPLETED = "completed", "Completed"
+
+
+class BidAnalysis(TenantOwned):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="analyses")
+    status = models.CharField(max_length=20, choices=BidAnalysisStatus.choices, default=BidAnalysisStatus.IN_PROGRESS)
+    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    summary = models.TextField(blank=True, max_length=32000)
+    key_findings = models.TextField(blank=True, max_length=32000, help_text="One finding per line.")
+    risks = models.TextField(blank=True, max_length=32000)
+    recommendation = models.CharField(max_length=255, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "bid analyses"
+
+    def __str__(self) -> str:
+        return f"Analysis of {self.opportunity.reference}"
+
+
+class RequirementKind(models.TextChoices):
+    MANDATORY = "mandatory", "Mandatory"
+    RATED = "rated", "Rated"
+
+
+class CapabilityMatch(models.TextChoices):
+    MET = "met", "Met"
+    PARTIAL = "partial", "Partially met"
+    NOT_MET = "not_met", "Not met"
+    UNKNOWN = "unknown", "To assess"
+
+
+class Requirement(TenantOwned):
+    analysis = models.ForeignKey(BidAnalysis, on_delete=models.CASCADE, related_name="requirements")
+    code = models.CharField(max_length=30, blank=True, help_text="e.g. M1, R3")
+    text = models.TextField(max_length=32000)
+    kind = models.CharField(max_length=10, choices=RequirementKind.choices)
+    capability_match = models.CharField(max_length=10, choices=CapabilityMatch.choices, default=CapabilityMatch.UNKNOWN)
+    weight = models.PositiveSmallIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True, max_length=32000)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code or self.text[:40]
+
+
+class Comment(TenantOwned):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    body = models.TextField(max_length=32000)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Appointment(TenantOwned):
+    """A sales appointment pulled from Salesforce by SOQL (the SalesPro flow)."""
+
+    salesforce_id = models.CharField(max_length=18)
+    connection_id = models.BigIntegerField(null=True, blank=True)
+    customer_name = models.CharField(max_length=255)
+    address = models.CharField(max_length=500, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    result = models.CharField(max_length=100, blank=True)
+    result_reason = models.CharField(max_length=255, blank=True)
+    notes = models.TextField(blank=True)
+    source_fields = models.JSONField(default=dict, blank=True, help_text="Mapped fields as pulled, for display.")
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "salesforce_id"], name="appointment_unique_sf_id")]

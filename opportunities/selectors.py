@@ -1,0 +1,72 @@
+"""Reads for the bid team's records, always scoped to one tenant."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from cothon.models import Tenant
+from opportunities.models import Appointment, BidAnalysis, Comment, Contact, Department, Opportunity, Requirement
+
+
+def department_list(*, tenant: Tenant) -> QuerySet[Department]:
+    return Department.objects.filter(tenant=tenant)
+
+
+def department_get(*, tenant: Tenant, pk: Any) -> Department:
+    return get_object_or_404(Department, tenant=tenant, pk=pk)
+
+
+def contact_list(*, tenant: Tenant) -> QuerySet[Contact]:
+    return Contact.objects.filter(tenant=tenant).select_related("department")
+
+
+def opportunity_list(
+    *,
+    tenant: Tenant,
+    search: str = "",
+    status: str | list[str] | None = None,
+    department_id: int | None = None,
+    closing_after: date | None = None,
+    closing_before: date | None = None,
+) -> QuerySet[Opportunity]:
+    qs = Opportunity.objects.filter(tenant=tenant).select_related("department", "assignee")
+    if search:
+        qs = qs.filter(Q(title__icontains=search) | Q(reference__icontains=search) | Q(department__name__icontains=search))
+    if status:
+        qs = qs.filter(status__in=[status] if isinstance(status, str) else status)
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    if closing_after:
+        qs = qs.filter(closing_date__gte=closing_after)
+    if closing_before:
+        qs = qs.filter(closing_date__lte=closing_before)
+    return qs
+
+
+def opportunity_get(*, tenant: Tenant, pk: Any) -> Opportunity:
+    """The opportunity of this tenant, or 404 — another tenant's id is indistinguishable from none."""
+    return get_object_or_404(Opportunity.objects.select_related("department", "assignee"), tenant=tenant, pk=pk)
+
+
+def analysis_list(*, tenant: Tenant) -> QuerySet[BidAnalysis]:
+    return BidAnalysis.objects.filter(tenant=tenant).select_related("opportunity").prefetch_related("requirements")
+
+
+def analysis_get(*, tenant: Tenant, pk: Any) -> BidAnalysis:
+    return get_object_or_404(analysis_list(tenant=tenant), pk=pk)
+
+
+def requirement_list(*, tenant: Tenant, analysis: BidAnalysis) -> QuerySet[Requirement]:
+    return Requirement.objects.filter(tenant=tenant, analysis=analysis)
+
+
+def comment_list(*, tenant: Tenant, opportunity: Opportunity) -> QuerySet[Comment]:
+    return Comment.objects.filter(tenant=tenant, opportunity=opportunity).select_related("author")
+
+
+def appointment_list(*, tenant: Tenant) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(tenant=tenant)

@@ -1,0 +1,103 @@
+"""Writes for proposals and quotes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Sum
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cothon.models import Tenant
+from opportunities.models import Opportunity
+from proposals.models import Proposal, ProposalSection, ProposalStatus, Quote, QuoteLineItem
+from proposals.pdf import render_pdf
+from sync_engine.models import RecordType
+from sync_engine.outbox import record_change
+
+DEFAULT_SECTIONS = ("Executive Summary", "Technical Approach", "Team", "Pricing")
+
+
+def _assert_tenant(instance, tenant: Tenant) -> None:
+    if instance.tenant_id != tenant.pk:
+        raise PermissionError(f"{type(instance).__name__} {instance.pk} does not belong to tenant {tenant.pk}")
+
+
+@transaction.atomic
+def proposal_create(*, tenant: Tenant, opportunity: Opportunity, title: str, created_by: AbstractBaseUser | None = None,
+                    sections: Iterable[Mapping[str, str]] | None = None) -> Proposal:
+    _assert_tenant(opportunity, tenant)
+    proposal = Proposal(tenant=tenant, opportunity=opportunity, title=title, created_by=created_by)
+    proposal.full_clean()
+    proposal.save()
+    chosen = list(sections) if sections is not None else [{"title": t, "body": ""} for t in DEFAULT_SECTIONS]
+    for position, section in enumerate(chosen):
+        item = ProposalSection(tenant=tenant, proposal=proposal, title=section["title"], body=section.get("body", ""), position=position)
+        item.full_clean(exclude=["proposal"])
+        item.save()
+    return proposal
+
+
+@transaction.atomic
+def proposal_generate(*, tenant: Tenant, proposal: Proposal) -> Proposal:
+    """Render the proposal to PDF, mark it ready for review, and queue the "Proposal Generated"
+    task and document upload for Salesforce."""
+    _assert_tenant(proposal, tenant)
+    sections = list(proposal.sections.all())
+    if not sections:
+        raise ValidationError({"sections": ["A proposal needs at least one section before it can be generated."]})
+    html = render_to_string("proposals/proposal_pdf.html", {"proposal": proposal, "sections": sections,
+                                                           "opportunity": proposal.opportunity})
+    pdf_bytes = render_pdf(html)
+    proposal.document.save(f"{slugify(proposal.title)[:60] or 'proposal'}.pdf", ContentFile(pdf_bytes), save=False)
+    proposal.generated_at = timezone.now()
+    proposal.status = ProposalStatus.READY
+    proposal.save()
+    record_change(tenant=tenant, record_type=RecordType.PROPOSAL, record_id=proposal.pk, event="generated",
+                  changed_fields=["document", "status", "generated_at"])
+    return proposal
+
+
+def _next_quote_number(tenant: Tenant) -> str:
+    count = Quote.objects.filter(tenant=tenant).count() + 1
+    number = f"Q-{count:05d}"
+    while Quote.objects.filter(tenant=tenant, number=number).exists():
+        count += 1
+        number = f"Q-{count:05d}"
+    return number
+
+
+@transaction.atomic
+def quote_create(*, tenant: Tenant, title: str, opportunity: Opportunity | None = None, **data: Any) -> Quote:
+    if opportunity is not None:
+        _assert_tenant(opportunity, tenant)
+    quote = Quote(tenant=tenant, title=title, opportunity=opportunity, number=data.pop("number", None) or _next_quote_number(tenant), **data)
+    quote.full_clean()
+    quote.save()
+    return quote
+
+
+@transaction.atomic
+def quote_line_add(*, tenant: Tenant, quote: Quote, description: str, quantity: Decimal, unit_price: Decimal) -> QuoteLineItem:
+    _assert_tenant(quote, tenant)
+    position = quote.line_items.count()
+    item = QuoteLineItem(tenant=tenant, quote=quote, description=description, quantity=quantity, unit_price=unit_price, position=position)
+    item.full_clean(exclude=["quote"])
+    if item.quantity <= 0:
+        raise ValidationError({"quantity": ["Quantity must be greater than zero."]})
+    item.save()
+    _quote_recompute_total(quote)
+    return item
+
+
+def _quote_recompute_total(quote: Quote) -> None:
+    total = quote.line_items.aggregate(total=Sum(F("quantity") * F("unit_price")))["total"] or Decimal("0")
+    quote.total = Decimal(total).quantize(Decimal("0.01"))
+    quote.save(update_fields=["total", "updated_at"])

@@ -1,0 +1,53 @@
+"""Run the test suite on the best backend this machine has, and say which.
+
+PostgreSQL and Redis are used when reachable (DATABASE_URL / REDIS_URL, or the defaults
+127.0.0.1:5432 and 127.0.0.1:6379); otherwise SQLite and the embedded broker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def choose_backend(env: dict[str, str]) -> list[str]:
+    notes = []
+    if not env.get("DATABASE_URL"):
+        if _reachable("127.0.0.1", 5432):
+            env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/postgres"
+            notes.append("PostgreSQL at 127.0.0.1:5432 (tests use the test_postgres database)")
+        else:
+            notes.append("SQLite (PostgreSQL not reachable at 127.0.0.1:5432)")
+    else:
+        notes.append(f"DATABASE_URL from the environment ({env['DATABASE_URL'].split('@')[-1]})")
+    if not env.get("REDIS_URL"):
+        if _reachable("127.0.0.1", 6379):
+            env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+            notes.append("Redis at 127.0.0.1:6379 db 15")
+        else:
+            notes.append("no Redis (embedded filesystem broker, local-memory cache)")
+    else:
+        notes.append("REDIS_URL from the environment")
+    return notes
+
+
+def main(argv: list[str]) -> int:
+    notes = choose_backend(os.environ)  # type: ignore[arg-type]
+    os.environ.setdefault("COTHON_VAR_DIR", os.path.join(os.getcwd(), "var", "test"))
+    print("Test backend: " + "; ".join(notes), flush=True)
+    return pytest.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

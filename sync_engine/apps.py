@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class SyncEngineConfig(AppConfig):
+    name = "sync_engine"

@@ -1,0 +1,124 @@
+"""The sync engine's tables: the outbox (what must be pushed) and the link state of every
+synced record (what each side agreed on last)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from cothon.models import Tenant
+from integrations.models import SalesforceConnection
+
+
+class RecordType(models.TextChoices):
+    """Local record kinds that sync. The value is stable: it is stored in outbox and links."""
+
+    DEPARTMENT = "department", "Department"
+    CONTACT = "contact", "Contact"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    ANALYSIS = "analysis", "Bid analysis"
+    REQUIREMENT = "requirement", "Requirement"
+    COMMENT = "comment", "Comment"
+    PROPOSAL = "proposal", "Proposal"
+    QUOTE = "quote", "Quote"
+    APPOINTMENT = "appointment", "Appointment"
+
+
+class Priority(models.IntegerChoices):
+    """Lower runs first. Manual and real-time work outranks background runs."""
+
+    MANUAL = 0, "Manual"
+    REALTIME = 1, "Real-time"
+    INCREMENTAL = 2, "Incremental"
+    RECONCILIATION = 3, "Reconciliation"
+    FULL = 4, "Full sync"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CLAIMED = "claimed", "In progress"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class OutboxEntry(models.Model):
+    """One pending push of one local record to one connection.
+
+    Written by domain services in the same transaction as the change. Several changes of one
+    record before it is pushed coalesce into this one row (changed_fields is the union).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="outbox_entries")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    event = models.CharField(max_length=40, help_text="What happened: created, updated, status_changed, deleted…")
+    changed_fields = models.JSONField(default=list)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.REALTIME)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    available_at = models.DateTimeField(help_text="Not claimed before this time (backoff, governor pause).")
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # At most one open row per (connection, record): new changes merge into it.
+            models.UniqueConstraint(
+                fields=["connection", "record_type", "record_id"],
+                condition=models.Q(state="pending"),
+                name="outbox_one_pending_per_record",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "priority", "available_at", "id"], name="outbox_claim_idx")]
+
+
+class LinkStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to sync"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    DELETED_IN_SALESFORCE = "deleted_in_sf", "Deleted in Salesforce"
+    UNLINKED = "unlinked", "Not linked"
+
+
+class MatchedBy(models.TextChoices):
+    EXTERNAL_ID = "external_id", "External id"
+    TITLE_DATE = "title_date", "Title + close date"
+    LEGACY_REVIEW = "legacy_review", "Linked by review"
+    PULLED = "pulled", "Created from Salesforce"
+
+
+class SyncLink(models.Model):
+    """The link between one local record and its Salesforce record in one connection."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="links")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    sobject = models.CharField(max_length=80)
+    salesforce_id = models.CharField(max_length=18, blank=True)
+    matched_by = models.CharField(max_length=20, choices=MatchedBy.choices, blank=True)
+    status = models.CharField(max_length=20, choices=LinkStatus.choices, default=LinkStatus.PENDING)
+    pushed_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the values last written (echo suppression).")
+    base_snapshot = models.JSONField(default=dict, blank=True, help_text="Field values both sides agreed on last.")
+    salesforce_modstamp = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=80, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_error_hint = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "record_type", "record_id", "sobject"], name="link_unique_record"),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "salesforce_id"]),
+            models.Index(fields=["tenant", "record_type", "record_id"]),
+        ]
+
+    @property
+    def salesforce_url(self) -> str:
+        return self.connection.record_url(self.sobject, self.salesforce_id) if self.salesforce_id else ""
