@@ -1,0 +1,29 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test system-deps benchmarks clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+run: $(STAMP)
+	@bash scripts/system_deps.sh --runtime
+	@$(PY) scripts/run.py
+
+test: $(STAMP) system-deps
+	@$(PY) scripts/run_tests.py
+
+benchmarks: $(STAMP)
+	@$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf var/ staticfiles/ test-artifacts/

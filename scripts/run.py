@@ -1,0 +1,157 @@
+"""`make run`: set up and start the whole product on embedded defaults.
+
+SQLite, kombu's filesystem broker (no server), the local Salesforce emulator, real Celery
+worker processes and beat, and the web app. Prints the URL and the demo logins. Ctrl-C stops
+every process this script started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PY = sys.executable
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_DEBUG", "1")
+    env.setdefault("COTHON_BASE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}")
+    # The demo's OAuth login page is the emulator's loopback HTTP port; oauthlib refuses http
+    # URLs unless told otherwise. Only `make run` sets this (decisions.md).
+    env["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    # make run never auto-detects the production stack: embedded defaults unless asked.
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+class Supervisor:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        (VAR / "log").mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(VAR / "log" / f"{name}.log", "ab")
+        # Own process group, so Ctrl-C in the terminal reaches us first and we stop them in order.
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.children.append((name, proc))
+        return proc
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 15
+        for name, proc in self.children:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        print("All Cothon processes stopped.")
+
+    def watch(self) -> int:
+        while True:
+            for name, proc in self.children:
+                code = proc.poll()
+                if code is not None:
+                    print(f"\n{name} exited with code {code}; see var/log/{name}.log. Stopping everything.")
+                    return 1
+            time.sleep(0.5)
+
+
+def _wait_for_emulator(data_dir: Path, proc: subprocess.Popen, timeout: float = 30) -> dict:
+    runtime = data_dir / "runtime.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("The Salesforce emulator failed to start; see var/log/emulator.log")
+        if runtime.exists():
+            try:
+                info = json.loads(runtime.read_text())
+                if info.get("pid") == proc.pid:
+                    return info
+            except json.JSONDecodeError:
+                pass
+        time.sleep(0.2)
+    raise SystemExit("The Salesforce emulator did not start within 30 s; see var/log/emulator.log")
+
+
+def _wait_for_http(url: str, timeout: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"The web server did not answer at {url}; see var/log/web.log")
+
+
+def main() -> int:
+    env = _env()
+    port = env.get("PORT", "8000")
+    print("Preparing the database and demo data…", flush=True)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "seed_demo")
+
+    sup = Supervisor(env)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        emulator_dir = VAR / "emulator"
+        emulator = sup.start("emulator", [
+            PY, "-m", "salesforce_emulator", "serve", "--data-dir", str(emulator_dir),
+            "--port", env.get("EMULATOR_PORT", "8443"), "--http-port", env.get("EMULATOR_HTTP_PORT", "8080"),
+        ])
+        emulator_info = _wait_for_emulator(emulator_dir, emulator)
+        sup.start("web", [PY, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                          "--threads", "4", "--access-logfile", "-"])
+        celery = [PY, "-m", "celery", "-A", "cothon"]
+        sup.start("worker-realtime", celery + ["worker", "-Q", "realtime", "-c", "1", "-n", "realtime@%h", "-l", "info"])
+        sup.start("worker-default", celery + ["worker", "-Q", "default,bulk", "-c", "2", "-n", "default@%h", "-l", "info"])
+        sup.start("beat", celery + ["beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")])
+        _wait_for_http(f"http://127.0.0.1:{port}/healthz")
+
+        from cothon.demo_data import DEMO_PASSWORD, DEMO_TENANTS
+
+        print("\n" + "=" * 72)
+        print(f"  Cothon is running:  http://127.0.0.1:{port}/")
+        print(f"  Demo password for every user below: {DEMO_PASSWORD}")
+        for spec in DEMO_TENANTS:
+            print(f"  {spec.name}: " + ", ".join(f"{u} ({'bid manager' if r == 'member' else r})" for u, _, _, r in spec.people))
+        print(f"  API docs:           http://127.0.0.1:{port}/api/docs/")
+        print(f"  Salesforce emulator: {emulator_info.get('https_url')} (HTTPS)  {emulator_info.get('http_url')} (HTTP)")
+        print(f"  Emulator data dir:  {emulator_dir}   (python -m salesforce_emulator credentials)")
+        print("  Logs: var/log/*.log     Stop: Ctrl-C")
+        print("=" * 72, flush=True)
+        return sup.watch()
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        sup.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
