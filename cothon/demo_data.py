@@ -126,7 +126,7 @@ def _seed_tenant(spec: DemoTenant, index: int, count: int) -> Tenant:
     for n in range(count):
         subject, category, unspsc = SUBJECTS[n % len(SUBJECTS)]
         department = departments[rng.randrange(len(departments))]
-        status = STATUSES[n % len(STATUSES)]
+        status = STATUSES[(n * 11) % len(STATUSES)]  # 11 is coprime with 50: spreads statuses
         low = Decimal(rng.choice((75, 120, 250, 400, 650, 900, 1500, 2400, 4800))) * 1000
         closing = today + datetime.timedelta(days=rng.randint(-60, -5) if status in ("won", "lost", "submitted") else rng.randint(2, 120))
         opportunity = opportunity_create(

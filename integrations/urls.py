@@ -1,2 +1,8 @@
+from django.urls import path
+
+from integrations import views
+
 app_name = "integrations"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.integration_settings, name="index"),
+]

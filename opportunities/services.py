@@ -259,3 +259,59 @@ def comment_create(*, tenant: Tenant, opportunity: Opportunity, author: Abstract
     record_change(tenant=tenant, record_type=RecordType.COMMENT, record_id=comment.pk, event="created",
                   changed_fields=["body"])
     return comment
+
+
+# --- validation without saving (appended for inline form validation) -------------------------
+
+DUPLICATE_REFERENCE_MESSAGE = "Another opportunity in this organization already uses this reference."
+
+
+def opportunity_validate(*, tenant: Tenant, data: Mapping[str, Any], opportunity: Opportunity | None = None) -> None:
+    """Check `data` as opportunity_create / opportunity_update would, without saving anything.
+
+    Raises ValidationError keyed by field. A duplicate reference is reported on `reference`
+    (full_clean reports the (tenant, reference) constraint as a form-wide error).
+    """
+    import copy
+
+    if opportunity is not None:
+        _assert_tenant(opportunity, tenant)
+        candidate = copy.copy(opportunity)
+    else:
+        candidate = Opportunity(tenant=tenant)
+    _apply(candidate, data, OPPORTUNITY_FIELDS)
+    if candidate.department_id is not None:
+        _assert_tenant(candidate.department, tenant)
+    errors: dict[str, list[str]] = {}
+    try:
+        _validate_opportunity(candidate)
+    except ValidationError as exc:
+        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
+    reference = (candidate.reference or "").strip()
+    if reference and Opportunity.objects.filter(tenant=tenant, reference=reference).exclude(pk=candidate.pk).exists():
+        unique_messages = set(candidate.unique_error_message(Opportunity, ("tenant", "reference")).messages)
+        remaining = [m for m in errors.pop("__all__", []) if m not in unique_messages]
+        if remaining:
+            errors["__all__"] = remaining
+        errors.setdefault("reference", []).append(DUPLICATE_REFERENCE_MESSAGE)
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- department name check (appended for the REST API) --------------------------------------
+
+DUPLICATE_DEPARTMENT_MESSAGE = "Another department in this organization already has this name."
+
+
+def department_validate_name(*, tenant: Tenant, name: str, department: Department | None = None) -> None:
+    """Raise a ValidationError on `name` when another department of the tenant has it.
+
+    full_clean reports the (tenant, name) constraint as a form-wide "__all__" error; API
+    clients need it on the field.
+    """
+    qs = Department.objects.filter(tenant=tenant, name=(name or "").strip())
+    if department is not None:
+        _assert_tenant(department, tenant)
+        qs = qs.exclude(pk=department.pk)
+    if qs.exists():
+        raise ValidationError({"name": [DUPLICATE_DEPARTMENT_MESSAGE]})

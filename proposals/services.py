@@ -101,3 +101,53 @@ def _quote_recompute_total(quote: Quote) -> None:
     total = quote.line_items.aggregate(total=Sum(F("quantity") * F("unit_price")))["total"] or Decimal("0")
     quote.total = Decimal(total).quantize(Decimal("0.01"))
     quote.save(update_fields=["total", "updated_at"])
+
+
+# --- appended for the REST API ---------------------------------------------------------------
+
+PROPOSAL_FIELDS = ("title", "status")
+DUPLICATE_QUOTE_NUMBER_MESSAGE = "Another quote in this organization already has this number."
+
+
+@transaction.atomic
+def proposal_update(*, tenant: Tenant, proposal: Proposal, data: Mapping[str, Any],
+                    sections: Iterable[Mapping[str, str]] | None = None) -> Proposal:
+    """Change a proposal's title/status; when `sections` is given, it replaces all sections
+    (in the given order). A generated document is kept: regenerate to refresh it."""
+    _assert_tenant(proposal, tenant)
+    unknown = set(data) - set(PROPOSAL_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    for name, value in data.items():
+        setattr(proposal, name, value)
+    proposal.full_clean(exclude=["document"])
+    proposal.save()
+    if sections is not None:
+        proposal.sections.all().delete()
+        for position, section in enumerate(sections):
+            item = ProposalSection(tenant=tenant, proposal=proposal, title=section["title"],
+                                   body=section.get("body", ""), position=position)
+            item.full_clean(exclude=["proposal"])
+            item.save()
+    return proposal
+
+
+@transaction.atomic
+def quote_create_with_lines(*, tenant: Tenant, title: str, opportunity: Opportunity | None = None,
+                            line_items: Iterable[Mapping[str, Any]] = (), **data: Any) -> Quote:
+    """Create a quote and its line items in one transaction (all or nothing).
+
+    A duplicate number is reported on `number`; a bad line on `line_items` with its position.
+    """
+    number = (data.get("number") or "").strip()
+    if number and Quote.objects.filter(tenant=tenant, number=number).exists():
+        raise ValidationError({"number": [DUPLICATE_QUOTE_NUMBER_MESSAGE]})
+    quote = quote_create(tenant=tenant, title=title, opportunity=opportunity, **data)
+    for index, line in enumerate(line_items, start=1):
+        try:
+            quote_line_add(tenant=tenant, quote=quote, description=line["description"],
+                           quantity=line.get("quantity", Decimal("1")), unit_price=line.get("unit_price", Decimal("0")))
+        except ValidationError as exc:
+            messages = [f"Line {index}, {field}: {message}" for field, msgs in exc.message_dict.items() for message in msgs]
+            raise ValidationError({"line_items": messages}) from exc
+    return quote

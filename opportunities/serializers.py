@@ -1,0 +1,175 @@
+"""API shapes of the bid team's records. Serializers only shape and type-check data: rules
+(value ranges, unique references, roll-ups) live in opportunities/services.py, reads in
+opportunities/selectors.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Manager, QuerySet
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from opportunities import selectors
+from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
+
+
+class TenantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key given by id, looked up only among the current tenant's rows.
+
+    Another tenant's id gets the same "does not exist" error as an id that was never used.
+    `selector(tenant=…)` returns the candidate queryset; `queryset` only tells the schema the model.
+    """
+
+    def __init__(self, *, selector: Callable[..., QuerySet], **kwargs: Any) -> None:
+        self.selector = selector
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        request = self.context.get("request")
+        tenant = getattr(request, "tenant", None) if request is not None else None
+        if tenant is None:
+            return self.queryset.none()
+        return self.selector(tenant=tenant)
+
+
+def tenant_opportunity_field(**kwargs: Any) -> TenantScopedPrimaryKeyRelatedField:
+    return TenantScopedPrimaryKeyRelatedField(
+        selector=selectors.opportunity_list, queryset=Opportunity.objects.none(), **kwargs
+    )
+
+
+def tenant_member_field(**kwargs: Any) -> TenantScopedPrimaryKeyRelatedField:
+    kwargs.setdefault("error_messages", {"does_not_exist": 'Invalid pk "{pk_value}" - no member of this organization has this id.'})
+    return TenantScopedPrimaryKeyRelatedField(
+        selector=selectors.assignable_users, queryset=get_user_model().objects.none(), **kwargs
+    )
+
+
+# --- departments ---------------------------------------------------------------------------
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name", "acronym", "key", "website", "created_at", "updated_at"]
+        read_only_fields = ["key", "created_at", "updated_at"]
+
+
+# --- opportunities -------------------------------------------------------------------------
+
+SALESFORCE_LINK_SCHEMA = inline_serializer(
+    name="SalesforceLink",
+    fields={
+        "connection": serializers.IntegerField(help_text="Id of the tenant's default Salesforce connection."),
+        "salesforce_id": serializers.CharField(help_text="Empty until the record was first pushed."),
+        "url": serializers.CharField(help_text="The record in Salesforce Lightning; empty until pushed."),
+        "status": serializers.ChoiceField(choices=["pending", "synced", "failed", "deleted_in_sf"]),
+        "last_synced_at": serializers.DateTimeField(allow_null=True),
+        "last_error": serializers.CharField(allow_null=True),
+    },
+    allow_null=True,
+)
+
+
+class OpportunityListSerializer(serializers.ListSerializer):
+    """Loads the Salesforce links of a whole page in one query before shaping it."""
+
+    def to_representation(self, data):
+        items = list(data.all() if isinstance(data, Manager) else data)
+        request = self.context.get("request")
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            self._context["salesforce_links"] = selectors.opportunity_salesforce_links(
+                tenant=tenant, opportunity_ids=[item.pk for item in items]
+            )
+        return super().to_representation(items)
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    department = TenantScopedPrimaryKeyRelatedField(
+        selector=selectors.department_list, queryset=Department.objects.none(), allow_null=True, required=False,
+        help_text="Id of a department of your organization.",
+    )
+    department_name = serializers.CharField(source="department.name", read_only=True, default=None)
+    assignee = tenant_member_field(allow_null=True, required=False, help_text="Id of a user who is a member of your organization.")
+    salesforce = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Opportunity
+        list_serializer_class = OpportunityListSerializer
+        fields = [
+            "id", "title", "reference", "status", "value_min", "value_max", "closing_date",
+            "department", "department_name", "category", "procurement_method", "location", "unspsc_code",
+            "pursuit_decision", "win_probability", "assignee", "description",
+            "compliance_score", "analysis_status", "last_analyzed_at",
+            "created_by", "created_at", "updated_at", "salesforce",
+        ]
+        # Analysis results are rolled up by completing an analysis, not written directly.
+        read_only_fields = ["compliance_score", "analysis_status", "last_analyzed_at", "created_by", "created_at", "updated_at"]
+
+    @extend_schema_field(SALESFORCE_LINK_SCHEMA)
+    def get_salesforce(self, obj: Opportunity) -> dict[str, Any] | None:
+        links = self.context.get("salesforce_links")
+        if links is None:
+            request = self.context.get("request")
+            tenant = getattr(request, "tenant", None)
+            links = selectors.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
+        link = links.get(obj.pk)
+        if link is None or link.status == "unlinked":
+            return None
+        return {
+            "connection": link.connection_id,
+            "salesforce_id": link.salesforce_id,
+            "url": link.salesforce_url,
+            "status": link.status,
+            "last_synced_at": serializers.DateTimeField().to_representation(link.last_synced_at) if link.last_synced_at else None,
+            "last_error": link.last_error_message or link.last_error_code or None,
+        }
+
+
+# --- analyses and requirements -------------------------------------------------------------
+
+class RequirementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Requirement
+        fields = ["id", "analysis", "code", "text", "kind", "capability_match", "weight", "notes", "created_at", "updated_at"]
+        read_only_fields = ["analysis", "created_at", "updated_at"]
+
+
+class AnalysisSerializer(serializers.ModelSerializer):
+    opportunity = tenant_opportunity_field(help_text="Id of an opportunity of your organization.")
+    requirements = RequirementSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BidAnalysis
+        fields = [
+            "id", "opportunity", "status", "compliance_score", "summary", "key_findings", "risks",
+            "recommendation", "completed_at", "created_by", "created_at", "updated_at", "requirements",
+        ]
+        read_only_fields = ["status", "completed_at", "created_by", "created_at", "updated_at"]
+
+
+class AnalysisUpdateSerializer(AnalysisSerializer):
+    """An analysis stays on its opportunity: `opportunity` is read-only after creation."""
+
+    opportunity = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class AnalysisCompleteSerializer(serializers.Serializer):
+    compliance_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True,
+                                                help_text="Overrides the analysis's score before completing.")
+    recommendation = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+# --- comments ------------------------------------------------------------------------------
+
+class CommentSerializer(serializers.ModelSerializer):
+    author_username = serializers.CharField(source="author.username", read_only=True, default=None)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "opportunity", "author", "author_username", "body", "created_at", "updated_at"]
+        read_only_fields = ["opportunity", "author", "created_at", "updated_at"]
+

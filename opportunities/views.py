@@ -1,0 +1,202 @@
+"""HTML pages for opportunities. Reads go through selectors, writes through services (via the
+forms); every lookup is scoped to request.tenant, so another tenant's id is a 404."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cothon.tenancy.access import tenant_required
+from opportunities import selectors, services
+from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
+from proposals.selectors import proposal_list
+
+PAGE_SIZE = 25
+
+
+def tenant_page(minimum_role: str = "viewer") -> Callable:
+    """tenant_required + dates rendered in the tenant's time zone."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def in_tenant_zone(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                zone = zoneinfo.ZoneInfo(request.tenant.time_zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                zone = None
+            with timezone.override(zone):
+                return view(request, *args, **kwargs)
+
+        return tenant_required(minimum_role)(in_tenant_zone)
+
+    return decorator
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    # A history restore (back button with an empty htmx cache) needs the whole page.
+    return bool(htmx) and not htmx.history_restore_request
+
+
+# --- list ----------------------------------------------------------------------------------
+
+@tenant_page("viewer")
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    filter_form = OpportunityFilterForm(request.GET or None, tenant=tenant)
+    filters = filter_form.filters()
+    queryset = selectors.opportunity_list(tenant=tenant, **filters)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filter_form": filter_form,
+        "page": page,
+        "opportunities": page.object_list,
+        "has_filters": any(filters.values()),
+        "total_in_tenant": None,
+    }
+    if not page.paginator.count and not context["has_filters"]:
+        context["total_in_tenant"] = 0
+    template = "opportunities/_results.html" if _is_htmx(request) else "opportunities/list.html"
+    response = render(request, template, context)
+    # The same URL answers a fragment or a page depending on HX-Request: never mix them in caches.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- detail and comments -------------------------------------------------------------------
+
+def _comments_context(request: HttpRequest, opportunity, form: CommentForm | None = None) -> dict:
+    return {
+        "opportunity": opportunity,
+        "comments": selectors.comment_list(tenant=request.tenant, opportunity=opportunity),
+        "comment_form": form or CommentForm(),
+    }
+
+
+def _detail_context(request: HttpRequest, opportunity, comment_form: CommentForm | None = None) -> dict:
+    tenant = request.tenant
+    return {
+        **_comments_context(request, opportunity, comment_form),
+        "analyses": selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity),
+        "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
+        "salesforce": selectors.opportunity_salesforce_link(tenant=tenant, opportunity=opportunity),
+        # The manual Sync action is wired by the sync issue; until its route exists the button
+        # explains itself instead of pretending.
+        "sync_url": _url_if_exists("opportunities:sync", opportunity.pk),
+    }
+
+
+def _url_if_exists(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@tenant_page("viewer")
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
+    return render(request, "opportunities/detail.html", _detail_context(request, opportunity))
+
+
+@tenant_page("member")
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    tenant = request.tenant
+    opportunity = selectors.opportunity_get(tenant=tenant, pk=pk)
+    form: CommentForm | None = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_create(tenant=tenant, opportunity=opportunity, author=request.user,
+                                    body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            form.add_error("body", exc.messages)
+        else:
+            form = None
+    if _is_htmx(request):
+        return render(request, "opportunities/_comments.html", _comments_context(request, opportunity, form))
+    if form is None:
+        messages.success(request, "Comment added.")
+        return redirect(reverse("opportunities:detail", args=[opportunity.pk]) + "#comments")
+    # Without JavaScript: the page again, with the error under the comment box.
+    return render(request, "opportunities/detail.html", _detail_context(request, opportunity, form))
+
+
+# --- create, edit, inline validation -------------------------------------------------------
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    validate_url = reverse("opportunities:validate")
+    form = OpportunityForm(request.POST or None, tenant=request.tenant, validate_url=validate_url)
+    if request.method == "POST":
+        opportunity = form.save(user=request.user)
+        if opportunity is not None:
+            messages.success(request, f"Opportunity “{opportunity.title}” created.")
+            return redirect("opportunities:detail", pk=opportunity.pk)
+    return render(request, "opportunities/form.html", {"form": form, "opportunity": None})
+
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
+    validate_url = reverse("opportunities:validate_existing", args=[opportunity.pk])
+    form = OpportunityForm(request.POST or None, tenant=request.tenant, instance=opportunity, validate_url=validate_url)
+    if request.method == "POST":
+        # The form works on its own copy so a failed save leaves the page's record untouched.
+        saved = form.save(user=request.user)
+        if saved is not None:
+            messages.success(request, "Changes saved.")
+            return redirect("opportunities:detail", pk=saved.pk)
+        opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
+    return render(request, "opportunities/form.html", {"form": form, "opportunity": opportunity})
+
+
+def _validate(request: HttpRequest, opportunity=None) -> HttpResponse:
+    form = OpportunityForm(request.POST, tenant=request.tenant, instance=opportunity)
+    name = getattr(request.htmx, "trigger_name", None) or request.POST.get("_field", "")
+    if name not in form.fields:
+        return HttpResponseBadRequest("Unknown field.")
+    names = [name, *RELATED_FIELDS.get(name, ())]
+    errors = form.validate_fields(names)
+    return render(request, "opportunities/_field_errors.html",
+                  {"main": {"name": name, "errors": errors[name]},
+                   "others": [{"name": n, "errors": errors[n]} for n in names[1:]]})
+
+
+@tenant_page("member")
+@require_POST
+def opportunity_validate(request: HttpRequest) -> HttpResponse:
+    return _validate(request)
+
+
+@tenant_page("member")
+@require_POST
+def opportunity_validate_existing(request: HttpRequest, pk: int) -> HttpResponse:
+    return _validate(request, selectors.opportunity_get(tenant=request.tenant, pk=pk))
+
+
+# --- delete --------------------------------------------------------------------------------
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def opportunity_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
+    if request.method == "POST":
+        title = opportunity.title
+        services.opportunity_delete(tenant=request.tenant, opportunity=opportunity)
+        messages.success(request, f"Opportunity “{title}” deleted.")
+        return redirect("opportunities:list")
+    return render(request, "opportunities/confirm_delete.html", {"opportunity": opportunity})

@@ -1,0 +1,99 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from opportunities.models import AnalysisStatus, Opportunity
+from opportunities.services import (
+    analysis_complete,
+    analysis_create,
+    comment_create,
+    department_get_or_create,
+    opportunity_create,
+    opportunity_update,
+    requirement_add,
+)
+
+
+def test_it_creates_an_opportunity_with_all_seed_fields(alice, department_factory):
+    department = department_factory(alice.tenant, "Health Canada")
+    opportunity = opportunity_create(
+        tenant=alice.tenant, title="Lab equipment", reference="W1-1/A", value_min=Decimal("10"), value_max=Decimal("20"),
+        closing_date=datetime.date(2027, 1, 31), department=department, status="pursuing", category="goods",
+        procurement_method="rfq", location="Ontario", unspsc_code="41100000", compliance_score=80,
+        pursuit_decision="pursue", win_probability=40, assignee=alice.member, description="x",
+    )
+    opportunity.refresh_from_db()
+    assert (opportunity.reference, opportunity.department.name, opportunity.status) == ("W1-1/A", "Health Canada", "pursuing")
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"title": ""}, "title"),
+        ({"value_min": Decimal("500"), "value_max": Decimal("100")}, "value_max"),
+        ({"status": "bogus"}, "status"),
+        ({"reference": "R" * 51}, "reference"),
+        ({"compliance_score": 101}, "compliance_score"),
+        ({"value_min": Decimal("-1")}, "value_min"),
+    ],
+)
+def test_it_rejects_bad_opportunity_data_with_field_errors_and_writes_nothing(alice, data, field):
+    base = {"title": "Valid", "reference": "REF-1"}
+    base.update(data)
+    with pytest.raises(ValidationError) as exc:
+        opportunity_create(tenant=alice.tenant, **base)
+    assert field in exc.value.message_dict
+    assert Opportunity.objects.count() == 0
+
+
+def test_it_rejects_a_duplicate_reference_in_the_same_tenant_only(alice, bob):
+    opportunity_create(tenant=alice.tenant, title="A", reference="DUP-1")
+    with pytest.raises(ValidationError) as exc:
+        opportunity_create(tenant=alice.tenant, title="B", reference="DUP-1")
+    assert "reference" in str(exc.value.message_dict) or "__all__" in exc.value.message_dict
+    opportunity_create(tenant=bob.tenant, title="B", reference="DUP-1")
+    assert Opportunity.objects.filter(reference="DUP-1").count() == 2
+
+
+def test_it_refuses_another_tenants_department(alice, bob, department_factory):
+    foreign = department_factory(bob.tenant, "Parks Canada")
+    with pytest.raises(PermissionError):
+        opportunity_create(tenant=alice.tenant, title="X", reference="X-1", department=foreign)
+
+
+def test_it_refuses_to_update_another_tenants_opportunity(alice, bob, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    with pytest.raises(PermissionError):
+        opportunity_update(tenant=bob.tenant, opportunity=opportunity, data={"title": "stolen"})
+    opportunity.refresh_from_db()
+    assert opportunity.title != "stolen"
+
+
+def test_completing_an_analysis_rolls_results_up_to_the_opportunity(alice, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    analysis = analysis_create(tenant=alice.tenant, opportunity=opportunity, summary="s")
+    requirement_add(tenant=alice.tenant, analysis=analysis, text="Must hold DOS", kind="mandatory")
+    opportunity.refresh_from_db()
+    assert opportunity.analysis_status == AnalysisStatus.IN_PROGRESS
+    analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=85)
+    opportunity.refresh_from_db()
+    assert (opportunity.compliance_score, opportunity.analysis_status) == (85, AnalysisStatus.COMPLETE)
+    assert opportunity.last_analyzed_at is not None
+    with pytest.raises(ValidationError):
+        analysis_complete(tenant=alice.tenant, analysis=analysis)
+
+
+def test_it_rejects_an_empty_comment(alice, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    with pytest.raises(ValidationError):
+        comment_create(tenant=alice.tenant, opportunity=opportunity, author=alice.member, body="   ")
+
+
+def test_department_get_or_create_matches_names_case_insensitively(alice):
+    first = department_get_or_create(tenant=alice.tenant, name="Transport Canada")
+    again = department_get_or_create(tenant=alice.tenant, name="transport canada")
+    assert first.pk == again.pk
+    other = department_get_or_create(tenant=alice.tenant, name="Transport Canada Marine")
+    assert other.key != first.key
