@@ -215,3 +215,11 @@ LOGGING = {
 if not DEBUG and env_bool("COTHON_SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# The product-wide connected app used when a connection has no client id of its own.
+SALESFORCE_CLIENT_ID = env_str("SALESFORCE_CLIENT_ID", "")
+SALESFORCE_CLIENT_SECRET = env_str("SALESFORCE_CLIENT_SECRET", "")
+# Refresh an access token this long before its assumed expiry (Salesforce's session timeout is
+# an org setting that the token response does not carry; 2 hours is the default).
+SALESFORCE_SESSION_SECONDS = env_int("SALESFORCE_SESSION_SECONDS", 7200)
+SALESFORCE_REFRESH_MARGIN_SECONDS = env_int("SALESFORCE_REFRESH_MARGIN_SECONDS", 300)

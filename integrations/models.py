@@ -27,6 +27,11 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class CredentialMode(models.TextChoices):
+    INTEGRATION_USER = "integration_user", "One integration user (single sign-on)"
+    PER_USER = "per_user", "Each Cothon user's own Salesforce credentials"
+
+
 class SalesforceConnection(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="salesforce_connections")
     name = models.CharField(max_length=100)
@@ -41,6 +46,14 @@ class SalesforceConnection(models.Model):
     sf_user_id = models.CharField(max_length=18, blank=True)
     sf_username = models.CharField(max_length=255, blank=True)
     edition = models.CharField(max_length=60, blank=True)
+    # The connected app. Empty client_id means the product-wide app (SALESFORCE_CLIENT_ID).
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret_encrypted = models.BinaryField(blank=True, default=b"")
+    # Username + password + security token connections keep the login to re-authenticate
+    # (that flow has no refresh token). Encrypted like the tokens.
+    username = models.CharField(max_length=255, blank=True)
+    password_encrypted = models.BinaryField(blank=True, default=b"")
+    credential_mode = models.CharField(max_length=20, choices=CredentialMode.choices, default=CredentialMode.INTEGRATION_USER)
     # Encrypted with MultiFernet; never shown to members, never logged.
     access_token_encrypted = models.BinaryField(blank=True, default=b"")
     refresh_token_encrypted = models.BinaryField(blank=True, default=b"")
@@ -73,3 +86,64 @@ class SalesforceConnection(models.Model):
         """The Lightning URL of a record in this org ("open in Salesforce")."""
         base = self.instance_url.rstrip("/")
         return f"{base}/lightning/r/{sobject}/{salesforce_id}/view" if base else ""
+
+
+class SalesforceUserLink(models.Model):
+    """A Cothon user's identity in one connection's org.
+
+    `salesforce_user_id` maps assignees to OwnerId (pre-filled by e-mail, editable).
+    `unique_identifier` is SalesPro's single-sign-on id (e.g. a Staff record id) used to filter
+    per-user SOQL. Per-user credentials (credential_mode = per_user) are kept encrypted.
+    """
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="user_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    salesforce_user_id = models.CharField(max_length=18, blank=True)
+    unique_identifier = models.CharField(max_length=80, blank=True)
+    username = models.CharField(max_length=255, blank=True)
+    password_encrypted = models.BinaryField(blank=True, default=b"")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "user"], name="user_link_unique")]
+
+
+class ConnectionSettingsVersion(models.Model):
+    """One saved version of a connection's sync settings. The newest is in force; the chain of
+    versions is the audit trail (who changed what, when)."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="settings_versions")
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    summary = models.TextField(blank=True, help_text="Human-readable list of what changed from the previous version.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["connection", "version"], name="settings_version_unique")]
+
+
+class DescribeCache(models.Model):
+    """The org's describe of one object, kept to validate mappings without an API call each time."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="describes")
+    sobject = models.CharField(max_length=80)
+    payload = models.JSONField()
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "sobject"], name="describe_cache_unique")]
+
+
+class ConnectionEvent(models.Model):
+    """Audit of connection lifecycle: connected, refreshed, needs reconnect, disconnected."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -96,7 +96,7 @@ percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
 
 
 class Opportunity(TenantOwned):
-    title = models.CharField(max_length=500)
+    title = models.CharField(max_length=255)
     reference = models.CharField(max_length=50, help_text="The buyer's solicitation number, e.g. W6369-225123/A.")
     value_min = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     value_max = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)

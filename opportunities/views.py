@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cothon.tenancy.access import tenant_required
+from integrations.models import ConnectionStatus
 from opportunities import selectors, services
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
 from proposals.selectors import proposal_list
@@ -62,11 +63,9 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "filter_form": filter_form,
         "page": page,
         "opportunities": page.object_list,
+        "elided_pages": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "has_filters": any(filters.values()),
-        "total_in_tenant": None,
     }
-    if not page.paginator.count and not context["has_filters"]:
-        context["total_in_tenant"] = 0
     template = "opportunities/_results.html" if _is_htmx(request) else "opportunities/list.html"
     response = render(request, template, context)
     # The same URL answers a fragment or a page depending on HX-Request: never mix them in caches.
@@ -90,11 +89,36 @@ def _detail_context(request: HttpRequest, opportunity, comment_form: CommentForm
         **_comments_context(request, opportunity, comment_form),
         "analyses": selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity),
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
-        "salesforce": selectors.opportunity_salesforce_link(tenant=tenant, opportunity=opportunity),
-        # The manual Sync action is wired by the sync issue; until its route exists the button
-        # explains itself instead of pretending.
-        "sync_url": _url_if_exists("opportunities:sync", opportunity.pk),
+        "salesforce": _salesforce_panel(request, opportunity),
     }
+
+
+NOT_CONNECTED = "Not connected to Salesforce — an admin can connect an org in Settings › Integrations."
+NO_DEFAULT = "No default Salesforce org — an admin can choose one in Settings › Integrations."
+
+
+def _salesforce_panel(request: HttpRequest, opportunity) -> dict:
+    """The Salesforce panel: the default connection's link of this record, and whether the
+    Sync button can be used (and if not, the reason its tooltip gives)."""
+    panel = selectors.opportunity_salesforce_link(tenant=request.tenant, opportunity=opportunity)
+    connection = panel["connection"]
+    # The manual Sync action is wired by the sync issue under this route name; until it exists
+    # the button says why it is off instead of pretending to sync.
+    sync_url = _url_if_exists("opportunities:sync", opportunity.pk)
+    if connection is None:
+        reason = NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED
+    elif not request.membership.has_role("member"):
+        reason = "Syncing needs the member role; viewers can read the sync state only."
+    elif connection.status != ConnectionStatus.CONNECTED:
+        reason = (f"The connection “{connection.name}” is {connection.get_status_display().lower()}: "
+                  "an admin can reconnect it in Settings › Integrations.")
+    elif not sync_url:
+        reason = ("Saved changes are queued for Salesforce automatically. "
+                  "A manual Sync is not enabled on this server.")
+    else:
+        reason = ""
+    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason,
+            "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
 
 
 def _url_if_exists(name: str, *args) -> str:

@@ -1,1 +1,34 @@
-urlpatterns: list = []
+"""/api/v1/: one DRF router for every resource. The schema and docs are routed in cothon/urls.py."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.routers import DefaultRouter
+
+from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
+from proposals.api import ProposalViewSet, QuoteViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("analyses", AnalysisViewSet, basename="analysis")
+router.register("proposals", ProposalViewSet, basename="proposal")
+router.register("quotes", QuoteViewSet, basename="quote")
+router.register("departments", DepartmentViewSet, basename="department")
+router.register("comments", CommentViewSet, basename="comment")
+
+urlpatterns = router.urls
+
+
+class MembershipTokenScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Token <key>` in the schema (registered on import, with the routes)."""
+
+    target_class = "cothon.tenancy.api_auth.MembershipTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>`; get a key with `python manage.py api_token <username> [--tenant <slug>]`.",
+        }

@@ -105,12 +105,11 @@ def unknown_child_relationship(text: str, pos: int, name: str) -> SoqlError:
     )
 
 
-def wrong_value_type(text: str, pos: int, field_name: str, soap_type: str, quoted: bool) -> SoqlError:
-    """A literal of the wrong kind for the field, e.g. a quoted date."""
-    if quoted:
-        tail = "should be enclosed in quotes"
-    else:
-        tail = "should not be enclosed in quotes"
+def wrong_value_type(
+    text: str, pos: int, field_name: str, soap_type: str, *, should_quote: bool
+) -> SoqlError:
+    """A literal of the wrong kind for the field, e.g. a quoted date or an unquoted name."""
+    tail = "should be enclosed in quotes" if should_quote else "should not be enclosed in quotes"
     return positioned(
         text,
         pos,

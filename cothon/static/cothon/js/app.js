@@ -1,0 +1,48 @@
+/* Cothon — small behaviours on top of server-rendered pages. Everything works without it. */
+(function () {
+  "use strict";
+
+  // Dropdown menus are <details>: close them on an outside click or Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // Flash messages can be dismissed.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (button) button.parentElement.remove();
+  });
+
+  // Inline validation swaps a field's error list: keep aria-invalid in step with it.
+  function syncInvalid(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll(".field-errors[id]").forEach(function (list) {
+      var input = document.querySelector('[aria-describedby~="' + list.id + '"]');
+      if (!input) return;
+      if (list.children.length) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () { syncInvalid(document); });
+  document.addEventListener("DOMContentLoaded", function () { syncInvalid(document); });
+})();
+
+// Filter forms marked data-drop-empty leave blank fields out of the URL (?status=won, not
+// ?q=&status=won&department=…), so pushed URLs stay short and shareable.
+document.addEventListener("htmx:configRequest", function (event) {
+  var form = event.detail.elt.closest ? event.detail.elt.closest("form[data-drop-empty]") : null;
+  if (!form || event.detail.verb !== "get") return;
+  var params = event.detail.parameters;
+  Object.keys(params).forEach(function (key) {
+    if (params[key] === "" || params[key] == null) delete params[key];
+  });
+});

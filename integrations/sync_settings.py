@@ -1,0 +1,123 @@
+"""Per-connection sync settings: versioned, validated against the org, audited.
+
+The newest ConnectionSettingsVersion is in force. Saving never edits a version: it adds one
+with a summary of what changed and who changed it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.mapping.defaults import default_settings
+from integrations.mapping.validation import ValidationReport, validate_settings
+from integrations.models import ConnectionSettingsVersion, DescribeCache, Environment, SalesforceConnection
+from integrations.salesforce.errors import SalesforceError
+
+DESCRIBE_MAX_AGE = datetime.timedelta(hours=1)
+
+
+class SettingsInvalid(ValidationError):
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__({issue.path: [issue.message] for issue in report.errors})
+
+
+def settings_ensure_initial(*, connection: SalesforceConnection, actor: AbstractBaseUser | None = None) -> ConnectionSettingsVersion:
+    existing = connection.settings_versions.first()
+    if existing:
+        return existing
+    data = default_settings()
+    summary = "Initial settings: the default field, stage, picklist and conflict tables."
+    if connection.environment == Environment.SANDBOX:
+        summary += " Sandbox: push is off until switched on."
+    return ConnectionSettingsVersion.objects.create(connection=connection, version=1, data=data, changed_by=actor, summary=summary)
+
+
+def settings_current(*, connection: SalesforceConnection) -> dict[str, Any]:
+    version = connection.settings_versions.first() or settings_ensure_initial(connection=connection)
+    return version.data
+
+
+def describe_get(*, connection: SalesforceConnection, sobject: str, max_age: datetime.timedelta = DESCRIBE_MAX_AGE,
+                 client=None) -> dict | None:
+    """The org's describe of an object, from the cache when fresh. None when the object does
+    not exist or is not visible to the integration user."""
+    cached = DescribeCache.objects.filter(connection=connection, sobject=sobject).first()
+    if cached and cached.fetched_at > timezone.now() - max_age:
+        return cached.payload or None
+    from integrations.connections import client_for
+
+    client = client or client_for(connection)
+    try:
+        payload = client.describe(sobject)
+    except SalesforceError as exc:
+        if exc.status == 404 or exc.code in ("NOT_FOUND", "INVALID_TYPE"):
+            payload = {}
+        else:
+            raise
+    DescribeCache.objects.update_or_create(connection=connection, sobject=sobject,
+                                           defaults={"payload": payload, "fetched_at": timezone.now()})
+    return payload or None
+
+
+def describe_forget(*, connection: SalesforceConnection) -> None:
+    DescribeCache.objects.filter(connection=connection).delete()
+
+
+def settings_validate(*, connection: SalesforceConnection, data: dict[str, Any], against_org: bool = True) -> ValidationReport:
+    describe = (lambda sobject: describe_get(connection=connection, sobject=sobject)) if against_org else None
+    return validate_settings(data, describe)
+
+
+def _summarize(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    changes: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        path = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes.extend(_summarize(a, b, f"{path}."))
+        elif isinstance(a, list) and isinstance(b, list) and key == "opportunity_mappings":
+            before = {m["cothon_field"]: m for m in a}
+            after = {m["cothon_field"]: m for m in b}
+            for field in sorted(set(before) | set(after)):
+                if before.get(field) != after.get(field):
+                    changes.append(f"mapping {field}: {_short(before.get(field))} → {_short(after.get(field))}")
+        else:
+            changes.append(f"{path}: {_short(a)} → {_short(b)}")
+    return changes
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], actor: AbstractBaseUser | None,
+                  against_org: bool = True) -> ConnectionSettingsVersion:
+    """Validate (against the org's describe when connected) and save a new version.
+
+    Raises SettingsInvalid with every problem; nothing is saved then."""
+    report = settings_validate(connection=connection, data=data, against_org=against_org and connection.status == "connected")
+    if not report.ok:
+        raise SettingsInvalid(report)
+    current = connection.settings_versions.first()
+    changes = _summarize(current.data if current else {}, data)
+    if current and not changes:
+        return current
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                number = (connection.settings_versions.values_list("version", flat=True).first() or 0) + 1
+                return ConnectionSettingsVersion.objects.create(
+                    connection=connection, version=number, data=data, changed_by=actor, summary="\n".join(changes))
+        except IntegrityError:
+            continue  # two admins saved at once: take the next number
+    raise RuntimeError("Could not save the settings version")

@@ -1,0 +1,69 @@
+"""API shapes of proposals and quotes. Shaping only: rules live in proposals/services.py."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from opportunities.serializers import tenant_member_field, tenant_opportunity_field
+from proposals.models import Proposal, ProposalSection, Quote, QuoteLineItem
+
+
+class ProposalSectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProposalSection
+        fields = ["id", "title", "body", "position"]
+        read_only_fields = ["position"]
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    opportunity = tenant_opportunity_field(help_text="Id of an opportunity of your organization.")
+    sections = ProposalSectionSerializer(
+        many=True, required=False,
+        help_text="Sections in order. Omitted on creation: Executive Summary, Technical Approach, Team, Pricing.",
+    )
+    document = serializers.FileField(read_only=True, help_text="URL of the generated PDF; null until generated.")
+
+    class Meta:
+        model = Proposal
+        fields = ["id", "opportunity", "title", "status", "document", "generated_at", "created_by",
+                  "created_at", "updated_at", "sections"]
+        read_only_fields = ["status", "generated_at", "created_by", "created_at", "updated_at"]
+
+
+class ProposalUpdateSerializer(ProposalSerializer):
+    """A proposal stays on its opportunity; given `sections` replace all sections."""
+
+    opportunity = serializers.PrimaryKeyRelatedField(read_only=True)
+    sections = ProposalSectionSerializer(many=True, required=False,
+                                         help_text="When given, replaces all sections (in this order).")
+
+    class Meta(ProposalSerializer.Meta):
+        read_only_fields = ["generated_at", "created_by", "created_at", "updated_at"]
+
+
+class QuoteLineItemSerializer(serializers.ModelSerializer):
+    amount = serializers.DecimalField(max_digits=26, decimal_places=2, read_only=True, help_text="quantity × unit price")
+
+    class Meta:
+        model = QuoteLineItem
+        fields = ["id", "description", "quantity", "unit_price", "position", "amount"]
+        read_only_fields = ["position"]
+        extra_kwargs = {"quantity": {"default": Decimal("1")}, "unit_price": {"default": Decimal("0")}}
+
+
+class QuoteSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                   help_text="Unique in your organization. Omitted: the next Q-00001-style number.")
+    opportunity = tenant_opportunity_field(allow_null=True, required=False,
+                                           help_text="Id of an opportunity of your organization.")
+    owner = tenant_member_field(allow_null=True, required=False, help_text="Id of a member of your organization.")
+    line_items = QuoteLineItemSerializer(many=True, required=False)
+    pdf = serializers.FileField(read_only=True)
+
+    class Meta:
+        model = Quote
+        fields = ["id", "number", "title", "status", "currency", "company_name", "contact_name", "opportunity",
+                  "owner", "total", "pdf", "salesforce_opportunity_id", "created_at", "updated_at", "line_items"]
+        read_only_fields = ["total", "salesforce_opportunity_id", "created_at", "updated_at"]
