@@ -104,6 +104,10 @@ else:
         }
     }
 
+if env_str("COTHON_TEST_DB_NAME"):
+    # Lets several test runs share one PostgreSQL server without colliding.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("COTHON_TEST_DB_NAME")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -83,6 +83,7 @@ class EmulatorApp:
     def __init__(self, emu: Any):
         self.emu = emu
         self.router = build_router()
+        _APPS[id(emu)] = self
 
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> Any:
@@ -213,6 +214,14 @@ class EmulatorApp:
         if "version" in args:
             call.version = args.pop("version")
         return self.run(call, endpoint, args)
+
+
+_APPS: dict[int, "EmulatorApp"] = {}
+
+
+def current_app(emu: Any) -> "EmulatorApp":
+    """The app serving `emu` (composite needs it to run subrequests)."""
+    return _APPS[id(emu)]
 
 
 class _Drop(Exception):

@@ -86,9 +86,19 @@ class Store:
         """One transaction; nested uses join the outer one (composite = one transaction)."""
         conn = self.conn
         if self._local.depth:
+            # Nested: a savepoint, so an inner failure undoes only the inner work (composite
+            # subrequests, collections inside composite).
             self._local.depth += 1
+            name = f"sp{self._local.depth}"
+            conn.execute(f"SAVEPOINT {name}")
             try:
                 yield conn
+            except BaseException:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
             finally:
                 self._local.depth -= 1
             return
@@ -106,20 +116,6 @@ class Store:
                 conn.execute("COMMIT")
             finally:
                 self._local.depth = 0
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A nested undo point inside `write()` (allOrNone composite subrequests)."""
-        conn = self.conn
-        name = f"sp{id(object())}"
-        conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
-            raise
-        conn.execute(f"RELEASE {name}")
 
     class Rollback(Exception):
         """Raise inside write() to undo everything without an error escaping."""

@@ -26,7 +26,9 @@ def choose_backend(env: dict[str, str]) -> list[str]:
     if not env.get("DATABASE_URL"):
         if _reachable("127.0.0.1", 5432):
             env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/postgres"
-            notes.append("PostgreSQL at 127.0.0.1:5432 (tests use the test_postgres database)")
+            # A name per run, so parallel runs on one server never collide.
+            env.setdefault("COTHON_TEST_DB_NAME", f"test_cothon_{os.getpid()}")
+            notes.append(f"PostgreSQL at 127.0.0.1:5432 (test database {env['COTHON_TEST_DB_NAME']})")
         else:
             notes.append("SQLite (PostgreSQL not reachable at 127.0.0.1:5432)")
     else:

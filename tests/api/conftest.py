@@ -72,3 +72,9 @@ def errors_of(response) -> dict:
 def media_in_tmp(settings, tmp_path):
     """Generated PDFs go to a throwaway folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The shared tenant fixtures create six users per test; PBKDF2 would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -48,6 +48,8 @@ function describeError(error) {
   for (const key of ['errorCode', 'fields', 'content', 'data', 'jobId']) {
     if (error && error[key] !== undefined) out[key] = error[key];
   }
+  // undici's "fetch failed" hides the reason (certificate, refused connection…) in `cause`
+  if (error?.cause) out.cause = { code: error.cause.code, message: error.cause.message };
   return out;
 }
 
