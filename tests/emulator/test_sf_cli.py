@@ -97,6 +97,22 @@ def test_org_display(sf, logged_in):
     assert result.get("apiVersion") is None or re.fullmatch(r"\d{2}\.0", result["apiVersion"]), result
 
 
+def test_org_list_has_organization_fields(sf, logged_in, emu_org):
+    """At login the CLI queries Organization (errors there are swallowed, so check its effect):
+    name, instanceName and orgEdition land in the auth file; the ScratchOrgInfo probe must fail
+    (the emulator's org is not a Dev Hub)."""
+    logged_in.result
+    result = sf("org", "list").result
+    orgs = [o for o in result["nonScratchOrgs"] if o["username"] == emu_org.username]
+    assert len(orgs) == 1, result
+    org = orgs[0]
+    assert org.get("orgEdition") == "Developer Edition", org
+    assert org.get("name") == "Cothon Demo Org", org
+    assert org.get("instanceName") == "EMU1", org
+    assert org.get("isDevHub") is False, org
+    assert org.get("connectedStatus") == "Connected", org
+
+
 def test_data_query(sf, logged_in, rest):
     logged_in.result
     soql = "SELECT Id, Name FROM Account ORDER BY Name LIMIT 5"
