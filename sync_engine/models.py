@@ -3,6 +3,7 @@ synced record (what each side agreed on last)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from cothon.models import Tenant
@@ -122,3 +123,125 @@ class SyncLink(models.Model):
     @property
     def salesforce_url(self) -> str:
         return self.connection.record_url(self.sobject, self.salesforce_id) if self.salesforce_id else ""
+
+
+class SyncDirection(models.TextChoices):
+    PUSH = "push", "Cothon → Salesforce"
+    PULL = "pull", "Salesforce → Cothon"
+
+
+class SyncResult(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILED = "failed", "Failed"
+    RETRYING = "retrying", "Will retry"
+    SKIPPED = "skipped", "Skipped"
+    PAUSED = "paused", "Paused (API limit)"
+
+
+class SyncRunKind(models.TextChoices):
+    REALTIME = "realtime", "Real-time"
+    MANUAL_RECORD = "manual_record", "Manual sync of a record"
+    FULL = "full", "Full sync"
+    INCREMENTAL = "incremental", "Incremental sync"
+    RECONCILIATION = "reconciliation", "Reconciliation"
+    VALIDATION = "validation", "Daily validation"
+
+
+class SyncRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Finished"
+    FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SyncRun(models.Model):
+    """A manual or scheduled run with progress (Sync Now's progress bar reads this row).
+
+    Cancel is a flag the executor checks between batches (decisions.md), not a task revoke."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20, choices=SyncRunKind.choices)
+    status = models.CharField(max_length=24, choices=SyncRunStatus.choices, default=SyncRunStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    record_type = models.CharField(max_length=20, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["connection", "-id"])]
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 and self.finished_at else int(100 * self.processed / self.total) if self.total else 0
+
+
+class SyncLog(models.Model):
+    """One attempt to sync one record (or one call that synced none). Ops filter and export
+    these; the table is expected to reach millions of rows, so reads use keyset pagination on
+    id with the indexes below."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="logs", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    record_type = models.CharField(max_length=20, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    record_label = models.CharField(max_length=255, blank=True)
+    sobject = models.CharField(max_length=80, blank=True)
+    salesforce_id = models.CharField(max_length=18, blank=True)
+    direction = models.CharField(max_length=4, choices=SyncDirection.choices, default=SyncDirection.PUSH)
+    operation = models.CharField(max_length=20)
+    result = models.CharField(max_length=10, choices=SyncResult.choices)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    hint = models.TextField(blank=True)
+    retries = models.PositiveSmallIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-id"], name="synclog_tenant_id"),
+            models.Index(fields=["tenant", "result", "-id"], name="synclog_tenant_result"),
+            models.Index(fields=["tenant", "error_code", "-id"], name="synclog_tenant_code"),
+            models.Index(fields=["tenant", "record_type", "record_id", "-id"], name="synclog_tenant_record"),
+            models.Index(fields=["tenant", "created_at"], name="synclog_tenant_created"),
+            models.Index(fields=["connection", "-id"], name="synclog_connection"),
+        ]
+
+
+class ApiCallBucket(models.Model):
+    """API calls per connection, hour and kind (realtime, manual, incremental, …): the usage chart."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="call_buckets")
+    hour = models.DateTimeField()
+    kind = models.CharField(max_length=20)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "hour", "kind"], name="api_bucket_unique")]
+
+
+class AccountCacheEntry(models.Model):
+    """Department name → Salesforce Account id, per connection (refreshed hourly)."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="account_cache")
+    name_key = models.CharField(max_length=255, help_text="Lower-cased account name.")
+    salesforce_id = models.CharField(max_length=18)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "name_key"], name="account_cache_unique")]

@@ -126,7 +126,7 @@ class Execution:
     def materialize(self, rq: ResolvedQuery, rows: list[Row]) -> list[dict[str, Any]]:
         """REST JSON records for `rows`, with parent fields nested and child subqueries run."""
         fields = [c.field for c in rq.columns if isinstance(c, FieldColumn)]
-        self.prefetch(rows, {f.hops for f in fields if f.hops})
+        self.prefetch(rows, [f.hops for f in fields if f.hops])
         root = _ProjectionNode()
         for f in fields:
             root.add(f)
@@ -207,9 +207,10 @@ class Execution:
 
         return through_parents
 
-    def prefetch(self, rows: list[Row], chains: set[Chain]) -> None:
+    def prefetch(self, rows: list[Row], chains: Iterable[Chain]) -> None:
         """Load into the cache every parent record reachable from `rows` along `chains`."""
-        for chain in sorted(chains, key=len):
+        # Shorter chains first: their parents are the starting points of the longer ones.
+        for chain in sorted(dict.fromkeys(chains), key=len):
             level = rows
             for depth, hop in enumerate(chain):
                 ref = hop.field.name

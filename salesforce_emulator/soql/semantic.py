@@ -392,6 +392,15 @@ class Resolver:
 
     def _aggregate_columns(self, query: Query, obj: ObjectInfo, alias: str | None, rq: ResolvedQuery) -> None:
         grouped = {op.identity for op in rq.group_by}
+        for item in query.select:
+            if isinstance(item, SelectFunc) and item.call.name.upper() == "COUNT" and not item.call.args:
+                if len(query.select) > 1:
+                    raise errors.positioned(
+                        self.text, item.call.pos, errors.MALFORMED_QUERY,
+                        "COUNT() must be the only element in the SELECT list.",
+                    )
+                rq.count_only = True
+                return
         unnamed = 0  # exprN counts only aggregates/functions without an alias
         used_keys: set[str] = set()
         for item in query.select:
@@ -400,14 +409,6 @@ class Resolver:
                     self.text, item.pos, errors.MALFORMED_QUERY,
                     "Nested queries are not supported in aggregate queries",
                 )
-            if isinstance(item, SelectFunc) and item.call.name.upper() == "COUNT" and not item.call.args:
-                if len(query.select) > 1:
-                    raise errors.positioned(
-                        self.text, item.call.pos, errors.MALFORMED_QUERY,
-                        "COUNT() must be the only element in the SELECT list.",
-                    )
-                rq.count_only = True
-                continue
             if isinstance(item, SelectField):
                 resolved: ROperand = self._field(obj, alias, item.path)
                 key = item.alias or resolved.field.name
