@@ -85,7 +85,9 @@ class OpportunityForm(forms.Form):
                 attrs["hx-post"] = validate_url
                 attrs["hx-target"] = f"#id_{name}-errors"
                 attrs["hx-swap"] = "outerHTML"
-                attrs["hx-sync"] = "this:replace"
+                # One request at a time, in order: a late answer about value_min must not wipe a newer
+                # answer about value_max (each also updates the other).
+                attrs["hx-sync"] = "closest form:queue all"
                 is_choice = isinstance(field.widget, (forms.Select, forms.DateInput))
                 attrs["hx-trigger"] = "change, blur" if is_choice else "blur"
 

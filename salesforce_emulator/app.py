@@ -110,7 +110,7 @@ class EmulatorApp:
         path = request.path
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/")
-        adapter = self.router.map.bind_to_environ(environ, path_info=path)
+        adapter = self.router.map.bind("emulator")
         try:
             key, args = adapter.match(path, method=request.method)
         except NotFound:
@@ -201,7 +201,7 @@ class EmulatorApp:
                     session=parent.session, internal=True)
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/")
-        adapter = self.router.map.bind_to_environ(environ, path_info=path)
+        adapter = self.router.map.bind("emulator")
         try:
             key, args = adapter.match(path, method=method.upper())
         except (NotFound, MethodNotAllowed):

@@ -245,3 +245,24 @@ class AccountCacheEntry(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["connection", "name_key"], name="account_cache_unique")]
+
+
+class GovernorState(models.Model):
+    """The database backend of the governor (embedded stack): one row per connection."""
+
+    connection = models.OneToOneField(SalesforceConnection, on_delete=models.CASCADE, related_name="governor_state")
+    used = models.IntegerField(null=True, blank=True)
+    allowance = models.IntegerField(null=True, blank=True)
+    paused_until = models.FloatField(null=True, blank=True, help_text="Epoch seconds.")
+    hour_started = models.FloatField(default=0)
+    calls_this_hour = models.IntegerField(default=0)
+    calls_last_hour = models.IntegerField(default=0)
+
+
+class GovernorSlot(models.Model):
+    """A request in flight against an org (concurrency cap), with a lease so a killed worker's
+    slot frees itself."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=40, unique=True)
+    expires_at = models.FloatField()

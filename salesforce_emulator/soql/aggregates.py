@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .compare import ConditionCompiler, Getter, sort_key, value_key
-from .evaluator import Execution, QueryResult, _page, chains_in_condition, chains_of
-from .semantic import AggregateColumn, GroupColumn, ROperand, ResolvedFunc, ResolvedQuery
+from .evaluator import Execution, QueryResult, page_rows, chains_in_condition, chains_of
+from .resolved import AggregateColumn, GroupColumn, ROperand, ResolvedFunc, ResolvedQuery
 
 Row = dict[str, Any]
 
@@ -48,7 +48,7 @@ def run_aggregate(ex: Execution, rq: ResolvedQuery, rows: list[Row]) -> QueryRes
         return QueryResult(total if rq.limit is None else min(total, rq.limit), [], ())
 
     ex.sort(groups, rq.order_by, getter_for)
-    groups = _page(groups, rq.offset, rq.limit)
+    groups = page_rows(groups, rq.offset, rq.limit)
     readers = [(c.key, getter_for(c.func if isinstance(c, AggregateColumn) else c.operand)) for c in rq.columns]
     records = []
     for g in groups:

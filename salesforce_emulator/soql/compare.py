@@ -17,7 +17,7 @@ from typing import Any
 
 from . import literals
 from .nodes import BoolLit, DateConstant, DateLit, DateTimeLit, Literal, NullLit, NumberLit, StringLit
-from .semantic import (
+from .resolved import (
     BOOLEAN_TYPES,
     DATE_TYPES,
     DATETIME_TYPES,
@@ -57,7 +57,13 @@ def _id_key(value: Any) -> Any:
 
 
 def _number_key(value: Any) -> Any:
-    return value
+    if value is None or isinstance(value, (int, float)):
+        return value
+    # Defensive: a number the store kept as text still compares as a number.
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _boolean_key(value: Any) -> Any:

@@ -16,17 +16,15 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from . import literals
-from .compare import ConditionCompiler, Getter, Predicate, sort_key, value_key
+from .compare import ConditionCompiler, Getter, sort_key
 from .interface import SoqlDataSource
 from .nodes import DateLit, NumberLit, StringLit
-from .semantic import (
+from .resolved import (
     ID_TYPES,
     MULTIPICKLIST_TYPES,
     NUMBER_TYPES,
-    AggregateColumn,
     ChildColumn,
     FieldColumn,
-    GroupColumn,
     Hop,
     RAnd,
     RCompare,
@@ -65,7 +63,7 @@ class Execution:
     def __init__(self, source: SoqlDataSource, *, api_version: str, include_deleted: bool) -> None:
         self.source = source
         self.include_deleted = include_deleted
-        self.url_prefix = f"/services/data/v{api_version}/sobjects/"
+        self.url_prefix = f"/services/data/v{api_version.lstrip('vV')}/sobjects/"
         self.today: date = source.now().astimezone(timezone.utc).date()
         # 15-character id -> (object name, record), or None once known to be absent.
         self.parents: dict[str, tuple[str, Row] | None] = {}
@@ -79,7 +77,7 @@ class Execution:
 
             return run_aggregate(self, rq, rows)
         self.sort(rows, rq.order_by)
-        page = _page(rows, rq.offset, rq.limit)
+        page = page_rows(rows, rq.offset, rq.limit)
         records = self.materialize(rq, page)
         columns = tuple(c.field.dotted for c in rq.columns if isinstance(c, FieldColumn))
         return QueryResult(len(records), records, columns)
@@ -174,7 +172,7 @@ class Execution:
         for r in rows:
             groups.setdefault(r[ref_field][:15], []).append(r)
         for pid, group in groups.items():
-            groups[pid] = _page(group, crq.offset, crq.limit)
+            groups[pid] = page_rows(group, crq.offset, crq.limit)
         flat = [r for group in groups.values() for r in group]
         rendered = iter(self.materialize(crq, flat))
         results: dict[str, dict[str, Any]] = {}
@@ -253,7 +251,7 @@ class _ProjectionNode:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _page(rows: list[Any], offset: int | None, limit: int | None) -> list[Any]:
+def page_rows(rows: list[Any], offset: int | None, limit: int | None) -> list[Any]:
     start = offset or 0
     return rows[start : None if limit is None else start + limit]
 
@@ -375,5 +373,3 @@ def _date_function(name: str, arg_type: str, get: Getter) -> Getter:
 
     return date_part
 
-
-__all__ = ["Execution", "QueryResult", "value_key"]

@@ -8,7 +8,6 @@ its key by slicing, without parsing.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -160,12 +159,6 @@ _UNIT_RE = re.compile(r"(LAST|NEXT)_(N_)?(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCA
 _FIXED_N_DAYS_RE = re.compile(r"(LAST|NEXT)_(\d+)_DAYS$")
 _AGO_RE = re.compile(r"N_(DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS)_AGO$")
 
-# Constants that take ":n".
-PARAMETERISED = frozenset(
-    {f"{d}_N_{u}" for d in ("LAST", "NEXT") for u in ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS", "FISCAL_YEARS")}
-    | {f"N_{u}_AGO" for u in ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS", "FISCAL_YEARS")}
-)
-
 
 def _period(unit: str, today: date, offset: int) -> tuple[date, date]:
     """[start, end) of the calendar period `offset` periods away from the current one."""
@@ -196,6 +189,10 @@ def date_constant_range(name: str, n: int | None, today: date) -> tuple[date, da
     before this one; N_DAYS_AGO:n is that single day.
     """
     name = name.upper()
+    unit_match = _UNIT_RE.match(name)
+    takes_n = bool(_AGO_RE.match(name) or (unit_match and unit_match.group(2)))
+    if takes_n != (n is not None):  # TODAY:3, or LAST_N_DAYS without its ":n"
+        raise KeyError(name)
     simple = {"TODAY": ("DAY", 0), "YESTERDAY": ("DAY", -1), "TOMORROW": ("DAY", 1)}
     if name in simple:
         unit, offset = simple[name]
@@ -206,17 +203,14 @@ def date_constant_range(name: str, n: int | None, today: date) -> tuple[date, da
         ):
             return _period(name[len(prefix) :], today, offset)
     fixed = _FIXED_N_DAYS_RE.match(name)  # LAST_90_DAYS, NEXT_90_DAYS
-    if fixed and n is None:
+    if fixed:
         return date_constant_range(f"{fixed.group(1)}_N_DAYS", int(fixed.group(2)), today)
-    if n is None:
-        raise KeyError(name)
     ago = _AGO_RE.match(name)
-    if ago:
+    if ago and n is not None:
         return _period(ago.group(1), today, -n)
-    m = _UNIT_RE.match(name)
-    if m is None or not m.group(2):
+    if unit_match is None or n is None:
         raise KeyError(name)
-    direction, unit = m.group(1), m.group(3)
+    direction, unit = unit_match.group(1), unit_match.group(3)
     if unit == "DAYS":
         if direction == "LAST":
             return today - timedelta(days=n), today + timedelta(days=1)
@@ -226,17 +220,12 @@ def date_constant_range(name: str, n: int | None, today: date) -> tuple[date, da
         return _period(unit, today, -n)[0], current_start
     return current_end, _period(unit, today, n)[1]
 
-
 def is_known_date_constant(name: str, n: int | None) -> bool:
     try:
         date_constant_range(name, n, date(2000, 1, 1))
     except KeyError:
         return False
     return True
-
-
-def days_in_month(year: int, month: int) -> int:
-    return calendar.monthrange(year, month)[1]
 
 
 # --- record ids -----------------------------------------------------------------------------

@@ -8,11 +8,8 @@ evaluator then works on canonical names only. Errors use Salesforce's codes and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
-
-from .interface import ChildRelationshipInfo, FieldInfo, ObjectInfo, SoqlDataSource
 from . import errors, literals
+from .interface import FieldInfo, ObjectInfo, SoqlDataSource
 from .nodes import (
     And,
     BoolLit,
@@ -40,15 +37,34 @@ from .nodes import (
     SelectSubquery,
     StringLit,
 )
-
-# Describe types by how SOQL compares them.
-NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
-ID_TYPES = frozenset({"id", "reference"})
-DATE_TYPES = frozenset({"date"})
-DATETIME_TYPES = frozenset({"datetime"})
-BOOLEAN_TYPES = frozenset({"boolean"})
-MULTIPICKLIST_TYPES = frozenset({"multipicklist"})
-# Everything else (string, textarea, picklist, email, phone, url, combobox, ...) is text.
+from .resolved import (
+    BOOLEAN_TYPES,
+    DATE_TYPES,
+    DATETIME_TYPES,
+    ID_TYPES,
+    MULTIPICKLIST_TYPES,
+    NUMBER_TYPES,
+    AggregateColumn,
+    ChildColumn,
+    Column,
+    FieldColumn,
+    GroupColumn,
+    Hop,
+    RAnd,
+    RCompare,
+    RCondition,
+    RIn,
+    RIncludes,
+    RLike,
+    RNot,
+    ROperand,
+    ROr,
+    ROrder,
+    RSemiJoin,
+    ResolvedField,
+    ResolvedFunc,
+    ResolvedQuery,
+)
 
 MAX_PARENT_DEPTH = 5
 MAX_OFFSET = 2000
@@ -87,168 +103,6 @@ def soap_type(describe_type: str) -> str:
     if describe_type in ("date", "boolean"):
         return describe_type
     return "string"
-
-
-# --- resolved operands ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One step up a parent relationship, e.g. Opportunity.AccountId -> Account."""
-
-    field: FieldInfo  # the reference field on the child side (AccountId)
-    relationship: str  # canonical relationship name (Account)
-    targets: tuple[str, ...]  # canonical names of the objects it can point to
-
-    @property
-    def polymorphic(self) -> bool:
-        return len(self.targets) > 1
-
-
-@dataclass(frozen=True)
-class ResolvedField:
-    hops: tuple[Hop, ...]
-    field: FieldInfo
-    pos: int
-
-    @property
-    def type(self) -> str:
-        return self.field.type
-
-    @property
-    def dotted(self) -> str:
-        return ".".join([h.relationship for h in self.hops] + [self.field.name])
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        return tuple(h.field.name.lower() for h in self.hops) + (self.field.name.lower(),)
-
-
-@dataclass(frozen=True)
-class ResolvedFunc:
-    name: str  # upper case
-    kind: str  # "aggregate" or "date" (toLabel() & co. resolve to their field)
-    arg: ResolvedField | None  # None for COUNT()
-    type: str  # describe type of the result
-    pos: int
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        return (self.name,) + (self.arg.identity if self.arg else ())
-
-
-ROperand = Union[ResolvedField, ResolvedFunc]
-
-
-# --- resolved conditions --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RCompare:
-    left: ROperand
-    op: str
-    value: Literal
-
-
-@dataclass(frozen=True)
-class RLike:
-    left: ROperand
-    pattern: StringLit | NullLit
-
-
-@dataclass(frozen=True)
-class RIn:
-    left: ROperand
-    values: tuple[Literal, ...]
-    negated: bool
-
-
-@dataclass(frozen=True)
-class RSemiJoin:
-    left: ROperand
-    query: ResolvedQuery
-    negated: bool
-
-
-@dataclass(frozen=True)
-class RIncludes:
-    left: ROperand
-    values: tuple[Literal, ...]
-    excludes: bool
-
-
-@dataclass(frozen=True)
-class RAnd:
-    items: tuple[RCondition, ...]
-
-
-@dataclass(frozen=True)
-class ROr:
-    items: tuple[RCondition, ...]
-
-
-@dataclass(frozen=True)
-class RNot:
-    item: RCondition
-
-
-RCondition = Union[RCompare, RLike, RIn, RSemiJoin, RIncludes, RAnd, ROr, RNot]
-
-
-# --- resolved select list -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldColumn:
-    """A plain or parent field of a non-aggregate query, placed in the record by its hops."""
-
-    field: ResolvedField
-
-
-@dataclass(frozen=True)
-class ChildColumn:
-    relationship: ChildRelationshipInfo
-    query: ResolvedQuery
-
-
-@dataclass(frozen=True)
-class GroupColumn:
-    """A grouped field (or date function) of an aggregate query."""
-
-    operand: ROperand
-    key: str
-
-
-@dataclass(frozen=True)
-class AggregateColumn:
-    func: ResolvedFunc
-    key: str
-
-
-Column = Union[FieldColumn, ChildColumn, GroupColumn, AggregateColumn]
-
-
-@dataclass(frozen=True)
-class ROrder:
-    operand: ROperand
-    descending: bool
-    nulls_last: bool
-
-
-@dataclass
-class ResolvedQuery:
-    object: ObjectInfo
-    columns: list[Column]
-    where: RCondition | None = None
-    group_by: tuple[ROperand, ...] = ()
-    having: RCondition | None = None
-    order_by: tuple[ROrder, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
-    aggregate: bool = False
-    count_only: bool = False  # SELECT COUNT() FROM ...
-    all_rows: bool = False
-    source: Query | None = field(default=None, repr=False)
 
 
 # --- the resolver ---------------------------------------------------------------------------

@@ -17,6 +17,28 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
+            name='GovernorSlot',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('token', models.CharField(max_length=40, unique=True)),
+                ('expires_at', models.FloatField()),
+                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='integrations.salesforceconnection')),
+            ],
+        ),
+        migrations.CreateModel(
+            name='GovernorState',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('used', models.IntegerField(blank=True, null=True)),
+                ('allowance', models.IntegerField(blank=True, null=True)),
+                ('paused_until', models.FloatField(blank=True, help_text='Epoch seconds.', null=True)),
+                ('hour_started', models.FloatField(default=0)),
+                ('calls_this_hour', models.IntegerField(default=0)),
+                ('calls_last_hour', models.IntegerField(default=0)),
+                ('connection', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='governor_state', to='integrations.salesforceconnection')),
+            ],
+        ),
+        migrations.CreateModel(
             name='SyncRun',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

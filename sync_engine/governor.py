@@ -1,0 +1,258 @@
+"""The rate-limit governor: spends each org's daily API allowance wisely.
+
+Per connection it keeps what Salesforce told us (calls used / allowance, from every
+`Sforce-Limit-Info` header), admits work by priority, keeps a reserve for manual and real-time
+work, slows background work when the burn rate would exhaust the allowance before capacity
+returns, pauses the connection when the quota is gone, and caps concurrent requests per org.
+
+One interface, two backends (decisions.md): Redis with atomic Lua scripts in production, the
+database when embedded. Both pass tests/sync_engine/test_governor.py's shared contract.
+
+Quota windows: Salesforce counts a rolling 24 hours (the seed says "midnight Pacific"); the
+governor assumes neither. It estimates when capacity returns from the usage it observes, and
+a REQUEST_LIMIT_EXCEEDED pause lasts until that estimate (or an explicit probe says otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.db import transaction
+
+from sync_engine.models import Priority
+
+# Share of the allowance background work may not touch. Manual and real-time work may use it.
+DEFAULT_RESERVE = 0.10
+# Background kinds give way earlier: full syncs stop at 80 % (with a 10 % reserve), etc.
+_EXTRA_RESERVE = {Priority.MANUAL: 0.0, Priority.REALTIME: 0.0, Priority.INCREMENTAL: 1.0,
+                  Priority.RECONCILIATION: 1.5, Priority.FULL: 2.0}
+WINDOW_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Admission:
+    allowed: bool
+    wait_seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GovernorStatus:
+    used: int | None
+    allowance: int | None
+    paused_until: float | None  # epoch seconds
+    in_flight: int
+
+
+def threshold(allowance: int, priority: int, reserve: float = DEFAULT_RESERVE) -> int:
+    """How many calls of the allowance work of this priority may bring usage up to."""
+    return int(allowance * (1 - reserve * _EXTRA_RESERVE[Priority(priority)]))
+
+
+def decide(*, used: int | None, allowance: int | None, paused_until: float | None, priority: int, cost: int,
+           now: float, burn_per_hour: float = 0.0, reserve: float = DEFAULT_RESERVE) -> Admission:
+    """The policy, shared by both backends (they differ only in how state is kept atomically)."""
+    if paused_until and paused_until > now:
+        return Admission(False, paused_until - now, "paused: the org's API allowance is used up")
+    if used is None or allowance is None:
+        return Admission(True)  # nothing learned yet: the first response teaches us
+    limit = threshold(allowance, priority, reserve)
+    if used + cost > limit:
+        # Capacity returns as the rolling window moves; recheck in a while.
+        return Admission(False, 300.0, f"usage {used}/{allowance} is at the limit for this kind of work ({limit})")
+    if priority >= Priority.INCREMENTAL and burn_per_hour > 0:
+        # Project the burn rate over the next hours: background work slows down rather than
+        # spending the reserve before capacity returns.
+        hours_left = (limit - used) / burn_per_hour
+        if hours_left < 1.0 and priority >= Priority.RECONCILIATION:
+            return Admission(False, 60.0, "slowing down: the burn rate would exhaust the allowance within the hour")
+    return Admission(True)
+
+
+class Governor(Protocol):
+    def admit(self, connection_id: int, priority: int, cost: int = 1) -> Admission: ...
+    def observe(self, connection_id: int, used: int, allowance: int) -> None: ...
+    def pause(self, connection_id: int, seconds: float) -> None: ...
+    def resume(self, connection_id: int) -> None: ...
+    def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None: ...
+    def release(self, connection_id: int, token: str) -> None: ...
+    def status(self, connection_id: int) -> GovernorStatus: ...
+
+
+def now() -> float:
+    return time.time()
+
+
+# --- backends ---------------------------------------------------------------------------------
+
+_ADMIT_LUA = """
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+local now = tonumber(ARGV[1])
+if paused > now then return {0, tostring(paused - now)} end
+local used = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local cost = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if used >= 0 and limit >= 0 and used + cost > limit then return {0, '-1'} end
+if used >= 0 then redis.call('INCRBY', KEYS[1], cost) end
+redis.call('INCRBY', KEYS[3], cost)
+redis.call('EXPIRE', KEYS[3], 7200)
+return {1, '0'}
+"""
+
+_ACQUIRE_LUA = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
+redis.call('EXPIRE', KEYS[1], 3600)
+return 1
+"""
+
+
+class RedisGovernor:
+    """Atomic with Lua: admission and the optimistic usage increment happen in one step, so
+    concurrent workers can never overspend between two header observations."""
+
+    def __init__(self, client) -> None:
+        self.redis = client
+        self._admit = client.register_script(_ADMIT_LUA)
+        self._acquire = client.register_script(_ACQUIRE_LUA)
+
+    def _k(self, connection_id: int, name: str) -> str:
+        return f"cothon:gov:{connection_id}:{name}"
+
+    def _hour_key(self, connection_id: int, at: float) -> str:
+        return self._k(connection_id, f"calls:{int(at // 3600)}")
+
+    def admit(self, connection_id: int, priority: int, cost: int = 1) -> Admission:
+        at = now()
+        allowance = self.redis.get(self._k(connection_id, "allowance"))
+        used = self.redis.get(self._k(connection_id, "used"))
+        burn = int(self.redis.get(self._hour_key(connection_id, at - 3600)) or 0)
+        # The policy decides first (burn-rate slowing needs no atomicity)…
+        pre = decide(used=int(used) if used is not None else None, allowance=int(allowance) if allowance else None,
+                     paused_until=None, priority=priority, cost=cost, now=at, burn_per_hour=burn)
+        if not pre.allowed:
+            return pre
+        limit = threshold(int(allowance), priority) if allowance else -1
+        # …then Lua re-checks the pause and the limit and reserves the calls atomically.
+        ok, wait = self._admit(keys=[self._k(connection_id, "used"), self._k(connection_id, "paused_until"),
+                                     self._hour_key(connection_id, at)], args=[at, cost, limit])
+        if int(ok) == 1:
+            return Admission(True)
+        wait_s = float(wait)
+        if wait_s < 0:
+            return Admission(False, 300.0, "at the limit for this kind of work")
+        return Admission(False, wait_s, "paused: the org's API allowance is used up")
+
+    def observe(self, connection_id: int, used: int, allowance: int) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(self._k(connection_id, "used"), used)
+        pipe.set(self._k(connection_id, "allowance"), allowance)
+        pipe.execute()
+
+    def pause(self, connection_id: int, seconds: float) -> None:
+        self.redis.set(self._k(connection_id, "paused_until"), now() + seconds)
+
+    def resume(self, connection_id: int) -> None:
+        self.redis.delete(self._k(connection_id, "paused_until"))
+
+    def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None:
+        token = uuid.uuid4().hex
+        ok = self._acquire(keys=[self._k(connection_id, "slots")], args=[now(), max_concurrent, lease_seconds, token])
+        return token if int(ok) == 1 else None
+
+    def release(self, connection_id: int, token: str) -> None:
+        self.redis.zrem(self._k(connection_id, "slots"), token)
+
+    def status(self, connection_id: int) -> GovernorStatus:
+        used, allowance, paused = self.redis.mget(
+            self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"))
+        in_flight = self.redis.zcount(self._k(connection_id, "slots"), now(), "+inf")
+        paused_f = float(paused) if paused else None
+        return GovernorStatus(int(used) if used is not None else None, int(allowance) if allowance else None,
+                              paused_f if paused_f and paused_f > now() else None, in_flight)
+
+
+class DatabaseGovernor:
+    """The embedded backend: a row per connection, updated under a row lock (SQLite runs
+    IMMEDIATE transactions, PostgreSQL SELECT … FOR UPDATE), so admission is atomic too."""
+
+    def _state(self, connection_id: int):
+        from sync_engine.models import GovernorState
+
+        GovernorState.objects.get_or_create(connection_id=connection_id)
+        return GovernorState.objects.select_for_update().get(connection_id=connection_id)
+
+    def admit(self, connection_id: int, priority: int, cost: int = 1) -> Admission:
+        at = now()
+        with transaction.atomic():
+            state = self._state(connection_id)
+            if at - state.hour_started >= 3600:
+                state.calls_last_hour = state.calls_this_hour if at - state.hour_started < 7200 else 0
+                state.calls_this_hour, state.hour_started = 0, at - (at % 3600)
+            admission = decide(used=state.used, allowance=state.allowance, paused_until=state.paused_until,
+                               priority=priority, cost=cost, now=at, burn_per_hour=state.calls_last_hour)
+            if admission.allowed:
+                if state.used is not None:
+                    state.used += cost
+                state.calls_this_hour += cost
+            state.save()
+            return admission
+
+    def observe(self, connection_id: int, used: int, allowance: int) -> None:
+        from sync_engine.models import GovernorState
+
+        GovernorState.objects.update_or_create(connection_id=connection_id, defaults={"used": used, "allowance": allowance})
+
+    def pause(self, connection_id: int, seconds: float) -> None:
+        from sync_engine.models import GovernorState
+
+        GovernorState.objects.update_or_create(connection_id=connection_id, defaults={"paused_until": now() + seconds})
+
+    def resume(self, connection_id: int) -> None:
+        from sync_engine.models import GovernorState
+
+        GovernorState.objects.filter(connection_id=connection_id).update(paused_until=None)
+
+    def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None:
+        from sync_engine.models import GovernorSlot
+
+        at = now()
+        with transaction.atomic():
+            self._state(connection_id)  # the row lock serialises acquirers of this connection
+            GovernorSlot.objects.filter(connection_id=connection_id, expires_at__lt=at).delete()
+            if GovernorSlot.objects.filter(connection_id=connection_id).count() >= max_concurrent:
+                return None
+            token = uuid.uuid4().hex
+            GovernorSlot.objects.create(connection_id=connection_id, token=token, expires_at=at + lease_seconds)
+            return token
+
+    def release(self, connection_id: int, token: str) -> None:
+        from sync_engine.models import GovernorSlot
+
+        GovernorSlot.objects.filter(token=token).delete()
+
+    def status(self, connection_id: int) -> GovernorStatus:
+        from sync_engine.models import GovernorSlot, GovernorState
+
+        state = GovernorState.objects.filter(connection_id=connection_id).first()
+        in_flight = GovernorSlot.objects.filter(connection_id=connection_id, expires_at__gte=now()).count()
+        if state is None:
+            return GovernorStatus(None, None, None, in_flight)
+        paused = state.paused_until if state.paused_until and state.paused_until > now() else None
+        return GovernorStatus(state.used, state.allowance, paused, in_flight)
+
+
+def get_governor() -> Governor:
+    """Redis when REDIS_URL is set, the database otherwise."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        return RedisGovernor(redis.Redis.from_url(settings.REDIS_URL))
+    return DatabaseGovernor()
