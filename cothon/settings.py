@@ -199,6 +199,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
+        "BidAnalysisStatusEnum": "opportunities.models.BidAnalysisStatus",
+        "ProposalStatusEnum": "proposals.models.ProposalStatus",
+        "QuoteStatusEnum": "proposals.models.QuoteStatus",
+    },
 }
 
 # --- Salesforce -----------------------------------------------------------------------------

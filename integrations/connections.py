@@ -277,7 +277,16 @@ def _record_call(connection_id: int):
     return on_call
 
 
-def client_for(connection: SalesforceConnection) -> SalesforceClient:
+def _chain(*hooks):
+    active = [h for h in hooks if h is not None]
+
+    def on_call(record: CallRecord) -> None:
+        for hook in active:
+            hook(record)
+    return on_call
+
+
+def client_for(connection: SalesforceConnection, *, on_call=None) -> SalesforceClient:
     """The SalesforceClient of a connection, with token refresh and call accounting.
 
     Refuses (without any network call) when the connection is disconnected or needs a
@@ -292,7 +301,7 @@ def client_for(connection: SalesforceConnection) -> SalesforceClient:
     return SalesforceClient(
         instance_url=connection.instance_url, access_token=access_token, api_version=settings.SALESFORCE_API_VERSION,
         ca_bundle=connection.ca_bundle_path or None, timeout=settings.SALESFORCE_HTTP_TIMEOUT,
-        on_call=_record_call(connection.pk), token_refresher=lambda: _renew_access_token(connection),
+        on_call=_chain(_record_call(connection.pk), on_call), token_refresher=lambda: _renew_access_token(connection),
     )
 
 

@@ -52,6 +52,11 @@ class OpportunityForm(forms.Form):
                 name: getattr(instance, f"{name}_id" if name in ("department", "assignee") else name)
                 for name in EDITABLE_FIELDS
             }
+            for name in ("value_min", "value_max"):
+                value = kwargs["initial"][name]
+                # 250000, not 250000.00, in the box.
+                if value is not None and value == value.to_integral_value():
+                    kwargs["initial"][name] = int(value)
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.instance = instance
@@ -72,6 +77,9 @@ class OpportunityForm(forms.Form):
         self.fields["win_probability"].label = "Win probability (%)"
         self.fields["closing_date"].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["description"].widget.attrs["rows"] = 6
+        for name in ("category", "procurement_method", "pursuit_decision"):
+            field = self.fields[name]
+            field.choices = [("", "— Not set —"), *[(v, label) for v, label in field.choices if v != ""]]
         for name, field in self.fields.items():
             attrs = field.widget.attrs
             attrs["aria-describedby"] = f"id_{name}-errors"

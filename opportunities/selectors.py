@@ -90,13 +90,6 @@ def assignable_users(*, tenant: Tenant) -> QuerySet:
     return get_user_model().objects.filter(memberships__tenant=tenant, is_active=True).order_by("username").distinct()
 
 
-def opportunity_reference_taken(*, tenant: Tenant, reference: str, exclude_pk: Any = None) -> bool:
-    qs = Opportunity.objects.filter(tenant=tenant, reference=reference)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.exists()
-
-
 # The Salesforce state of a record, as the record pages show it. The sync tables live in a
 # higher layer (integrations, sync_engine), so they are imported where used: domain code above
 # this section never depends on them.

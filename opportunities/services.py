@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -90,7 +90,12 @@ def contact_create(*, tenant: Tenant, last_name: str, department: Department | N
 
 # --- opportunities -------------------------------------------------------------------------
 
+DUPLICATE_REFERENCE_MESSAGE = "Another opportunity in this organization already uses this reference."
+
+
 def _validate_opportunity(opportunity: Opportunity) -> None:
+    """Every rule of an opportunity, with errors keyed by field (a duplicate reference is
+    reported on `reference`, not as a form-wide error)."""
     errors: dict[str, list[str]] = {}
     if not (opportunity.title or "").strip():
         errors["title"] = ["Title is required."]
@@ -101,17 +106,28 @@ def _validate_opportunity(opportunity: Opportunity) -> None:
         if value is not None and value < 0:
             errors[name] = ["Value cannot be negative."]
     try:
-        _validate(opportunity)
+        # Uniqueness is checked below with a field-keyed message.
+        opportunity.full_clean(validate_constraints=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
-            if field == "__all__":
-                # The check constraint repeats the min/max rule above with a vaguer message.
-                messages = [m for m in messages if "value_min_lte_max" not in m]
-                if not messages:
-                    continue
             errors.setdefault(field, []).extend(m for m in messages if m not in errors.get(field, []))
+    reference = (opportunity.reference or "").strip()
+    if reference and Opportunity.objects.filter(tenant_id=opportunity.tenant_id, reference=reference).exclude(pk=opportunity.pk).exists():
+        errors.setdefault("reference", []).append(DUPLICATE_REFERENCE_MESSAGE)
     if errors:
         raise ValidationError(errors)
+
+
+def _save_opportunity(opportunity: Opportunity) -> None:
+    """Save; a duplicate reference written by a concurrent request between our check and this
+    save surfaces as the same field error, not a server error."""
+    try:
+        with transaction.atomic():
+            opportunity.save()
+    except IntegrityError as exc:
+        if "reference" in str(exc) or "opportunity_unique_reference" in str(exc):
+            raise ValidationError({"reference": [DUPLICATE_REFERENCE_MESSAGE]}) from exc
+        raise
 
 
 def _assert_tenant(instance, tenant: Tenant) -> None:
@@ -140,7 +156,7 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
     if opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
-    opportunity.save()
+    _save_opportunity(opportunity)
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event="created",
                   changed_fields=[f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")])
     return opportunity
@@ -157,7 +173,7 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
     if "department" in changed and opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
-    opportunity.save()
+    _save_opportunity(opportunity)
     event = "status_changed" if "status" in changed and previous_status != opportunity.status else "updated"
     if "assignee" in changed and event == "updated":
         event = "assigned"
@@ -261,17 +277,11 @@ def comment_create(*, tenant: Tenant, opportunity: Opportunity, author: Abstract
     return comment
 
 
-# --- validation without saving (appended for inline form validation) -------------------------
-
-DUPLICATE_REFERENCE_MESSAGE = "Another opportunity in this organization already uses this reference."
-
+# --- validation without saving (inline form validation) ------------------------------------
 
 def opportunity_validate(*, tenant: Tenant, data: Mapping[str, Any], opportunity: Opportunity | None = None) -> None:
     """Check `data` as opportunity_create / opportunity_update would, without saving anything.
-
-    Raises ValidationError keyed by field. A duplicate reference is reported on `reference`
-    (full_clean reports the (tenant, reference) constraint as a form-wide error).
-    """
+    Raises ValidationError keyed by field."""
     import copy
 
     if opportunity is not None:
@@ -282,20 +292,7 @@ def opportunity_validate(*, tenant: Tenant, data: Mapping[str, Any], opportunity
     _apply(candidate, data, OPPORTUNITY_FIELDS)
     if candidate.department_id is not None:
         _assert_tenant(candidate.department, tenant)
-    errors: dict[str, list[str]] = {}
-    try:
-        _validate_opportunity(candidate)
-    except ValidationError as exc:
-        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
-    reference = (candidate.reference or "").strip()
-    if reference and Opportunity.objects.filter(tenant=tenant, reference=reference).exclude(pk=candidate.pk).exists():
-        unique_messages = set(candidate.unique_error_message(Opportunity, ("tenant", "reference")).messages)
-        remaining = [m for m in errors.pop("__all__", []) if m not in unique_messages]
-        if remaining:
-            errors["__all__"] = remaining
-        errors.setdefault("reference", []).append(DUPLICATE_REFERENCE_MESSAGE)
-    if errors:
-        raise ValidationError(errors)
+    _validate_opportunity(candidate)
 
 
 # --- department name check (appended for the REST API) --------------------------------------

@@ -163,7 +163,7 @@ class EmulatorApp:
         try:
             return endpoint.handler(call, **args)
         except RequestError as exc:
-            return error_response(exc, with_fields=exc.code not in ("NOT_FOUND",))
+            return error_response(exc, with_fields=bool(exc.fields))
         except DmlError as exc:
             return dml_error_response(exc)
         except SfError as exc:

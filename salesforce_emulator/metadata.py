@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -62,7 +63,11 @@ TEXTUAL = {"string", "textarea", "picklist", "multipicklist", "email", "phone", 
 
 @lru_cache(maxsize=None)
 def _captured(name: str) -> dict[str, Any]:
-    return json.loads((STANDARD_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    text = (STANDARD_DIR / f"{name}.json").read_text(encoding="utf-8")
+    # Captures name their own API version and host; turn both into our placeholders.
+    text = re.sub(r"/services/data/v(?:\d+\.0|xx\.0)/", f"/services/data/{VERSION_PH}/", text)
+    text = re.sub(r"https://[A-Za-z0-9.-]+\.(?:salesforce|force)\.com", HOST_PH, text)
+    return json.loads(text)
 
 
 def _template_field() -> dict[str, Any]:
@@ -626,7 +631,8 @@ class OrgSchema:
             desc = copy.deepcopy(_captured(name))
             # The capturing org's own customisations are not part of Salesforce's standard
             # object: drop its custom fields and relationships to its custom objects.
-            desc["fields"] = [f for f in desc["fields"] if not f.get("custom")]
+            desc["fields"] = [f for f in desc["fields"]
+                              if not f.get("custom") and not f["name"].endswith("__c")]
             desc["childRelationships"] = [
                 c for c in desc["childRelationships"]
                 if not c["childSObject"].endswith("__c") and not c["field"].endswith("__c")

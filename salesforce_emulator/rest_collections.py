@@ -229,7 +229,7 @@ def retrieve(call: Call, sobject: str):
             out.append(None)
         else:
             out.append(render_record(call, obj, row[2], names))
-    return json_response(None, text=render_version(json.dumps(out), call.version))
+    return json_response(None, text=render_version(json.dumps(out, separators=(",", ":")), call.version))
 
 
 def register(router) -> None:

@@ -23,7 +23,7 @@ def _page(call: Call, records: list[dict[str, Any]], total: int, offset: int,
         body["nextRecordsUrl"] = (f"/services/data/v{call.version}/query/{locator}-"
                                   f"{offset + PAGE}")
     body["records"] = chunk
-    return json_response(None, text=render_version(json.dumps(body), call.version))
+    return json_response(None, text=render_version(json.dumps(body, separators=(",", ":")), call.version))
 
 
 def _execute(call: Call, include_deleted: bool):

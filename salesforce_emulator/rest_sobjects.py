@@ -95,7 +95,7 @@ def _get_obj(call: Call, sobject: str) -> ObjectMeta:
 def _read(call: Call, obj: ObjectMeta, rid: str) -> Response:
     _obj, data = call.dml().load(obj, rid)
     body = render_record(call, obj, data, _fields_param(call, obj))
-    return json_response(None, text=render_version(json.dumps(body), call.version))
+    return json_response(None, text=render_version(json.dumps(body, separators=(",", ":")), call.version))
 
 
 def by_id(call: Call, sobject: str, record_id: str):

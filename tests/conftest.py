@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
-from rest_framework.test import APIClient
 
 import importlib.util
 
@@ -21,11 +19,19 @@ pytest_plugins = ["tests.emulator_process"] if importlib.util.find_spec("tests.e
 
 
 def pytest_report_header(config) -> list[str]:
+    from django.conf import settings
+
     db = settings.DATABASES["default"]
     redis = settings.REDIS_URL or "not used (embedded broker: kombu filesystem transport)"
     return [
         f"cothon backend: database={db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db['NAME']}), redis={redis}",
     ]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Every test creates several users; PBKDF2 would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -65,7 +71,9 @@ def bob(db) -> TenantWorld:
     return _make_world("bob", "Bob Procurement Ltd.")
 
 
-def _token_client(membership) -> APIClient:
+def _token_client(membership):
+    from rest_framework.test import APIClient
+
     from cothon.tenancy.services import api_token_create
 
     _, key = api_token_create(membership=membership)

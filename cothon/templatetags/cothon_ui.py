@@ -136,3 +136,12 @@ def display_name(user) -> str:
 @register.filter
 def lines(text: str) -> list[str]:
     return [line.strip(" -•\t") for line in (text or "").splitlines() if line.strip(" -•\t")]
+
+
+@register.filter
+def thousands(value) -> str:
+    """1,240 — the same separator as the money amounts, whatever the locale's format says."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)

@@ -49,7 +49,9 @@ def run_aggregate(ex: Execution, rq: ResolvedQuery, rows: list[Row]) -> QueryRes
 
     ex.sort(groups, rq.order_by, getter_for)
     groups = page_rows(groups, rq.offset, rq.limit)
-    readers = [(c.key, getter_for(c.func if isinstance(c, AggregateColumn) else c.operand)) for c in rq.columns]
+    readers = [
+        (c.key, getter_for(c.func if isinstance(c, AggregateColumn) else c.operand)) for c in rq.columns
+    ]
     records = []
     for g in groups:
         record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}

@@ -18,6 +18,9 @@ from .interface import ChildRelationshipInfo, FieldInfo, ObjectInfo
 from .literals import to_18
 
 
+_DATETIME = "%Y-%m-%dT%H:%M:%S.000+0000"
+
+
 class _Org:
     def __init__(self, opportunities: int, accounts: int, seed: int = 7) -> None:
         rnd = random.Random(seed)
@@ -37,8 +40,8 @@ class _Org:
         }
         users = [{"Id": to_18(f"005{n:012d}"), "Name": f"User {n}"} for n in range(20)]
         accounts = [
-            {"Id": to_18(f"001{n:012d}"), "Name": f"Account {n:05d}", "Industry": rnd.choice(["Tech", "Retail", None]),
-             "OwnerId": rnd.choice(users)["Id"]}
+            {"Id": to_18(f"001{n:012d}"), "Name": f"Account {n:05d}",
+             "Industry": rnd.choice(["Tech", "Retail", None]), "OwnerId": rnd.choice(users)["Id"]}
             for n in range(accounts)
         ]
         start = datetime(2023, 1, 1, tzinfo=timezone.utc)
@@ -51,7 +54,7 @@ class _Org:
                  "StageName": rnd.choice(["Prospecting", "Closed Won", "Closed Lost"]),
                  "CloseDate": (date(2024, 1, 1) + timedelta(days=rnd.randrange(365))).isoformat(),
                  "AccountId": rnd.choice(accounts)["Id"] if rnd.random() > 0.05 else None,
-                 "CreatedDate": (start + timedelta(minutes=rnd.randrange(10**6))).strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+                 "CreatedDate": (start + timedelta(minutes=rnd.randrange(10**6))).strftime(_DATETIME)}
                 for n in range(opportunities)
             ],
         }
@@ -76,10 +79,11 @@ class _Org:
 
 QUERIES = [
     "SELECT Id, Name, Amount, Account.Name FROM Opportunity WHERE Amount > 100 ORDER BY Name LIMIT 2000",
-    "SELECT Id, Name FROM Opportunity WHERE CloseDate = LAST_N_DAYS:90 AND StageName IN ('Prospecting', 'Closed Won')",
+    "SELECT Id, Name FROM Opportunity WHERE CloseDate = LAST_N_DAYS:90 AND StageName IN ('Prospecting', 'Won')",
     "SELECT Id, Name FROM Opportunity WHERE Account.Owner.Name = 'User 3' ORDER BY CreatedDate DESC",
     "SELECT StageName, COUNT(Id), SUM(Amount) FROM Opportunity GROUP BY StageName",
-    "SELECT Id, Name, (SELECT Id, Amount FROM Opportunities ORDER BY Amount DESC LIMIT 3) FROM Account LIMIT 200",
+    "SELECT Id, Name, (SELECT Id, Amount FROM Opportunities ORDER BY Amount DESC LIMIT 3) "
+    "FROM Account LIMIT 200",
 ]
 
 

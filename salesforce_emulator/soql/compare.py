@@ -187,7 +187,9 @@ class ConditionCompiler:
 
         def like(row: Any) -> bool:
             value = get(row)
-            return value is not None and value != "" and matches(value if isinstance(value, str) else str(value))
+            if value is None or value == "":
+                return False
+            return matches(value if isinstance(value, str) else str(value))
 
         return like
 

@@ -110,7 +110,12 @@ class Execution:
         return [get(r) for r in rows]
 
     # --- sorting and projection -----------------------------------------------------------
-    def sort(self, rows: list[Any], order_by: tuple[ROrder, ...], getter_for: Callable[[ROperand], Getter] | None = None) -> None:
+    def sort(
+        self,
+        rows: list[Any],
+        order_by: tuple[ROrder, ...],
+        getter_for: Callable[[ROperand], Getter] | None = None,
+    ) -> None:
         if not order_by:
             return
         if getter_for is None:
@@ -119,7 +124,8 @@ class Execution:
         # Successive stable sorts, least significant key first, give a multi-key order with a
         # direction per key. Nulls go first or last by a flag that survives `reverse`.
         for item in reversed(order_by):
-            rows.sort(key=_null_aware_key(getter_for(item.operand), sort_key(item.operand.type), item), reverse=item.descending)
+            key = _null_aware_key(getter_for(item.operand), sort_key(item.operand.type), item)
+            rows.sort(key=key, reverse=item.descending)
 
     def materialize(self, rq: ResolvedQuery, rows: list[Row]) -> list[dict[str, Any]]:
         """REST JSON records for `rows`, with parent fields nested and child subqueries run."""
@@ -130,12 +136,14 @@ class Execution:
             root.add(f)
         for column in rq.columns:
             if isinstance(column, ChildColumn):
-                root.entries.append(("child", column.relationship.relationship_name, self.child_results(column, rows)))
+                results = self.child_results(column, rows)
+                root.entries.append(("child", column.relationship.relationship_name, results))
         name = rq.object.name
         return [self._render(r, root, name, name) for r in rows]
 
     def _render(self, row: Row, node: _ProjectionNode, type_name: str, url_object: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": {"type": type_name, "url": f"{self.url_prefix}{url_object}/{row.get('Id')}"}}
+        url = f"{self.url_prefix}{url_object}/{row.get('Id')}"
+        out: dict[str, Any] = {"attributes": {"type": type_name, "url": url}}
         parents = self.parents
         for kind, key, payload in node.entries:
             if kind == "field":
@@ -222,7 +230,8 @@ class Execution:
     def _fetch_parents(self, targets: tuple[str, ...], wanted: dict[str, str]) -> None:
         hint = frozenset(wanted.values()) | {literals.to_18(k) for k in wanted}
         for target in targets:
-            for record in self.source.records(target, include_deleted=self.include_deleted, equals={"id": hint}):
+            found = self.source.records(target, include_deleted=self.include_deleted, equals={"id": hint})
+            for record in found:
                 record_id = record.get("Id")
                 if record_id and record_id[:15] in wanted:
                     self.parents[record_id[:15]] = (target, record)
@@ -326,7 +335,9 @@ def _hint_values(describe_type: str, values: tuple[Any, ...]) -> frozenset[Any] 
     return frozenset(accepted)
 
 
-def _merge_hints(a: dict[str, frozenset[Any]], b: dict[str, frozenset[Any]] | None) -> dict[str, frozenset[Any]]:
+def _merge_hints(
+    a: dict[str, frozenset[Any]], b: dict[str, frozenset[Any]] | None
+) -> dict[str, frozenset[Any]]:
     if not b:
         return a
     merged = dict(a)

@@ -61,6 +61,8 @@ class SoqlDataSource(Protocol):
 
         `equals` is an optional hint (lower-case field name -> acceptable values) that the store
         may use to narrow the scan with an index; the engine re-checks every condition itself.
+        Values are as written in the query: text must be matched case-insensitively (Salesforce
+        compares text without regard to case).
         Deleted records (IsDeleted true) are returned only with include_deleted.
         """
 

@@ -218,8 +218,11 @@ class Resolver:
                 if name == "FIELDS":
                     for resolved in self._fields_function(query, obj, call):
                         add(resolved)
-                elif name in PASSTHROUGH_FUNCTIONS and len(call.args) == 1 and isinstance(call.args[0], FieldPath):
-                    add(self._field(obj, alias, call.args[0]))
+                elif name in PASSTHROUGH_FUNCTIONS and len(call.args) == 1:
+                    arg = call.args[0]
+                    if not isinstance(arg, FieldPath):
+                        raise errors.unexpected_token(self.text, arg.pos, arg.name)
+                    add(self._field(obj, alias, arg))
                 elif name in DATE_FUNCTIONS:
                     raise errors.positioned(
                         self.text, call.pos, errors.MALFORMED_QUERY,
@@ -312,7 +315,7 @@ class Resolver:
 
     def _check_capability(self, resolved: ResolvedField, clause: str) -> None:
         f = resolved.field
-        verb = {"where": ("filterable", "filtered"), "order": ("sortable", "sorted"), "group": ("groupable", "grouped")}.get(clause)
+        verb = _CAPABILITIES.get(clause)
         if verb and not getattr(f, verb[0]):
             raise errors.positioned(
                 self.text, resolved.pos, errors.INVALID_FIELD,
@@ -327,9 +330,10 @@ class Resolver:
         if name not in AGGREGATES and name not in DATE_FUNCTIONS:
             raise self._unknown_function(call)
         if name in AGGREGATES and clause in ("where", "group"):
+            where = "WHERE" if clause == "where" else "GROUP BY"
             raise errors.positioned(
                 self.text, call.pos, errors.MALFORMED_QUERY,
-                f"Aggregate functions are not supported in the {'WHERE' if clause == 'where' else 'GROUP BY'} clause",
+                f"Aggregate functions are not supported in the {where} clause",
             )
         if name == "COUNT" and not call.args:
             return ResolvedFunc("COUNT", "aggregate", None, "int", call.pos)
@@ -342,7 +346,8 @@ class Resolver:
             raise errors.unexpected_token(self.text, inner.pos, inner.name)
         arg = self._field(obj, alias, inner)
         if name in DATE_FUNCTIONS:
-            if arg.type not in DATE_TYPES | DATETIME_TYPES or (name == "HOUR_IN_DAY" and arg.type != "datetime"):
+            allowed = DATETIME_TYPES if name == "HOUR_IN_DAY" else DATE_TYPES | DATETIME_TYPES
+            if arg.type not in allowed:
                 raise errors.positioned(
                     self.text, call.pos, errors.MALFORMED_QUERY,
                     f"{name} cannot be applied to field '{arg.field.name}' of type {arg.type}",
@@ -356,8 +361,9 @@ class Resolver:
         t = arg.type
         if name in ("COUNT", "COUNT_DISTINCT"):
             return "int"
-        allowed = NUMBER_TYPES if name in ("SUM", "AVG") else None
-        if allowed is not None and t not in allowed or name in ("MIN", "MAX") and t in BOOLEAN_TYPES | MULTIPICKLIST_TYPES:
+        numeric_only = name in ("SUM", "AVG")
+        unordered = t in BOOLEAN_TYPES | MULTIPICKLIST_TYPES
+        if (numeric_only and t not in NUMBER_TYPES) or (not numeric_only and unordered):
             raise errors.positioned(
                 self.text, call.pos, errors.INVALID_FIELD,
                 f"field {arg.field.name} does not support aggregate operator {name}",
@@ -378,7 +384,8 @@ class Resolver:
         if len(parts) > 1:
             first = parts[0].lower()
             is_relationship = first in self._relationship_fields(obj)
-            if (alias is not None and first == alias.lower()) or (first == obj.name.lower() and not is_relationship):
+            is_alias = alias is not None and first == alias.lower()
+            if is_alias or (first == obj.name.lower() and not is_relationship):
                 parts = parts[1:]
         if len(parts) - 1 > MAX_PARENT_DEPTH:
             raise errors.positioned(
@@ -393,13 +400,14 @@ class Resolver:
                 ref = self._relationship_fields(candidate).get(part.lower())
                 if ref is not None:
                     break
-            targets = tuple(
-                info.name for info in (self.object_info(t) for t in (ref.reference_to if ref else ())) if info
-            )
+            # A lookup whose targets the caller cannot see is as unknown as a misspelt one.
+            targets = [] if ref is None else [
+                info for name in ref.reference_to if (info := self.object_info(name)) is not None
+            ]
             if ref is None or not targets:
                 raise errors.unknown_relationship(self.text, path.pos, part)
-            hops.append(Hop(ref, ref.relationship_name or part, targets))
-            current = [self.object_info(t) for t in targets]  # type: ignore[misc]
+            hops.append(Hop(ref, ref.relationship_name or part, tuple(t.name for t in targets)))
+            current = targets
         last = parts[-1].lower()
         for candidate in current:
             found = candidate.fields.get(last)
@@ -410,7 +418,13 @@ class Resolver:
 
     # conditions ---------------------------------------------------------------------------
     def _condition(
-        self, obj: ObjectInfo, alias: str | None, cond: Condition, *, clause: str, rq: ResolvedQuery | None = None
+        self,
+        obj: ObjectInfo,
+        alias: str | None,
+        cond: Condition,
+        *,
+        clause: str,
+        rq: ResolvedQuery | None = None,
     ) -> RCondition:
         if isinstance(cond, And):
             return RAnd(tuple(self._condition(obj, alias, c, clause=clause, rq=rq) for c in cond.items))
@@ -497,7 +511,8 @@ class Resolver:
         }[_category(t)]
         if not ok:
             self._wrong_type(left, value)
-        if t in ID_TYPES and isinstance(value, StringLit) and value.value and not literals.is_valid_id(value.value):
+        bad_id = isinstance(value, StringLit) and value.value and not literals.is_valid_id(value.value)
+        if t in ID_TYPES and bad_id:
             raise errors.positioned(
                 self.text, value.pos, errors.MALFORMED_QUERY, f"invalid ID field: {value.value}",
             )
@@ -511,6 +526,14 @@ class Resolver:
         name = left.field.name if isinstance(left, ResolvedField) else left.name
         text_like = _category(left.type) == "text"
         raise errors.wrong_value_type(self.text, left.pos, name, soap_type(left.type), should_quote=text_like)
+
+
+# Clause -> the FieldInfo flag it needs and the verb of Salesforce's refusal.
+_CAPABILITIES = {
+    "where": ("filterable", "filtered"),
+    "order": ("sortable", "sorted"),
+    "group": ("groupable", "grouped"),
+}
 
 
 def _category(describe_type: str) -> str:

@@ -46,3 +46,10 @@ def test_the_browsable_docs_are_served(db):
     response = APIClient().get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_the_api_root_lists_the_resources(alice, alice_api):
+    response = alice_api.get("/api/v1/")
+    assert response.status_code == 200
+    assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "departments", "comments"}
+    assert response.json()["opportunities"] == "http://testserver/api/v1/opportunities/"

@@ -47,6 +47,10 @@ def screenshot():
 
     def take(page, name: str) -> Path:
         path = ARTIFACTS / f"{name}.png"
+        # From the top, once transitions have settled: sticky bars of a scrolled page would
+        # otherwise be painted mid-page in a full-page capture.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(250)
         page.screenshot(path=str(path), full_page=True)
         return path
 

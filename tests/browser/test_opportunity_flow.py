@@ -224,7 +224,28 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
     assert page.get_by_role("link", name="Edit").count() == 0
     assert page.locator("#salesforce-panel button", has_text="Sync").is_disabled()
     page.hover("#salesforce-panel .has-tip")
+    page.wait_for_timeout(300)  # the tooltip fades in
     screenshot(page, "17-detail-viewer")
     response = page.goto(f"{live_server.url}/opportunities/new/")
     assert response.status == 403
     screenshot(page, "18-forbidden")
+
+
+def test_list_filters_work_without_javascript(chromium_browser, live_server, alice, opportunity_factory, screenshot):
+    opportunity_factory(alice.tenant, title="Won already", status="won")
+    opportunity_factory(alice.tenant, title="Still pursuing", status="pursuing")
+    context = chromium_browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", alice.viewer.get_username())
+        page.fill("input[name=password]", "pass-word-123")
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/opportunities/")
+        page.select_option("select[name=status]", "won")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url(re.compile(r"status=won"))
+        results = page.inner_text("#opportunity-results")
+        assert "Won already" in results and "Still pursuing" not in results
+    finally:
+        context.close()

@@ -444,6 +444,11 @@ def test_it_compares_null(source: MemorySource) -> None:
     assert ids(execute("SELECT Id FROM Account WHERE Industry IN ('Technology', null)", source)) == [A2, A3]
 
 
+def test_it_treats_an_empty_string_as_null(source: MemorySource) -> None:
+    assert ids(execute("SELECT Id FROM Account WHERE Industry = ''", source)) == [A3]
+    assert ids(execute("SELECT Id FROM Contact WHERE Email != ''", source)) == [C1, C3, C4]
+
+
 def test_it_compares_numbers_and_never_matches_null_with_an_inequality(source: MemorySource) -> None:
     assert ids(execute("SELECT Id FROM Opportunity WHERE Amount > 100", source)) == [O1, O4]
     assert ids(execute("SELECT Id FROM Opportunity WHERE Amount >= 50.0", source)) == [O1, O2, O4]
@@ -508,8 +513,13 @@ def test_it_filters_with_a_semi_join_and_an_anti_join(source: MemorySource) -> N
     semi = execute("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE Amount > 1000)", source)
     anti = execute("SELECT Id FROM Account WHERE Id NOT IN (SELECT AccountId FROM Opportunity)", source)
 
+    by_reference = execute(
+        "SELECT Id FROM Opportunity WHERE AccountId IN (SELECT Id FROM Account WHERE Industry = 'Technology')", source
+    )
+
     assert ids(semi) == [A1]
     assert ids(anti) == [A3]
+    assert ids(by_reference) == [O3]
 
 
 def test_it_filters_multipicklists_with_includes_and_excludes(source: MemorySource) -> None:
@@ -659,6 +669,10 @@ def test_count_alone_returns_the_count_as_total_size(source: MemorySource) -> No
     assert execute("SELECT count() FROM Opportunity LIMIT 3", source).total_size == 3
 
 
+def test_count_with_group_by_counts_the_groups(source: MemorySource) -> None:
+    assert execute("SELECT COUNT() FROM Opportunity GROUP BY StageName", source).total_size == 3
+
+
 def test_it_aggregates_without_group_by_into_one_row(source: MemorySource) -> None:
     result = execute(
         "SELECT COUNT(Id), COUNT(Amount) withAmount, SUM(Amount), AVG(Amount), MIN(CloseDate), MAX(Name), "
@@ -760,6 +774,12 @@ def test_it_expands_fields_functions(source: MemorySource) -> None:
     assert list(standard.records[0]) == ["attributes", "Id", "Name", "IsDeleted"]
 
 
+def test_it_returns_values_unchanged_through_display_functions(source: MemorySource) -> None:
+    result = execute(f"SELECT toLabel(StageName), FORMAT(Amount) FROM Opportunity WHERE Id = '{O1}'", source)
+
+    assert result.records == [{"attributes": attrs("Opportunity", O1), "StageName": "Prospecting", "Amount": 5000.0}]
+
+
 def test_it_requires_a_limit_with_fields_all(source: MemorySource) -> None:
     err = error_of("SELECT FIELDS(ALL) FROM Account", source)
 
@@ -779,6 +799,15 @@ def test_it_passes_equality_hints_to_the_store(source: MemorySource) -> None:
         ("Account", {"cothon_ref__c": frozenset({"ACC-1"}), "name": frozenset({"Acme", "B"})}),
         ("Account", None),
         ("Account", {"id": frozenset({A1[:15], A1})}),
+    ]
+
+
+def test_it_narrows_child_subqueries_to_the_parents_of_the_page(source: MemorySource) -> None:
+    execute("SELECT Name, (SELECT Id FROM Contacts WHERE LastName = 'Bluth') FROM Account ORDER BY Name LIMIT 2", source)
+
+    assert source.calls == [
+        ("Account", None),
+        ("Contact", {"lastname": frozenset({"Bluth"}), "accountid": frozenset({A1, A2})}),
     ]
 
 

@@ -103,4 +103,4 @@ def test_integrations_lists_only_this_tenants_connections(web_as, alice, bob):
     assert "Bob production" not in html
     assert "Default" in html
     assert "Needs reconnect" in html
-    assert "120 / 5000" in html
+    assert "120 / 5,000 calls" in html

@@ -1,0 +1,94 @@
+"""The outbox as a queue: claim with a lease, release with backoff, finish.
+
+Portable claim (decisions.md): a conditional UPDATE that sets a lease (owner + expiry), so the
+rows of a killed worker come back when the lease expires. On PostgreSQL the candidate rows are
+first locked with SELECT … FOR UPDATE SKIP LOCKED, so concurrent workers never wait on each
+other; SQLite serialises writers (IMMEDIATE transactions), which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from django.db import connection as db, transaction
+from django.utils import timezone
+
+from sync_engine.models import OutboxEntry, OutboxState
+
+LEASE = datetime.timedelta(minutes=5)
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 15 * 60
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """Exponential backoff with full jitter: 2 s, 4 s, 8 s … capped at 15 min."""
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempts - 1)))
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | None = None) -> list[OutboxEntry]:
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.PENDING, available_at__lte=now)
+        if max_priority is not None:
+            candidates = candidates.filter(priority__lte=max_priority)
+        candidates = candidates.order_by("priority", "id")
+        if db.features.has_select_for_update_skip_locked:
+            ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+        else:
+            ids = list(candidates.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
+            state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + LEASE, updated_at=now)
+    return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+
+
+def finish(entries: list[OutboxEntry]) -> None:
+    """Pushed: the sync log keeps the history, the queue forgets the row."""
+    OutboxEntry.objects.filter(id__in=[e.id for e in entries], state=OutboxState.CLAIMED).delete()
+
+
+def fail(entries: list[OutboxEntry]) -> None:
+    """A permanent error: kept as failed until the record or the mapping changes."""
+    OutboxEntry.objects.filter(id__in=[e.id for e in entries]).update(state=OutboxState.FAILED, lease_owner="",
+                                                                      lease_expires_at=None, updated_at=timezone.now())
+
+
+def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = None, count_attempt: bool = True) -> None:
+    """Back to pending (after a retryable error or a governor pause). If the record changed
+    meanwhile (a newer pending row exists), the two rows merge so nothing is pushed twice."""
+    now = timezone.now()
+    for entry in entries:
+        available = now + (delay if delay is not None else backoff(entry.attempts + 1))
+        with transaction.atomic():
+            newer = OutboxEntry.objects.select_for_update().filter(
+                connection_id=entry.connection_id, record_type=entry.record_type, record_id=entry.record_id,
+                state=OutboxState.PENDING).first()
+            if newer is not None:
+                newer.changed_fields = sorted(set(newer.changed_fields) | set(entry.changed_fields))
+                newer.priority = min(newer.priority, entry.priority)
+                newer.attempts = max(newer.attempts, entry.attempts + (1 if count_attempt else 0))
+                if entry.event == "created":
+                    newer.event = "created"
+                newer.save()
+                OutboxEntry.objects.filter(pk=entry.pk).delete()
+            else:
+                OutboxEntry.objects.filter(pk=entry.pk).update(
+                    state=OutboxState.PENDING, available_at=available, lease_owner="", lease_expires_at=None,
+                    attempts=entry.attempts + (1 if count_attempt else 0), updated_at=now)
+
+
+def requeue_failed(*, connection_id: int) -> int:
+    """After the mapping is fixed: failed rows go back to the queue (merging where needed)."""
+    failed = list(OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.FAILED))
+    release(failed, delay=datetime.timedelta(0), count_attempt=False)
+    return len(failed)
+
+
+def reclaim_expired() -> int:
+    """The sweeper: rows whose worker died mid-batch come back to the queue."""
+    expired = list(OutboxEntry.objects.filter(state=OutboxState.CLAIMED, lease_expires_at__lt=timezone.now()))
+    release(expired, delay=datetime.timedelta(0), count_attempt=False)
+    return len(expired)

@@ -1,0 +1,288 @@
+"""The push executor: claim outbox rows of one connection, push them, record the outcome.
+
+Order inside a batch (parents before children): Accounts (departments) → Opportunities →
+Cothon_Analysis__c → Cothon_Requirement__c → Tasks / Notes / files. Errors are handled by
+class: per-record permanent errors fail that record only; retryable ones back off; a quota
+error pauses the connection in the governor; an auth error (after one refresh) marks the
+connection "needs reconnect". Nothing is lost: unfinished rows always return to the queue."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings as django_settings
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.connections import client_for, connection_mark_needs_reconnect
+from integrations.dry_run import user_ids_for
+from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.salesforce.client import CallRecord
+from integrations.salesforce.errors import ErrorKind, SalesforceError
+from integrations.sync_settings import describe_get, settings_current
+from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, Requirement
+from proposals.models import Proposal
+from sync_engine import claim as queue
+from sync_engine.governor import get_governor
+from sync_engine.links import links_for
+from sync_engine.models import OutboxEntry, Priority, RecordType, SyncResult, SyncRun, SyncRunStatus
+from sync_engine.push import activities
+from sync_engine.push.accounts import resolve_accounts
+from sync_engine.push.context import PushContext
+from sync_engine.push.records import push_analyses, push_opportunities, push_requirements
+from sync_engine.push.writer import BatchAborted
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+MAX_CONCURRENT_PER_ORG = 4
+KIND_BY_PRIORITY = {Priority.MANUAL: "manual", Priority.REALTIME: "realtime", Priority.INCREMENTAL: "incremental",
+                    Priority.RECONCILIATION: "reconciliation", Priority.FULL: "full"}
+
+
+@dataclass
+class PushSummary:
+    batches: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retried: int = 0
+    api_calls: int = 0
+    stopped_because: str = ""
+    retry_in_seconds: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def push_connection(*, connection_id: int, max_priority: int | None = None, run_id: int | None = None,
+                    max_batches: int | None = None) -> PushSummary:
+    """Push everything pending for one connection (up to `max_priority`), batch by batch."""
+    summary = PushSummary()
+    governor = get_governor()
+    while max_batches is None or summary.batches < max_batches:
+        connection = SalesforceConnection.objects.filter(pk=connection_id).first()
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            summary.stopped_because = "connection not usable"
+            return summary
+        run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
+        if run is not None and run.cancel_requested:
+            summary.stopped_because = "cancelled"
+            return summary
+        next_priority = _next_priority(connection_id, max_priority)
+        if next_priority is None:
+            return summary
+        admission = governor.admit(connection_id, next_priority)
+        if not admission.allowed:
+            summary.stopped_because, summary.retry_in_seconds = admission.reason, admission.wait_seconds
+            return summary
+        slot = governor.acquire(connection_id, MAX_CONCURRENT_PER_ORG)
+        if slot is None:
+            summary.stopped_because, summary.retry_in_seconds = "too many requests in flight for this org", 1.0
+            return summary
+        try:
+            entries = queue.claim(connection_id=connection_id, owner=worker_id(), limit=BATCH_SIZE, max_priority=max_priority)
+            if not entries:
+                return summary
+            _push_batch(connection, entries, run, summary, governor)
+            summary.batches += 1
+        finally:
+            governor.release(connection_id, slot)
+        if summary.stopped_because:
+            return summary
+    return summary
+
+
+def _next_priority(connection_id: int, max_priority: int | None) -> int | None:
+    qs = OutboxEntry.objects.filter(connection_id=connection_id, state="pending", available_at__lte=timezone.now())
+    if max_priority is not None:
+        qs = qs.filter(priority__lte=max_priority)
+    return qs.order_by("priority").values_list("priority", flat=True).first()
+
+
+def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor) -> PushContext:
+    ctx_holder: dict = {}
+
+    def on_call(record: CallRecord) -> None:
+        ctx_holder["ctx"].on_call(record)
+        if record.usage is not None:
+            governor.observe(connection.pk, record.usage.used, record.usage.allowance)
+
+    client = client_for(connection, on_call=on_call)
+    data = settings_current(connection=connection)
+    ctx = PushContext(connection=connection, client=client, settings=data, describe_fields=None,
+                      user_ids=user_ids_for(connection), base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run)
+    ctx_holder["ctx"] = ctx
+    payload = describe_get(connection=connection, sobject=data.get("objects", {}).get("opportunity", "Opportunity"), client=client)
+    ctx.describe_fields = {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
+    return ctx
+
+
+def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], run: SyncRun | None, summary: PushSummary, governor) -> None:
+    kind = KIND_BY_PRIORITY.get(Priority(min(e.priority for e in entries)), "realtime")
+    try:
+        ctx = _context(connection, run, kind, governor)
+    except SalesforceError as exc:
+        _abort(connection, entries, exc, summary, governor)
+        return
+    try:
+        _push_records(ctx, entries)
+    except BatchAborted as aborted:
+        ctx.flush()
+        _abort(connection, [e for e in entries if not ctx.outcome(e).done], aborted.error, summary, governor, ctx=ctx)
+        _settle_outcomes(ctx, [e for e in entries if ctx.outcome(e).done], summary)
+        return
+    except SalesforceError as exc:
+        ctx.flush()
+        _abort(connection, [e for e in entries if not ctx.outcome(e).done], exc, summary, governor, ctx=ctx)
+        _settle_outcomes(ctx, [e for e in entries if ctx.outcome(e).done], summary)
+        return
+    summary.api_calls += ctx.calls
+    ctx.flush()
+    _settle_outcomes(ctx, entries, summary)
+
+
+def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary) -> None:
+    done = [e for e in entries if ctx.outcome(e).done and not ctx.outcome(e).failed and not ctx.outcome(e).retry]
+    failed = [e for e in entries if ctx.outcome(e).failed]
+    retry = [e for e in entries if ctx.outcome(e).retry and not ctx.outcome(e).failed]
+    untouched = [e for e in entries if e not in done and e not in failed and e not in retry]
+    queue.finish(done + untouched)
+    queue.fail(failed)
+    queue.release(retry)
+    summary.succeeded += len(done) + len(untouched)
+    summary.failed += len(failed)
+    summary.retried += len(retry)
+    if ctx.run is not None:
+        SyncRun.objects.filter(pk=ctx.run.pk).update(processed=F("processed") + len(done) + len(untouched) + len(failed),
+                                                     succeeded=F("succeeded") + len(done) + len(untouched),
+                                                     failed=F("failed") + len(failed))
+
+
+def _abort(connection, entries, error: SalesforceError, summary: PushSummary, governor, ctx: PushContext | None = None) -> None:
+    summary.errors.append(f"{error.code}: {error.message}")
+    if error.kind is ErrorKind.QUOTA:
+        pause = _seconds_until_capacity(connection)
+        governor.pause(connection.pk, pause)
+        queue.release(entries, delay=datetime.timedelta(seconds=pause), count_attempt=False)
+        summary.stopped_because, summary.retry_in_seconds = "API limit reached: paused", pause
+    elif error.kind is ErrorKind.AUTH:
+        connection.refresh_from_db()
+        if connection.status == ConnectionStatus.CONNECTED:
+            connection_mark_needs_reconnect(connection=connection, error=error)
+        queue.release(entries, delay=datetime.timedelta(0), count_attempt=False)
+        summary.stopped_because = "needs reconnect"
+    else:
+        queue.release(entries)
+        summary.retried += len(entries)
+        summary.stopped_because = f"retryable error: {error.code}"
+        summary.retry_in_seconds = min((e.available_at for e in OutboxEntry.objects.filter(id__in=[x.id for x in entries])),
+                                       default=timezone.now()).timestamp() - timezone.now().timestamp() if entries else None
+    if ctx is not None:
+        summary.api_calls += ctx.calls
+        ctx.flush()
+
+
+def _seconds_until_capacity(connection: SalesforceConnection) -> float:
+    """Salesforce counts a rolling 24 hours: capacity returns gradually. Without a better
+    estimate, wait an hour and let a probe (the next admitted call) tell us more."""
+    return 3600.0
+
+
+def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
+    tenant_id = ctx.connection.tenant_id
+    by_type: dict[str, dict[int, list[OutboxEntry]]] = defaultdict(lambda: defaultdict(list))
+    for entry in entries:
+        by_type[entry.record_type][entry.record_id].append(entry)
+
+    opportunities = list(Opportunity.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.OPPORTUNITY]).select_related("department", "assignee"))
+    analyses = list(BidAnalysis.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.ANALYSIS]).select_related("opportunity").prefetch_related("requirements"))
+    requirements = list(Requirement.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.REQUIREMENT]).select_related("analysis"))
+    comments = list(Comment.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.COMMENT]).select_related("author"))
+    proposals = list(Proposal.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.PROPOSAL]).select_related("opportunity").prefetch_related("sections"))
+
+    # Records deleted in Cothon since they were queued: nothing to push.
+    present = {RecordType.OPPORTUNITY: {o.pk for o in opportunities}, RecordType.ANALYSIS: {a.pk for a in analyses},
+               RecordType.REQUIREMENT: {r.pk for r in requirements}, RecordType.COMMENT: {c.pk for c in comments},
+               RecordType.PROPOSAL: {p.pk for p in proposals}}
+    for record_type, ids in present.items():
+        for record_id, record_entries in by_type[record_type].items():
+            if record_id not in ids:
+                for entry in record_entries:
+                    ctx.outcome(entry).done = True
+
+    # 1. Accounts.
+    department_ids = set(by_type[RecordType.DEPARTMENT]) | {o.department_id for o in opportunities if o.department_id}
+    departments = list(Department.objects.filter(tenant_id=tenant_id, pk__in=department_ids))
+    resolve_accounts(ctx, departments, changed=set(by_type[RecordType.DEPARTMENT]), entries=by_type[RecordType.DEPARTMENT])
+
+    # 2. Opportunities, and the Salesforce ids of every parent opportunity the batch needs.
+    opportunity_ids = push_opportunities(ctx, opportunities, by_type[RecordType.OPPORTUNITY])
+    parent_ids = {a.opportunity_id for a in analyses} | {c.opportunity_id for c in comments} | {p.opportunity_id for p in proposals}
+    missing = parent_ids - set(opportunity_ids)
+    if missing:
+        for record_id, link in links_for(connection_id=ctx.connection.pk, record_type=RecordType.OPPORTUNITY,
+                                         record_ids=missing, sobject="Opportunity").items():
+            if link.salesforce_id:
+                opportunity_ids[record_id] = link.salesforce_id
+
+    # 3. Analyses and requirements (master-detail).
+    analysis_ids = push_analyses(ctx, analyses, by_type[RecordType.ANALYSIS], opportunity_ids)
+    requirement_parents = {r.analysis_id for r in requirements} - set(analysis_ids)
+    if requirement_parents:
+        for record_id, link in links_for(connection_id=ctx.connection.pk, record_type=RecordType.ANALYSIS,
+                                         record_ids=requirement_parents, sobject="Cothon_Analysis__c").items():
+            if link.salesforce_id:
+                analysis_ids[record_id] = link.salesforce_id
+    push_requirements(ctx, requirements, by_type[RecordType.REQUIREMENT], analysis_ids)
+
+    # 4. Activities, notes and files.
+    planned: list[activities.Activity] = []
+    window = (ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
+    now = timezone.now()
+    for opportunity in opportunities:
+        changed = set().union(*(e.changed_fields for e in by_type[RecordType.OPPORTUNITY][opportunity.pk]))
+        created = any(e.event == "created" for e in by_type[RecordType.OPPORTUNITY][opportunity.pk])
+        if "status" in changed and not created:
+            planned.append(activities.status_changed(opportunity, window, now))
+        if "@deadline" in changed and opportunity.closing_date:
+            planned.append(activities.deadline_approaching(opportunity, timezone.localdate()))
+    for analysis in analyses:
+        if analysis.status == BidAnalysisStatus.COMPLETED:
+            planned.append(activities.analysis_completed(analysis))
+    for proposal in proposals:
+        if proposal.generated_at:
+            planned.append(activities.proposal_generated(proposal, ctx.base_url))
+    activities.push_activities(ctx, planned, opportunity_ids)
+    activities.push_comments(ctx, comments, by_type[RecordType.COMMENT], opportunity_ids)
+    for proposal in proposals:
+        parent = opportunity_ids.get(proposal.opportunity_id)
+        record_entries = by_type[RecordType.PROPOSAL][proposal.pk]
+        if not parent:
+            for entry in record_entries:
+                ctx.outcome(entry).retry = True
+            continue
+        activities.push_proposal_file(ctx, proposal, parent)
+        for entry in record_entries:
+            ctx.outcome(entry).done = True
+    for entry in entries:
+        outcome = ctx.outcome(entry)
+        if not (outcome.done or outcome.failed or outcome.retry):
+            outcome.done = True  # a kind this engine does not push (e.g. quotes): nothing to do
+
+
+def run_finish(run_id: int) -> None:
+    run = SyncRun.objects.get(pk=run_id)
+    if run.cancel_requested:
+        status = SyncRunStatus.CANCELLED
+    elif run.failed:
+        status = SyncRunStatus.FINISHED_WITH_ERRORS
+    else:
+        status = SyncRunStatus.SUCCEEDED
+    SyncRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now())

@@ -1,0 +1,67 @@
+"""Department → Account. Looked up by name first (existing accounts are reused), through a
+per-connection cache refreshed hourly; created (upsert by Cothon_Department_Key__c) when missing."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from opportunities.models import Department
+from sync_engine.links import links_for
+from sync_engine.models import AccountCacheEntry, MatchedBy, RecordType
+from sync_engine.push.context import PushContext
+from sync_engine.push.writer import Item, settle, write
+
+CACHE_TTL = datetime.timedelta(hours=1)
+
+
+def soql_quote(value: str) -> str:
+    """Escape a value for a SOQL string literal (user input is never pasted raw into SOQL)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed: set[int] = frozenset(), entries=None) -> None:
+    """Fill ctx.account_ids for the departments; push the ones that are new or `changed`."""
+    entries = entries or {}
+    if not departments:
+        return
+    links = links_for(connection_id=ctx.connection.pk, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments], sobject="Account")
+    unresolved = []
+    for department in departments:
+        link = links.get(department.pk)
+        if link and link.salesforce_id and department.pk not in changed:
+            ctx.account_ids[department.pk] = link.salesforce_id
+        else:
+            unresolved.append(department)
+    if not unresolved:
+        return
+
+    # 1. By name, from the cache, then with one query for the rest.
+    fresh_after = timezone.now() - CACHE_TTL
+    cache = {c.name_key: c.salesforce_id for c in AccountCacheEntry.objects.filter(
+        connection=ctx.connection, name_key__in=[d.name.lower() for d in unresolved], refreshed_at__gte=fresh_after)}
+    to_query = [d for d in unresolved if d.name.lower() not in cache and not (links.get(d.pk) and links[d.pk].salesforce_id)]
+    for start in range(0, len(to_query), 100):
+        names = ", ".join(soql_quote(d.name) for d in to_query[start:start + 100])
+        for record in ctx.client.query_all_iter(f"SELECT Id, Name FROM Account WHERE Name IN ({names})"):
+            key = record["Name"].lower()
+            cache.setdefault(key, record["Id"])
+            AccountCacheEntry.objects.update_or_create(connection=ctx.connection, name_key=key,
+                                                       defaults={"salesforce_id": record["Id"], "refreshed_at": timezone.now()})
+
+    # 2. Write: existing accounts are updated by Id (key set, so later lookups hit), new ones upserted.
+    items = []
+    for department in unresolved:
+        known = (links.get(department.pk).salesforce_id if links.get(department.pk) else "") or cache.get(department.name.lower(), "")
+        items.append(Item(record_type=RecordType.DEPARTMENT, record_id=department.pk, label=department.name,
+                          fields={"Name": department.name, "Cothon_Department_Key__c": department.key},
+                          entries=entries.get(department.pk, []), external_id_field="Cothon_Department_Key__c",
+                          salesforce_id=known))
+    write(ctx, "Account", items)
+    settle(ctx, "Account", items, matched_by=MatchedBy.EXTERNAL_ID)
+    for item in items:
+        if item.result_id:
+            ctx.account_ids[item.record_id] = item.result_id
+            AccountCacheEntry.objects.update_or_create(connection=ctx.connection, name_key=item.label.lower(),
+                                                       defaults={"salesforce_id": item.result_id, "refreshed_at": timezone.now()})

@@ -1,0 +1,74 @@
+"""State shared by one push batch: the client, settings, caches, and the log rows to write."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.models import SalesforceConnection
+from integrations.salesforce.client import CallRecord, SalesforceClient
+from sync_engine.models import ApiCallBucket, OutboxEntry, SyncLog, SyncResult, SyncRun
+
+
+@dataclass
+class Outcome:
+    """What happened to one outbox entry in this batch."""
+
+    done: bool = False
+    failed: bool = False
+    retry: bool = False
+
+
+@dataclass
+class PushContext:
+    connection: SalesforceConnection
+    client: SalesforceClient
+    settings: dict[str, Any]
+    describe_fields: dict[str, dict] | None
+    user_ids: dict[int, str]
+    base_url: str
+    call_kind: str
+    run: SyncRun | None = None
+    calls: int = 0
+    logs: list[SyncLog] = field(default_factory=list)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    account_ids: dict[int, str] = field(default_factory=dict)  # department id -> Account Id
+    started: float = field(default_factory=time.monotonic)
+
+    def on_call(self, record: CallRecord) -> None:
+        self.calls += 1
+
+    def outcome(self, entry: OutboxEntry) -> Outcome:
+        return self.outcomes.setdefault(entry.id, Outcome())
+
+    def log(self, *, entry: OutboxEntry | None, sobject: str, operation: str, result: str, record_type: str = "",
+            record_id: int | None = None, label: str = "", salesforce_id: str = "", error=None, api_calls: int = 0,
+            duration_ms: int = 0) -> None:
+        self.logs.append(SyncLog(
+            tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, run=self.run,
+            record_type=record_type or (entry.record_type if entry else ""),
+            record_id=record_id if record_id is not None else (entry.record_id if entry else None),
+            record_label=label[:255], sobject=sobject, salesforce_id=salesforce_id or "", operation=operation,
+            result=result, error_code=getattr(error, "code", "") or "", error_message=(getattr(error, "message", "") or "")[:4000],
+            hint=getattr(error, "hint", "") if error is not None and result != SyncResult.SUCCESS else "",
+            retries=entry.attempts if entry else 0, duration_ms=duration_ms, api_calls=api_calls,
+        ))
+
+    def flush(self) -> None:
+        """Write the batch's log rows and API-call count in a few statements."""
+        if self.logs:
+            SyncLog.objects.bulk_create(self.logs, batch_size=500)
+            self.logs = []
+        if self.calls:
+            hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+            bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection.pk, hour=hour, kind=self.call_kind)
+            # F() expressions: several workers add to the same bucket concurrently.
+            ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + self.calls)
+            if self.run is not None:
+                SyncRun.objects.filter(pk=self.run.pk).update(api_calls=F("api_calls") + self.calls)
+                self.run.api_calls += self.calls
+            self.calls = 0

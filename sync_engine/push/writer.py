@@ -1,0 +1,128 @@
+"""Write a list of records of one sObject in as few calls as possible.
+
+Linked records (we know their Salesforce Id) are updated by Id — so a record deleted in
+Salesforce answers ENTITY_IS_DELETED instead of being silently re-created. Unlinked records are
+upserted by external id, so a retry after a crash finds the record it created and never
+duplicates it. Both go through sObject Collections, 200 records a call, per-record results: a
+failed record never blocks the rest of its batch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.salesforce.errors import ErrorKind, SalesforceError
+from sync_engine.models import LinkStatus, MatchedBy, OutboxEntry, SyncResult
+from sync_engine.push.context import PushContext
+
+CHUNK = 200
+
+
+@dataclass
+class Item:
+    record_type: str
+    record_id: int
+    label: str
+    fields: dict[str, Any]
+    entries: list[OutboxEntry] = field(default_factory=list)
+    external_id_field: str | None = None
+    salesforce_id: str = ""  # known link
+    result_id: str = ""
+    error: SalesforceError | None = None
+    created: bool | None = None
+
+
+class BatchAborted(Exception):
+    """A call-level error (quota, auth, outage) stops the batch; entries go back to the queue."""
+
+    def __init__(self, error: SalesforceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _record_error(item: dict) -> SalesforceError:
+    errors = item.get("errors") or [{}]
+    first = errors[0]
+    return SalesforceError(first.get("statusCode", "UNKNOWN"), first.get("message", ""), fields=first.get("fields") or [])
+
+
+def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
+    """Send the items; fill result_id / error on each; log every attempt."""
+    linked = [i for i in items if i.salesforce_id]
+    upserts = [i for i in items if not i.salesforce_id and i.external_id_field]
+    creates = [i for i in items if not i.salesforce_id and not i.external_id_field]
+    for start in range(0, len(linked), CHUNK):
+        chunk = linked[start:start + CHUNK]
+        records = [{"attributes": {"type": sobject}, "Id": i.salesforce_id, **_plain(i.fields)} for i in chunk]
+        _apply(ctx, sobject, chunk, "update", lambda: ctx.client.collections_update(records))
+    by_field: dict[str, list[Item]] = {}
+    for item in upserts:
+        by_field.setdefault(item.external_id_field, []).append(item)
+    for ext_field, group in by_field.items():
+        for start in range(0, len(group), CHUNK):
+            chunk = group[start:start + CHUNK]
+            records = [_plain(i.fields) for i in chunk]
+            _apply(ctx, sobject, chunk, "upsert", lambda: ctx.client.collections_upsert(sobject, ext_field, records))
+    for start in range(0, len(creates), CHUNK):
+        chunk = creates[start:start + CHUNK]
+        records = [{"attributes": {"type": sobject}, **_plain(i.fields)} for i in chunk]
+        _apply(ctx, sobject, chunk, "create", lambda: ctx.client.collections_create(records))
+
+
+def _plain(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if not k.startswith("@")}
+
+
+def _apply(ctx: PushContext, sobject: str, chunk: list[Item], operation: str, call) -> None:
+    started = time.monotonic()
+    calls_before = ctx.calls
+    try:
+        results = call()
+    except SalesforceError as exc:
+        if exc.kind in (ErrorKind.QUOTA, ErrorKind.AUTH) or exc.kind is ErrorKind.RETRYABLE:
+            for item in chunk:
+                item.error = exc
+            raise BatchAborted(exc) from exc
+        # A malformed request (400 for the whole call) fails each record with the reason.
+        results = [{"success": False, "errors": [{"statusCode": exc.code, "message": exc.message, "fields": exc.fields}]}] * len(chunk)
+    duration = int((time.monotonic() - started) * 1000 / max(1, len(chunk)))
+    calls = ctx.calls - calls_before
+    for index, (item, result) in enumerate(zip(chunk, results)):
+        if result.get("success"):
+            item.result_id = result.get("id", item.salesforce_id)
+            item.created = result.get("created")
+            ctx.log(entry=item.entries[0] if item.entries else None, sobject=sobject, operation=operation,
+                    result=SyncResult.SUCCESS, record_type=item.record_type, record_id=item.record_id, label=item.label,
+                    salesforce_id=item.result_id, api_calls=calls if index == 0 else 0, duration_ms=duration)
+        else:
+            item.error = _record_error(result)
+            retry = item.error.kind is ErrorKind.RETRYABLE
+            ctx.log(entry=item.entries[0] if item.entries else None, sobject=sobject, operation=operation,
+                    result=SyncResult.RETRYING if retry else SyncResult.FAILED, record_type=item.record_type,
+                    record_id=item.record_id, label=item.label, salesforce_id=item.salesforce_id, error=item.error,
+                    api_calls=calls if index == 0 else 0, duration_ms=duration)
+
+
+def settle(ctx: PushContext, sobject: str, items: list[Item], *, matched_by: str = MatchedBy.EXTERNAL_ID) -> None:
+    """Record each item's result on its link and outbox entries."""
+    from sync_engine.links import link_failure, link_success
+
+    for item in items:
+        if item.result_id and item.error is None:
+            link_success(tenant_id=ctx.connection.tenant_id, connection_id=ctx.connection.pk, record_type=item.record_type,
+                         record_id=item.record_id, sobject=sobject, salesforce_id=item.result_id, fields=item.fields,
+                         matched_by="" if item.salesforce_id else matched_by)
+            for entry in item.entries:
+                ctx.outcome(entry).done = True
+        elif item.error is not None:
+            deleted = item.error.code == "ENTITY_IS_DELETED"
+            if item.error.kind is ErrorKind.RETRYABLE:
+                for entry in item.entries:
+                    ctx.outcome(entry).retry = True
+                continue
+            link_failure(tenant_id=ctx.connection.tenant_id, connection_id=ctx.connection.pk, record_type=item.record_type,
+                         record_id=item.record_id, sobject=sobject, error=item.error,
+                         status=LinkStatus.DELETED_IN_SALESFORCE if deleted else LinkStatus.FAILED)
+            for entry in item.entries:
+                ctx.outcome(entry).failed = True
