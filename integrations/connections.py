@@ -156,8 +156,10 @@ def _password_login(connection: SalesforceConnection, username: str, password_an
         try:
             return oauth.password_grant(app, username=username, password_and_token=password_and_token)
         except SalesforceAuthError as exc:
-            # New orgs block the OAuth username-password flow; SOAP login may still be allowed.
-            if exc.code != "unsupported_grant_type":
+            # New orgs block the OAuth username-password flow and answer like a wrong password
+            # (invalid_grant "authentication failure"); SOAP login may still be allowed, and its
+            # INVALID_LOGIN says plainly whether the credentials are wrong.
+            if exc.code not in ("unsupported_grant_type", "invalid_grant"):
                 raise
     bare = oauth.OAuthApp(login_url=connection.login_url, client_id="", client_secret="",
                           ca_bundle=connection.ca_bundle_path or None, timeout=settings.SALESFORCE_HTTP_TIMEOUT)

@@ -110,8 +110,11 @@ def _salesforce_panel(request: HttpRequest, opportunity) -> dict:
     elif not request.membership.has_role("member"):
         reason = "Syncing needs the member role; viewers can read the sync state only."
     elif connection.status != ConnectionStatus.CONNECTED:
-        reason = (f"The connection “{connection.name}” is {connection.get_status_display().lower()}: "
-                  "an admin can reconnect it in Settings › Integrations.")
+        state = {
+            ConnectionStatus.NEEDS_RECONNECT: "needs to be reconnected",
+            ConnectionStatus.DISCONNECTED: "is disconnected",
+        }.get(connection.status, "is not connected yet")
+        reason = f"The connection “{connection.name}” {state}: an admin can fix it in Settings › Integrations."
     elif not sync_url:
         reason = ("Saved changes are queued for Salesforce automatically. "
                   "A manual Sync is not enabled on this server.")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cothon.models import Tenant
 from integrations.models import ConnectionStatus, SalesforceConnection
+from sync_engine.dispatch import enqueue_on_commit
 from sync_engine.models import OutboxEntry, OutboxState, Priority
 
 # Connections that accept pushes. A disconnected org stops syncing; one that needs a reconnect
@@ -45,6 +46,8 @@ def record_change(
     now = timezone.now()
     for connection in push_targets(tenant=tenant):
         entries.append(_upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now))
+    if entries:
+        enqueue_on_commit([e.connection_id for e in entries], priority)
     return entries
 
 

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-import importlib.util
-
 # The emulator fixtures live in their own module (the emulator process is started once per run).
-pytest_plugins = ["tests.emulator_process"] if importlib.util.find_spec("tests.emulator_process") else []
+pytest_plugins = ["tests.emulator_process"]
 
 
 def pytest_report_header(config) -> list[str]:

@@ -48,6 +48,9 @@ class _AccountingSession(requests.Session):
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self._timeout)
+        # Explicit per request: otherwise an exported REQUESTS_CA_BUNDLE would override the
+        # connection's own CA bundle (requests merges the environment over session.verify).
+        kwargs.setdefault("verify", self.verify)
         started = time.monotonic()
         status = None
         usage = None

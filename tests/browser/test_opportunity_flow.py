@@ -120,6 +120,13 @@ def test_list_filters_and_pages_without_reloading(page, live_server, alice, oppo
     assert page.evaluate("window.__samePage") is True
     screenshot(page, "05-list-filtered")
 
+    # Back returns to the previous results (htmx history), still without a reload.
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('#opportunity-results tbody tr').length === 25")
+    assert "status=won" not in page.url
+    page.go_forward()
+    page.wait_for_selector("text=of 9 opportunities")
+
     # The pushed URL is a real page: loading it directly gives the same results.
     page.goto(page.url)
     assert "of 9 opportunities" in page.inner_text("#opportunity-results")
@@ -171,6 +178,11 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
     services.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=82)
     proposal_create(tenant=alice.tenant, opportunity=main, title="Technical proposal", created_by=alice.member)
     services.comment_create(tenant=alice.tenant, opportunity=main, author=alice.admin, body="Partner call booked for Tuesday.")
+    login(page, alice.admin)
+    page.goto(f"{live_server.url}/settings/integrations/")
+    assert "No Salesforce org is connected" in page.inner_text("main")
+    screenshot(page, "09-integrations-empty")
+
     connection = SalesforceConnection.objects.create(
         tenant=alice.tenant, name="Alice production", login_url="https://login.salesforce.com",
         instance_url="https://alice.my.salesforce.com", status="connected", is_default=True,
@@ -179,7 +191,7 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
                             sobject="Opportunity", salesforce_id="0065g00000AbCdEAAV", status="synced",
                             matched_by="external_id", last_synced_at=datetime.datetime.now(datetime.UTC))
 
-    login(page, alice.admin)
+    page.goto(f"{live_server.url}/opportunities/")
     screenshot(page, "10-list")
     page.goto(f"{live_server.url}/opportunities/{main.pk}/")
     assert page.get_by_role("link", name="Open in Salesforce").get_attribute("href") == (
@@ -231,7 +243,7 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
     screenshot(page, "18-forbidden")
 
 
-def test_list_filters_work_without_javascript(chromium_browser, live_server, alice, opportunity_factory, screenshot):
+def test_list_filters_work_without_javascript(chromium_browser, live_server, alice, opportunity_factory):
     opportunity_factory(alice.tenant, title="Won already", status="won")
     opportunity_factory(alice.tenant, title="Still pursuing", status="pursuing")
     context = chromium_browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 900})

@@ -493,3 +493,28 @@ def test_admin_can_delete_too(web_as, alice, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
     assert web_as(alice.admin).post(reverse("opportunities:delete", args=[opportunity.pk])).status_code == 302
     assert not Opportunity.objects.exists()
+
+
+def test_switching_organization_from_the_header(web_as, alice, bob, opportunity_factory):
+    from cothon.tenancy.services import membership_set
+
+    membership_set(tenant=bob.tenant, user=alice.member, role="viewer")
+    opportunity_factory(alice.tenant, title="Alice hosting")
+    opportunity_factory(bob.tenant, title="Bob bridges")
+    client = web_as(alice.member)
+    response = client.post(reverse("tenant_switch"), {"tenant": bob.tenant.pk, "next": "/opportunities/?status=won"}, follow=True)
+    html = response.content.decode()
+    assert "Switched to Bob Procurement Ltd." in html
+    assert "Bob bridges" in client.get(reverse("opportunities:list")).content.decode()
+    assert "Alice hosting" not in client.get(reverse("opportunities:list")).content.decode()
+    # Now a viewer there: no create button.
+    assert reverse("opportunities:create") not in client.get(reverse("opportunities:list")).content.decode()
+
+
+def test_error_pages_are_styled(client):
+    from django.template.loader import render_to_string
+
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "app.css" in response.content.decode() and "Log in" in response.content.decode()
+    assert "Something went wrong" in render_to_string("500.html")

@@ -104,3 +104,26 @@ def test_integrations_lists_only_this_tenants_connections(web_as, alice, bob):
     assert "Default" in html
     assert "Needs reconnect" in html
     assert "120 / 5,000 calls" in html
+
+
+def test_sync_button_for_a_member_of_a_connected_tenant(web_as, alice, opportunity_factory):
+    from django.urls import NoReverseMatch
+
+    opportunity = opportunity_factory(alice.tenant)
+    _connection(alice.tenant)
+    panel = _detail(web_as(alice.member), opportunity).split('id="salesforce-panel"')[1]
+    try:
+        sync_url = reverse("opportunities:sync", args=[opportunity.pk])
+    except NoReverseMatch:
+        # No manual sync route on this server: the button says so instead of faking a sync.
+        assert "A manual Sync is not enabled on this server." in panel
+        assert "disabled>" in panel
+    else:
+        assert f'action="{sync_url}"' in panel
+
+
+def test_panel_for_a_connection_that_needs_reconnecting(web_as, alice, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    _connection(alice.tenant, status="needs_reconnect")
+    html = _detail(web_as(alice.member), opportunity)
+    assert "“Production org” needs to be reconnected: an admin can fix it" in html

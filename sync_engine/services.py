@@ -1,0 +1,145 @@
+"""Sync engine services: push with rescheduling, Sync Now runs, manual record sync, the
+sweeper and the deadline reminders."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import ConnectionStatus, SalesforceConnection
+from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
+from proposals.models import Proposal
+from sync_engine import claim as queue
+from sync_engine.dispatch import enqueue_push
+from sync_engine.executor import PushSummary, push_connection, run_finish
+from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.outbox import _upsert_pending
+
+logger = logging.getLogger(__name__)
+DEADLINE_DAYS = 3
+
+
+def push_and_reschedule(*, connection_id: int, max_priority: int | None, run_id: int | None = None) -> PushSummary:
+    """Push what is pending; if the governor or an error says "later", schedule the retry."""
+    if run_id:
+        SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=timezone.now())
+    summary = push_connection(connection_id=connection_id, max_priority=max_priority, run_id=run_id)
+    if summary.retry_in_seconds is not None and summary.stopped_because not in ("cancelled", "needs reconnect"):
+        from sync_engine import tasks
+
+        countdown = max(1.0, min(summary.retry_in_seconds, 3600.0))
+        if max_priority is not None and max_priority <= Priority.REALTIME:
+            tasks.push_realtime.apply_async(args=[connection_id], queue="realtime", countdown=countdown)
+        else:
+            tasks.push_background.apply_async(args=[connection_id, run_id], queue="default", countdown=countdown)
+    elif run_id:
+        remaining = OutboxEntry.objects.filter(connection_id=connection_id, state__in=[OutboxState.PENDING, OutboxState.CLAIMED],
+                                               priority__gte=Priority.INCREMENTAL).exists()
+        run = SyncRun.objects.get(pk=run_id)
+        if run.cancel_requested or not remaining or summary.stopped_because:
+            run_finish(run_id)
+            if summary.stopped_because and not run.cancel_requested:
+                SyncRun.objects.filter(pk=run_id).update(message=summary.stopped_because)
+    return summary
+
+
+# --- Sync Now and manual record sync ------------------------------------------------------
+
+def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, event: str = "sync") -> int:
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        for record_id in ids:
+            _upsert_pending(connection, connection.tenant, record_type, record_id, event, [], priority, now)
+            count += 1
+    return count
+
+
+def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None) -> SyncRun:
+    """Settings › Sync Now: queue every record (full) or what changed since the last run
+    (incremental) at background priority, with a run row for the progress bar."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise ValidationError("The connection is not connected; reconnect it before syncing.")
+    if kind not in (SyncRunKind.FULL, SyncRunKind.INCREMENTAL):
+        raise ValidationError(f"Unknown sync kind {kind!r}: choose full or incremental.")
+    if SyncRun.objects.filter(connection=connection, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING],
+                              kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL]).exists():
+        raise ValidationError("A sync is already running for this connection; cancel it or wait for it to finish.")
+    tenant = connection.tenant
+    priority = Priority.FULL if kind == SyncRunKind.FULL else Priority.INCREMENTAL
+    since = None
+    if kind == SyncRunKind.INCREMENTAL:
+        last = SyncRun.objects.filter(connection=connection, status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS]).first()
+        since = last.started_at if last else None
+    def changed(qs):
+        return qs.filter(updated_at__gte=since) if since else qs
+    run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=kind, requested_by=actor)
+    total = 0
+    total += _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority)
+    total += _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority)
+    total += _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority)
+    total += _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority)
+    SyncRun.objects.filter(pk=run.pk).update(total=total)
+    run.total = total
+    if total == 0:
+        run_finish(run.pk)
+    else:
+        transaction.on_commit(lambda: enqueue_push([connection.pk], priority, run_id=run.pk))
+    return run
+
+
+def sync_run_cancel(*, run: SyncRun) -> None:
+    """A flag the executor checks between batches; queued rows of the run are dropped."""
+    SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    OutboxEntry.objects.filter(connection_id=run.connection_id, state=OutboxState.PENDING,
+                               priority__gte=Priority.INCREMENTAL, event="sync").delete()
+    if run.status == SyncRunStatus.QUEUED or not OutboxEntry.objects.filter(connection_id=run.connection_id, state=OutboxState.CLAIMED).exists():
+        run_finish(run.pk)
+
+
+def record_sync_now(*, connection: SalesforceConnection, record_type: str, record_id: int, actor) -> SyncRun:
+    """The Sync button on a record: manual priority, its own run for the inline result."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise ValidationError(f"“{connection.name}” is {connection.get_status_display().lower()}; an admin must reconnect it.")
+    run = SyncRun.objects.create(tenant=connection.tenant, connection=connection, kind=SyncRunKind.MANUAL_RECORD, total=1,
+                                 requested_by=actor, record_type=record_type, record_id=record_id, status=SyncRunStatus.RUNNING,
+                                 started_at=timezone.now())
+    _queue_records(connection, record_type, [record_id], Priority.MANUAL, event="manual")
+    transaction.on_commit(lambda: enqueue_push([connection.pk], Priority.MANUAL))
+    return run
+
+
+# --- housekeeping ---------------------------------------------------------------------------
+
+def outbox_sweep() -> int:
+    """Expired leases back to the queue, and a wake-up for every connection with due work."""
+    reclaimed = queue.reclaim_expired()
+    due = (OutboxEntry.objects.filter(state=OutboxState.PENDING, available_at__lte=timezone.now() - datetime.timedelta(seconds=5))
+           .values_list("connection_id", "priority").distinct())
+    realtime = sorted({c for c, p in due if p <= Priority.REALTIME})
+    background = sorted({c for c, p in due if p > Priority.REALTIME})
+    enqueue_push(realtime, Priority.REALTIME)
+    enqueue_push(background, Priority.INCREMENTAL)
+    return reclaimed
+
+
+def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
+    """Opportunities closing within 3 days and not yet submitted get an open high-priority
+    "Submission Deadline Approaching" task (idempotent by key, so running hourly is safe)."""
+    from sync_engine.outbox import record_change
+
+    today = today or timezone.localdate()
+    open_statuses = [OpportunityStatus.IDENTIFIED, OpportunityStatus.ANALYZING, OpportunityStatus.PURSUING]
+    count = 0
+    for opportunity in Opportunity.objects.filter(status__in=open_statuses, closing_date__gte=today,
+                                                  closing_date__lte=today + datetime.timedelta(days=DEADLINE_DAYS)).select_related("tenant"):
+        with transaction.atomic():
+            record_change(tenant=opportunity.tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk,
+                          event="deadline", changed_fields=["@deadline"], priority=Priority.REALTIME)
+        count += 1
+    return count
