@@ -4,10 +4,9 @@ The test modules import the fixtures from here (``from tests.emulator.conftest_c
 ...``). Expensive work is cached per process, so the npm install, the emulator view and the
 access token are made once per test session even though two modules import the fixtures.
 
-The emulator comes from the ``tests/emulator_process.py`` session fixture (one emulator
-subprocess for the whole run). To run these tests against an emulator you started yourself,
-set ``EMU_DATA_DIR`` to its ``--data-dir``: the credentials then come from
-``python -m salesforce_emulator credentials --data-dir $EMU_DATA_DIR``.
+The emulator comes from the ``emulator`` session fixture of ``tests/emulator_process.py`` (one
+emulator subprocess for the whole run). To run these tests against an emulator you started
+yourself (``python -m salesforce_emulator serve --data-dir DIR``), set ``EMU_DATA_DIR=DIR``.
 """
 
 from __future__ import annotations
@@ -73,10 +72,11 @@ def client_tools() -> ClientTools:
 
 @dataclass
 class OrgAccess:
-    """What a client needs to reach one org of the emulator, whatever shape the fixture has."""
+    """The demo org as the clients see it, acting as its admin user."""
 
     instance_url: str            # https://127.0.0.1:<port>, as token responses give it
-    login_url: str               # where OAuth/SOAP logins go (the HTTPS URL here)
+    login_url: str               # jsforce loginUrl: the HTTPS URL (the HTTP one works too)
+    http_login_url: str          # the loopback HTTP login URL the product's OAuth uses
     ca_bundle: str               # the emulator's CA, for NODE_EXTRA_CA_CERTS / requests verify
     username: str
     password: str
@@ -84,155 +84,51 @@ class OrgAccess:
     client_id: str
     client_secret: str
     redirect_uri: str
-    org_id: str = ""
-    user_id: str = ""
-    access_token: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    org_id: str
+    user_id: str
+    access_token: str            # minted through the emulator's hook for the admin user
+    client: Any = field(default=None, repr=False)  # salesforce_emulator.client.EmulatorClient
 
     def rest(self) -> "Rest":
         return Rest(self)
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute/key among names (fixture objects may be dataclasses or dicts)."""
-    for name in names:
-        if isinstance(obj, dict) and obj.get(name) not in (None, ""):
-            return obj[name]
-        value = getattr(obj, name, None)
-        if value not in (None, ""):
-            return value
-    return default
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if obj is None:
-        return {}
-    if isinstance(obj, dict):
-        return obj
-    if hasattr(obj, "__dataclass_fields__"):
-        return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
-    return {k: getattr(obj, k) for k in dir(obj) if not k.startswith("_") and not callable(getattr(obj, k))}
-
-
-def _pick_org(creds: dict[str, Any]) -> dict[str, Any]:
-    orgs = creds.get("orgs")
-    if isinstance(orgs, dict):
-        return _as_dict(orgs.get(DEMO_ORG) or next(iter(orgs.values())))
-    if isinstance(orgs, list):
-        for org in orgs:
-            org = _as_dict(org)
-            if org.get("name") == DEMO_ORG or org.get("org") == DEMO_ORG:
-                return org
-        return _as_dict(orgs[0])
-    return creds.get(DEMO_ORG) or creds
-
-
-def _pick_user(org: dict[str, Any]) -> dict[str, Any]:
-    users = org.get("users")
-    if isinstance(users, dict):
-        users = [{"username": k, **_as_dict(v)} for k, v in users.items()]
-    if isinstance(users, list) and users:
-        users = [_as_dict(u) for u in users]
-        for user in users:
-            if str(user.get("username", "")).startswith("admin@"):
-                return user
-        return users[0]
-    return org
-
-
-def _pick_app(org: dict[str, Any]) -> dict[str, Any]:
-    apps = org.get("connected_apps") or org.get("apps") or org.get("connected_app")
-    if isinstance(apps, list) and apps:
-        return _as_dict(apps[0])
-    if isinstance(apps, dict):
-        return apps if "client_id" in apps else _as_dict(next(iter(apps.values())))
-    return org
-
-
-def org_access_from(emulator: Any, credentials: dict[str, Any] | None = None) -> OrgAccess:
-    creds = _as_dict(credentials if credentials is not None else _get(emulator, "credentials", default={}))
-    org = _pick_org(creds)
-    user = _pick_user(org)
-    app = _pick_app(org)
-    instance_url = _get(emulator, "instance_url", "https_url", default=None) or _get(
-        org, "instance_url", default=None) or _get(creds, "instance_url", "https_url")
-    data_dir = _get(emulator, "data_dir", default=None) or _get(creds, "data_dir", default=None)
-    ca_bundle = (_get(emulator, "ca_bundle", "ca_path", "ca_pem", default=None)
-                 or _get(creds, "ca_bundle", "ca_path", "ca_pem", default=None)
-                 or (str(Path(data_dir) / "ca.pem") if data_dir else None))
-    callbacks = _get(app, "callback_urls", "redirect_uris", default=[]) or []
-    redirect = next((u for u in callbacks if "1717" in u), callbacks[0] if callbacks else
-                    "http://localhost:1717/OauthRedirect")
-    access = OrgAccess(
-        instance_url=str(instance_url).rstrip("/"),
-        login_url=str(_get(org, "login_url_https", default=None) or instance_url).rstrip("/"),
-        ca_bundle=str(ca_bundle),
-        username=_get(user, "username"),
-        password=_get(user, "password"),
-        security_token=_get(user, "security_token", "token", default=""),
-        client_id=_get(app, "client_id", "consumer_key"),
-        client_secret=_get(app, "client_secret", "consumer_secret"),
-        redirect_uri=redirect,
-        org_id=_get(org, "org_id", "organization_id", "id", default=""),
-        user_id=_get(user, "user_id", "id", default=""),
-        access_token=_get(user, "access_token", default="") or "",
-        raw=creds,
+def org_access(client: Any, creds: dict[str, Any]) -> OrgAccess:
+    admin = creds["admin"]
+    token = client.mint_token(creds["org"], admin["username"])["access_token"]
+    return OrgAccess(
+        instance_url=creds["instance_url"].rstrip("/"),
+        login_url=creds["instance_url"].rstrip("/"),
+        http_login_url=creds["login_url"].rstrip("/"),
+        ca_bundle=creds["ca_bundle"] or client.ca_bundle,
+        username=admin["username"],
+        password=admin["password"],
+        security_token=admin["security_token"],
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+        # the sf CLI's own callback, registered on the demo connected app; nobody listens there
+        redirect_uri="http://localhost:1717/OauthRedirect",
+        org_id=creds["org_id"],
+        user_id=admin["id"],
+        access_token=token,
+        client=client,
     )
-    if not access.login_url.startswith("https://"):
-        access.login_url = access.instance_url
-    return access
-
-
-def _credentials_from_data_dir(data_dir: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "salesforce_emulator", "credentials", "--data-dir", data_dir],
-        capture_output=True, text=True, check=True, cwd=REPO, timeout=60,
-    ).stdout
-    return json.loads(out)
-
-
-@functools.cache
-def _token_for(login_url: str, ca_bundle: str, client_id: str, client_secret: str,
-               username: str, password: str) -> dict[str, Any]:
-    """OAuth password grant from Python, the access token the token-session scripts reuse."""
-    resp = requests.post(
-        f"{login_url}/services/oauth2/token",
-        data={"grant_type": "password", "client_id": client_id, "client_secret": client_secret,
-              "username": username, "password": password},
-        verify=ca_bundle, timeout=30,
-    )
-    assert resp.status_code == 200, f"password grant failed: {resp.status_code} {resp.text[:500]}"
-    return resp.json()
 
 
 @pytest.fixture(scope="session")
 def emu_org(request) -> OrgAccess:
-    """The demo org of the session's emulator, with an access token for the admin user."""
+    """The demo org of the session's emulator (``emulator`` fixture of tests/emulator_process.py),
+    or of the emulator whose data dir is in EMU_DATA_DIR."""
     data_dir = os.environ.get("EMU_DATA_DIR")
     if data_dir:
-        creds = _credentials_from_data_dir(data_dir)
-        access = org_access_from({"data_dir": data_dir, **creds}, creds)
+        from salesforce_emulator.client import EmulatorClient
+
+        client = EmulatorClient.from_data_dir(data_dir)
+        creds = client.credentials(DEMO_ORG)
     else:
-        names = [n for n in ("emulator", "salesforce_emulator", "emulator_process", "sf_emulator")
-                 if n in request.fixturenames or _fixture_exists(request, n)]
-        if not names:
-            pytest.skip("no emulator fixture (tests/emulator_process.py) and no EMU_DATA_DIR")
-        access = org_access_from(request.getfixturevalue(names[0]))
-    if not access.access_token or not access.user_id or not access.org_id:
-        token = _token_for(access.login_url, access.ca_bundle, access.client_id, access.client_secret,
-                           access.username, access.password + access.security_token)
-        access.access_token = access.access_token or token["access_token"]
-        org18, user18 = token["id"].rstrip("/").split("/")[-2:]
-        access.org_id = access.org_id or org18
-        access.user_id = access.user_id or user18
-    return access
-
-
-def _fixture_exists(request, name: str) -> bool:
-    try:
-        return bool(request._fixturemanager.getfixturedefs(name, request.node))
-    except Exception:  # pragma: no cover - pytest internals differ between versions
-        return False
+        handle = request.getfixturevalue("emulator")
+        client, creds = handle.client, handle.creds(DEMO_ORG)
+    return org_access(client, creds)
 
 
 # --------------------------------------------------------------------------- checking from Python
@@ -244,6 +140,7 @@ class Rest:
     def __init__(self, org: OrgAccess):
         self.org = org
         self.session = requests.Session()
+        self.session.trust_env = False  # an exported REQUESTS_CA_BUNDLE would override verify
         self.session.verify = org.ca_bundle
         self.session.headers["Authorization"] = f"Bearer {org.access_token}"
         self.base = f"{org.instance_url}/services/data/{API}"
@@ -426,6 +323,7 @@ def browser_authorize(authorization_url: str, org: OrgAccess, redirect_uri: str,
     """Follows the emulator's authorize pages as a user would (log in, allow) and returns the
     redirect to the client's callback URL (which nobody listens on), with code and state."""
     session = requests.Session()
+    session.trust_env = False
     session.verify = verify
     resp = session.get(authorization_url, allow_redirects=False, timeout=30)
     for _ in range(max_steps):

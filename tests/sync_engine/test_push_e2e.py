@@ -1,0 +1,130 @@
+"""The push engine end to end against the emulator: every trigger, called in-process (the
+worker-process and chaos tests live in test_workers.py)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from integrations import connections as svc
+from integrations.models import Environment
+from opportunities import services as opp
+from sync_engine.executor import push_connection
+from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
+
+
+@pytest.fixture
+def connected(alice, emulator_reset, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    creds = emulator_reset.demo
+    connection = svc.connection_create(
+        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
+        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
+        actor=alice.admin)
+    return svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
+
+
+def sf_records(emulator, soql):
+    return emulator.sf().query_all(soql)["records"]
+
+
+def test_a_new_opportunity_is_upserted_with_its_account(alice, connected, emulator_reset, department_factory, opportunity_factory):
+    department = department_factory(alice.tenant, "Health Canada")
+    opportunity = opportunity_factory(alice.tenant, department=department, title="Lab equipment supply",
+                                      value_min=Decimal("100000"), value_max=Decimal("300000"), status="pursuing",
+                                      procurement_method="rfq", category="goods", compliance_score=82)
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.failed == 0 and summary.succeeded >= 1, summary
+    [record] = sf_records(emulator_reset, "SELECT Id, Name, Amount, StageName, CloseDate, Account.Name, Cothon_Ref__c, "
+                                          "Cothon_Max_Value__c, Cothon_Method__c, Type, Cothon_Compliance__c, Cothon_Source__c "
+                                          f"FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")
+    assert record["Name"] == "Lab equipment supply" and record["Amount"] == 200000
+    assert record["StageName"] == "Proposal" and record["Account"]["Name"] == "Health Canada"
+    assert record["Cothon_Method__c"] == "RFQ" and record["Type"] == "New Business" and record["Cothon_Compliance__c"] == 82
+    link = SyncLink.objects.get(record_type="opportunity", record_id=opportunity.pk)
+    assert link.status == LinkStatus.SYNCED and link.salesforce_id == record["Id"]
+    assert OutboxEntry.objects.count() == 0
+    assert SyncLog.objects.filter(result="success", sobject="Opportunity").count() == 1
+
+
+def test_a_status_change_updates_the_stage_and_pushing_twice_never_duplicates(alice, connected, emulator_reset, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    push_connection(connection_id=connected.pk)
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"status": "submitted"})
+    push_connection(connection_id=connected.pk)
+    records = sf_records(emulator_reset, f"SELECT StageName FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")
+    assert [r["StageName"] for r in records] == ["Negotiation"]
+    tasks = sf_records(emulator_reset, "SELECT Subject FROM Task WHERE Subject LIKE 'Cothon: Status changed%'")
+    assert [t["Subject"] for t in tasks] == ["Cothon: Status changed to Submitted"]
+
+
+def test_nothing_pending_costs_no_api_call(connected, emulator_reset):
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.api_calls == 0 and summary.batches == 0
+
+
+def test_a_bad_record_fails_alone_with_a_hint_while_the_rest_of_the_batch_lands(alice, connected, emulator_reset, opportunity_factory):
+    good = opportunity_factory(alice.tenant)
+    bad = opportunity_factory(alice.tenant, closing_date=None)  # CloseDate is required in Salesforce
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.failed == 1 and summary.succeeded == 1
+    assert sf_records(emulator_reset, f"SELECT Id FROM Opportunity WHERE Cothon_Ref__c = '{good.reference}'")
+    link = SyncLink.objects.get(record_type="opportunity", record_id=bad.pk)
+    assert link.status == LinkStatus.FAILED and link.last_error_code == "REQUIRED_FIELD_MISSING"
+    assert "field mapping" in link.last_error_hint
+    # Fixed by the user: it goes out with the next push.
+    opp.opportunity_update(tenant=alice.tenant, opportunity=bad, data={"closing_date": datetime.date(2030, 1, 1)})
+    push_connection(connection_id=connected.pk)
+    link.refresh_from_db()
+    assert link.status == LinkStatus.SYNCED
+
+
+def test_a_completed_analysis_pushes_the_custom_objects_fields_and_the_task(alice, connected, emulator_reset, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity, summary="Fit", key_findings="Strong fit\nPricing risk")
+    opp.requirement_add(tenant=alice.tenant, analysis=analysis, code="M1", text="Hold a DOS", kind="mandatory", capability_match="met")
+    opp.requirement_add(tenant=alice.tenant, analysis=analysis, code="R1", text="Methodology", kind="rated")
+    opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=85, recommendation="Pursue")
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.failed == 0, summary
+    [sf_analysis] = sf_records(emulator_reset, "SELECT Id, Cothon_Compliance__c, Cothon_Opportunity__r.Cothon_Ref__c, "
+                                               "(SELECT Cothon_Type__c FROM Cothon_Requirements__r) FROM Cothon_Analysis__c")
+    assert sf_analysis["Cothon_Compliance__c"] == 85 and sf_analysis["Cothon_Opportunity__r"]["Cothon_Ref__c"] == opportunity.reference
+    assert sorted(r["Cothon_Type__c"] for r in sf_analysis["Cothon_Requirements__r"]["records"]) == ["Mandatory", "Rated"]
+    [sf_opp] = sf_records(emulator_reset, "SELECT Cothon_Compliance__c, Cothon_Analysis_Status__c FROM Opportunity")
+    assert sf_opp == {**sf_opp, "Cothon_Compliance__c": 85, "Cothon_Analysis_Status__c": "Complete"}
+    [task] = sf_records(emulator_reset, "SELECT Subject, Status, Description FROM Task WHERE Subject = 'Cothon: Bid Analysis Completed'")
+    assert task["Status"] == "Completed" and "Compliance Score: 85%" in task["Description"] and "- Strong fit" in task["Description"]
+
+
+def test_a_comment_becomes_a_note_once(alice, connected, emulator_reset, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    opp.comment_create(tenant=alice.tenant, opportunity=opportunity, author=alice.member, body="Bidders' conference on Tuesday")
+    push_connection(connection_id=connected.pk)
+    push_connection(connection_id=connected.pk)
+    notes = sf_records(emulator_reset, "SELECT Title, Body FROM Note")
+    assert len(notes) == 1 and notes[0]["Body"] == "Bidders' conference on Tuesday"
+
+
+def test_a_department_is_reused_when_an_account_of_that_name_exists(alice, connected, emulator_reset, department_factory, opportunity_factory):
+    existing = sf_records(emulator_reset, "SELECT Id, Name FROM Account WHERE Name = 'Department of National Defence'")
+    assert existing, "the demo org seeds this account"
+    department = department_factory(alice.tenant, "Department of National Defence")
+    opportunity_factory(alice.tenant, department=department)
+    push_connection(connection_id=connected.pk)
+    accounts = sf_records(emulator_reset, "SELECT Id FROM Account WHERE Name = 'Department of National Defence'")
+    assert [a["Id"] for a in accounts] == [existing[0]["Id"]]
+
+
+def test_a_record_deleted_in_salesforce_is_not_silently_recreated(alice, connected, emulator_reset, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    push_connection(connection_id=connected.pk)
+    link = SyncLink.objects.get(record_type="opportunity", record_id=opportunity.pk)
+    emulator_reset.sf().Opportunity.delete(link.salesforce_id)
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"title": "Renamed"})
+    push_connection(connection_id=connected.pk)
+    link.refresh_from_db()
+    assert link.status == LinkStatus.DELETED_IN_SALESFORCE
+    assert not sf_records(emulator_reset, f"SELECT Id FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")
