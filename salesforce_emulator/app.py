@@ -45,6 +45,7 @@ class Router:
     def __init__(self) -> None:
         self.map = Map(strict_slashes=False, merge_slashes=False)
         self.endpoints: dict[str, Endpoint] = {}
+        self.extensions: list[Any] = []  # loaded EXTENSIONS modules
 
     def add(self, rule: str, methods: list[str], handler: Callable[..., Response], *,
             auth: str = "session", operation: str = "any", name: str | None = None) -> None:
@@ -65,6 +66,7 @@ def build_router() -> Router:
                 raise
             continue
         module.register(router)
+        router.extensions.append(module)
     return router
 
 
@@ -84,6 +86,27 @@ class EmulatorApp:
         self.emu = emu
         self.router = build_router()
         _APPS[id(emu)] = self
+        # Extensions may restore state (Tooling metadata, Bulk jobs, outbound rules).
+        for module in self.router.extensions:
+            if hasattr(module, "attach"):
+                module.attach(emu)
+
+    def start_workers(self) -> None:
+        """Background workers of extensions (outbound delivery); the server calls this."""
+        for module in self.router.extensions:
+            if hasattr(module, "start"):
+                module.start(self.emu)
+
+    def stop_workers(self) -> None:
+        for module in self.router.extensions:
+            if hasattr(module, "stop"):
+                module.stop(self.emu)
+
+    def on_reset(self, org: str | None) -> None:
+        """After /_emulator/reset: extensions return to the org definition's state."""
+        for module in self.router.extensions:
+            if hasattr(module, "reset"):
+                module.reset(self.emu, org)
 
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> Any:

@@ -73,6 +73,8 @@ def reset(call: Call):
     if name and name not in call.emu.orgs:
         raise KeyError(name)
     call.emu.reset_all(name)
+    from .app import current_app
+    current_app(call.emu).on_reset(name)
     return json_response({"reset": name or "all"})
 
 

@@ -71,6 +71,7 @@ class Servers:
             self._threads.append(thread)
         persister = threading.Thread(target=self._persist_loop, daemon=True)
         persister.start()
+        self.app.start_workers()
         path = self.data_dir / "runtime.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.runtime_info(), indent=2))
@@ -87,6 +88,7 @@ class Servers:
         self._stop.set()
         for server in (self.https, self.http):
             server.shutdown()
+        self.app.stop_workers()
         self.emu.persist()
 
     def wait(self) -> None:

@@ -60,6 +60,9 @@ class Store:
         self.path = str(path)
         self._local = threading.local()
         self.write_lock = threading.RLock()
+        # Record-write listeners (outbound messages): objects with wants(org, sobject) and
+        # written(org, sobject, old, new) called inside the writing transaction.
+        self.listeners: list[Any] = []
         conn = self.conn
         conn.executescript(SCHEMA)
         row = conn.execute("SELECT value FROM kv WHERE key='seq'").fetchone()
@@ -79,7 +82,18 @@ class Store:
             conn.execute("PRAGMA cache_size=-20000")
             self._local.conn = conn
             self._local.depth = 0
+            self._local.after_commit = []
         return conn
+
+    def after_commit(self, fn: Any) -> None:
+        """Run `fn()` once the current transaction commits (dropped on rollback)."""
+        if not getattr(self._local, "depth", 0):
+            fn()
+            return
+        self._local.after_commit.append(fn)
+
+    def _listening(self, org: str, sobject: str) -> list[Any]:
+        return [ls for ls in self.listeners if ls.wants(org, sobject)] if self.listeners else []
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -90,10 +104,12 @@ class Store:
             # subrequests, collections inside composite).
             self._local.depth += 1
             name = f"sp{self._local.depth}"
+            pending = len(self._local.after_commit)
             conn.execute(f"SAVEPOINT {name}")
             try:
                 yield conn
             except BaseException:
+                del self._local.after_commit[pending:]
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
                 raise
@@ -105,10 +121,12 @@ class Store:
         with self.write_lock:
             conn.execute("BEGIN IMMEDIATE")
             self._local.depth = 1
+            self._local.after_commit = []
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._local.after_commit = []
                 raise
             else:
                 conn.execute("INSERT OR REPLACE INTO kv(key, value) VALUES('seq', ?)",
@@ -116,6 +134,9 @@ class Store:
                 conn.execute("COMMIT")
             finally:
                 self._local.depth = 0
+        callbacks, self._local.after_commit = self._local.after_commit, []
+        for fn in callbacks:
+            fn()
 
     class Rollback(Exception):
         """Raise inside write() to undo everything without an error escaping."""
@@ -184,12 +205,17 @@ class Store:
         if refs:
             conn.executemany("INSERT INTO refs(child_id, field, parent_id) VALUES(?,?,?)",
                              [(rid, f, p) for f, p in refs])
+        if self.listeners:
+            for listener in self._listening(org, sobject):
+                listener.written(org, sobject, None, data)
 
     def update(self, org: str, sobject: str, data: dict[str, Any],
                keys: list[tuple[str, str]] | None, refs: list[tuple[str, str]] | None) -> None:
         """Replace a record's data; `keys`/`refs` None means unchanged."""
         rid = data["Id"]
         conn = self.conn
+        watching = self._listening(org, sobject)
+        old = self.get(rid) if watching else None
         conn.execute("UPDATE records SET data=?, modstamp=? WHERE id=?",
                      (json.dumps(data, separators=(",", ":")), data["SystemModstamp"], rid))
         if keys is not None:
@@ -200,6 +226,8 @@ class Store:
             conn.execute("DELETE FROM refs WHERE child_id=?", (rid,))
             conn.executemany("INSERT INTO refs(child_id, field, parent_id) VALUES(?,?,?)",
                              [(rid, f, p) for f, p in refs])
+        for listener in watching:
+            listener.written(org, sobject, old[2] if old else None, data)
 
     def mark_deleted(self, record_id: str, data: dict[str, Any], when: str) -> None:
         conn = self.conn

@@ -7,6 +7,7 @@ import datetime
 
 from django.utils import timezone
 
+from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
 from sync_engine.links import links_for
 from sync_engine.models import AccountCacheEntry, MatchedBy, RecordType
@@ -14,11 +15,6 @@ from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
 
 CACHE_TTL = datetime.timedelta(hours=1)
-
-
-def soql_quote(value: str) -> str:
-    """Escape a value for a SOQL string literal (user input is never pasted raw into SOQL)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed: set[int] = frozenset(), entries=None) -> None:

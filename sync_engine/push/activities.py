@@ -18,7 +18,7 @@ from integrations.salesforce.errors import SalesforceError
 from opportunities.models import BidAnalysis, Comment, Opportunity
 from proposals.models import Proposal
 from sync_engine.models import OutboxEntry, RecordType, SyncResult
-from sync_engine.push.accounts import soql_quote
+from integrations.salesforce.soql import soql_quote
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, write
 

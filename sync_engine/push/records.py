@@ -7,7 +7,7 @@ from integrations.salesforce.errors import SalesforceError
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Opportunity, Requirement
 from sync_engine.links import links_for
 from sync_engine.models import MatchedBy, OutboxEntry, RecordType, SyncResult
-from sync_engine.push.accounts import soql_quote
+from integrations.salesforce.soql import soql_quote
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
 

@@ -54,14 +54,17 @@ def _check_session(result: dict, emu_org) -> None:
     assert result["limitInfo"].get("apiUsage", {}).get("limit", 0) > 0, result["limitInfo"]
 
 
-def test_soap_login(run_js, emu_org):
-    """new Connection({loginUrl}).login(user, password + token) → loginBySoap."""
-    out = run_js("login.mjs", "soap", login=True)
+@pytest.mark.parametrize("login_url", ["https", "http"])
+def test_soap_login(run_js, emu_org, login_url):
+    """new Connection({loginUrl}).login(user, password + token) → loginBySoap, with the HTTPS
+    login URL and with the loopback HTTP one; the session's instance URL is HTTPS either way."""
+    url = emu_org.login_url if login_url == "https" else emu_org.http_login_url
+    out = run_js("login.mjs", "soap", login=True, env={"EMU_LOGIN_URL": url})
     result = out.result
     assert result["sessionType"] == "soap"
     _check_session(result, emu_org)
     # the identity URL jsforce builds for SOAP sessions is loginUrl/id/<org>/<user>
-    assert result["userInfo"]["url"].startswith(f"{emu_org.login_url}/id/")
+    assert result["userInfo"]["url"].startswith(f"{url}/id/")
 
 
 def test_soap_login_bad_password(run_js):
@@ -215,8 +218,12 @@ def test_query_paging_with_query_more(paged_accounts, run_js, rest):
     assert result["distinctIds"] == PAGE_ROWS
     assert result["sample"][0]["Name"] == f"{prefix}00000"
     assert result["sample"][0]["attributes"]["type"] == "Account"
-    assert re.fullmatch(r"/services/data/v\d+\.0/query/[\w-]+", result["nextRecordsUrls"][0]), result["nextRecordsUrls"]
-    assert rest.count(f"SELECT Id FROM Account WHERE Name LIKE '{prefix}%'") == PAGE_ROWS
+    # jsforce rebuilds the URL from the locator (the last segment) under its own API version
+    assert re.search(r"/services/data/v50\.0/query/[\w-]+$", result["nextRecordsUrls"][0]), result["nextRecordsUrls"]
+    # what the org itself answers: a path, /services/data/vXX.X/query/<locator>-2000
+    raw = rest.query(soql)
+    assert raw["totalSize"] == PAGE_ROWS and raw["done"] is False and len(raw["records"]) == 2000
+    assert re.fullmatch(r"/services/data/v\d+\.0/query/[\w]+-2000", raw["nextRecordsUrl"]), raw["nextRecordsUrl"]
 
 
 def test_query_autofetch(paged_accounts, run_js):
