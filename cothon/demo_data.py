@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime
 import random
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from cothon.demo_accounts import DEMO_PASSWORD, DEMO_TENANTS, DemoTenant
 from cothon.models import Tenant
 from cothon.tenancy.services import membership_set, tenant_create, user_get_or_create
 from opportunities.models import Opportunity
@@ -26,30 +26,6 @@ from opportunities.services import (
     requirement_add,
 )
 from proposals.services import proposal_create, quote_create, quote_line_add
-
-DEMO_PASSWORD = "cothon-demo-2026"
-
-
-@dataclass(frozen=True)
-class DemoTenant:
-    slug: str
-    name: str
-    time_zone: str
-    people: tuple[tuple[str, str, str, str], ...]  # (username, first, last, role)
-
-
-DEMO_TENANTS = (
-    DemoTenant(
-        "maple", "Maple Bid Partners", "America/Toronto",
-        (("maple-admin", "Amélie", "Tremblay", "admin"), ("maple-bidmanager", "Jordan", "Singh", "member"),
-         ("maple-viewer", "Priya", "Chen", "viewer")),
-    ),
-    DemoTenant(
-        "northwind", "Northwind Public Sector", "America/Vancouver",
-        (("northwind-admin", "Liam", "MacDonald", "admin"), ("northwind-bidmanager", "Sofia", "Rossi", "member"),
-         ("northwind-viewer", "Noah", "Wilson", "viewer")),
-    ),
-)
 
 DEPARTMENTS = (
     ("Department of National Defence", "DND"), ("Shared Services Canada", "SSC"),

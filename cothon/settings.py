@@ -105,7 +105,8 @@ else:
     }
 
 if env_str("COTHON_TEST_DB_NAME"):
-    # Lets several test runs share one PostgreSQL server without colliding.
+    # Lets several test runs share one server without colliding; on SQLite it is a file (not
+    # in memory), so worker subprocesses in the tests can open the same test database.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("COTHON_TEST_DB_NAME")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -225,6 +226,14 @@ LOGGING = {
 if not DEBUG and env_bool("COTHON_SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Outbox claims expire after this long, so a killed worker's rows come back (sweeper).
+COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 300)
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": 30.0},
+    "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
+}
 
 # The product-wide connected app used when a connection has no client id of its own.
 SALESFORCE_CLIENT_ID = env_str("SALESFORCE_CLIENT_ID", "")

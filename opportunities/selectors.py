@@ -90,66 +90,7 @@ def assignable_users(*, tenant: Tenant) -> QuerySet:
     return get_user_model().objects.filter(memberships__tenant=tenant, is_active=True).order_by("username").distinct()
 
 
-# The Salesforce state of a record, as the record pages show it. The sync tables live in a
-# higher layer (integrations, sync_engine), so they are imported where used: domain code above
-# this section never depends on them.
-
-def salesforce_connection_list(*, tenant: Tenant) -> QuerySet:
-    from integrations.models import SalesforceConnection
-
-    return SalesforceConnection.objects.filter(tenant=tenant).select_related("connected_by")
-
-
-def salesforce_default_connection(*, tenant: Tenant):
-    """The tenant's default Salesforce connection (the sync target of every change), or None."""
-    return salesforce_connection_list(tenant=tenant).filter(is_default=True).first()
-
-
-def opportunity_salesforce_link(*, tenant: Tenant, opportunity: Opportunity) -> dict[str, Any]:
-    """What the record page's Salesforce panel shows: the default connection, how many
-    connections the tenant has, and this opportunity's SyncLink in the default connection
-    (None when it was never pushed)."""
-    from sync_engine.models import RecordType, SyncLink
-
-    connection = salesforce_default_connection(tenant=tenant)
-    link = None
-    if connection is not None:
-        link = (
-            SyncLink.objects.filter(
-                tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY,
-                record_id=opportunity.pk, sobject="Opportunity",
-            )
-            .select_related("connection")
-            .first()
-        )
-    return {
-        "connection": connection,
-        "connection_count": salesforce_connection_list(tenant=tenant).count() if connection is None else None,
-        "link": link,
-    }
-
-
 # --- REST API reads (appended for the API) ----------------------------------------------------
-
-def opportunity_salesforce_links(*, tenant: Tenant, opportunity_ids: list[int]) -> dict[int, Any]:
-    """SyncLinks of these opportunities in the tenant's default connection, by opportunity id.
-
-    One query whatever the number of ids, so a page of opportunities costs one extra query.
-    Opportunities without a link (or with no default connection) are simply absent.
-    """
-    from sync_engine.models import RecordType, SyncLink
-
-    if not opportunity_ids:
-        return {}
-    links = (
-        SyncLink.objects.filter(
-            tenant=tenant, connection__tenant=tenant, connection__is_default=True,
-            record_type=RecordType.OPPORTUNITY, record_id__in=list(opportunity_ids), sobject="Opportunity",
-        )
-        .select_related("connection")
-    )
-    return {link.record_id: link for link in links}
-
 
 def comment_list_all(*, tenant: Tenant) -> QuerySet[Comment]:
     """Every comment of the tenant (the API's /comments/ endpoint filters by opportunity)."""

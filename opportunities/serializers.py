@@ -12,6 +12,7 @@ from django.db.models import Manager, QuerySet
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
 
@@ -81,7 +82,7 @@ class OpportunityListSerializer(serializers.ListSerializer):
         request = self.context.get("request")
         tenant = getattr(request, "tenant", None)
         if tenant is not None:
-            self._context["salesforce_links"] = selectors.opportunity_salesforce_links(
+            self._context["salesforce_links"] = integration_selectors.opportunity_salesforce_links(
                 tenant=tenant, opportunity_ids=[item.pk for item in items]
             )
         return super().to_representation(items)
@@ -115,7 +116,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         if links is None:
             request = self.context.get("request")
             tenant = getattr(request, "tenant", None)
-            links = selectors.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
+            links = integration_selectors.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
         link = links.get(obj.pk)
         if link is None or link.status == "unlinked":
             return None

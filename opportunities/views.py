@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cothon.tenancy.access import tenant_required
+from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from opportunities import selectors, services
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
@@ -100,7 +101,7 @@ NO_DEFAULT = "No default Salesforce org — an admin can choose one in Settings 
 def _salesforce_panel(request: HttpRequest, opportunity) -> dict:
     """The Salesforce panel: the default connection's link of this record, and whether the
     Sync button can be used (and if not, the reason its tooltip gives)."""
-    panel = selectors.opportunity_salesforce_link(tenant=request.tenant, opportunity=opportunity)
+    panel = integration_selectors.opportunity_salesforce_link(tenant=request.tenant, opportunity=opportunity)
     connection = panel["connection"]
     # The manual Sync action is wired by the sync issue under this route name; until it exists
     # the button says why it is off instead of pretending to sync.

@@ -109,6 +109,20 @@ def _wait_for_http(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"The web server did not answer at {url}; see var/log/web.log")
 
 
+def _connect_demo_orgs(env: dict[str, str], emulator_dir: Path) -> None:
+    """Tenant 1 → the emulator's demo org, tenant 2 → its sandbox org, then the first full sync."""
+    paths = {}
+    for org in ("demo", "sandbox"):
+        out = subprocess.run([PY, "-m", "salesforce_emulator", "credentials", "--data-dir", str(emulator_dir), "--org", org],
+                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+        path = VAR / f"emulator-{org}-credentials.json"
+        path.write_text(out)
+        path.chmod(0o600)
+        paths[org] = path
+    print("Connecting the demo tenants to the emulator's orgs and running the first full sync…", flush=True)
+    _manage(env, "connect_demo_orgs", "--demo-credentials", str(paths["demo"]), "--sandbox-credentials", str(paths["sandbox"]))
+
+
 def main() -> int:
     env = _env()
     port = env.get("PORT", "8000")
@@ -125,6 +139,7 @@ def main() -> int:
             "--port", env.get("EMULATOR_PORT", "8443"), "--http-port", env.get("EMULATOR_HTTP_PORT", "8080"),
         ])
         emulator_info = _wait_for_emulator(emulator_dir, emulator)
+        _connect_demo_orgs(env, emulator_dir)
         sup.start("web", [PY, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                           "--threads", "4", "--access-logfile", "-"])
         celery = [PY, "-m", "celery", "-A", "cothon"]
@@ -133,7 +148,7 @@ def main() -> int:
         sup.start("beat", celery + ["beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")])
         _wait_for_http(f"http://127.0.0.1:{port}/healthz")
 
-        from cothon.demo_data import DEMO_PASSWORD, DEMO_TENANTS
+        from cothon.demo_accounts import DEMO_PASSWORD, DEMO_TENANTS
 
         print("\n" + "=" * 72)
         print(f"  Cothon is running:  http://127.0.0.1:{port}/")

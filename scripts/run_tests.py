@@ -30,6 +30,9 @@ def choose_backend(env: dict[str, str]) -> list[str]:
             env.setdefault("COTHON_TEST_DB_NAME", f"test_cothon_{os.getpid()}")
             notes.append(f"PostgreSQL at 127.0.0.1:5432 (test database {env['COTHON_TEST_DB_NAME']})")
         else:
+            test_dir = os.path.join(os.getcwd(), "var", "test")
+            os.makedirs(test_dir, exist_ok=True)
+            env.setdefault("COTHON_TEST_DB_NAME", os.path.join(test_dir, f"test_cothon_{os.getpid()}.sqlite3"))
             notes.append("SQLite (PostgreSQL not reachable at 127.0.0.1:5432)")
     else:
         notes.append(f"DATABASE_URL from the environment ({env['DATABASE_URL'].split('@')[-1]})")

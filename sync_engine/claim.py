@@ -11,12 +11,16 @@ from __future__ import annotations
 import datetime
 import random
 
+from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 
 from sync_engine.models import OutboxEntry, OutboxState
 
-LEASE = datetime.timedelta(minutes=5)
+def lease() -> datetime.timedelta:
+    """How long a claim holds before the sweeper may hand the rows to another worker."""
+    return datetime.timedelta(seconds=settings.COTHON_OUTBOX_LEASE_SECONDS)
+
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 15 * 60
 
@@ -41,7 +45,7 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         if not ids:
             return []
         OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
-            state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + LEASE, updated_at=now)
+            state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
     return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
 
 

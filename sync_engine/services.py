@@ -60,7 +60,7 @@ def _queue_records(connection: SalesforceConnection, record_type: str, ids, prio
     return count
 
 
-def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None) -> SyncRun:
+def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None, enqueue: bool = True) -> SyncRun:
     """Settings › Sync Now: queue every record (full) or what changed since the last run
     (incremental) at background priority, with a run row for the progress bar."""
     if connection.status != ConnectionStatus.CONNECTED:
@@ -88,8 +88,19 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     run.total = total
     if total == 0:
         run_finish(run.pk)
-    else:
+    elif enqueue:
         transaction.on_commit(lambda: enqueue_push([connection.pk], priority, run_id=run.pk))
+    return run
+
+
+def sync_run_execute_inline(*, run: SyncRun) -> SyncRun:
+    """Run a queued Sync Now in this process (demo setup, management commands)."""
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.RUNNING, started_at=timezone.now())
+    summary = push_connection(connection_id=run.connection_id, run_id=run.pk)
+    if summary.stopped_because:
+        SyncRun.objects.filter(pk=run.pk).update(message=summary.stopped_because)
+    run_finish(run.pk)
+    run.refresh_from_db()
     return run
 
 

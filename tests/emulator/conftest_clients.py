@@ -131,6 +131,16 @@ def emu_org(request) -> OrgAccess:
     return org_access(client, creds)
 
 
+@pytest.fixture(scope="module")
+def fresh_demo_org(emu_org: OrgAccess) -> OrgAccess:
+    """The demo org back to its seeded state once per test module (API usage too), so the
+    client tests start from a known org whatever ran before. Never done to an emulator given
+    by EMU_DATA_DIR: that may be someone's `make run` demo."""
+    if not os.environ.get("EMU_DATA_DIR"):
+        emu_org.client.reset(DEMO_ORG)
+    return emu_org
+
+
 # --------------------------------------------------------------------------- checking from Python
 
 

@@ -24,13 +24,14 @@ from tests.emulator.conftest_clients import (  # noqa: F401  (fixtures)
     client_home,
     client_tools,
     emu_org,
+    fresh_demo_org,
     js_env,
     last_json_line,
     rest,
     run_js,
 )
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.emulator, pytest.mark.timeout(300), pytest.mark.usefixtures("fresh_demo_org")]
 
 TOKEN_RE = re.compile(r"^(00D\w{12,15})![.\w]*$")  # what the sf CLI accepts as an access token
 

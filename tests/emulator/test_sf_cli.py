@@ -24,10 +24,11 @@ from tests.emulator.conftest_clients import (  # noqa: F401  (fixtures)
     client_home,
     client_tools,
     emu_org,
+    fresh_demo_org,
     rest,
 )
 
-pytestmark = [pytest.mark.emulator, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.emulator, pytest.mark.timeout(300), pytest.mark.usefixtures("fresh_demo_org")]
 
 ALIAS = "emu"
 

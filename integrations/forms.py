@@ -1,0 +1,610 @@
+"""HTML forms of Settings › Integrations. They parse input; the rules live in the services
+(integrations/connections.py, sync_settings.py, user_links.py), whose field-keyed errors are
+shown next to the inputs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from integrations.mapping.catalog import OPPORTUNITY_FIELDS
+from integrations.mapping.validation import (
+    ACTIVITY_MODES,
+    CONFLICT_RULES,
+    CONVERSIONS,
+    DIRECTIONS,
+    FIELD_DIRECTIONS,
+    Issue,
+)
+from integrations.models import AuthMethod, CredentialMode, Environment
+from opportunities.models import Category, OpportunityStatus
+
+AUTH_METHOD_HELP = {
+    AuthMethod.OAUTH_WEB: "Recommended. You sign in on Salesforce's own page and approve Cothon; Cothon never sees the "
+                          "password and receives tokens it stores encrypted and refreshes.",
+    AuthMethod.CLIENT_CREDENTIALS: "Server to server: the connected app runs as one integration user chosen in Salesforce "
+                                   "(its “Run As” user). No browser sign-in; needs the app's client id and secret.",
+    AuthMethod.PASSWORD: "Legacy, for orgs that still allow it (SalesPro style). Salesforce blocks the OAuth password grant "
+                         "in new orgs and retires SOAP login() from API v65.0, so prefer one of the flows above.",
+}
+
+
+class ConnectForm(forms.Form):
+    name = forms.CharField(max_length=100, required=False, label="Connection name",
+                           widget=forms.TextInput(attrs={"placeholder": "e.g. Production or UAT sandbox"}))
+    environment = forms.ChoiceField(
+        choices=[(Environment.PRODUCTION, "Production (login.salesforce.com)"),
+                 (Environment.SANDBOX, "Sandbox (test.salesforce.com)"),
+                 (Environment.CUSTOM, "Custom My Domain URL")],
+        initial=Environment.PRODUCTION, widget=forms.RadioSelect, label="Environment")
+    login_url = forms.CharField(max_length=255, required=False, label="My Domain login URL",
+                                widget=forms.TextInput(attrs={"placeholder": "https://yourcompany.my.salesforce.com",
+                                                              "inputmode": "url"}),
+                                help_text="Your org's My Domain, e.g. https://acme.my.salesforce.com or https://acme--uat.sandbox.my.salesforce.com.")
+    auth_method = forms.ChoiceField(
+        choices=[(AuthMethod.OAUTH_WEB, "OAuth web server flow (recommended)"),
+                 (AuthMethod.CLIENT_CREDENTIALS, "OAuth client credentials (integration user)"),
+                 (AuthMethod.PASSWORD, "Username + password + security token (legacy)")],
+        initial=AuthMethod.OAUTH_WEB, widget=forms.RadioSelect, label="How Cothon signs in")
+    client_id = forms.CharField(max_length=255, required=False, label="Connected app consumer key (client id)",
+                                help_text="Leave empty to use Cothon's own connected app.")
+    client_secret = forms.CharField(max_length=255, required=False, label="Consumer secret",
+                                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                                    help_text="Stored encrypted; never shown again.")
+    ca_bundle_path = forms.CharField(max_length=500, required=False, label="CA bundle (local emulator only)",
+                                     help_text="Path of a PEM file to trust for this connection only. Shown because this server runs with DEBUG.")
+    username = forms.CharField(max_length=255, required=False, label="Salesforce username",
+                               widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    password = forms.CharField(max_length=255, required=False, label="Password",
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+    security_token = forms.CharField(max_length=255, required=False, label="Security token",
+                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                                     help_text="Salesforce e-mails it: Setup › Reset My Security Token. Leave empty if your IP is trusted.")
+
+    def __init__(self, *args: Any, allow_ca_bundle: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allow_ca_bundle = allow_ca_bundle
+        if not allow_ca_bundle:
+            del self.fields["ca_bundle_path"]
+        for name, f in self.fields.items():
+            if name not in ("environment", "auth_method"):
+                f.widget.attrs.setdefault("aria-describedby", f"id_{name}-errors")
+        self.method_help = AUTH_METHOD_HELP
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("environment") == Environment.CUSTOM and not data.get("login_url", "").strip():
+            self.add_error("login_url", "Enter the org's My Domain login URL for a custom environment.")
+        if data.get("environment") != Environment.CUSTOM:
+            data["login_url"] = ""
+        if data.get("auth_method") == AuthMethod.PASSWORD:
+            if not data.get("username"):
+                self.add_error("username", "Enter the Salesforce username.")
+            if not data.get("password"):
+                self.add_error("password", "Enter the password.")
+        path = (data.get("ca_bundle_path") or "").strip()
+        if path and not Path(path).is_file():
+            self.add_error("ca_bundle_path", "No file at this path on the server.")
+        return data
+
+
+class PasswordLoginForm(forms.Form):
+    username = forms.CharField(max_length=255, label="Salesforce username")
+    password = forms.CharField(max_length=255, label="Password", widget=forms.PasswordInput(render_value=False))
+    security_token = forms.CharField(max_length=255, required=False, label="Security token",
+                                     widget=forms.PasswordInput(render_value=False),
+                                     help_text="Setup › Reset My Security Token e-mails a new one.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, f in self.fields.items():
+            f.widget.attrs.setdefault("aria-describedby", f"id_{name}-errors")
+        self.fields["username"].error_messages["required"] = "Enter the Salesforce username."
+        self.fields["password"].error_messages["required"] = "Enter the password."
+
+
+class ConnectionUpdateForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Connection name")
+    push_enabled = forms.BooleanField(required=False, label="Push changes to this org",
+                                      help_text="The default org always receives changes; another org only when this is on.")
+    credential_mode = forms.ChoiceField(choices=CredentialMode.choices, widget=forms.RadioSelect, label="Credentials")
+
+
+# --- the settings editor ------------------------------------------------------------------------
+
+LABELS = {
+    "bidirectional": "Bidirectional — changes sync both ways",
+    "push": "Cothon → Salesforce (push only)",
+    "pull": "Salesforce → Cothon (pull only)",
+    "hybrid": "Hybrid — a direction per field",
+    "midpoint": "Midpoint of min and max",
+    "min": "Minimum",
+    "max": "Maximum",
+    "cothon_wins": "Cothon wins",
+    "salesforce_wins": "Salesforce wins",
+    "last_write_wins": "Last write wins",
+    "tasks": "Tasks",
+    "notes": "Notes (less invasive)",
+    "off": "Off",
+    "both": "Both ways",
+}
+FIELD_DIRECTION_LABELS = {"push": "Cothon → Salesforce", "pull": "Salesforce → Cothon", "both": "Both ways"}
+MAP_TITLES = {
+    "category_to_type": "Category → Type",
+    "procurement_method": "Procurement method → Cothon_Method__c",
+    "procurement_method_to_type": "Procurement method → Type (seed table)",
+    "pursuit_decision": "Pursuit decision → Cothon_Pursuit__c",
+    "analysis_status": "Analysis status → Cothon_Analysis_Status__c",
+}
+STATUSES = list(OpportunityStatus.choices)
+CATEGORIES = list(Category.choices)
+
+
+def input_id(path: str) -> str:
+    return "s-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
+
+
+@dataclass
+class SField:
+    """One input of the settings editor; errors/warnings come from the form by path."""
+
+    form: SettingsForm
+    path: str
+    label: str
+    value: Any = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    kind: str = "text"  # text, number, select, radio, checkbox, checkboxes, time, hidden
+    help: str = ""
+
+    @property
+    def id(self) -> str:
+        return input_id(self.path)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.form.errors.get(self.path, [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.form.warnings.get(self.path, [])
+
+    @property
+    def options(self) -> list[dict[str, Any]]:
+        selected = self.value if isinstance(self.value, list) else [self.value]
+        return [{"value": v, "label": label, "selected": v in selected} for v, label in self.choices]
+
+
+def _int_or_raw(raw: str | None) -> Any:
+    text = (raw or "").strip()
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _amount_or_none(raw: str | None) -> Any:
+    text = (raw or "").strip().replace(",", "").replace("$", "")
+    return None if text == "" else text
+
+
+class SettingsForm:
+    """Parses the posted editor into the settings JSON (shape of mapping/defaults.py) and lays
+    the settings out as inputs named by their validation paths, so every Issue lands next to
+    its input."""
+
+    def __init__(self, *, base: dict[str, Any], post: QueryDict | None = None, opportunity_describe: dict | None = None,
+                 suggested_stages: dict[str, str] | None = None) -> None:
+        self.base = copy.deepcopy(base)
+        self.post = post
+        self.describe = opportunity_describe
+        self.errors: dict[str, list[str]] = {}
+        self.warnings: dict[str, list[str]] = {}
+        self.general_errors: list[Issue] = []
+        self.suggested_stages = suggested_stages or {}
+        self.row_of_index: dict[int, int] = {}  # data index of a mapping -> display row
+        self.data = self._parse(post) if post is not None else self.base
+        if suggested_stages and post is None:
+            self.data = copy.deepcopy(self.data)
+            self.data["stage_mapping"] = {**self.data.get("stage_mapping", {}), **suggested_stages}
+        if post is None:
+            self.row_of_index = {i: i for i in range(len(self.data.get("opportunity_mappings") or []))}
+
+    # -- org facts ---------------------------------------------------------------------------
+    def _sf_fields(self) -> dict[str, dict]:
+        return {f["name"].lower(): f for f in (self.describe or {}).get("fields", [])}
+
+    def org_values(self, sf_field: str) -> list[str]:
+        f = self._sf_fields().get(sf_field.lower())
+        return [v["value"] for v in (f or {}).get("picklistValues") or [] if v.get("active", True)]
+
+    @property
+    def org_stages(self) -> list[str]:
+        return self.org_values("StageName")
+
+    # -- parsing -----------------------------------------------------------------------------
+    def _parse(self, post: QueryDict) -> dict[str, Any]:
+        data = copy.deepcopy(self.base)
+        data["direction"] = post.get("direction", data.get("direction"))
+        data["value_conversion"] = post.get("value_conversion", data.get("value_conversion"))
+
+        count = _int_or_raw(post.get("mapping_count"))
+        count = count if isinstance(count, int) else 0
+        mappings: list[dict[str, Any]] = []
+        directions: dict[str, str] = {}
+        self.posted_rows: list[dict[str, Any]] = []
+        for row in range(count + 1):  # the last row is the "add a mapping" row
+            prefix = f"opportunity_mappings[{row}]"
+            cothon = (post.get(f"{prefix}.cothon_field") or "").strip()
+            sf = (post.get(f"{prefix}.sf_field") or "").strip()
+            is_new = row == count
+            if is_new and not (cothon or sf):
+                continue
+            removed = post.get(f"{prefix}.remove") == "on"
+            locked = cothon in _LOCKED_FIELDS
+            entry = {"row": row, "cothon_field": cothon, "sf_field": sf, "picklist_map": post.get(f"{prefix}.picklist_map", ""),
+                     "direction": post.get(f"{prefix}.direction", "both"), "enabled": post.get(f"{prefix}.enabled") == "on",
+                     "removed": removed and not locked, "locked": locked}
+            self.posted_rows.append(entry)
+            if entry["removed"]:
+                continue
+            mapping: dict[str, Any] = {"cothon_field": cothon, "sf_field": sf, "locked": locked}
+            if entry["picklist_map"]:
+                mapping["picklist_map"] = entry["picklist_map"]
+            if not entry["enabled"] and not locked:
+                mapping["enabled"] = False
+            self.row_of_index[len(mappings)] = row
+            mappings.append(mapping)
+            if entry["direction"] != "both" and sf:
+                directions[sf] = entry["direction"]
+        data["opportunity_mappings"] = mappings
+        data["field_directions"] = directions
+
+        stages = {}
+        for status, _ in STATUSES:
+            stages[status] = (post.get(f"stage_mapping.{status}") or "").strip()
+        data["stage_mapping"] = stages
+
+        maps = copy.deepcopy(data.get("picklist_maps") or {})
+        for name, values in maps.items():
+            for key in list(values):
+                posted = post.get(f"picklist_maps.{name}.{key}")
+                if posted is not None:
+                    values[key] = posted.strip()
+        data["picklist_maps"] = maps
+
+        rules: dict[str, str] = {}
+        for key in self._conflict_keys(data):
+            value = post.get(f"conflict_rules.{key}", "")
+            if value:
+                rules[key] = value
+        for key, value in (data.get("conflict_rules") or {}).items():  # rules of fields no longer mapped stay
+            if key not in rules and f"conflict_rules.{key}" not in post:
+                rules[key] = value
+        data["conflict_rules"] = rules
+        data["flag_conflicts_for_review"] = post.get("flag_conflicts_for_review") == "on"
+
+        data["filters"] = {
+            "min_value": _amount_or_none(post.get("filters.min_value")),
+            "statuses": post.getlist("filters.statuses"),
+            "categories": post.getlist("filters.categories"),
+        }
+        data["frequencies"] = {
+            "incremental_minutes": _int_or_raw(post.get("frequencies.incremental_minutes")),
+            "reconciliation_minutes": _int_or_raw(post.get("frequencies.reconciliation_minutes")),
+            "daily_full_at": (post.get("frequencies.daily_full_at") or "").strip(),
+        }
+        activity = dict(data.get("activity") or {})
+        activity.update({
+            "mode": post.get("activity.mode", activity.get("mode")),
+            "batch_window_minutes": _int_or_raw(post.get("activity.batch_window_minutes")),
+            "min_value": _amount_or_none(post.get("activity.min_value")),
+            "stages": post.getlist("activity.stages"),
+            "types": post.getlist("activity.types"),
+        })
+        data["activity"] = activity
+        data["parallel_sync"] = post.get("parallel_sync") == "on"
+        data["bulk_threshold"] = _int_or_raw(post.get("bulk_threshold"))
+        return data
+
+    @staticmethod
+    def _conflict_keys(data: dict[str, Any]) -> list[str]:
+        keys = [m["sf_field"] for m in data.get("opportunity_mappings") or [] if m.get("sf_field")]
+        return list(dict.fromkeys(keys + ["custom_fields"]))
+
+    def apply_type_from_method(self) -> None:
+        """The seed's ready map: Type filled from the procurement method (not the category)."""
+        for mapping in self.data["opportunity_mappings"]:
+            if mapping.get("sf_field", "").lower() == "type":
+                mapping["cothon_field"] = "procurement_method"
+                mapping["picklist_map"] = "procurement_method_to_type"
+                mapping.pop("enabled", None)
+                return
+        self.data["opportunity_mappings"].append(
+            {"cothon_field": "procurement_method", "sf_field": "Type", "locked": False, "picklist_map": "procurement_method_to_type"})
+        self.row_of_index[len(self.data["opportunity_mappings"]) - 1] = len(self.data["opportunity_mappings"]) - 1
+
+    # -- issues ------------------------------------------------------------------------------
+    def _display_path(self, path: str) -> str | None:
+        match = re.fullmatch(r"opportunity_mappings\[(\d+)\]\.(\w+)", path)
+        if match:
+            row = self.row_of_index.get(int(match.group(1)))
+            return f"opportunity_mappings[{row}].{match.group(2)}" if row is not None else None
+        if path.startswith("field_directions."):
+            sf = path.split(".", 1)[1]
+            for index, mapping in enumerate(self.data.get("opportunity_mappings") or []):
+                if mapping.get("sf_field") == sf and index in self.row_of_index:
+                    return f"opportunity_mappings[{self.row_of_index[index]}].direction"
+            return None
+        if path in ("filters.statuses", "filters.categories") or "." in path or path in _TOP_LEVEL_INPUTS:
+            return path
+        return None
+
+    def add_issues(self, errors: list[Issue], warnings: list[Issue]) -> None:
+        known = self._known_paths()
+        for issue in errors:
+            display = self._display_path(issue.path)
+            if display in known:
+                self.errors.setdefault(display, []).append(issue.message)
+            else:
+                self.general_errors.append(issue)
+        for issue in warnings:
+            display = self._display_path(issue.path)
+            self.warnings.setdefault(display if display in known else "_general", []).append(issue.message)
+        self.error_summary = [
+            {"id": input_id(self._display_path(i.path) or ""), "label": self._label_for(self._display_path(i.path)),
+             "message": i.message, "linked": self._display_path(i.path) in known}
+            for i in errors
+        ]
+
+    def _label_for(self, path: str | None) -> str:
+        for section in self.sections_flat():
+            if section.path == path:
+                return section.label
+        return "Settings"
+
+    def _known_paths(self) -> set[str]:
+        return {f.path for f in self.sections_flat()}
+
+    # -- layout --------------------------------------------------------------------------------
+    def sections_flat(self) -> list[SField]:
+        fields = [self.direction, self.value_conversion, self.flag_conflicts, self.parallel_sync, self.bulk_threshold]
+        for row in self.mapping_rows:
+            fields.extend([row["cothon_field"], row["sf_field"], row["picklist_map"], row["direction"]])
+        fields.extend(self.stage_fields)
+        for m in self.picklist_maps:
+            fields.extend(r["field"] for r in m["rows"])
+        fields.extend(self.conflict_fields)
+        fields.extend(self.filter_fields.values())
+        fields.extend(self.frequency_fields.values())
+        fields.extend(self.activity_fields.values())
+        return fields
+
+    @property
+    def direction(self) -> SField:
+        return SField(self, "direction", "Sync direction", self.data.get("direction"), [(d, LABELS[d]) for d in DIRECTIONS], "radio")
+
+    @property
+    def value_conversion(self) -> SField:
+        return SField(self, "value_conversion", "Value conversion", self.data.get("value_conversion"),
+                      [(c, LABELS[c]) for c in CONVERSIONS], "select",
+                      "Cothon keeps a value range (min–max); Salesforce's Amount holds one number.")
+
+    @property
+    def flag_conflicts(self) -> SField:
+        return SField(self, "flag_conflicts_for_review", "Flag conflicts for review", bool(self.data.get("flag_conflicts_for_review")),
+                      kind="checkbox", help="When both sides changed the same field, hold the change for an admin to choose instead of applying the rule.")
+
+    @property
+    def parallel_sync(self) -> SField:
+        return SField(self, "parallel_sync", "Parallel sync", bool(self.data.get("parallel_sync")), kind="checkbox",
+                      help="Sync several opportunities at once (more concurrent API requests).")
+
+    @property
+    def bulk_threshold(self) -> SField:
+        return SField(self, "bulk_threshold", "Bulk API threshold (records)", self.data.get("bulk_threshold"), kind="number",
+                      help="Background runs with at least this many records use Bulk API 2.0 (about six calls per job) instead of sObject Collections (one call per 200).")
+
+    def _sf_field_choices(self, current: str, cothon_field: str) -> list[tuple[str, str]]:
+        fields = (self.describe or {}).get("fields", [])
+        if not fields:
+            return []
+        compatible = OPPORTUNITY_FIELDS[cothon_field].compatible_types if cothon_field in OPPORTUNITY_FIELDS else ()
+        choices = [(f["name"], f"{f['label']} ({f['name']}, {f['type']})") for f in sorted(fields, key=lambda f: f["label"].lower())
+                   if not compatible or f["type"] in compatible]
+        if current and current.lower() not in {c[0].lower() for c in choices}:
+            choices.insert(0, (current, f"{current} — not in this org or not compatible"))
+        return [("", "Choose a field…")] + choices
+
+    def _map_fits(self, name: str, cothon_field: str) -> bool:
+        field_def = OPPORTUNITY_FIELDS.get(cothon_field)
+        if not field_def or field_def.kind != "choice":
+            return False
+        keys = set((self.data.get("picklist_maps") or {}).get(name, {}))
+        return bool(keys) and keys <= {v for v, _ in field_def.choices}
+
+    @property
+    def mapping_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        mappings = self.data.get("opportunity_mappings") or []
+        directions = self.data.get("field_directions") or {}
+        by_row = {row: index for index, row in self.row_of_index.items()}
+        posted = {r["row"]: r for r in getattr(self, "posted_rows", [])}
+        total = max([*by_row, *posted, -1]) + 1
+        cothon_choices = [("", "Choose…")] + [(f.name, f.label) for f in OPPORTUNITY_FIELDS.values()]
+        for row in range(total):
+            if row in by_row:
+                m = mappings[by_row[row]]
+                removed = False
+            elif row in posted:
+                m = posted[row]
+                removed = posted[row]["removed"]
+            else:
+                continue
+            prefix = f"opportunity_mappings[{row}]"
+            cothon = m.get("cothon_field", "")
+            maps = [("", "— none (Cothon's labels) —")] + [
+                (name, MAP_TITLES.get(name, name)) for name in (self.data.get("picklist_maps") or {})
+                if self._map_fits(name, cothon) or name == m.get("picklist_map")]
+            rows.append({
+                "row": row,
+                "locked": bool(m.get("locked")),
+                "removed": removed,
+                "enabled": m.get("enabled", True) is not False,
+                "label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else cothon,
+                "is_choice": cothon in OPPORTUNITY_FIELDS and OPPORTUNITY_FIELDS[cothon].kind == "choice",
+                "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", cothon, cothon_choices, "select"),
+                "sf_field": SField(self, f"{prefix}.sf_field", "Salesforce field", m.get("sf_field", ""),
+                                   self._sf_field_choices(m.get("sf_field", ""), cothon), "select" if self.describe else "text"),
+                "picklist_map": SField(self, f"{prefix}.picklist_map", "Picklist map", m.get("picklist_map") or "", maps, "select"),
+                "direction": SField(self, f"{prefix}.direction", "Direction", directions.get(m.get("sf_field", ""), "both"),
+                                    list(FIELD_DIRECTION_LABELS.items()), "select"),
+            })
+        return rows
+
+    @property
+    def new_row(self) -> dict[str, Any]:
+        row = len(self.mapping_rows_count_source())
+        prefix = f"opportunity_mappings[{row}]"
+        return {
+            "row": row,
+            "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", "",
+                                   [("", "Add a mapping…")] + [(f.name, f.label) for f in OPPORTUNITY_FIELDS.values() if f.name not in _LOCKED_FIELDS], "select"),
+            "sf_field": SField(self, f"{prefix}.sf_field", "Salesforce field", "", self._sf_field_choices("", ""),
+                               "select" if self.describe else "text"),
+        }
+
+    def mapping_rows_count_source(self) -> list:
+        return self.mapping_rows
+
+    @property
+    def mapping_count(self) -> int:
+        return len(self.mapping_rows)
+
+    @property
+    def stage_fields(self) -> list[SField]:
+        stages = self.org_stages
+        current = self.data.get("stage_mapping") or {}
+        result = []
+        for status, label in STATUSES:
+            value = current.get(status, "")
+            choices: list[tuple[str, str]] = []
+            if stages:
+                choices = [("", "Choose a stage…")] + [(s, s) for s in stages]
+                if value and value not in stages:
+                    choices.insert(1, (value, f"{value} — not a stage of this org"))
+            f = SField(self, f"stage_mapping.{status}", label, value, choices, "select" if stages else "text")
+            f.suggested = status in self.suggested_stages  # type: ignore[attr-defined]
+            result.append(f)
+        return result
+
+    def _map_target(self, name: str) -> tuple[str, str]:
+        """(Cothon field, Salesforce field) a picklist map translates between."""
+        for m in self.data.get("opportunity_mappings") or []:
+            if m.get("picklist_map") == name:
+                return m["cothon_field"], m["sf_field"]
+        cothon = next((f.name for f in OPPORTUNITY_FIELDS.values() if self._map_fits(name, f.name)), "")
+        target = name.rsplit("_to_", 1)[1].capitalize() if "_to_" in name else ""
+        return cothon, target
+
+    @property
+    def picklist_maps(self) -> list[dict[str, Any]]:
+        result = []
+        for name, values in (self.data.get("picklist_maps") or {}).items():
+            cothon, target = self._map_target(name)
+            labels = dict(OPPORTUNITY_FIELDS[cothon].choices) if cothon in OPPORTUNITY_FIELDS else {}
+            org = self.org_values(target) if target else []
+            rows = []
+            for key, value in values.items():
+                choices: list[tuple[str, str]] = []
+                if org:
+                    choices = [("", "— leave unchanged —")] + [(v, v) for v in org]
+                    if value and value not in org:
+                        choices.insert(1, (value, f"{value} — not a value of this org"))
+                rows.append({"key": key, "label": labels.get(key, key),
+                             "field": SField(self, f"picklist_maps.{name}.{key}", labels.get(key, key), value, choices,
+                                             "select" if org else "text")})
+            used = any(m.get("picklist_map") == name for m in self.data.get("opportunity_mappings") or [])
+            result.append({"name": name, "title": MAP_TITLES.get(name, name), "target": target,
+                           "cothon_label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else "",
+                           "rows": rows, "used": used, "is_method_to_type": name == "procurement_method_to_type"})
+        return result
+
+    @property
+    def conflict_fields(self) -> list[SField]:
+        rules = self.data.get("conflict_rules") or {}
+        result = []
+        for key in self._conflict_keys(self.data):
+            label = "Other custom fields (…__c)" if key == "custom_fields" else key
+            default = "Custom fields rule" if key.endswith("__c") else "Last write wins (default)"
+            result.append(SField(self, f"conflict_rules.{key}", label, rules.get(key, ""),
+                                 [("", default)] + [(r, LABELS[r]) for r in CONFLICT_RULES], "select"))
+        return result
+
+    @property
+    def filter_fields(self) -> dict[str, SField]:
+        filters = self.data.get("filters") or {}
+        return {
+            "min_value": SField(self, "filters.min_value", "Minimum value (CAD)", filters.get("min_value") or "", kind="text",
+                                help="Only opportunities worth at least this much sync. Empty: no minimum."),
+            "statuses": SField(self, "filters.statuses", "Statuses", filters.get("statuses") or [], STATUSES, "checkboxes",
+                               help="None ticked: every status syncs."),
+            "categories": SField(self, "filters.categories", "Categories", filters.get("categories") or [], CATEGORIES, "checkboxes",
+                                 help="None ticked: every category syncs."),
+        }
+
+    def frequency_fields(self) -> dict[str, SField]:  # replaced by the property below
+        raise NotImplementedError
+
+    @property
+    def frequency_fields(self) -> dict[str, SField]:  # noqa: F811
+        freq = self.data.get("frequencies") or {}
+        return {
+            "incremental_minutes": SField(self, "frequencies.incremental_minutes", "Incremental sync every (minutes)",
+                                          freq.get("incremental_minutes"), kind="number", help="5 to 1440; the seed's default is 15."),
+            "reconciliation_minutes": SField(self, "frequencies.reconciliation_minutes", "Reconciliation every (minutes)",
+                                             freq.get("reconciliation_minutes"), kind="number", help="15 to 1440; catches missed updates."),
+            "daily_full_at": SField(self, "frequencies.daily_full_at", "Daily full sync at", freq.get("daily_full_at", ""), kind="time"),
+        }
+
+    @property
+    def activity_fields(self) -> dict[str, SField]:
+        activity = self.data.get("activity") or {}
+        return {
+            "mode": SField(self, "activity.mode", "Log activities as", activity.get("mode"), [(m, LABELS[m]) for m in ACTIVITY_MODES], "radio"),
+            "batch_window_minutes": SField(self, "activity.batch_window_minutes", "Batch window (minutes)", activity.get("batch_window_minutes"),
+                                           kind="number", help="Several changes within this window become one Task. 0 = one per change."),
+            "min_value": SField(self, "activity.min_value", "Only for opportunities worth at least (CAD)", activity.get("min_value") or "",
+                                help="Empty: any value."),
+            "stages": SField(self, "activity.stages", "Only for statuses", activity.get("stages") or [], STATUSES, "checkboxes",
+                             help="None ticked: every status."),
+            "types": SField(self, "activity.types", "Only for categories", activity.get("types") or [], CATEGORIES, "checkboxes",
+                            help="None ticked: every category."),
+        }
+
+    @property
+    def is_hybrid(self) -> bool:
+        return self.data.get("direction") == "hybrid"
+
+    @property
+    def json_text(self) -> str:
+        return json.dumps(self.data, indent=2, default=str)
+
+
+_LOCKED_FIELDS = {"title", "reference", "value", "closing_date"}
+_TOP_LEVEL_INPUTS = {"direction", "value_conversion", "flag_conflicts_for_review", "parallel_sync", "bulk_threshold"}
+_ = FIELD_DIRECTIONS  # the direction choices come from FIELD_DIRECTION_LABELS, in the same order
+
+
+def parse_settings_json(text: str) -> tuple[dict[str, Any] | None, str]:
+    """(settings, "") or (None, why the text is not a settings object)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    if not isinstance(value, dict):
+        return None, "The settings must be one JSON object ({ … })."
+    return value, ""
