@@ -15,6 +15,7 @@ from django import forms
 from django.http import QueryDict
 
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
+from integrations.mapping.defaults import DEFAULT_OPPORTUNITY_MAPPINGS
 from integrations.mapping.validation import (
     ACTIVITY_MODES,
     CONFLICT_RULES,
@@ -204,6 +205,8 @@ class SettingsForm:
         self.errors: dict[str, list[str]] = {}
         self.warnings: dict[str, list[str]] = {}
         self.general_errors: list[Issue] = []
+        self.error_summary: list[dict[str, Any]] = []
+        self.posted_rows: list[dict[str, Any]] = []
         self.suggested_stages = suggested_stages or {}
         self.row_of_index: dict[int, int] = {}  # data index of a mapping -> display row
         self.data = self._parse(post) if post is not None else self.base
@@ -235,7 +238,6 @@ class SettingsForm:
         count = count if isinstance(count, int) else 0
         mappings: list[dict[str, Any]] = []
         directions: dict[str, str] = {}
-        self.posted_rows: list[dict[str, Any]] = []
         for row in range(count + 1):  # the last row is the "add a mapping" row
             prefix = f"opportunity_mappings[{row}]"
             cothon = (post.get(f"{prefix}.cothon_field") or "").strip()
@@ -246,7 +248,8 @@ class SettingsForm:
             removed = post.get(f"{prefix}.remove") == "on"
             locked = cothon in _LOCKED_FIELDS
             entry = {"row": row, "cothon_field": cothon, "sf_field": sf, "picklist_map": post.get(f"{prefix}.picklist_map", ""),
-                     "direction": post.get(f"{prefix}.direction", "both"), "enabled": post.get(f"{prefix}.enabled") == "on",
+                     "direction": post.get(f"{prefix}.direction", "both"),
+                     "enabled": is_new or post.get(f"{prefix}.enabled") == "on",
                      "removed": removed and not locked, "locked": locked}
             self.posted_rows.append(entry)
             if entry["removed"]:
@@ -467,7 +470,7 @@ class SettingsForm:
 
     @property
     def new_row(self) -> dict[str, Any]:
-        row = len(self.mapping_rows_count_source())
+        row = self.mapping_count
         prefix = f"opportunity_mappings[{row}]"
         return {
             "row": row,
@@ -477,12 +480,11 @@ class SettingsForm:
                                "select" if self.describe else "text"),
         }
 
-    def mapping_rows_count_source(self) -> list:
-        return self.mapping_rows
-
     @property
     def mapping_count(self) -> int:
-        return len(self.mapping_rows)
+        """Rows are numbered 0..count-1; the "add a mapping" row is number count."""
+        rows = self.mapping_rows
+        return rows[-1]["row"] + 1 if rows else 0
 
     @property
     def stage_fields(self) -> list[SField]:
@@ -556,11 +558,8 @@ class SettingsForm:
                                  help="None ticked: every category syncs."),
         }
 
-    def frequency_fields(self) -> dict[str, SField]:  # replaced by the property below
-        raise NotImplementedError
-
     @property
-    def frequency_fields(self) -> dict[str, SField]:  # noqa: F811
+    def frequency_fields(self) -> dict[str, SField]:
         freq = self.data.get("frequencies") or {}
         return {
             "incremental_minutes": SField(self, "frequencies.incremental_minutes", "Incremental sync every (minutes)",
@@ -594,7 +593,7 @@ class SettingsForm:
         return json.dumps(self.data, indent=2, default=str)
 
 
-_LOCKED_FIELDS = {"title", "reference", "value", "closing_date"}
+_LOCKED_FIELDS = {m["cothon_field"] for m in DEFAULT_OPPORTUNITY_MAPPINGS if m["locked"]}
 _TOP_LEVEL_INPUTS = {"direction", "value_conversion", "flag_conflicts_for_review", "parallel_sync", "bulk_threshold"}
 _ = FIELD_DIRECTIONS  # the direction choices come from FIELD_DIRECTION_LABELS, in the same order
 

@@ -5,4 +5,18 @@ from integrations import views
 app_name = "integrations"
 urlpatterns = [
     path("", views.integration_settings, name="index"),
+    path("salesforce/connect/", views.connect, name="connect"),
+    path("salesforce/oauth/callback/", views.oauth_callback, name="oauth_callback"),
+    path("salesforce/<int:pk>/", views.connection_detail, name="connection"),
+    path("salesforce/<int:pk>/reconnect/", views.connection_reconnect, name="reconnect"),
+    path("salesforce/<int:pk>/refresh/", views.connection_refresh, name="refresh"),
+    path("salesforce/<int:pk>/disconnect/", views.connection_disconnect, name="disconnect"),
+    path("salesforce/<int:pk>/make-default/", views.connection_make_default, name="make_default"),
+    path("salesforce/<int:pk>/update/", views.connection_update, name="update"),
+    path("salesforce/<int:pk>/users/", views.user_links_save, name="user_links"),
+    path("salesforce/<int:pk>/users/prefill/", views.user_links_prefill_view, name="user_links_prefill"),
+    path("salesforce/<int:pk>/settings/", views.settings_edit, name="settings"),
+    path("salesforce/<int:pk>/settings/history/", views.settings_history, name="settings_history"),
+    path("salesforce/<int:pk>/dry-run/", views.dry_run_view, name="dry_run"),
+    path("salesforce/<int:pk>/custom-fields/", views.custom_fields, name="custom_fields"),
 ]

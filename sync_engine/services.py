@@ -130,7 +130,10 @@ def record_sync_now(*, connection: SalesforceConnection, record_type: str, recor
 def outbox_sweep() -> int:
     """Expired leases back to the queue, and a wake-up for every connection with due work."""
     reclaimed = queue.reclaim_expired()
-    due = (OutboxEntry.objects.filter(state=OutboxState.PENDING, available_at__lte=timezone.now() - datetime.timedelta(seconds=5))
+    # Rows due for a few seconds were probably not enqueued (or their task was lost); reclaimed
+    # rows are due now. A few redundant wake-ups cost one empty claim each, no API call.
+    due_before = timezone.now() - datetime.timedelta(seconds=0 if reclaimed else 5)
+    due = (OutboxEntry.objects.filter(state=OutboxState.PENDING, available_at__lte=due_before)
            .values_list("connection_id", "priority").distinct())
     realtime = sorted({c for c, p in due if p <= Priority.REALTIME})
     background = sorted({c for c, p in due if p > Priority.REALTIME})

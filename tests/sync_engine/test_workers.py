@@ -52,7 +52,7 @@ def test_a_saved_opportunity_reaches_salesforce_through_a_worker(alice, connecte
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(alice, connected, emulator_reset, worker, opportunity_factory, settings):
     # Slow Salesforce down so the kill lands while the batch is in flight.
-    emulator_reset.client.add_fault(org="demo", operation="collections", latency_ms=4000, status=200, error_code="", count=1)
+    emulator_reset.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=4000, status=200, error_code="", count=1)
     opportunities = [opportunity_factory(alice.tenant) for _ in range(5)]
     wait_for(lambda: OutboxEntry.objects.filter(state=OutboxState.CLAIMED).exists(), message="a claimed batch")
     time.sleep(0.5)
@@ -61,7 +61,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(alice, c
     try:
         time.sleep(3.5)  # the lease of the killed worker expires
         outbox_sweep()  # what beat runs every 30 s
-        wait_for(lambda: OutboxEntry.objects.count() == 0, timeout=30, message="the queue to drain")
+        try:
+            wait_for(lambda: OutboxEntry.objects.count() == 0, timeout=30, message="the queue to drain")
+        except AssertionError:
+            rows = list(OutboxEntry.objects.values("state", "attempts", "available_at", "lease_expires_at"))
+            raise AssertionError(f"queue not drained: {rows}\n{replacement.log()[-4000:]}") from None
         for opportunity in opportunities:
             assert len(in_salesforce(emulator_reset, opportunity.reference)) == 1
     finally:
