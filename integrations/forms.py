@@ -363,6 +363,10 @@ class SettingsForm:
             for i in errors
         ]
 
+    @property
+    def general_warnings(self) -> list[str]:
+        return self.warnings.get("_general", [])
+
     def _label_for(self, path: str | None) -> str:
         for section in self.sections_flat():
             if section.path == path:

@@ -167,7 +167,9 @@ def pkce_ok(challenge: str | None, method: str | None, verifier: str | None) -> 
         return True
     if not verifier:
         return False
-    if (method or "plain").upper() == "S256":
+    # Salesforce defines code_challenge as the SHA-256 of the verifier and has no method
+    # parameter (jsforce sends none): S256 unless "plain" is asked for explicitly.
+    if (method or "S256").upper() == "S256":
         digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
         computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
         return hmac.compare_digest(computed, challenge)

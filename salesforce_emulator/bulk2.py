@@ -76,7 +76,7 @@ class Job:
                    apiVersion=float(self.api_version))
         if self.kind == "ingest":
             out["jobType"] = "V2Ingest"
-            if not full or self.state == "Open":
+            if self.state == "Open":
                 out["contentUrl"] = f"services/data/v{self.api_version}/jobs/ingest/{self.id}/batches"
         elif full:
             out["jobType"] = "V2Query"
@@ -98,10 +98,6 @@ class Job:
             out.update(retries=0, totalProcessingTime=0, apiActiveProcessingTime=0,
                        apexProcessingTime=0)
         return out
-
-
-class JobError(RequestError):
-    pass
 
 
 class BulkManager:

@@ -41,6 +41,16 @@ def _execute(call: Call, include_deleted: bool):
                          include_deleted=include_deleted)
     except SoqlError as exc:
         return json_response([{"message": exc.message, "errorCode": exc.error_code}], 400)
+    if call.request.args.get("columns") == "true":
+        from .query_columns import column_metadata
+
+        def describe_field(obj: str, name: str):
+            info = source.object_info(obj)
+            found = info.fields.get(name.lower()) if info else None
+            return {"type": found.type, "createable": found.type not in ("id",), "updateable": found.type not in ("id",)} if found else None
+
+        body = column_metadata(soql, result.columns, source, describe_field)
+        return json_response(body)
     records = list(result.records)
     return _page(call, records, result.total_size, 0, None)
 

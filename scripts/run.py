@@ -156,7 +156,7 @@ def main() -> int:
         for spec in DEMO_TENANTS:
             print(f"  {spec.name}: " + ", ".join(f"{u} ({'bid manager' if r == 'member' else r})" for u, _, _, r in spec.people))
         print(f"  API docs:           http://127.0.0.1:{port}/api/docs/")
-        print(f"  Salesforce emulator: {emulator_info.get('https_url')} (HTTPS)  {emulator_info.get('http_url')} (HTTP)")
+        print(f"  Salesforce emulator: {emulator_info.get('instance_url')} (HTTPS)  {emulator_info.get('http_url')} (HTTP)")
         print(f"  Emulator data dir:  {emulator_dir}   (python -m salesforce_emulator credentials)")
         print("  Logs: var/log/*.log     Stop: Ctrl-C")
         print("=" * 72, flush=True)

@@ -80,6 +80,7 @@ class Governor(Protocol):
     def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None: ...
     def release(self, connection_id: int, token: str) -> None: ...
     def status(self, connection_id: int) -> GovernorStatus: ...
+    def forget(self, connection_id: int) -> None: ...
 
 
 def now() -> float:
@@ -129,12 +130,13 @@ class RedisGovernor:
 
     def admit(self, connection_id: int, priority: int, cost: int = 1) -> Admission:
         at = now()
-        allowance = self.redis.get(self._k(connection_id, "allowance"))
-        used = self.redis.get(self._k(connection_id, "used"))
-        burn = int(self.redis.get(self._hour_key(connection_id, at - 3600)) or 0)
+        used, allowance, paused, burn = self.redis.mget(
+            self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"),
+            self._hour_key(connection_id, at - 3600))
         # The policy decides first (burn-rate slowing needs no atomicity)…
         pre = decide(used=int(used) if used is not None else None, allowance=int(allowance) if allowance else None,
-                     paused_until=None, priority=priority, cost=cost, now=at, burn_per_hour=burn)
+                     paused_until=float(paused) if paused else None, priority=priority, cost=cost, now=at,
+                     burn_per_hour=int(burn or 0))
         if not pre.allowed:
             return pre
         limit = threshold(int(allowance), priority) if allowance else -1
@@ -159,6 +161,11 @@ class RedisGovernor:
 
     def resume(self, connection_id: int) -> None:
         self.redis.delete(self._k(connection_id, "paused_until"))
+
+    def forget(self, connection_id: int) -> None:
+        """Drop everything learned about a connection (it was deleted or reconnected to another org)."""
+        for key in self.redis.scan_iter(self._k(connection_id, "*")):
+            self.redis.delete(key)
 
     def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None:
         token = uuid.uuid4().hex
@@ -217,6 +224,12 @@ class DatabaseGovernor:
         from sync_engine.models import GovernorState
 
         GovernorState.objects.filter(connection_id=connection_id).update(paused_until=None)
+
+    def forget(self, connection_id: int) -> None:
+        from sync_engine.models import GovernorSlot, GovernorState
+
+        GovernorState.objects.filter(connection_id=connection_id).delete()
+        GovernorSlot.objects.filter(connection_id=connection_id).delete()
 
     def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None:
         from sync_engine.models import GovernorSlot

@@ -137,3 +137,18 @@ def browser_executable() -> str:
     if not os.path.exists(path):
         pytest.fail(f"Chromium not found at {path}: install it (apt-get install chromium) or set CHROMIUM_PATH")
     return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_governor_state():
+    """Connection ids repeat across test databases: start each test with no governor memory in
+    Redis (the database backend is rolled back with the test)."""
+    yield
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter("cothon:gov:*"):
+            client.delete(key)

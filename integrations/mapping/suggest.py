@@ -58,5 +58,8 @@ def suggest_value_map(cothon_values: dict[str, str], org_values: list[str], curr
             result[value] = current[value]
             continue
         close = difflib.get_close_matches(label, org_values, n=1, cutoff=0.3)
+        if not close and current.get(value):
+            # e.g. "New Business" (the default) → "New Customer" in Salesforce's standard list
+            close = difflib.get_close_matches(current[value], org_values, n=1, cutoff=0.5)
         result[value] = close[0] if close else ""
     return result

@@ -21,7 +21,6 @@ import pytest
 from tests.emulator.conftest_clients import (  # noqa: F401  (fixtures)
     CLIENTS_DIR,
     client_env,
-    client_home,
     client_tools,
     emu_org,
     fresh_demo_org,

@@ -84,7 +84,7 @@ class Command(BaseCommand):
             data["stage_mapping"] = suggest_stage_mapping(stages)
             changed = True
         current = data["picklist_maps"]["category_to_type"]
-        if any(value not in types for value in current.values()):
+        if any(value and value not in types for value in current.values()):
             data["picklist_maps"]["category_to_type"] = suggest_value_map(dict(Category.choices), types, current)
             changed = True
         if changed:

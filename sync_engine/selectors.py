@@ -1,0 +1,302 @@
+"""Tenant-scoped reads for the sync-operations pages: sync logs (filters + keyset pagination),
+runs and their progress, a manual record sync's outcome, and API usage per hour.
+
+Every function takes the tenant and filters by it, so another tenant's id is indistinguishable
+from none (404). The sync-log table is expected to reach millions of rows: pages use keyset
+pagination on id (never OFFSET) over the indexes declared on SyncLog, and nothing counts the
+whole table.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from cothon.models import Tenant
+from integrations.models import SalesforceConnection
+from sync_engine.models import (
+    ApiCallBucket,
+    LinkStatus,
+    OutboxEntry,
+    OutboxState,
+    SyncLink,
+    SyncLog,
+    SyncResult,
+    SyncRun,
+    SyncRunKind,
+    SyncRunStatus,
+)
+
+LOG_PAGE_SIZE = 50
+# The kinds shown as "runs" (Sync Now and schedules). Manual record runs are per-record and
+# their outcome is read from the logs (record_run_state), so they stay out of run lists.
+BACKGROUND_RUN_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL, SyncRunKind.RECONCILIATION, SyncRunKind.VALIDATION)
+ACTIVE_RUN_STATUSES = (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING)
+USAGE_KINDS = ("realtime", "manual", "incremental", "reconciliation", "full")
+
+
+# --- connections -----------------------------------------------------------------------------
+
+def sync_connection_list(*, tenant: Tenant) -> QuerySet[SalesforceConnection]:
+    return SalesforceConnection.objects.filter(tenant=tenant)
+
+
+def sync_connection_get(*, tenant: Tenant, pk: Any) -> SalesforceConnection:
+    return get_object_or_404(sync_connection_list(tenant=tenant), pk=pk)
+
+
+# --- sync logs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogFilters:
+    """Validated filters of the sync-log page and its CSV export. Datetimes are aware bounds
+    (the form turns the tenant's calendar days into them)."""
+
+    created_from: datetime.datetime | None = None
+    created_before: datetime.datetime | None = None
+    result: str = ""
+    record_type: str = ""
+    record_id: int | None = None
+    label: str = ""
+    error_code: str = ""
+    connection_id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v not in (None, "") for v in self.__dict__.values())
+
+
+def sync_log_filtered(*, tenant: Tenant, filters: LogFilters | None = None) -> QuerySet[SyncLog]:
+    """The tenant's sync logs matching the filters, unordered. Each filter maps onto one of
+    SyncLog's (tenant, …, -id) indexes, so PostgreSQL walks an index backwards and stops after
+    a page instead of sorting the table."""
+    filters = filters or LogFilters()
+    qs = SyncLog.objects.filter(tenant=tenant)
+    if filters.connection_id is not None:
+        qs = qs.filter(connection_id=filters.connection_id)
+    if filters.result:
+        qs = qs.filter(result=filters.result)
+    if filters.error_code:
+        qs = qs.filter(error_code=filters.error_code)
+    if filters.record_type:
+        qs = qs.filter(record_type=filters.record_type)
+    if filters.record_id is not None:
+        qs = qs.filter(record_id=filters.record_id)
+    if filters.label:
+        qs = qs.filter(record_label__icontains=filters.label)
+    if filters.created_from is not None:
+        qs = qs.filter(created_at__gte=filters.created_from)
+    if filters.created_before is not None:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    return qs
+
+
+@dataclass
+class LogPage:
+    rows: list[SyncLog]
+    has_older: bool
+    has_newer: bool
+
+    @property
+    def older_cursor(self) -> int | None:
+        return self.rows[-1].pk if self.rows and self.has_older else None
+
+    @property
+    def newer_cursor(self) -> int | None:
+        return self.rows[0].pk if self.rows and self.has_newer else None
+
+
+def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: int | None = None,
+                  after: int | None = None, size: int = LOG_PAGE_SIZE) -> LogPage:
+    """One page of logs, newest first, by keyset on id.
+
+    `before=<id>` gives the rows just older than that id ("Older →"), `after=<id>` the rows just
+    newer ("← Newer"); neither gives the newest page. New rows get larger ids, so a cursor page
+    never repeats or skips a row when logs are written meanwhile."""
+    base = sync_log_filtered(tenant=tenant, filters=filters).select_related("connection")
+    if after is not None:
+        chunk = list(base.filter(id__gt=after).order_by("id")[: size + 1])
+        has_newer = len(chunk) > size
+        rows = list(reversed(chunk[:size]))
+        has_older = bool(rows) and base.filter(id__lt=rows[-1].pk).exists() or (not rows and base.filter(id__lte=after).exists())
+        return LogPage(rows, has_older=has_older, has_newer=has_newer)
+    qs = base.filter(id__lt=before) if before is not None else base
+    chunk = list(qs.order_by("-id")[: size + 1])
+    rows = chunk[:size]
+    has_newer = before is not None and base.filter(id__gte=before).exists()
+    return LogPage(rows, has_older=len(chunk) > size, has_newer=has_newer)
+
+
+def sync_log_export_rows(*, tenant: Tenant, filters: LogFilters | None = None, chunk_size: int = 2000):
+    """Every matching row as a tuple, newest first, read through a server-side cursor (PostgreSQL)
+    in chunks, so memory stays flat whatever the number of rows."""
+    qs = sync_log_filtered(tenant=tenant, filters=filters).order_by("-id").values_list(
+        "id", "created_at", "connection__name", "record_type", "record_id", "record_label", "sobject",
+        "salesforce_id", "direction", "operation", "result", "error_code", "error_message", "hint", "retries",
+        "duration_ms", "api_calls", "run_id",
+    )
+    return qs.iterator(chunk_size=chunk_size)
+
+
+def record_sync_history(*, tenant: Tenant, record_type: str, record_id: int, limit: int = 5) -> list[SyncLog]:
+    """The latest log rows of one record (the record page's own sync history)."""
+    return list(
+        SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id)
+        .select_related("connection").order_by("-id")[:limit]
+    )
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+def sync_run_get(*, tenant: Tenant, pk: Any, kinds: tuple[str, ...] | None = None) -> SyncRun:
+    qs = SyncRun.objects.filter(tenant=tenant).select_related("connection", "requested_by")
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return get_object_or_404(qs, pk=pk)
+
+
+def sync_run_list(*, tenant: Tenant, connection: SalesforceConnection, limit: int = 10) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(tenant=tenant, connection=connection, kind__in=BACKGROUND_RUN_KINDS)
+                .select_related("requested_by").order_by("-id")[:limit])
+
+
+def sync_run_active(*, tenant: Tenant, connection: SalesforceConnection) -> SyncRun | None:
+    return (SyncRun.objects.filter(tenant=tenant, connection=connection, kind__in=(SyncRunKind.FULL, SyncRunKind.INCREMENTAL),
+                                   status__in=ACTIVE_RUN_STATUSES).order_by("-id").first())
+
+
+def sync_run_elapsed(run: SyncRun, *, now: datetime.datetime | None = None) -> datetime.timedelta | None:
+    if run.started_at is None:
+        return None
+    end = run.finished_at or now or timezone.now()
+    return max(end - run.started_at, datetime.timedelta(0))
+
+
+# --- a manual record sync's outcome ----------------------------------------------------------
+
+# How long a record sync may stay queued with nobody picking it up before the page says so.
+STALLED_AFTER = datetime.timedelta(seconds=45)
+
+
+@dataclass
+class RecordRunState:
+    """What the Sync button's status area shows. `done` stops the polling."""
+
+    state: str  # queued | running | retrying | paused | stalled | succeeded | failed | skipped
+    done: bool
+    log: SyncLog | None = None
+    link: SyncLink | None = None
+    outbox: OutboxEntry | None = None
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: datetime.datetime | None = None) -> RecordRunState:
+    """Decide, read-only, whether a manual record sync has reached a result.
+
+    The executor does not update MANUAL_RECORD runs: a run is finished when the record's open
+    outbox rows (pending or claimed) are gone and a log row of the record was written after the
+    run started. A row left in the "failed" state is a permanent failure. A log row that says
+    "retrying" or "paused" with the row back in the queue is progress, not a result."""
+    now = now or timezone.now()
+    started = run.started_at or run.created_at
+    record = dict(record_type=run.record_type, record_id=run.record_id)
+    outbox_rows = list(OutboxEntry.objects.filter(tenant=tenant, connection_id=run.connection_id, **record)
+                       .filter(Q(created_at__gte=started) | Q(updated_at__gte=started) | Q(state__in=(OutboxState.PENDING, OutboxState.CLAIMED)))
+                       .order_by("-id"))
+    open_row = next((r for r in outbox_rows if r.state in (OutboxState.PENDING, OutboxState.CLAIMED)), None)
+    failed_row = next((r for r in outbox_rows if r.state == OutboxState.FAILED), None)
+    logs = SyncLog.objects.filter(tenant=tenant, connection_id=run.connection_id, created_at__gte=started, **record)
+    if sobject:
+        # The record's own object first (an opportunity's sync also logs its Account).
+        log = logs.filter(sobject=sobject).order_by("-id").first() or logs.order_by("-id").first()
+    else:
+        log = logs.order_by("-id").first()
+    links = SyncLink.objects.filter(tenant=tenant, connection_id=run.connection_id, **record).select_related("connection")
+    link = (links.filter(sobject=sobject).first() if sobject else None) or links.order_by("-updated_at").first()
+
+    if open_row is not None:
+        if log is not None and log.result == SyncResult.PAUSED or (open_row.available_at > now + datetime.timedelta(minutes=5)
+                                                                   and open_row.attempts == 0):
+            return RecordRunState("paused", False, log, link, open_row,
+                                  "Salesforce's API limit for this org is used up; the sync is queued and runs when capacity returns.",
+                                  {"resume_at": open_row.available_at})
+        if log is not None and log.result == SyncResult.RETRYING:
+            return RecordRunState("retrying", False, log, link, open_row,
+                                  "Salesforce answered with a temporary error; Cothon retries automatically.",
+                                  {"retry_at": open_row.available_at})
+        if open_row.state == OutboxState.CLAIMED:
+            return RecordRunState("running", False, log, link, open_row, "Sending to Salesforce…")
+        if now - started > STALLED_AFTER:
+            return RecordRunState("stalled", False, log, link, open_row,
+                                  "Still queued: the sync workers have not picked it up yet. It stays queued and is sent when they run.")
+        return RecordRunState("queued", False, log, link, open_row, "Queued…")
+
+    if failed_row is not None and (log is None or log.result != SyncResult.SUCCESS):
+        return RecordRunState("failed", True, log, link, failed_row, "The record could not be synced.")
+    if log is not None:
+        if log.result == SyncResult.SUCCESS:
+            return RecordRunState("succeeded", True, log, link, None, "Synced to Salesforce.")
+        if log.result == SyncResult.SKIPPED:
+            return RecordRunState("skipped", True, log, link, None, log.error_message or "Skipped: nothing to send for this record.")
+        if log.result == SyncResult.FAILED:
+            return RecordRunState("failed", True, log, link, None, "The record could not be synced.")
+        # retrying/paused with no open row left: the row was dropped (e.g. the record was deleted).
+        return RecordRunState("failed", True, log, link, None, "The sync stopped before it reached a result.")
+    # No open row and no log since the start: the executor had nothing to write (unchanged or
+    # a kind it does not push). The link tells whether the record is in Salesforce.
+    if link is not None and link.status == LinkStatus.SYNCED:
+        return RecordRunState("succeeded", True, None, link, None, "Salesforce already has the current values.")
+    if link is not None and link.status == LinkStatus.FAILED:
+        return RecordRunState("failed", True, None, link, None, "The record could not be synced.")
+    return RecordRunState("skipped", True, None, link, None, "Nothing was sent for this record.")
+
+
+def record_run_active(*, tenant: Tenant, record_type: str, record_id: int,
+                      within: datetime.timedelta = datetime.timedelta(minutes=30)) -> SyncRun | None:
+    """The latest manual sync of this record started recently, if any (a reload of the page
+    during a sync resumes the progress display)."""
+    return (SyncRun.objects.filter(tenant=tenant, kind=SyncRunKind.MANUAL_RECORD, record_type=record_type,
+                                   record_id=record_id, created_at__gte=timezone.now() - within)
+            .order_by("-id").first())
+
+
+# --- API usage -------------------------------------------------------------------------------
+
+@dataclass
+class UsageChart:
+    hours: list[datetime.datetime]  # bucket starts, oldest first (aware, UTC)
+    series: dict[str, list[int]]    # kind -> calls per hour, aligned with hours
+    totals: dict[str, int]
+    peak: int
+    total: int
+
+
+def api_usage_by_hour(*, tenant: Tenant, connection: SalesforceConnection, hours: int = 24,
+                      now: datetime.datetime | None = None) -> UsageChart:
+    """API calls per hour and kind over the last `hours` hours (the current hour included)."""
+    now = now or timezone.now()
+    end = now.astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - datetime.timedelta(hours=hours - 1)
+    slots = [start + datetime.timedelta(hours=i) for i in range(hours)]
+    index = {slot: i for i, slot in enumerate(slots)}
+    kinds = list(USAGE_KINDS)
+    rows = (ApiCallBucket.objects.filter(connection__tenant=tenant, connection=connection, hour__gte=start)
+            .values("hour", "kind").annotate(n=Sum("calls")))
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * hours)
+    for row in rows:
+        hour = row["hour"].astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+        if hour in index:
+            if row["kind"] not in kinds:
+                kinds.append(row["kind"])
+            series[row["kind"]][index[hour]] += row["n"] or 0
+    ordered = {kind: series[kind] for kind in kinds}
+    per_hour = [sum(ordered[k][i] for k in kinds) for i in range(hours)]
+    totals = {kind: sum(values) for kind, values in ordered.items()}
+    return UsageChart(slots, ordered, totals, max(per_hour, default=0), sum(per_hour))
