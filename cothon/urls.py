@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
     path("settings/integrations/", include("integrations.urls")),
+    path("sync/", include("sync_engine.urls")),
     path("api/v1/", include("cothon.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

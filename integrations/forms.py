@@ -60,7 +60,7 @@ class ConnectForm(forms.Form):
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
                                     help_text="Stored encrypted; never shown again.")
     ca_bundle_path = forms.CharField(max_length=500, required=False, label="CA bundle (local emulator only)",
-                                     help_text="Path of a PEM file to trust for this connection only. Shown because this server runs with DEBUG.")
+                                     help_text="Path of a PEM file to trust for this connection only (the local emulator's: `python -m salesforce_emulator credentials` prints it). Shown because this server runs with DEBUG.")
     username = forms.CharField(max_length=255, required=False, label="Salesforce username",
                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
     password = forms.CharField(max_length=255, required=False, label="Password",
@@ -69,9 +69,14 @@ class ConnectForm(forms.Form):
                                      widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
                                      help_text="Salesforce e-mails it: Setup › Reset My Security Token. Leave empty if your IP is trusted.")
 
-    def __init__(self, *args: Any, allow_ca_bundle: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_ca_bundle: bool = False, product_app: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allow_ca_bundle = allow_ca_bundle
+        self.product_app = product_app
+        if not product_app:
+            self.fields["client_id"].help_text = "From Setup › App Manager › your connected app › Manage Consumer Details."
+            self.fields["client_id"].label = "Consumer key (client id)"
+        
         if not allow_ca_bundle:
             del self.fields["ca_bundle_path"]
         for name, f in self.fields.items():
@@ -85,6 +90,8 @@ class ConnectForm(forms.Form):
             self.add_error("login_url", "Enter the org's My Domain login URL for a custom environment.")
         if data.get("environment") != Environment.CUSTOM:
             data["login_url"] = ""
+        if not self.product_app and not (data.get("client_id") or "").strip() and data.get("auth_method") != AuthMethod.PASSWORD:
+            self.add_error("client_id", "This server has no product-wide connected app: enter your connected app's consumer key.")
         if data.get("auth_method") == AuthMethod.PASSWORD:
             if not data.get("username"):
                 self.add_error("username", "Enter the Salesforce username.")
@@ -136,7 +143,7 @@ LABELS = {
     "off": "Off",
     "both": "Both ways",
 }
-FIELD_DIRECTION_LABELS = {"push": "Cothon → Salesforce", "pull": "Salesforce → Cothon", "both": "Both ways"}
+FIELD_DIRECTION_LABELS = dict(zip(FIELD_DIRECTIONS, ("Cothon → Salesforce", "Salesforce → Cothon", "Both ways"), strict=True))
 MAP_TITLES = {
     "category_to_type": "Category → Type",
     "procurement_method": "Procurement method → Cothon_Method__c",
@@ -368,10 +375,21 @@ class SettingsForm:
         return self.warnings.get("_general", [])
 
     def _label_for(self, path: str | None) -> str:
-        for section in self.sections_flat():
-            if section.path == path:
-                return section.label
-        return "Settings"
+        for f in self.sections_flat():
+            if f.path == path:
+                break
+        else:
+            return "Settings"
+        match = re.fullmatch(r"opportunity_mappings\[(\d+)\]\.\w+", path or "")
+        if match:
+            row = next((r for r in self.mapping_rows if r["row"] == int(match.group(1))), None)
+            return f"Field mapping › {row['label'] if row else 'row ' + match.group(1)}"
+        section = {"stage_mapping": "Stage mapping", "conflict_rules": "Conflict rule", "filters": "Filters",
+                   "frequencies": "Frequency", "activity": "Activity logging"}.get((path or "").split(".")[0])
+        if (path or "").startswith("picklist_maps."):
+            name = (path or "").split(".")[1]
+            section = f"Picklist map {MAP_TITLES.get(name, name)}"
+        return f"{section} › {f.label}" if section else f.label
 
     def _known_paths(self) -> set[str]:
         return {f.path for f in self.sections_flat()}
@@ -420,7 +438,7 @@ class SettingsForm:
         if not fields:
             return []
         compatible = OPPORTUNITY_FIELDS[cothon_field].compatible_types if cothon_field in OPPORTUNITY_FIELDS else ()
-        choices = [(f["name"], f"{f['label']} ({f['name']}, {f['type']})") for f in sorted(fields, key=lambda f: f["label"].lower())
+        choices = [(f["name"], f"{f['name']} — {f['label']} ({f['type']})") for f in sorted(fields, key=lambda f: f["name"].lower())
                    if not compatible or f["type"] in compatible]
         if current and current.lower() not in {c[0].lower() for c in choices}:
             choices.insert(0, (current, f"{current} — not in this org or not compatible"))
@@ -463,6 +481,7 @@ class SettingsForm:
                 "enabled": m.get("enabled", True) is not False,
                 "label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else cothon,
                 "is_choice": cothon in OPPORTUNITY_FIELDS and OPPORTUNITY_FIELDS[cothon].kind == "choice",
+                "is_status": cothon == "status",
                 "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", cothon, cothon_choices, "select"),
                 "sf_field": SField(self, f"{prefix}.sf_field", "Salesforce field", m.get("sf_field", ""),
                                    self._sf_field_choices(m.get("sf_field", ""), cothon), "select" if self.describe else "text"),
@@ -599,7 +618,6 @@ class SettingsForm:
 
 _LOCKED_FIELDS = {m["cothon_field"] for m in DEFAULT_OPPORTUNITY_MAPPINGS if m["locked"]}
 _TOP_LEVEL_INPUTS = {"direction", "value_conversion", "flag_conflicts_for_review", "parallel_sync", "bulk_threshold"}
-_ = FIELD_DIRECTIONS  # the direction choices come from FIELD_DIRECTION_LABELS, in the same order
 
 
 def parse_settings_json(text: str) -> tuple[dict[str, Any] | None, str]:

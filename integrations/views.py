@@ -5,7 +5,7 @@ scoped to request.tenant, so another tenant's connection id is a 404."""
 
 from __future__ import annotations
 
-import logging
+import json
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -20,7 +20,7 @@ from oauthlib.oauth2 import OAuth2Error
 
 from integrations import connections as svc
 from integrations import selectors
-from integrations.custom_fields import install_custom_fields, install_plan
+from integrations.custom_fields import CUSTOM_OBJECTS, STANDARD_OBJECT_FIELDS, install_custom_fields, install_plan
 from integrations.dry_run import dry_run
 from integrations.forms import (
     AUTH_METHOD_HELP,
@@ -39,8 +39,6 @@ from integrations.user_links import user_link_set, user_links_prefill
 from opportunities import selectors as opportunity_selectors
 from opportunities.views import tenant_page
 
-log = logging.getLogger(__name__)
-
 OAUTH_SESSION_KEY = "salesforce_oauth_pending"
 EVENTS_SHOWN = 30
 
@@ -53,6 +51,17 @@ AUTHORIZE_HINTS = {
     "OAUTH_APP_BLOCKED": "The connected app is blocked in this org. Unblock it in Setup › Connected Apps OAuth Usage.",
     "state_mismatch": "The sign-in answer did not belong to a sign-in this browser started. Start again from the connection page.",
 }
+
+
+EVENT_LABELS = {"created": "Created", "connected": "Connected", "refreshed": "Refreshed", "needs_reconnect": "Needs reconnect",
+                "disconnected": "Disconnected", "made_default": "Made default", "updated": "Updated"}
+
+
+def _events(request: HttpRequest, connection: SalesforceConnection) -> list:
+    events = list(selectors.connection_events(tenant=request.tenant, connection=connection)[:EVENTS_SHOWN])
+    for event in events:
+        event.label = EVENT_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
+    return events
 
 
 def _hint(code: str) -> str:
@@ -130,7 +139,7 @@ class _RollBack(Exception):
 @require_http_methods(["GET", "POST"])
 def connect(request: HttpRequest) -> HttpResponse:
     allow_ca = bool(django_settings.DEBUG)
-    form = ConnectForm(request.POST or None, allow_ca_bundle=allow_ca)
+    form = ConnectForm(request.POST or None, allow_ca_bundle=allow_ca, product_app=bool(django_settings.SALESFORCE_CLIENT_ID))
     sign_in_error: SalesforceError | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -212,7 +221,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_dry_run": request.membership.has_role("member"),
         "usage": _usage(connection),
         "error_hint": _hint(connection.last_error_code),
-        "events": selectors.connection_events(tenant=request.tenant, connection=connection)[:EVENTS_SHOWN],
+        "events": _events(request, connection),
         "can_reconnect": connection.status in (ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DISCONNECTED, ConnectionStatus.PENDING),
     }
     if is_admin:
@@ -343,7 +352,7 @@ def user_links_save(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "integrations/connection.html", {
             "connection": connection, "is_admin": True, "can_dry_run": True, "usage": _usage(connection),
             "error_hint": _hint(connection.last_error_code),
-            "events": selectors.connection_events(tenant=request.tenant, connection=connection)[:EVENTS_SHOWN],
+            "events": _events(request, connection),
             "update_form": ConnectionUpdateForm(initial={"name": connection.name, "push_enabled": connection.push_enabled,
                                                          "credential_mode": connection.credential_mode}),
             "user_rows": rows, "per_user": connection.credential_mode == CredentialMode.PER_USER,
@@ -465,6 +474,19 @@ def settings_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- dry run ----------------------------------------------------------------------------------------
 
+def _shown_value(value: Any) -> tuple[str | None, bool]:
+    """(the value as the request body carries it, whether it is a reference resolved at send time)."""
+    if isinstance(value, dict) and "@account" in value:
+        return f"Id of the Account above (Cothon_Department_Key__c = {value['@account']})", True
+    if value is None or isinstance(value, str):
+        return value, False
+    return json.dumps(value, ensure_ascii=False, default=str), False
+
+
+def _writes_shown(result) -> list[dict[str, Any]]:
+    return [{"write": w, "rows": [(name, *_shown_value(value)) for name, value in w.fields.items()]} for w in result.writes]
+
+
 @tenant_page("member")
 def dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
@@ -472,6 +494,7 @@ def dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     candidates = opportunity_selectors.opportunity_list(tenant=request.tenant, search=query).order_by("-updated_at")[:15]
     opportunity = None
     result = None
+    writes: list[dict[str, Any]] = []
     error: SalesforceError | None = None
     if request.GET.get("opportunity"):
         if not request.GET["opportunity"].isdigit():
@@ -481,9 +504,11 @@ def dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
             result = dry_run(connection=connection, opportunity=opportunity)
         except SalesforceError as exc:
             error = exc
+        else:
+            writes = _writes_shown(result)
     return render(request, "integrations/dry_run.html", {
         "connection": connection, "query": query, "candidates": candidates, "opportunity": opportunity,
-        "result": result, "error": error, "error_hint": _hint(error.code) if error else "",
+        "result": result, "writes": writes, "error": error, "error_hint": _hint(error.code) if error else "",
     })
 
 
@@ -506,6 +531,9 @@ def custom_fields(request: HttpRequest, pk: int) -> HttpResponse:
             context["result"] = result
             context["failed"] = [{"name": name, "why": why, "spec": specs.get(name, name)} for name, why in result.failed]
         context["plan"] = install_plan(connection=connection)
+        context["all_fields"] = [f.describe_line() for f in STANDARD_OBJECT_FIELDS] + [
+            line for obj in CUSTOM_OBJECTS for line in
+            [f"{obj.name} — custom object “{obj.label}”"] + [f.describe_line() for f in obj.fields]]
     except SalesforceError as exc:
         context["error"] = exc
         context["error_hint"] = _hint(exc.code)

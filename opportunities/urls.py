@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opportunities import views
+from opportunities import sync_views, views
 
 app_name = "opportunities"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/validate/", views.opportunity_validate_existing, name="validate_existing"),
     path("<int:pk>/delete/", views.opportunity_delete, name="delete"),
     path("<int:pk>/comments/", views.comment_create, name="comment_create"),
+    path("<int:pk>/sync/", sync_views.opportunity_sync, name="sync"),
 ]

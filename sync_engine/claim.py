@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 
-from sync_engine.models import OutboxEntry, OutboxState
+from sync_engine.models import OutboxEntry, OutboxState, Priority
 
 def lease() -> datetime.timedelta:
     """How long a claim holds before the sweeper may hand the rows to another worker."""
@@ -38,6 +38,13 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         if max_priority is not None:
             candidates = candidates.filter(priority__lte=max_priority)
         candidates = candidates.order_by("priority", "id")
+        first = candidates.values_list("priority", "record_type").first()
+        if first is None:
+            return []
+        if first[0] >= Priority.INCREMENTAL:
+            # Background runs: one record type per batch, so every batch is full collections
+            # of one object (≤200 records a call) instead of a few calls split at type borders.
+            candidates = candidates.filter(priority=first[0], record_type=first[1])
         if db.features.has_select_for_update_skip_locked:
             ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
         else:

@@ -23,40 +23,47 @@ def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int]
     return {link.record_id: link for link in qs}
 
 
-def link_success(*, tenant_id: int, connection_id: int, record_type: str, record_id: int, sobject: str, salesforce_id: str,
-                 fields: dict[str, Any], matched_by: str = "") -> None:
-    now = timezone.now()
-    link, created = SyncLink.objects.get_or_create(
-        connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
-        defaults={"tenant_id": tenant_id, "salesforce_id": salesforce_id, "matched_by": matched_by},
-    )
-    snapshot = dict(link.base_snapshot or {})
-    snapshot.update({k: v for k, v in fields.items() if not k.startswith("@")})
-    link.salesforce_id = salesforce_id
-    if matched_by and not link.matched_by:
-        link.matched_by = matched_by
-    link.status = LinkStatus.SYNCED
-    link.pushed_hash = values_hash(fields)
-    link.base_snapshot = snapshot
-    link.last_synced_at = now
-    link.last_error_code = link.last_error_message = link.last_error_hint = ""
-    link.save()
-
-
-def link_failure(*, tenant_id: int, connection_id: int, record_type: str, record_id: int, sobject: str, error,
-                 status: str = LinkStatus.FAILED) -> None:
-    link, _ = SyncLink.objects.get_or_create(
-        connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
-        defaults={"tenant_id": tenant_id},
-    )
-    link.status = status
-    link.last_error_code = error.code
-    link.last_error_message = error.message[:4000]
-    link.last_error_hint = error.hint
-    link.save()
-
-
 def default_links(*, tenant_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> QuerySet[SyncLink]:
     """The links of the tenant's default connection (what the UI and API show)."""
     return SyncLink.objects.filter(tenant_id=tenant_id, record_type=record_type, record_id__in=list(record_ids),
                                    sobject=sobject, connection__is_default=True).select_related("connection")
+
+
+_LINK_UPDATE_FIELDS = ["salesforce_id", "matched_by", "status", "pushed_hash", "base_snapshot", "last_synced_at",
+                       "last_error_code", "last_error_message", "last_error_hint", "updated_at"]
+
+
+def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, successes: list[tuple], failures: list[tuple]) -> None:
+    """Write the outcome of a batch on its links in two queries (read + upsert).
+
+    successes: (record_type, record_id, salesforce_id, fields, matched_by)
+    failures:  (record_type, record_id, error, status)
+    """
+    keys = {(r[0], r[1]) for r in successes} | {(r[0], r[1]) for r in failures}
+    if not keys:
+        return
+    existing = {(link.record_type, link.record_id): link for link in SyncLink.objects.filter(
+        connection_id=connection_id, sobject=sobject, record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys})}
+    now = timezone.now()
+    rows: dict[tuple, SyncLink] = {}
+    for record_type, record_id, salesforce_id, fields, matched_by in successes:
+        old = existing.get((record_type, record_id))
+        snapshot = dict(old.base_snapshot or {}) if old else {}
+        snapshot.update({k: v for k, v in fields.items() if not k.startswith("@")})
+        rows[(record_type, record_id)] = SyncLink(
+            tenant_id=tenant_id, connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
+            salesforce_id=salesforce_id, matched_by=(old.matched_by if old and old.matched_by else matched_by),
+            status=LinkStatus.SYNCED, pushed_hash=values_hash(fields), base_snapshot=snapshot, last_synced_at=now,
+            last_error_code="", last_error_message="", last_error_hint="", created_at=now, updated_at=now)
+    for record_type, record_id, error, status in failures:
+        old = existing.get((record_type, record_id))
+        rows[(record_type, record_id)] = SyncLink(
+            tenant_id=tenant_id, connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
+            salesforce_id=old.salesforce_id if old else "", matched_by=old.matched_by if old else "", status=status,
+            pushed_hash=old.pushed_hash if old else "", base_snapshot=old.base_snapshot if old else {},
+            last_synced_at=old.last_synced_at if old else None, last_error_code=error.code,
+            last_error_message=error.message[:4000], last_error_hint=error.hint, created_at=now, updated_at=now)
+    # One statement; concurrent workers writing the same link converge instead of colliding.
+    SyncLink.objects.bulk_create(list(rows.values()), update_conflicts=True,
+                                 unique_fields=["connection", "record_type", "record_id", "sobject"],
+                                 update_fields=_LINK_UPDATE_FIELDS)

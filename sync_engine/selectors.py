@@ -124,7 +124,8 @@ def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: 
         chunk = list(base.filter(id__gt=after).order_by("id")[: size + 1])
         has_newer = len(chunk) > size
         rows = list(reversed(chunk[:size]))
-        has_older = bool(rows) and base.filter(id__lt=rows[-1].pk).exists() or (not rows and base.filter(id__lte=after).exists())
+        # Past the newest row (a stale "← Newer" link): everything at or below the cursor is older.
+        has_older = base.filter(id__lt=rows[-1].pk if rows else after + 1).exists()
         return LogPage(rows, has_older=has_older, has_newer=has_newer)
     qs = base.filter(id__lt=before) if before is not None else base
     chunk = list(qs.order_by("-id")[: size + 1])
@@ -208,7 +209,8 @@ def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: da
     started = run.started_at or run.created_at
     record = dict(record_type=run.record_type, record_id=run.record_id)
     outbox_rows = list(OutboxEntry.objects.filter(tenant=tenant, connection_id=run.connection_id, **record)
-                       .filter(Q(created_at__gte=started) | Q(updated_at__gte=started) | Q(state__in=(OutboxState.PENDING, OutboxState.CLAIMED)))
+                       .filter(Q(state__in=(OutboxState.PENDING, OutboxState.CLAIMED))
+                               | Q(state=OutboxState.FAILED, updated_at__gte=started))
                        .order_by("-id"))
     open_row = next((r for r in outbox_rows if r.state in (OutboxState.PENDING, OutboxState.CLAIMED)), None)
     failed_row = next((r for r in outbox_rows if r.state == OutboxState.FAILED), None)
@@ -222,8 +224,8 @@ def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: da
     link = (links.filter(sobject=sobject).first() if sobject else None) or links.order_by("-updated_at").first()
 
     if open_row is not None:
-        if log is not None and log.result == SyncResult.PAUSED or (open_row.available_at > now + datetime.timedelta(minutes=5)
-                                                                   and open_row.attempts == 0):
+        far_away = open_row.available_at > now + datetime.timedelta(minutes=5)
+        if (log is not None and log.result == SyncResult.PAUSED) or (far_away and open_row.attempts == 0):
             return RecordRunState("paused", False, log, link, open_row,
                                   "Salesforce's API limit for this org is used up; the sync is queued and runs when capacity returns.",
                                   {"resume_at": open_row.available_at})

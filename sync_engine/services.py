@@ -18,7 +18,6 @@ from sync_engine import claim as queue
 from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
-from sync_engine.outbox import _upsert_pending
 
 logger = logging.getLogger(__name__)
 DEADLINE_DAYS = 3
@@ -51,12 +50,24 @@ def push_and_reschedule(*, connection_id: int, max_priority: int | None, run_id:
 # --- Sync Now and manual record sync ------------------------------------------------------
 
 def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, event: str = "sync") -> int:
+    """Queue many records at once. A record that already has a pending row keeps it (it is
+    already queued; its changes are not lost), so conflicts are simply skipped."""
     now = timezone.now()
     count = 0
-    with transaction.atomic():
-        for record_id in ids:
-            _upsert_pending(connection, connection.tenant, record_type, record_id, event, [], priority, now)
-            count += 1
+    batch: list[OutboxEntry] = []
+
+    def flush() -> None:
+        OutboxEntry.objects.bulk_create(batch, ignore_conflicts=True)
+        batch.clear()
+
+    for record_id in ids.iterator(chunk_size=5000) if hasattr(ids, "iterator") else ids:
+        batch.append(OutboxEntry(tenant_id=connection.tenant_id, connection=connection, record_type=record_type,
+                                 record_id=record_id, event=event, changed_fields=[], priority=priority, available_at=now))
+        count += 1
+        if len(batch) >= 5000:
+            flush()
+    if batch:
+        flush()
     return count
 
 

@@ -105,24 +105,25 @@ def _apply(ctx: PushContext, sobject: str, chunk: list[Item], operation: str, ca
 
 
 def settle(ctx: PushContext, sobject: str, items: list[Item], *, matched_by: str = MatchedBy.EXTERNAL_ID) -> None:
-    """Record each item's result on its link and outbox entries."""
-    from sync_engine.links import link_failure, link_success
+    """Record each item's result on its link and outbox entries (a few queries per batch)."""
+    from sync_engine.links import links_record_results
 
+    successes, failures = [], []
     for item in items:
         if item.result_id and item.error is None:
-            link_success(tenant_id=ctx.connection.tenant_id, connection_id=ctx.connection.pk, record_type=item.record_type,
-                         record_id=item.record_id, sobject=sobject, salesforce_id=item.result_id, fields=item.fields,
-                         matched_by="" if item.salesforce_id else matched_by)
+            successes.append((item.record_type, item.record_id, item.result_id, item.fields,
+                              "" if item.salesforce_id else matched_by))
             for entry in item.entries:
                 ctx.outcome(entry).done = True
         elif item.error is not None:
-            deleted = item.error.code == "ENTITY_IS_DELETED"
             if item.error.kind is ErrorKind.RETRYABLE:
                 for entry in item.entries:
                     ctx.outcome(entry).retry = True
                 continue
-            link_failure(tenant_id=ctx.connection.tenant_id, connection_id=ctx.connection.pk, record_type=item.record_type,
-                         record_id=item.record_id, sobject=sobject, error=item.error,
-                         status=LinkStatus.DELETED_IN_SALESFORCE if deleted else LinkStatus.FAILED)
+            deleted = item.error.code == "ENTITY_IS_DELETED"
+            failures.append((item.record_type, item.record_id, item.error,
+                             LinkStatus.DELETED_IN_SALESFORCE if deleted else LinkStatus.FAILED))
             for entry in item.entries:
                 ctx.outcome(entry).failed = True
+    links_record_results(tenant_id=ctx.connection.tenant_id, connection_id=ctx.connection.pk, sobject=sobject,
+                         successes=successes, failures=failures)

@@ -126,5 +126,17 @@ def test_admin_connects_the_emulator_org_edits_settings_and_disconnects(
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.CONNECTED
 
+    # A revoked refresh token (as after a sandbox refresh): Refresh Connection fails and the page
+    # says "Needs reconnect" prominently, with the error code and the fix.
+    from integrations.crypto import decrypt_token
+
+    connection.refresh_from_db()
+    emulator.client.revoke_token(decrypt_token(connection.refresh_token_encrypted))
+    page.get_by_role("button", name="Refresh Connection").click()
+    page.wait_for_selector("#needs-reconnect")
+    assert "Needs reconnect" in page.inner_text("#needs-reconnect")
+    assert "invalid_grant" in page.inner_text("#last-error")
+    screenshot(page, "sf-12-needs-reconnect")
+
     page.get_by_role("link", name="Integrations").first.click()
-    screenshot(page, "sf-12-integrations-list")
+    screenshot(page, "sf-13-integrations-list")

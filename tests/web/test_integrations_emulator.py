@@ -115,7 +115,7 @@ def test_stages_come_from_the_org_and_an_unknown_stage_is_refused_inline(web_as,
     stage_select = html.split('id="s-stage-mapping-won"')[1].split("</select>")[0]
     assert "Closed Won" in stage_select and "Negotiation" in stage_select
     assert "Legal Review" not in stage_select  # not a demo-org stage
-    assert "Account ID (AccountId, reference)" in html  # org fields from describe
+    assert "AccountId — Account ID (reference)" in html  # org fields from describe
     response = client.post(reverse("integrations:settings", args=[connected.pk]),
                            _settings_post(connected, **{"stage_mapping.won": "Signed"}))
     assert response.status_code == 400

@@ -159,6 +159,19 @@ def test_bad_connect_input_is_shown_inline_and_nothing_is_created(web_as, alice,
     assert not SalesforceConnection.objects.exists()
 
 
+def test_without_a_product_app_the_consumer_key_is_required(web_as, alice, settings):
+    settings.SALESFORCE_CLIENT_ID = ""
+    html = _html(_connect(web_as(alice.admin), client_id=""))
+    assert "no product-wide connected app" in html.split('id="id_client_id-errors"')[1].split("</ul>")[0]
+    assert not SalesforceConnection.objects.exists()
+
+
+def test_with_a_product_app_the_consumer_key_is_optional(web_as, alice, settings):
+    settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "PRODUCTKEY", "PRODUCTSECRET"
+    response = _connect(web_as(alice.admin), client_id="")
+    assert response.status_code == 302 and "client_id=PRODUCTKEY" in response["Location"]
+
+
 def test_a_duplicate_name_is_refused_inline(web_as, alice, conn):
     html = _html(_connect(web_as(alice.admin), name="Production"))
     assert "Another connection already has this name." in html.split('id="id_name-errors"')[1].split("</ul>")[0]

@@ -1,0 +1,179 @@
+"""Push benchmark: full sync API calls vs the minimum (and a naive per-record baseline in the
+same run), records/s, peak memory, an incremental run with nothing changed, and real-time
+latency (save → visible in Salesforce) with a real worker.
+
+    .venv/bin/python benchmarks/push.py [--records 10000] [--latency-samples 200]
+
+Runs against PostgreSQL + Redis when reachable (prints which) and a private emulator."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+from _harness import Emulator, peak_rss_mb, setup_django, table, teardown_django
+
+
+def seed(tenant, n: int, analyses_every: int = 5) -> dict[str, int]:
+    """Bulk-create realistic records (benchmark set-up only; the app itself writes through
+    services). Returns counts per kind."""
+    import datetime
+    from decimal import Decimal
+
+    from opportunities.models import BidAnalysis, Department, Opportunity, Requirement
+    from cothon.demo_data import DEPARTMENTS, SUBJECTS
+
+    departments = Department.objects.bulk_create([
+        Department(tenant=tenant, name=name, acronym=acronym, key=f"dept-{i}") for i, (name, acronym) in enumerate(DEPARTMENTS)])
+    today = datetime.date.today()
+    opportunities = Opportunity.objects.bulk_create([
+        Opportunity(tenant=tenant, title=f"{SUBJECTS[i % len(SUBJECTS)][0]} {departments[i % len(departments)].name} #{i}",
+                    reference=f"BENCH-{i:06d}", value_min=Decimal(100000 + i), value_max=Decimal(200000 + i),
+                    closing_date=today + datetime.timedelta(days=30 + i % 300), department=departments[i % len(departments)],
+                    status=("identified", "analyzing", "pursuing", "submitted")[i % 4], category="it", procurement_method="rfp",
+                    location="Ontario", unspsc_code="43233200")
+        for i in range(n)], batch_size=2000)
+    analyses = BidAnalysis.objects.bulk_create([
+        BidAnalysis(tenant=tenant, opportunity=o, status="completed", compliance_score=80, summary="Benchmark analysis",
+                    key_findings="Strong fit", completed_at=datetime.datetime.now(datetime.timezone.utc))
+        for o in opportunities[::analyses_every]], batch_size=2000)
+    requirements = Requirement.objects.bulk_create([
+        Requirement(tenant=tenant, analysis=a, code=f"M{k}", text="Requirement text", kind="mandatory" if k < 3 else "rated",
+                    capability_match="met")
+        for a in analyses for k in range(6)], batch_size=5000)
+    return {"Account": len(departments), "Opportunity": len(opportunities), "Cothon_Analysis__c": len(analyses),
+            "Cothon_Requirement__c": len(requirements), "Task": len(analyses)}
+
+
+def naive_baseline(emu: Emulator, connection, sample: int) -> tuple[int, float]:
+    """Per-record REST: an Account lookup + one upsert per record (what a simple integration does)."""
+    from integrations.connections import client_for
+    from opportunities.models import Opportunity
+
+    client = client_for(connection)
+    opportunities = list(Opportunity.objects.filter(tenant=connection.tenant).select_related("department")[:sample])
+    calls = 0
+    started = time.perf_counter()
+    for o in opportunities:
+        name = o.department.name.replace("'", "\\'")
+        client.query(f"SELECT Id FROM Account WHERE Name = '{name}' LIMIT 1")
+        client.rest("PATCH", f"sobjects/Opportunity/Cothon_Ref__c/NAIVE-{o.reference}",
+                    json={"Name": o.title[:120], "StageName": "Prospecting", "CloseDate": o.closing_date.isoformat()})
+        calls += 2
+    return calls, time.perf_counter() - started
+
+
+def latency(connection, emu: Emulator, samples: int) -> list[float]:
+    from django.db import transaction
+
+    from opportunities import services
+    from opportunities.models import Opportunity
+    from tests.sync_engine.workers import Worker
+
+    worker = Worker(queues="realtime").start()
+    sf = emu.client.credentials("demo")
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = emu.client.ca_bundle
+    session.headers["Authorization"] = f"Bearer {emu.client.mint_token('demo')['access_token']}"
+    url = f"{emu.client.instance_url}/services/data/v59.0/query"
+    cycle = [("won", "Closed Won"), ("lost", "Closed Lost")]
+    results = []
+    try:
+        opportunities = list(Opportunity.objects.filter(tenant=connection.tenant).order_by("id")[:samples])
+        for i, opportunity in enumerate(opportunities):
+            status, stage = cycle[i % 2]
+            started = time.perf_counter()
+            with transaction.atomic():
+                services.opportunity_update(tenant=connection.tenant, opportunity=opportunity, data={"status": status})
+            while True:
+                records = session.get(url, params={"q": f"SELECT StageName FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'"}).json()["records"]
+                if records and records[0]["StageName"] == stage:
+                    break
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"change not visible after 30 s; worker log:\n{worker.log()[-2000:]}")
+                time.sleep(0.01)
+            results.append(time.perf_counter() - started)
+    finally:
+        worker.stop()
+        del sf
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10000)
+    parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--naive-sample", type=int, default=300)
+    args = parser.parse_args()
+
+    backend = setup_django("push")
+    emu = Emulator()
+    try:
+        from cothon.tenancy.services import tenant_create
+        from integrations import connections as svc
+        from integrations.models import Environment
+        from sync_engine.executor import push_connection
+        from sync_engine.services import sync_now_start, sync_run_execute_inline
+
+        print(f"Backend: {backend}; emulator: {emu.client.instance_url}")
+        emu.client.set_limits("demo", allowance=50_000_000, used=0)
+        tenant = tenant_create(name="Benchmark", slug="bench")
+        connection = svc.connection_create(tenant=tenant, name="Bench org", environment=Environment.CUSTOM,
+                                           login_url=emu.client.instance_url, client_id=emu.demo["client_id"],
+                                           client_secret=emu.demo["client_secret"], ca_bundle_path=emu.client.ca_bundle)
+        connection = svc.connection_connect_client_credentials(connection=connection, actor=None)
+        t0 = time.perf_counter()
+        counts = seed(tenant, args.records)
+        print(f"Seeded {counts} in {time.perf_counter() - t0:.1f}s")
+
+        emu.client.reset_counters()
+        run = sync_now_start(connection=connection, kind="full", actor=None, enqueue=False)
+        started = time.perf_counter()
+        run = sync_run_execute_inline(run=run)
+        elapsed = time.perf_counter() - started
+        counters = emu.client.counters("demo")
+        emulator_calls = counters["total"]
+        minimum = sum(math.ceil(c / 200) for c in counts.values()) + 1  # + one Account lookup query
+        records = sum(counts.values())
+        naive_calls_sample, naive_seconds = naive_baseline(emu, connection, args.naive_sample)
+        naive_calls = counts["Opportunity"] * 2 + counts["Cothon_Analysis__c"] * 2 + counts["Cothon_Requirement__c"] + counts["Account"]
+        naive_rate = args.naive_sample / naive_seconds
+        print()
+        print(f"Full sync of {counts['Opportunity']:,} opportunities ({records:,} Salesforce records):")
+        print(table([
+            ("batched (collections of 200)", run.api_calls, f"{run.api_calls / minimum:.2f}x", f"{records / elapsed:,.0f}", f"{elapsed:.1f}s"),
+            ("minimum: ceil(N/200) per object + lookups", minimum, "1.00x", "", ""),
+            ("naive per-record baseline (projected)", naive_calls, f"{naive_calls / minimum:.1f}x", f"{naive_rate:,.0f} opp/s",
+             f"{counts['Opportunity'] / naive_rate:.0f}s (projected from {args.naive_sample})"),
+        ], ("approach", "API calls", "vs minimum", "records/s", "time")))
+        print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; emulator counted {emulator_calls} requests "
+              f"(incl. the token and the naive sample's {naive_calls_sample})")
+        print(f"peak RSS (benchmark process): {peak_rss_mb():.0f} MB; emulator RSS: {emu.rss_mb():.0f} MB")
+
+        before = connection.api_usage_used
+        idle = push_connection(connection_id=connection.pk)
+        incremental = sync_now_start(connection=connection, kind="incremental", actor=None, enqueue=False)
+        incremental = sync_run_execute_inline(run=incremental)
+        print(f"\nIncremental run with nothing changed: {incremental.api_calls} API calls "
+              f"(queued {incremental.total}); idle push: {idle.api_calls} calls")
+        del before
+
+        if args.latency_samples:
+            samples = latency(connection, emu, args.latency_samples)
+            samples.sort()
+            p50 = statistics.median(samples)
+            p95 = samples[max(0, math.ceil(0.95 * len(samples)) - 1)]
+            print(f"\nReal-time latency, save → visible in Salesforce, {len(samples)} status changes, one real-time worker:")
+            print(f"  p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   max {samples[-1] * 1000:.0f} ms")
+    finally:
+        emu.stop()
+        teardown_django()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from sync_engine import views
+
+app_name = "sync"
+urlpatterns = [
+    path("", views.sync_index, name="index"),
+    path("logs/", views.log_list, name="logs"),
+    path("logs/export.csv", views.log_csv, name="logs_csv"),
+    path("records/<str:record_type>/<int:record_id>/history/", views.record_history, name="record_history"),
+    path("record-runs/<int:pk>/", views.record_run_status, name="record_run_status"),
+    path("connections/<int:pk>/sync-now/", views.sync_now, name="sync_now"),
+    path("connections/<int:pk>/runs/", views.run_list, name="run_list"),
+    path("connections/<int:pk>/usage/", views.api_usage, name="usage"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+]

@@ -1,0 +1,342 @@
+"""HTML pages of sync operations: sync logs (filter, keyset pages, CSV export), Sync Now with a
+live progress bar and cancel, API usage per connection, and the status of a record's manual
+sync (polled by the record page's Salesforce panel).
+
+Roles: viewers read logs, usage and statuses; admins start and cancel Sync Now. Every lookup is
+scoped to request.tenant, so another tenant's id is a 404."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from cothon.tenancy.access import tenant_required
+from integrations.salesforce.errors import HINTS
+from sync_engine import selectors, services
+from sync_engine.csv_export import sync_log_csv_response
+from sync_engine.forms import LogFilterForm, SyncNowForm
+from sync_engine.governor import get_governor
+from sync_engine.models import RecordType, SyncRunKind, SyncRunStatus
+
+USAGE_HOURS = (24, 48)
+
+
+def tenant_zone(request: HttpRequest):
+    try:
+        return zoneinfo.ZoneInfo(request.tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return datetime.UTC
+
+
+def sync_page(minimum_role: str = "viewer") -> Callable:
+    """tenant_required + times rendered in the tenant's time zone."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def in_tenant_zone(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            with timezone.override(tenant_zone(request)):
+                return view(request, *args, **kwargs)
+
+        return tenant_required(minimum_role)(in_tenant_zone)
+
+    return decorator
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+# --- overview --------------------------------------------------------------------------------
+
+@sync_page("viewer")
+@require_GET
+def sync_index(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    connections = list(selectors.sync_connection_list(tenant=tenant).order_by("-is_default", "name"))
+    rows = []
+    for connection in connections:
+        rows.append({"connection": connection, "active_run": selectors.sync_run_active(tenant=tenant, connection=connection),
+                     "last_run": next(iter(selectors.sync_run_list(tenant=tenant, connection=connection, limit=1)), None)})
+    return render(request, "sync_engine/index.html", {"rows": rows})
+
+
+# --- sync logs -------------------------------------------------------------------------------
+
+def _log_filter_form(request: HttpRequest) -> LogFilterForm:
+    form = LogFilterForm(request.GET, tenant=request.tenant)
+    form.is_valid()  # invalid fields show their message; the valid ones still filter
+    return form
+
+
+@sync_page("viewer")
+@require_GET
+def log_list(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    form = _log_filter_form(request)
+    filters = form.filters()
+    before, after = form.cursor()
+    page = selectors.sync_log_page(tenant=tenant, filters=filters, before=before, after=after)
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    for key in [k for k, v in query.items() if v == ""]:
+        query.pop(key)
+    base_qs = query.urlencode()
+    context = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "filters_active": filters.active,
+        "base_qs": base_qs,
+        "export_url": reverse("sync:logs_csv") + (f"?{base_qs}" if base_qs else ""),
+        "error_codes": sorted(HINTS),
+        "connection_names": {c.pk: c.name for c in form.connections},
+        "is_first_page": before is None and after is None,
+        "filter_errors": _filter_errors(form),
+    }
+    template = "sync_engine/_log_results.html" if _is_htmx(request) and request.htmx.target == "sync-log-results" else "sync_engine/logs.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _filter_errors(form: LogFilterForm) -> list[tuple[str, str]]:
+    return [(str(form.fields[name].label or "") if name in form.fields else "", error)
+            for name, errors in form.errors.items() for error in errors]
+
+
+@sync_page("viewer")
+@require_GET
+def log_csv(request: HttpRequest) -> HttpResponse:
+    form = _log_filter_form(request)
+    if form.errors:
+        # Exporting "everything" because a filter was mistyped would hand over the wrong data.
+        messages.error(request, "Fix the filters before exporting: " + "; ".join(
+            f"{label}: {error}" if label else error for label, error in _filter_errors(form)))
+        return redirect(reverse("sync:logs") + "?" + request.GET.urlencode())
+    zone = tenant_zone(request)
+    return sync_log_csv_response(tenant=request.tenant, filters=form.filters(), zone=zone,
+                                 today=timezone.localdate(timezone=zone))
+
+
+@sync_page("viewer")
+@require_GET
+def record_history(request: HttpRequest, record_type: str, record_id: int) -> HttpResponse:
+    """A record's latest log rows (the Salesforce panel reloads this after a manual sync)."""
+    if record_type not in RecordType.values:
+        return HttpResponse(status=404)
+    history = selectors.record_sync_history(tenant=request.tenant, record_type=record_type, record_id=record_id)
+    return render(request, "sync_engine/_record_history.html",
+                  {"history": history, "record_type": record_type, "record_id": record_id})
+
+
+# --- a record's manual sync ------------------------------------------------------------------
+
+@sync_page("viewer")
+@require_GET
+def record_run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Sync button's status area: polled every second until the record has a result."""
+    run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=(SyncRunKind.MANUAL_RECORD,))
+    sobject = "Opportunity" if run.record_type == RecordType.OPPORTUNITY else ""
+    state = selectors.record_run_state(tenant=request.tenant, run=run, sobject=sobject)
+    response = render(request, "sync_engine/_record_run_status.html", {"run": run, "state": state})
+    if state.done:
+        # The panel's history list listens for this and reloads itself.
+        response["HX-Trigger"] = "sync-record-finished"
+    return response
+
+
+# --- Sync Now --------------------------------------------------------------------------------
+
+def _progress_context(request: HttpRequest, run) -> dict:
+    return {"run": run, "elapsed": selectors.sync_run_elapsed(run),
+            "active": run.status in selectors.ACTIVE_RUN_STATUSES,
+            "is_admin": request.membership.has_role("admin")}
+
+
+@sync_page("admin")
+def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
+    tenant = request.tenant
+    connection = selectors.sync_connection_get(tenant=tenant, pk=pk)
+    form = SyncNowForm(request.POST or None)
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                run = services.sync_now_start(connection=connection, kind=form.cleaned_data["kind"], actor=request.user)
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                label = "Full" if run.kind == SyncRunKind.FULL else "Incremental"
+                if run.total == 0:
+                    messages.success(request, f"{label} sync: nothing to send — Salesforce is up to date.")
+                else:
+                    messages.success(request, f"{label} sync started: {run.total} record{'s' if run.total != 1 else ''} queued.")
+                return redirect("sync:sync_now", pk=connection.pk)
+        else:
+            error = " ".join(e for errs in form.errors.values() for e in errs)
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    active = selectors.sync_run_active(tenant=tenant, connection=connection)
+    context = {
+        "connection": connection,
+        "form": form,
+        "error": error,
+        "active_run": active,
+        "progress": _progress_context(request, active) if active else None,
+        "runs": selectors.sync_run_list(tenant=tenant, connection=connection, limit=10),
+        "tab": "sync_now",
+    }
+    return render(request, "sync_engine/sync_now.html", context, status=400 if error else 200)
+
+
+@sync_page("admin")
+@require_GET
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=selectors.BACKGROUND_RUN_KINDS)
+    response = render(request, "sync_engine/_run_progress.html", _progress_context(request, run))
+    if run.status not in selectors.ACTIVE_RUN_STATUSES:
+        response["HX-Trigger"] = "sync-run-finished"
+    return response
+
+
+@sync_page("admin")
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=(SyncRunKind.FULL, SyncRunKind.INCREMENTAL))
+    if run.status in selectors.ACTIVE_RUN_STATUSES and not run.cancel_requested:
+        services.sync_run_cancel(run=run)
+        run.refresh_from_db()
+        text = ("Sync cancelled." if run.status == SyncRunStatus.CANCELLED
+                else "Cancelling: the batch in progress finishes, then the sync stops.")
+    else:
+        text = "This sync has already finished." if run.status not in selectors.ACTIVE_RUN_STATUSES else "Cancel already requested."
+    if _is_htmx(request):
+        response = render(request, "sync_engine/_run_progress.html", {**_progress_context(request, run), "notice": text})
+        if run.status not in selectors.ACTIVE_RUN_STATUSES:
+            response["HX-Trigger"] = "sync-run-finished"
+        return response
+    messages.info(request, text)
+    return redirect("sync:sync_now", pk=run.connection_id)
+
+
+@sync_page("admin")
+@require_GET
+def run_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recent-runs table (reloaded when a run finishes)."""
+    connection = selectors.sync_connection_get(tenant=request.tenant, pk=pk)
+    return render(request, "sync_engine/_run_list.html",
+                  {"connection": connection, "runs": selectors.sync_run_list(tenant=request.tenant, connection=connection)})
+
+
+# --- API usage -------------------------------------------------------------------------------
+
+CHART = {"width": 760, "height": 240, "left": 44, "right": 8, "top": 12, "bottom": 30}
+KIND_LABELS = {"realtime": "Real-time", "manual": "Manual", "incremental": "Incremental",
+               "reconciliation": "Reconciliation", "full": "Full sync"}
+
+
+def _nice_ceiling(value: int) -> int:
+    if value <= 5:
+        return 5
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        top = int(step * magnitude)
+        if top >= value:
+            return top
+    return value
+
+
+def _chart(usage: selectors.UsageChart, zone) -> dict:
+    """A stacked bar chart as SVG geometry (no chart library, no CDN)."""
+    c = CHART
+    plot_w = c["width"] - c["left"] - c["right"]
+    plot_h = c["height"] - c["top"] - c["bottom"]
+    n = len(usage.hours)
+    slot = plot_w / n if n else plot_w
+    bar_w = max(2.0, slot * 0.72)
+    top = _nice_ceiling(usage.peak)
+    scale = plot_h / top if top else 0
+    bars, labels = [], []
+    label_every = 3 if n <= 24 else 6
+    for i, hour in enumerate(usage.hours):
+        x = c["left"] + i * slot + (slot - bar_w) / 2
+        y = c["top"] + plot_h
+        local = timezone.localtime(hour, zone)
+        parts = []
+        for kind, values in usage.series.items():
+            calls = values[i]
+            if not calls:
+                continue
+            h = calls * scale
+            y -= h
+            parts.append({"kind": kind, "x": round(x, 1), "y": round(y, 1), "w": round(bar_w, 1), "h": round(max(h, 0.5), 1),
+                          "calls": calls})
+        total = sum(values[i] for values in usage.series.values())
+        bars.append({"parts": parts, "title": f"{local:%b %-d, %H:00} – {total} call{'s' if total != 1 else ''}",
+                     "x": round(c["left"] + i * slot, 1), "w": round(slot, 1)})
+        if i % label_every == 0 or i == n - 1 and n <= 24:
+            labels.append({"x": round(c["left"] + i * slot + slot / 2, 1), "text": f"{local:%H:00}",
+                           "day": f"{local:%b %-d}" if local.hour < label_every or i == 0 else ""})
+    grid = []
+    for k in range(5):
+        value = top * k / 4
+        grid.append({"y": round(c["top"] + plot_h - value * scale, 1), "label": f"{value:,.0f}"})
+    return {**c, "plot_w": plot_w, "plot_h": plot_h, "bars": bars, "labels": labels, "grid": grid,
+            "axis_y": c["top"] + plot_h, "right_x": c["left"] + plot_w}
+
+
+@sync_page("viewer")
+@require_GET
+def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
+    tenant = request.tenant
+    connection = selectors.sync_connection_get(tenant=tenant, pk=pk)
+    try:
+        hours = int(request.GET.get("hours", 24))
+    except ValueError:
+        hours = 24
+    if hours not in USAGE_HOURS:
+        hours = 24
+    zone = tenant_zone(request)
+    status = get_governor().status(connection.pk)
+    used = status.used if status.used is not None else connection.api_usage_used
+    allowance = status.allowance if status.allowance is not None else connection.api_usage_max
+    percent = min(100, round(100 * used / allowance)) if used is not None and allowance else None
+    paused_until = (datetime.datetime.fromtimestamp(status.paused_until, tz=datetime.UTC)
+                    if status.paused_until else None)
+    usage = selectors.api_usage_by_hour(tenant=tenant, connection=connection, hours=hours)
+    kinds = [{"kind": k, "label": KIND_LABELS.get(k, k.title()), "total": usage.totals.get(k, 0)} for k in usage.series]
+    context = {
+        "connection": connection,
+        "used": used,
+        "allowance": allowance,
+        "percent": percent,
+        "remaining": allowance - used if used is not None and allowance is not None else None,
+        "tone": "red" if percent is not None and percent >= 90 else "amber" if percent is not None and percent >= 75 else "green",
+        "paused_until": paused_until,
+        "paused_same_day": paused_until is not None and timezone.localtime(paused_until, zone).date() == timezone.localdate(timezone=zone),
+        "in_flight": status.in_flight,
+        "usage": usage,
+        "kinds": kinds,
+        "chart": _chart(usage, zone),
+        "hours": hours,
+        "hour_choices": USAGE_HOURS,
+        "tab": "usage",
+        "table_rows": [
+            {"hour": h, "values": [usage.series[k][i] for k in usage.series], "total": sum(usage.series[k][i] for k in usage.series)}
+            for i, h in enumerate(usage.hours)
+        ][::-1],
+    }
+    return render(request, "sync_engine/usage.html", context)
