@@ -151,8 +151,8 @@ def main() -> None:
             ("naive per-record baseline (projected)", naive_calls, f"{naive_calls / minimum:.1f}x", f"{naive_rate:,.0f} opp/s",
              f"{counts['Opportunity'] / naive_rate:.0f}s (projected from {args.naive_sample})"),
         ], ("approach", "API calls", "vs minimum", "records/s", "time")))
-        print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; emulator counted {emulator_calls} requests "
-              f"(incl. the token and the naive sample's {naive_calls_sample})")
+        print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; the emulator counted {emulator_calls} "
+              f"requests during the sync; the naive sample made {naive_calls_sample}")
         print(f"peak RSS (benchmark process): {peak_rss_mb():.0f} MB; emulator RSS: {emu.rss_mb():.0f} MB")
 
         before = connection.api_usage_used

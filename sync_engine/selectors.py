@@ -197,6 +197,22 @@ class RecordRunState:
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    # The error to show: the log row's, else the link's; the hint falls back to the catalogue.
+    @property
+    def error_code(self) -> str:
+        return (self.log.error_code if self.log else "") or (self.link.last_error_code if self.link else "")
+
+    @property
+    def error_message(self) -> str:
+        return (self.log.error_message if self.log else "") or (self.link.last_error_message if self.link else "")
+
+    @property
+    def error_hint(self) -> str:
+        from integrations.salesforce.errors import HINTS
+
+        hint = (self.log.hint if self.log else "") or (self.link.last_error_hint if self.link else "")
+        return hint or HINTS.get(self.error_code, "")
+
 
 def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: datetime.datetime | None = None) -> RecordRunState:
     """Decide, read-only, whether a manual record sync has reached a result.

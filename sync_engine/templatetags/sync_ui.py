@@ -9,6 +9,7 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -109,11 +110,11 @@ def sf_row_badge(links: dict, record_id):
     if link.last_error_code:
         parts.append(link.last_error_code)
     tip = " · ".join(parts)
-    icon = ('<svg class="icon icon-sm" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
+    icon = mark_safe('<svg class="icon icon-sm" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
             'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">'
             '<path d="M17.5 19H7a5 5 0 1 1 .9-9.9A6 6 0 0 1 19 11a4 4 0 0 1-1.5 8z"/></svg>')
     return format_html('<span class="sf-row-badge sf-row-{}" title="{}" role="img" aria-label="{}">{}</span>',
-                       link_tone(link.status), tip, tip, format_html(icon))
+                       link_tone(link.status), tip, tip, icon)
 
 
 # --- a record's panel: own sync history and an in-progress manual sync ----------------------------

@@ -129,7 +129,7 @@ def test_admins_never_see_tokens_or_the_client_secret(web_as, alice, conn):
 # --- connect --------------------------------------------------------------------------------------
 
 def _connect(client, **fields):
-    data = {"name": "Production", "environment": "production", "auth_method": "oauth_web", "client_id": "", "client_secret": ""}
+    data = {"name": "Production", "environment": "production", "auth_method": "oauth_web", "client_id": "APPKEY", "client_secret": "SECRET"}
     data.update(fields)
     return client.post(reverse("integrations:connect"), data)
 
@@ -168,7 +168,7 @@ def test_without_a_product_app_the_consumer_key_is_required(web_as, alice, setti
 
 def test_with_a_product_app_the_consumer_key_is_optional(web_as, alice, settings):
     settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = "PRODUCTKEY", "PRODUCTSECRET"
-    response = _connect(web_as(alice.admin), client_id="")
+    response = _connect(web_as(alice.admin), client_id="", client_secret="")
     assert response.status_code == 302 and "client_id=PRODUCTKEY" in response["Location"]
 
 
