@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -28,8 +29,10 @@ def opportunity_sync(request: HttpRequest, pk: int) -> HttpResponse:
         error = NO_DEFAULT if integration_selectors.salesforce_connection_list(tenant=tenant).exists() else NOT_CONNECTED
     else:
         try:
-            run = record_sync_now(connection=connection, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk,
-                                  actor=request.user)
+            # The run row and the outbox row commit together; the worker is woken on commit.
+            with transaction.atomic():
+                run = record_sync_now(connection=connection, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk,
+                                      actor=request.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
     htmx = getattr(request, "htmx", None)

@@ -75,6 +75,7 @@ class LogFilterForm(forms.Form):
             record = record[1:]
             if not record.isdigit():
                 self.add_error("record", "After “#” give a record id, e.g. #42.")
+                return data
         if record.isdigit():
             if len(record) > 18:
                 self.add_error("record", "That record id is too long.")

@@ -45,13 +45,13 @@ def record_change(
     entries: list[OutboxEntry] = []
     now = timezone.now()
     for connection in push_targets(tenant=tenant):
-        entries.append(_upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now))
+        entries.append(upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now))
     if entries:
         enqueue_on_commit([e.connection_id for e in entries], priority)
     return entries
 
 
-def _upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now) -> OutboxEntry:
+def upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now) -> OutboxEntry:
     lookup = dict(connection=connection, record_type=record_type, record_id=record_id, state=OutboxState.PENDING)
     for _ in range(3):
         entry = OutboxEntry.objects.select_for_update().filter(**lookup).first()

@@ -162,9 +162,11 @@ def sync_run_get(*, tenant: Tenant, pk: Any, kinds: tuple[str, ...] | None = Non
     return get_object_or_404(qs, pk=pk)
 
 
-def sync_run_list(*, tenant: Tenant, connection: SalesforceConnection, limit: int = 10) -> list[SyncRun]:
-    return list(SyncRun.objects.filter(tenant=tenant, connection=connection, kind__in=BACKGROUND_RUN_KINDS)
-                .select_related("requested_by").order_by("-id")[:limit])
+def sync_run_list(*, tenant: Tenant, connection: SalesforceConnection, limit: int = 10, finished_only: bool = False) -> list[SyncRun]:
+    qs = SyncRun.objects.filter(tenant=tenant, connection=connection, kind__in=BACKGROUND_RUN_KINDS)
+    if finished_only:
+        qs = qs.exclude(status__in=ACTIVE_RUN_STATUSES)
+    return list(qs.select_related("requested_by").order_by("-id")[:limit])
 
 
 def sync_run_active(*, tenant: Tenant, connection: SalesforceConnection) -> SyncRun | None:

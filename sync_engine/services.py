@@ -17,6 +17,7 @@ from proposals.models import Proposal
 from sync_engine import claim as queue
 from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
+from sync_engine.outbox import upsert_pending
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def sync_run_cancel(*, run: SyncRun) -> None:
         run_finish(run.pk)
 
 
+@transaction.atomic
 def record_sync_now(*, connection: SalesforceConnection, record_type: str, record_id: int, actor) -> SyncRun:
     """The Sync button on a record: manual priority, its own run for the inline result."""
     if connection.status != ConnectionStatus.CONNECTED:
@@ -131,7 +133,8 @@ def record_sync_now(*, connection: SalesforceConnection, record_type: str, recor
     run = SyncRun.objects.create(tenant=connection.tenant, connection=connection, kind=SyncRunKind.MANUAL_RECORD, total=1,
                                  requested_by=actor, record_type=record_type, record_id=record_id, status=SyncRunStatus.RUNNING,
                                  started_at=timezone.now())
-    _queue_records(connection, record_type, [record_id], Priority.MANUAL, event="manual")
+    # One record: merge into its pending row if any, raising it to manual priority.
+    upsert_pending(connection, connection.tenant, record_type, record_id, "manual", [], Priority.MANUAL, timezone.now())
     transaction.on_commit(lambda: enqueue_push([connection.pk], Priority.MANUAL))
     return run
 

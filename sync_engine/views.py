@@ -196,7 +196,7 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
         "active_run": active,
         "progress": _progress_context(request, active) if active else None,
-        "runs": selectors.sync_run_list(tenant=tenant, connection=connection, limit=10),
+        "runs": selectors.sync_run_list(tenant=tenant, connection=connection, limit=10, finished_only=True),
         "tab": "sync_now",
     }
     return render(request, "sync_engine/sync_now.html", context, status=400 if error else 200)
@@ -238,7 +238,8 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The recent-runs table (reloaded when a run finishes)."""
     connection = selectors.sync_connection_get(tenant=request.tenant, pk=pk)
     return render(request, "sync_engine/_run_list.html",
-                  {"connection": connection, "runs": selectors.sync_run_list(tenant=request.tenant, connection=connection)})
+                  {"connection": connection,
+                   "runs": selectors.sync_run_list(tenant=request.tenant, connection=connection, finished_only=True)})
 
 
 # --- API usage -------------------------------------------------------------------------------
@@ -313,7 +314,8 @@ def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
     status = get_governor().status(connection.pk)
     used = status.used if status.used is not None else connection.api_usage_used
     allowance = status.allowance if status.allowance is not None else connection.api_usage_max
-    percent = min(100, round(100 * used / allowance)) if used is not None and allowance else None
+    # Floor: "100%" only when the allowance really is spent.
+    percent = min(100, 100 * used // allowance) if used is not None and allowance else None
     paused_until = (datetime.datetime.fromtimestamp(status.paused_until, tz=datetime.UTC)
                     if status.paused_until else None)
     usage = selectors.api_usage_by_hour(tenant=tenant, connection=connection, hours=hours)

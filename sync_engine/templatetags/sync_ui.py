@@ -18,6 +18,8 @@ RUN_TONES = {"queued": "slate", "running": "blue", "succeeded": "green", "finish
              "failed": "red", "cancelled": "slate"}
 LINK_TONES = {"synced": "green", "pending": "amber", "failed": "red", "deleted_in_sf": "red", "unlinked": "slate"}
 RECORD_ROUTES = {"opportunity": "opportunities:detail"}
+# A manual sync's result stays in the panel this long (the panel reloads when it finishes).
+RESULT_SHOWN_FOR = datetime.timedelta(minutes=10)
 
 
 def _pill(tone: str, label: str):
@@ -37,6 +39,13 @@ def run_pill(value: str, label: str | None = None):
 @register.filter
 def link_tone(value: str) -> str:
     return LINK_TONES.get(str(value), "slate")
+
+
+@register.filter
+def record_type_label(value: str) -> str:
+    from sync_engine.models import RecordType
+
+    return dict(RecordType.choices).get(value, value)
 
 
 @register.simple_tag
@@ -133,6 +142,6 @@ def record_sync_state(context, record_type: str, record_id) -> dict:
     state = None
     if active is not None:
         state = selectors.record_run_state(tenant=tenant, run=active, sobject="Opportunity" if record_type == "opportunity" else "")
-        if state.done:
-            active = None  # finished: the panel's own fields show the outcome
+        if state.done and active.created_at < timezone.now() - RESULT_SHOWN_FOR:
+            active = state = None  # an old result: the panel's own fields tell the story
     return {"history": history, "active_run": active, "active_state": state}
