@@ -88,8 +88,7 @@ def load_rows(total: int, tenants: list[tuple[int, int, float]], is_pg: bool) ->
             buf.seek(0)
             with connection.cursor() as cursor:
                 cursor.connection.cursor().copy_expert(
-                    f"COPY sync_engine_synclog ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf)
-            connection.commit() if not connection.get_autocommit() else None
+                    f"COPY sync_engine_synclog ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (salesforce_id, error_code, error_message, hint))", buf)
         else:
             placeholders = ", ".join(["%s"] * len(COLUMNS))
             with connection.cursor() as cursor:

@@ -33,6 +33,7 @@ class PushContext:
     base_url: str
     call_kind: str
     run: SyncRun | None = None
+    bulk_threshold: int = 0  # > 0: write groups at least this large through Bulk API 2.0
     calls: int = 0
     logs: list[SyncLog] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)

@@ -52,6 +52,19 @@ def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
     linked = [i for i in items if i.salesforce_id]
     upserts = [i for i in items if not i.salesforce_id and i.external_id_field]
     creates = [i for i in items if not i.salesforce_id and not i.external_id_field]
+    if ctx.bulk_threshold and len(linked) + len(upserts) >= ctx.bulk_threshold:
+        from sync_engine.push.bulk import bulk_write
+
+        try:
+            if linked:
+                bulk_write(ctx, sobject, linked, operation="update", key_field="Id")
+            for ext_field in sorted({i.external_id_field for i in upserts}):
+                bulk_write(ctx, sobject, [i for i in upserts if i.external_id_field == ext_field], operation="upsert", key_field=ext_field)
+        except SalesforceError as exc:
+            for item in linked + upserts:
+                item.error = item.error or exc
+            raise BatchAborted(exc) from exc
+        linked, upserts = [], []
     for start in range(0, len(linked), CHUNK):
         chunk = linked[start:start + CHUNK]
         records = [{"attributes": {"type": sobject}, "Id": i.salesforce_id, **_plain(i.fields)} for i in chunk]

@@ -128,3 +128,73 @@ def test_a_record_deleted_in_salesforce_is_not_silently_recreated(alice, connect
     link.refresh_from_db()
     assert link.status == LinkStatus.DELETED_IN_SALESFORCE
     assert not sf_records(emulator_reset, f"SELECT Id FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")
+
+
+def test_a_large_background_run_goes_through_bulk_api_2_with_per_row_results(alice, connected, emulator_reset, opportunity_factory):
+    from integrations.sync_settings import settings_current, settings_save
+    from sync_engine.services import sync_now_start, sync_run_execute_inline
+
+    data = settings_current(connection=connected)
+    data["bulk_threshold"] = 30
+    settings_save(connection=connected, data=data, actor=alice.admin, against_org=False)
+    good = [opportunity_factory(alice.tenant) for _ in range(40)]
+    bad = opportunity_factory(alice.tenant, closing_date=None)
+    OutboxEntry.objects.all().delete()  # as if created before the connection: the full sync sends them
+    run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
+    run = sync_run_execute_inline(run=run)
+    assert (run.succeeded, run.failed) == (40, 1)
+    assert SyncLog.objects.filter(operation="bulk_upsert", result="success").count() == 40
+    failed = SyncLog.objects.get(operation="bulk_upsert", result="failed")
+    assert failed.record_id == bad.pk and failed.error_code == "REQUIRED_FIELD_MISSING"
+    refs = ", ".join(f"'{o.reference}'" for o in good)
+    assert emulator_reset.sf().query(f"SELECT COUNT() FROM Opportunity WHERE Cothon_Ref__c IN ({refs})")["totalSize"] == 40
+    assert SyncLink.objects.filter(record_type="opportunity", status=LinkStatus.SYNCED).count() == 40
+    assert run.api_calls < 40 / 200 * 6 + 12  # one job (~6 calls) instead of a call per record
+
+
+def test_a_generated_proposal_attaches_its_document_and_logs_the_task(alice, connected, emulator_reset, opportunity_factory, settings, tmp_path):
+    from proposals.services import proposal_create, proposal_generate
+
+    settings.MEDIA_ROOT = tmp_path
+    opportunity = opportunity_factory(alice.tenant, title="Network modernization")
+    proposal = proposal_create(tenant=alice.tenant, opportunity=opportunity, title="Proposal — Network modernization")
+    proposal_generate(tenant=alice.tenant, proposal=proposal)
+    push_connection(connection_id=connected.pk)
+    push_connection(connection_id=connected.pk)  # a retry must not attach a second copy
+    [task] = sf_records(emulator_reset, "SELECT Subject, Status, Description FROM Task WHERE Subject = 'Cothon: Proposal Generated'")
+    assert "Proposal generated for Network modernization" in task["Description"]
+    assert "Sections: Executive Summary, Technical Approach, Team, Pricing" in task["Description"]
+    files = sf_records(emulator_reset, "SELECT Id, Title, FirstPublishLocationId FROM ContentVersion")
+    link = SyncLink.objects.get(record_type="opportunity", record_id=opportunity.pk)
+    assert [(f["Title"], f["FirstPublishLocationId"][:15]) for f in files] == [("Proposal — Network modernization", link.salesforce_id[:15])]
+
+
+def test_an_assignee_becomes_the_owner_through_the_user_mapping(alice, connected, emulator_reset, opportunity_factory):
+    from integrations.user_links import user_link_set
+
+    [sf_user] = sf_records(emulator_reset, "SELECT Id FROM User WHERE Username LIKE 'admin@%' LIMIT 1")
+    user_link_set(connection=connected, user_id=alice.member.pk, salesforce_user_id=sf_user["Id"])
+    opportunity = opportunity_factory(alice.tenant)
+    push_connection(connection_id=connected.pk)
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"assignee": alice.member})
+    push_connection(connection_id=connected.pk)
+    [record] = sf_records(emulator_reset, f"SELECT OwnerId FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")
+    assert record["OwnerId"][:15] == sf_user["Id"][:15]
+
+
+def test_a_deadline_three_days_away_opens_one_high_priority_task(alice, connected, emulator_reset, opportunity_factory):
+    from sync_engine.services import deadline_reminders_queue
+
+    soon = datetime.date.today() + datetime.timedelta(days=3)
+    opportunity = opportunity_factory(alice.tenant, title="Snow removal", closing_date=soon, status="pursuing")
+    opportunity_factory(alice.tenant, closing_date=soon + datetime.timedelta(days=10))
+    push_connection(connection_id=connected.pk)
+    assert deadline_reminders_queue() == 1
+    push_connection(connection_id=connected.pk)
+    deadline_reminders_queue()  # hourly: idempotent
+    push_connection(connection_id=connected.pk)
+    [task] = sf_records(emulator_reset, "SELECT Subject, Status, Priority, ActivityDate, Description FROM Task "
+                                        "WHERE Subject = 'Cothon: Submission Deadline Approaching'")
+    assert (task["Status"], task["Priority"], task["ActivityDate"]) == ("Not Started", "High", soon.isoformat())
+    assert task["Description"].startswith("Snow removal closes in 3 days")
+    del opportunity
