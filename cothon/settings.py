@@ -233,6 +233,7 @@ COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": 30.0},
     "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
+    "scheduled-syncs": {"task": "sync_engine.scheduled_syncs", "schedule": 60.0},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.

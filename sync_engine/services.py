@@ -24,14 +24,26 @@ logger = logging.getLogger(__name__)
 DEADLINE_DAYS = 3
 
 
+# Batches per task before the task yields its worker: a 100,000-record run then takes turns
+# with other connections' work in the queue instead of holding a worker until it is done.
+BATCHES_PER_TURN = 5
+
+
 def push_and_reschedule(*, connection_id: int, max_priority: int | None, run_id: int | None = None) -> PushSummary:
     """Push what is pending; if the governor or an error says "later", schedule the retry."""
+    from sync_engine import tasks
+
     if run_id:
         SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=timezone.now())
-    summary = push_connection(connection_id=connection_id, max_priority=max_priority, run_id=run_id)
+    summary = push_connection(connection_id=connection_id, max_priority=max_priority, run_id=run_id, max_batches=BATCHES_PER_TURN)
+    if summary.batches >= BATCHES_PER_TURN and not summary.stopped_because:
+        # More may be pending: back of the queue, so other tenants' work runs in between.
+        if max_priority is not None and max_priority <= Priority.REALTIME:
+            tasks.push_realtime.apply_async(args=[connection_id], queue="realtime")
+        else:
+            tasks.push_background.apply_async(args=[connection_id, run_id], queue="default")
+        return summary
     if summary.retry_in_seconds is not None and summary.stopped_because not in ("cancelled", "needs reconnect"):
-        from sync_engine import tasks
-
         countdown = max(1.0, min(summary.retry_in_seconds, 3600.0))
         if max_priority is not None and max_priority <= Priority.REALTIME:
             tasks.push_realtime.apply_async(args=[connection_id], queue="realtime", countdown=countdown)
@@ -171,3 +183,38 @@ def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
                           event="deadline", changed_fields=["@deadline"], priority=Priority.REALTIME)
         count += 1
     return count
+
+
+def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
+    """Beat, every minute: start each connection's incremental run every N minutes and its
+    daily full run at the configured time in the tenant's time zone (settings › frequencies)."""
+    from zoneinfo import ZoneInfo
+
+    from integrations.sync_settings import settings_current
+
+    now = now or timezone.now()
+    started: list[SyncRun] = []
+    for connection in SalesforceConnection.objects.filter(status=ConnectionStatus.CONNECTED).select_related("tenant"):
+        data = settings_current(connection=connection)
+        if data.get("direction") == "pull":
+            continue
+        freq = data.get("frequencies") or {}
+        runs = SyncRun.objects.filter(connection=connection, kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL])
+        local = now.astimezone(ZoneInfo(connection.tenant.time_zone))
+        hour, minute = (int(x) for x in str(freq.get("daily_full_at", "02:00")).split(":"))
+        due_full = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        kind = None
+        if local >= due_full and not runs.filter(kind=SyncRunKind.FULL, created_at__gte=due_full).exists():
+            kind = SyncRunKind.FULL
+        else:
+            last = runs.order_by("-created_at").values_list("created_at", flat=True).first()
+            if last is None or now - last >= datetime.timedelta(minutes=int(freq.get("incremental_minutes", 15))):
+                kind = SyncRunKind.INCREMENTAL
+        if kind is None:
+            continue
+        try:
+            with transaction.atomic():
+                started.append(sync_now_start(connection=connection, kind=kind, actor=None))
+        except ValidationError:
+            continue  # a run is already going: the next minute will look again
+    return started

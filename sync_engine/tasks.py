@@ -36,3 +36,10 @@ def deadline_reminders() -> None:
     from sync_engine.services import deadline_reminders_queue
 
     deadline_reminders_queue()
+
+
+@shared_task(name="sync_engine.scheduled_syncs", ignore_result=True)
+def scheduled_syncs() -> None:
+    from sync_engine.services import scheduled_syncs as run
+
+    run()
