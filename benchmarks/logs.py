@@ -217,7 +217,9 @@ def run(args, backend: str) -> int:
     measure("status=failed + code, newest — whole view", view({"result": "failed", "error_code": "REQUIRED_FIELD_MISSING"}))
     measure(f"status=failed keyset at depth {failed_rows // 2:,} — view", view({"result": "failed", "before": deep_failed_id}))
     measure("record type + id — whole view", view({"record_type": "opportunity", "record": "4242"}))
-    measure("one day (date range) — whole view", view({"date_from": _day(30), "date_to": _day(30)}))
+    measure("one day, 30 days ago — whole view", view({"date_from": _day(30), "date_to": _day(30)}))
+    measure("one day, 58 days ago — whole view", view({"date_from": _day(58), "date_to": _day(58)}))
+    measure("last 7 days + failed — whole view", view({"date_from": _day(7), "result": "failed"}))
     measure("connection=Sandbox — whole view", view({"connection": conn_a2.pk}))
 
     offset_qs = SyncLog.objects.filter(tenant=tenant_a).select_related("connection").order_by("-id")

@@ -134,8 +134,12 @@ def test_record_sync_button_shows_live_progress_then_the_result(page, live_serve
     SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
                             sobject="Opportunity", salesforce_id="006000000000042AAA", status="synced", last_synced_at=timezone.now())
     status.get_by_text("Synced to Salesforce").wait_for(timeout=5000)
-    assert status.get_by_role("link", name="Open in Salesforce").get_attribute("href") == \
+    # The whole panel then reloads: its status, Salesforce id and link reflect the sync.
+    panel = page.locator("#salesforce-panel")
+    panel.locator(".card-header").get_by_text("Synced").wait_for()
+    assert panel.get_by_role("link", name="Open in Salesforce").first.get_attribute("href") == \
         "https://alice.my.salesforce.com/lightning/r/Opportunity/006000000000042AAA/view"
+    assert panel.get_by_text("Synced to Salesforce").is_visible()
     # The history reloads with the new row on top.
     page.locator("#sf-sync-history .sf-history-list li").first.get_by_text("Success").wait_for()
     assert run.pk
