@@ -36,6 +36,7 @@ def push_and_reschedule(*, connection_id: int, max_priority: int | None, run_id:
     if run_id:
         SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=timezone.now())
     summary = push_connection(connection_id=connection_id, max_priority=max_priority, run_id=run_id, max_batches=BATCHES_PER_TURN)
+    manual_runs_settle(connection_id=connection_id)
     if summary.batches >= BATCHES_PER_TURN and not summary.stopped_because:
         # More may be pending: back of the queue, so other tenants' work runs in between.
         if max_priority is not None and max_priority <= Priority.REALTIME:
@@ -149,6 +150,29 @@ def record_sync_now(*, connection: SalesforceConnection, record_type: str, recor
     upsert_pending(connection, connection.tenant, record_type, record_id, "manual", [], Priority.MANUAL, timezone.now())
     transaction.on_commit(lambda: enqueue_push([connection.pk], Priority.MANUAL))
     return run
+
+
+def manual_runs_settle(*, connection_id: int) -> int:
+    """Finish the Sync-button runs whose record has left the queue: succeeded when the last
+    attempt succeeded, else finished with errors (the panel shows the error and its hint)."""
+    from sync_engine.models import SyncLog
+
+    finished = 0
+    for run in SyncRun.objects.filter(connection_id=connection_id, kind=SyncRunKind.MANUAL_RECORD, status=SyncRunStatus.RUNNING):
+        open_rows = OutboxEntry.objects.filter(connection_id=connection_id, record_type=run.record_type, record_id=run.record_id,
+                                               state__in=[OutboxState.PENDING, OutboxState.CLAIMED]).exists()
+        if open_rows:
+            continue
+        last = (SyncLog.objects.filter(connection_id=connection_id, record_type=run.record_type, record_id=run.record_id,
+                                       created_at__gte=run.created_at).order_by("-id").values_list("result", flat=True).first())
+        if last is None:
+            continue
+        ok = last in ("success", "skipped")
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.SUCCEEDED if ok else SyncRunStatus.FINISHED_WITH_ERRORS,
+                                                 processed=1, succeeded=1 if ok else 0, failed=0 if ok else 1,
+                                                 finished_at=timezone.now())
+        finished += 1
+    return finished
 
 
 # --- housekeeping ---------------------------------------------------------------------------

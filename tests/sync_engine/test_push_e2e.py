@@ -198,3 +198,17 @@ def test_a_deadline_three_days_away_opens_one_high_priority_task(alice, connecte
     assert (task["Status"], task["Priority"], task["ActivityDate"]) == ("Not Started", "High", soon.isoformat())
     assert task["Description"].startswith("Snow removal closes in 3 days")
     del opportunity
+
+
+def test_the_sync_button_run_finishes_with_the_records_result(alice, connected, emulator_reset, opportunity_factory):
+    from sync_engine.models import SyncRun
+    from sync_engine.services import manual_runs_settle, record_sync_now
+
+    opportunity = opportunity_factory(alice.tenant)
+    run = record_sync_now(connection=connected, record_type="opportunity", record_id=opportunity.pk, actor=alice.member)
+    assert OutboxEntry.objects.get(record_id=opportunity.pk).priority == 0
+    push_connection(connection_id=connected.pk)
+    assert manual_runs_settle(connection_id=connected.pk) == 1
+    run.refresh_from_db()
+    assert (run.status, run.succeeded, run.finished_at is not None) == ("succeeded", 1, True)
+    assert SyncRun.objects.get(pk=run.pk).kind == "manual_record"
