@@ -238,9 +238,11 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def connection_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     """A new login for the same connection (tokens revoked, sandbox refreshed, password changed)."""
     connection = _connection(request, pk)
-    if connection.auth_method == AuthMethod.OAUTH_WEB:
+    switching = request.method == "POST" and request.POST.get("method") == AuthMethod.OAUTH_WEB
+    if connection.auth_method == AuthMethod.OAUTH_WEB or switching:
         if request.method != "POST":
             return _detail(connection)
+        # The auth method changes only when the OAuth callback succeeds (the service sets it).
         return _start_oauth(request, connection)
     form = PasswordLoginForm(request.POST or None) if connection.auth_method == AuthMethod.PASSWORD else None
     error: SalesforceError | None = None

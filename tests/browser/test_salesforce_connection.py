@@ -140,3 +140,29 @@ def test_admin_connects_the_emulator_org_edits_settings_and_disconnects(
 
     page.get_by_role("link", name="Integrations").first.click()
     screenshot(page, "sf-13-integrations-list")
+
+
+def test_a_demo_style_client_credentials_connection_reconnects_through_the_oauth_page(
+        page, live_server, alice, login, screenshot, emulator_reset):
+    """`make run` connects the demo tenants with client credentials; an admin can still
+    disconnect and reconnect through Salesforce's login page (decisions.md)."""
+    from integrations import connections as svc
+    from integrations.models import AuthMethod, ConnectionStatus, Environment
+
+    emulator = emulator_reset
+    creds = emulator.demo
+    connection = svc.connection_create(tenant=alice.tenant, name="Emulator demo org", environment=Environment.CUSTOM,
+                                       login_url=emulator.http_url, client_id=creds["client_id"],
+                                       client_secret=creds["client_secret"], ca_bundle_path=emulator.ca_bundle)
+    svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
+    svc.connection_disconnect(connection=connection, actor=alice.admin)
+    login(page, alice.admin)
+    page.goto(f"{live_server.url}/settings/integrations/salesforce/{connection.pk}/")
+    page.locator("#health").get_by_role("link", name="Reconnect").click()
+    screenshot(page, "sf-14-reconnect-choice")
+    page.get_by_role("button", name="Continue to Salesforce login").click()
+    _log_in_on_the_emulator(page, emulator)
+    page.wait_for_url(f"{live_server.url}/settings/integrations/salesforce/{connection.pk}/")
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED and connection.auth_method == AuthMethod.OAUTH_WEB
+    assert connection.sf_username == creds["admin"]["username"]
