@@ -97,7 +97,8 @@ percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
 
 class Opportunity(TenantOwned):
     title = models.CharField(max_length=255)
-    reference = models.CharField(max_length=50, help_text="The buyer's solicitation number, e.g. W6369-225123/A.")
+    # Rarely missing (then Salesforce matching falls back to title + close date, per the seed).
+    reference = models.CharField(max_length=50, blank=True, help_text="The buyer's solicitation number, e.g. W6369-225123/A.")
     value_min = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     value_max = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     closing_date = models.DateField(null=True, blank=True)
@@ -120,7 +121,8 @@ class Opportunity(TenantOwned):
         ordering = ["-updated_at", "-id"]
         verbose_name_plural = "opportunities"
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "reference"], name="opportunity_unique_reference"),
+            models.UniqueConstraint(fields=["tenant", "reference"], condition=~models.Q(reference=""),
+                                    name="opportunity_unique_reference"),
             models.CheckConstraint(
                 condition=models.Q(value_min__isnull=True) | models.Q(value_max__isnull=True) | models.Q(value_min__lte=models.F("value_max")),
                 name="opportunity_value_min_lte_max",

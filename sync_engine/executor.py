@@ -83,7 +83,11 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
         if not admission.allowed:
             summary.stopped_because, summary.retry_in_seconds = admission.reason, admission.wait_seconds
             return summary
-        slot = governor.acquire(connection_id, MAX_CONCURRENT_PER_ORG)
+        # Parallel sync off: one background request at a time per org. Manual and real-time
+        # work always has one more slot, so a long run never holds back a user's change.
+        parallel = bool(settings_current(connection=connection).get("parallel_sync"))
+        cap = (MAX_CONCURRENT_PER_ORG if parallel else 1) + (1 if next_priority <= Priority.REALTIME else 0)
+        slot = governor.acquire(connection_id, cap, lease_seconds=django_settings.COTHON_OUTBOX_LEASE_SECONDS)
         if slot is None:
             summary.stopped_because, summary.retry_in_seconds = "too many requests in flight for this org", 1.0
             return summary

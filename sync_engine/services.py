@@ -9,6 +9,7 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
@@ -177,8 +178,23 @@ def manual_runs_settle(*, connection_id: int) -> int:
 
 # --- housekeeping ---------------------------------------------------------------------------
 
+def requeue_failed_after_settings_change() -> int:
+    """Records that failed permanently are retried once an admin saves new settings (a fixed
+    mapping, say): their failure predates the connection's newest settings version."""
+    from django.db.models import OuterRef, Subquery
+
+    from integrations.models import ConnectionSettingsVersion
+
+    newest = ConnectionSettingsVersion.objects.filter(connection_id=OuterRef("connection_id")).order_by("-version").values("created_at")[:1]
+    stale = list(OutboxEntry.objects.filter(state=OutboxState.FAILED).annotate(settings_at=Subquery(newest))
+                 .filter(settings_at__gt=F("updated_at")))
+    queue.release(stale, delay=datetime.timedelta(0), count_attempt=False)
+    return len(stale)
+
+
 def outbox_sweep() -> int:
     """Expired leases back to the queue, and a wake-up for every connection with due work."""
+    requeue_failed_after_settings_change()
     reclaimed = queue.reclaim_expired()
     # Rows due for a few seconds were probably not enqueued (or their task was lost); reclaimed
     # rows are due now. A few redundant wake-ups cost one empty claim each, no API call.

@@ -60,6 +60,7 @@ def _match_by_title_and_date(ctx: PushContext, sobject: str, pairs: list[tuple[O
         records = ctx.client.query(f"SELECT Id FROM {sobject} WHERE {where} LIMIT 1")["records"]
         if records:
             item.salesforce_id = records[0]["Id"]
+            item.matched_by = MatchedBy.TITLE_DATE
 
 
 def push_analyses(ctx: PushContext, analyses: list[BidAnalysis], entries: dict[int, list[OutboxEntry]], opportunity_ids: dict[int, str]) -> dict[int, str]:

@@ -31,6 +31,7 @@ class Item:
     result_id: str = ""
     error: SalesforceError | None = None
     created: bool | None = None
+    matched_by: str = ""  # set when found by a lookup (e.g. title + close date) before writing
 
 
 class BatchAborted(Exception):
@@ -125,7 +126,7 @@ def settle(ctx: PushContext, sobject: str, items: list[Item], *, matched_by: str
     for item in items:
         if item.result_id and item.error is None:
             successes.append((item.record_type, item.record_id, item.result_id, item.fields,
-                              "" if item.salesforce_id else matched_by))
+                              item.matched_by or ("" if item.salesforce_id else matched_by)))
             for entry in item.entries:
                 ctx.outcome(entry).done = True
         elif item.error is not None:

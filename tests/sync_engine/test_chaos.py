@@ -128,3 +128,22 @@ def test_a_bad_picklist_value_fails_that_record_with_a_hint_and_the_rest_land(al
     opp.opportunity_update(tenant=alice.tenant, opportunity=bad, data={"procurement_method": "rfp"})
     drain(connected.pk)
     assert_exactly_once(emulator_reset, [good, bad])
+
+
+def test_a_record_failed_by_a_bad_mapping_is_retried_after_the_admin_fixes_it(alice, connected, emulator_reset, opportunity_factory):
+    from integrations.sync_settings import settings_current, settings_save
+    from sync_engine.services import outbox_sweep
+
+    data = settings_current(connection=connected)
+    data["picklist_maps"]["procurement_method"]["rfq"] = "Quotation"  # not in the org's restricted picklist
+    settings_save(connection=connected, data=data, actor=alice.admin, against_org=False)
+    opportunity = opportunity_factory(alice.tenant, procurement_method="rfq")
+    assert push_connection(connection_id=connected.pk).failed == 1
+    assert OutboxEntry.objects.get().state == OutboxState.FAILED
+    outbox_sweep()
+    assert OutboxEntry.objects.get().state == OutboxState.FAILED  # nothing changed: no blind retry
+    data["picklist_maps"]["procurement_method"]["rfq"] = "RFQ"
+    settings_save(connection=connected, data=data, actor=alice.admin)
+    outbox_sweep()
+    push_connection(connection_id=connected.pk)
+    assert_exactly_once(emulator_reset, [opportunity])

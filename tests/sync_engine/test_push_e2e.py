@@ -212,3 +212,32 @@ def test_the_sync_button_run_finishes_with_the_records_result(alice, connected, 
     run.refresh_from_db()
     assert (run.status, run.succeeded, run.finished_at is not None) == ("succeeded", 1, True)
     assert SyncRun.objects.get(pk=run.pk).kind == "manual_record"
+
+
+def test_notes_instead_of_tasks_and_activity_thresholds(alice, connected, emulator_reset, opportunity_factory):
+    from integrations.sync_settings import settings_current, settings_save
+
+    data = settings_current(connection=connected)
+    data["activity"].update(mode="notes", min_value=500000)
+    settings_save(connection=connected, data=data, actor=alice.admin, against_org=False)
+    big = opportunity_factory(alice.tenant, value_min=Decimal("600000"), value_max=Decimal("900000"))
+    small = opportunity_factory(alice.tenant, value_min=Decimal("1000"), value_max=Decimal("2000"))
+    push_connection(connection_id=connected.pk)
+    for opportunity in (big, small):
+        opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"status": "pursuing"})
+    push_connection(connection_id=connected.pk)
+    assert sf_records(emulator_reset, "SELECT Id FROM Task WHERE Subject LIKE 'Cothon:%'") == []
+    notes = sf_records(emulator_reset, "SELECT Title, ParentId FROM Note")
+    link = SyncLink.objects.get(record_type="opportunity", record_id=big.pk)
+    assert [(n["Title"], n["ParentId"][:15]) for n in notes] == [("Cothon: Status changed to Pursuing", link.salesforce_id[:15])]
+
+
+def test_without_a_reference_it_matches_by_exact_title_and_close_date(alice, connected, emulator_reset, opportunity_factory):
+    sf = emulator_reset.sf()
+    existing = sf.Opportunity.create({"Name": "Legacy bid", "StageName": "Prospecting", "CloseDate": "2030-03-31"})["id"]
+    opportunity_factory(alice.tenant, title="Legacy bid", reference="", closing_date=datetime.date(2030, 3, 31))
+    push_connection(connection_id=connected.pk)
+    records = sf_records(emulator_reset, "SELECT Id, Cothon_Source__c FROM Opportunity WHERE Name = 'Legacy bid'")
+    assert [(r["Id"][:15], r["Cothon_Source__c"]) for r in records] == [(existing[:15], "Cothon")]
+    link = SyncLink.objects.get(record_type="opportunity")
+    assert link.matched_by == "title_date"
