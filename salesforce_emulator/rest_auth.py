@@ -90,7 +90,7 @@ def soap_login(call: Call, soap_version: str):
     try:
         major = float(soap_version)
     except ValueError:
-        return soap_fault("UNSUPPORTED_API_VERSION", f"Invalid Api version specified on URL")
+        return soap_fault("UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL")
     if major >= 65.0 or major < 20.0:
         return soap_fault("UNSUPPORTED_API_VERSION",
                           "login() is not available in this API version")

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from . import clock, ids
 from .dml import DmlError
-from .errors import RequestError, SfError, not_found
+from .errors import RequestError, not_found
 from .http import Call, json_response, render_version
 from .metadata import ObjectMeta
 from .rest_misc import readable_object

@@ -30,7 +30,7 @@ from proposals.models import Proposal
 from sync_engine import claim as queue
 from sync_engine.governor import get_governor
 from sync_engine.links import links_for
-from sync_engine.models import OutboxEntry, Priority, RecordType, SyncResult, SyncRun, SyncRunStatus
+from sync_engine.models import OutboxEntry, Priority, RecordType, SyncRun, SyncRunStatus
 from sync_engine.push import activities
 from sync_engine.push.accounts import resolve_accounts
 from sync_engine.push.context import PushContext

@@ -13,8 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
-from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
-from proposals.models import Proposal
+from opportunities.models import BidAnalysis, BidAnalysisStatus, Department, Opportunity, OpportunityStatus, Requirement
 from sync_engine import claim as queue
 from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
