@@ -79,6 +79,10 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
         next_priority = _next_priority(connection_id, max_priority)
         if next_priority is None:
             return summary
+        if governor.take_probe(connection_id) and not _probe_after_pause(connection, governor):
+            summary.stopped_because = "API limit reached: paused"
+            summary.retry_in_seconds = _seconds_until_capacity(connection)
+            return summary
         admission = governor.admit(connection_id, next_priority)
         if not admission.allowed:
             summary.stopped_because, summary.retry_in_seconds = admission.reason, admission.wait_seconds
@@ -213,9 +217,39 @@ def _abort(connection, entries, error: SalesforceError, summary: PushSummary, go
 
 
 def _seconds_until_capacity(connection: SalesforceConnection) -> float:
-    """Salesforce counts a rolling 24 hours: capacity returns gradually. Without a better
-    estimate, wait an hour and let a probe (the next admitted call) tell us more."""
-    return 3600.0
+    """When will calls be possible again? Salesforce counts a rolling 24 hours (some orgs a
+    daily reset): capacity returns as the calls of 24 hours ago age out. Our own calls of that
+    hour are in ApiCallBucket, so the estimate is the end of the oldest hour in the window that
+    had calls; without history, an hour. Either way the first call after the pause is a cheap
+    /limits probe (see `_probe_after_pause`), so a wrong estimate costs one call, not a storm."""
+    from sync_engine.models import ApiCallBucket
+
+    now = timezone.now()
+    window_start = now - datetime.timedelta(hours=24)
+    oldest = (ApiCallBucket.objects.filter(connection=connection, hour__gte=window_start - datetime.timedelta(hours=1), calls__gt=0)
+              .order_by("hour").values_list("hour", flat=True).first())
+    if oldest is None:
+        return 3600.0
+    returns_at = oldest + datetime.timedelta(hours=25)  # the whole hour has aged out of the window
+    return float(min(max((returns_at - now).total_seconds(), 300.0), 24 * 3600.0))
+
+
+def _probe_after_pause(connection: SalesforceConnection, governor) -> bool:
+    """After a quota pause, ask /limits (one call) before sending work. True when capacity
+    is back; otherwise the pause is extended and nothing else is attempted."""
+    try:
+        daily = client_for(connection).limits().get("DailyApiRequests", {})
+    except SalesforceError as exc:
+        if exc.kind is ErrorKind.QUOTA:
+            governor.pause(connection.pk, _seconds_until_capacity(connection))
+            return False
+        raise
+    if "Max" in daily:
+        governor.observe(connection.pk, daily["Max"] - daily.get("Remaining", 0), daily["Max"])
+    if daily.get("Remaining", 1) <= 0:
+        governor.pause(connection.pk, _seconds_until_capacity(connection))
+        return False
+    return True
 
 
 def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:

@@ -81,6 +81,9 @@ class Governor(Protocol):
     def release(self, connection_id: int, token: str) -> None: ...
     def status(self, connection_id: int) -> GovernorStatus: ...
     def forget(self, connection_id: int) -> None: ...
+    def take_probe(self, connection_id: int) -> bool:
+        """True exactly once (for one caller) after a quota pause has run out: that caller
+        checks /limits before any work is sent."""
 
 
 def now() -> float:
@@ -157,10 +160,19 @@ class RedisGovernor:
         pipe.execute()
 
     def pause(self, connection_id: int, seconds: float) -> None:
-        self.redis.set(self._k(connection_id, "paused_until"), now() + seconds)
+        pipe = self.redis.pipeline()
+        pipe.set(self._k(connection_id, "paused_until"), now() + seconds)
+        pipe.set(self._k(connection_id, "probe"), 1)
+        pipe.execute()
 
     def resume(self, connection_id: int) -> None:
-        self.redis.delete(self._k(connection_id, "paused_until"))
+        self.redis.delete(self._k(connection_id, "paused_until"), self._k(connection_id, "probe"))
+
+    def take_probe(self, connection_id: int) -> bool:
+        paused = self.redis.get(self._k(connection_id, "paused_until"))
+        if paused and float(paused) > now():
+            return False
+        return self.redis.delete(self._k(connection_id, "probe")) == 1  # DEL is atomic: one winner
 
     def forget(self, connection_id: int) -> None:
         """Drop everything learned about a connection (it was deleted or reconnected to another org)."""
@@ -218,12 +230,22 @@ class DatabaseGovernor:
     def pause(self, connection_id: int, seconds: float) -> None:
         from sync_engine.models import GovernorState
 
-        GovernorState.objects.update_or_create(connection_id=connection_id, defaults={"paused_until": now() + seconds})
+        GovernorState.objects.update_or_create(connection_id=connection_id,
+                                               defaults={"paused_until": now() + seconds, "probe_pending": True})
 
     def resume(self, connection_id: int) -> None:
         from sync_engine.models import GovernorState
 
-        GovernorState.objects.filter(connection_id=connection_id).update(paused_until=None)
+        GovernorState.objects.filter(connection_id=connection_id).update(paused_until=None, probe_pending=False)
+
+    def take_probe(self, connection_id: int) -> bool:
+        from django.db.models import Q
+
+        from sync_engine.models import GovernorState
+
+        # A conditional UPDATE: only one caller flips the flag.
+        return GovernorState.objects.filter(connection_id=connection_id, probe_pending=True).filter(
+            Q(paused_until__isnull=True) | Q(paused_until__lte=now())).update(probe_pending=False) == 1
 
     def forget(self, connection_id: int) -> None:
         from sync_engine.models import GovernorSlot, GovernorState

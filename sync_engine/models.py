@@ -254,6 +254,7 @@ class GovernorState(models.Model):
     used = models.IntegerField(null=True, blank=True)
     allowance = models.IntegerField(null=True, blank=True)
     paused_until = models.FloatField(null=True, blank=True, help_text="Epoch seconds.")
+    probe_pending = models.BooleanField(default=False, help_text="Check /limits once when the pause has run out.")
     hour_started = models.FloatField(default=0)
     calls_this_hour = models.IntegerField(default=0)
     calls_last_hour = models.IntegerField(default=0)

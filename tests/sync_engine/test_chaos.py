@@ -104,10 +104,17 @@ def test_quota_exhaustion_pauses_keeps_everything_queued_and_resumes(alice, conn
     again = push_connection(connection_id=connected.pk)
     assert "paused" in again.stopped_because and again.api_calls == 0
     assert SyncLog.objects.count() == before
-    # Capacity returns (the window rolled): the queue drains, each record once.
+    # The pause runs out while the org is still exhausted: one /limits probe, the pause is
+    # extended, and no work is sent.
+    get_governor().pause(connected.pk, -1)
+    make_due()
+    still = push_connection(connection_id=connected.pk)
+    assert "paused" in still.stopped_because and SyncLog.objects.count() == before
+    assert get_governor().status(connected.pk).paused_until is not None
+    # Capacity returns (the window rolled): after the pause the probe sees it, the queue
+    # drains, each record once.
     emulator_reset.client.set_limits("demo", allowance=5000, used=100)
-    get_governor().resume(connected.pk)
-    get_governor().observe(connected.pk, used=100, allowance=5000)
+    get_governor().pause(connected.pk, -1)
     drain(connected.pk)
     assert_exactly_once(emulator_reset, opportunities)
 

@@ -88,3 +88,11 @@ def test_the_concurrency_cap_is_enforced_and_released(governor, connection_id):
 def test_an_expired_slot_of_a_killed_worker_frees_itself(governor, connection_id):
     assert governor.acquire(connection_id, max_concurrent=1, lease_seconds=-1)
     assert governor.acquire(connection_id, max_concurrent=1) is not None
+
+
+def test_after_a_pause_runs_out_exactly_one_caller_probes(governor, connection_id):
+    governor.pause(connection_id, 600)
+    assert not governor.take_probe(connection_id)  # still paused
+    governor.pause(connection_id, -1)  # the pause has run out
+    assert governor.take_probe(connection_id)
+    assert not governor.take_probe(connection_id)  # once
