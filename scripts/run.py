@@ -131,7 +131,13 @@ def main() -> int:
     _manage(env, "seed_demo")
 
     sup = Supervisor(env)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C, a closed terminal or a kill all stop everything. Installed explicitly: a shell
+    # that starts us in the background leaves SIGINT ignored, which Python would inherit.
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
     try:
         emulator_dir = VAR / "emulator"
         emulator = sup.start("emulator", [
@@ -158,6 +164,10 @@ def main() -> int:
         print(f"  API docs:           http://127.0.0.1:{port}/api/docs/")
         print(f"  Salesforce emulator: {emulator_info.get('instance_url')} (HTTPS)  {emulator_info.get('http_url')} (HTTP)")
         print(f"  Emulator data dir:  {emulator_dir}   (python -m salesforce_emulator credentials)")
+        for org in ("demo", "sandbox"):
+            admin = json.loads((VAR / f"emulator-{org}-credentials.json").read_text()).get("admin") or {}
+            if admin:
+                print(f"  Salesforce login page ({org} org): {admin.get('username')} / {admin.get('password')}")
         print("  Logs: var/log/*.log     Stop: Ctrl-C")
         print("=" * 72, flush=True)
         return sup.watch()
