@@ -11,6 +11,7 @@ from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
@@ -39,9 +40,27 @@ class TenantViewSetMixin:
     # Ids are numbers: anything else is a plain 404 from the URL resolver, never a 500.
     lookup_value_regex = r"[0-9]{1,18}"
 
+    # Each view set says which model it serves and how the tenant's rows are read (a selector).
+    model: type | None = None
+
+    def tenant_queryset(self, tenant):
+        raise NotImplementedError
+
     @property
     def tenant(self):
         return self.request.tenant
+
+    def get_queryset(self):
+        if self.is_schema_generation():
+            return self.model.objects.none()
+        return self.tenant_queryset(self.tenant)
+
+    def get_object(self):
+        # Only the tenant's rows are candidates: another tenant's id is a 404. Filters of the
+        # list (query parameters) do not apply to a single object.
+        obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, obj)
+        return obj
 
     def is_schema_generation(self) -> bool:
         # drf-spectacular instantiates views without a real request (no tenant).
@@ -83,15 +102,10 @@ class DepartmentViewSet(
     search_fields = ["name", "acronym"]
     ordering_fields = ["name", "acronym", "created_at", "updated_at", "id"]
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return Department.objects.none()
-        return selectors.department_list(tenant=self.tenant)
+    model = Department
 
-    def get_object(self) -> Department:
-        department = selectors.department_get(tenant=self.tenant, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, department)
-        return department
+    def tenant_queryset(self, tenant):
+        return selectors.department_list(tenant=tenant)
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
@@ -128,15 +142,10 @@ class OpportunityViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         "win_probability", "created_at", "updated_at", "id",
     ]
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return Opportunity.objects.none()
-        return selectors.opportunity_list(tenant=self.tenant)
+    model = Opportunity
 
-    def get_object(self) -> Opportunity:
-        opportunity = selectors.opportunity_get(tenant=self.tenant, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, opportunity)
-        return opportunity
+    def tenant_queryset(self, tenant):
+        return selectors.opportunity_list(tenant=tenant)
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
@@ -194,15 +203,10 @@ class AnalysisViewSet(
             return AnalysisUpdateSerializer
         return AnalysisSerializer
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return BidAnalysis.objects.none()
-        return selectors.analysis_list(tenant=self.tenant)
+    model = BidAnalysis
 
-    def get_object(self) -> BidAnalysis:
-        analysis = selectors.analysis_get(tenant=self.tenant, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, analysis)
-        return analysis
+    def tenant_queryset(self, tenant):
+        return selectors.analysis_list(tenant=tenant)
 
     def perform_create(self, serializer) -> None:
         data = dict(serializer.validated_data)
@@ -256,7 +260,7 @@ class CommentViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["created_at", "id"]
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return Comment.objects.none()
-        return selectors.comment_list_all(tenant=self.tenant)
+    model = Comment
+
+    def tenant_queryset(self, tenant):
+        return selectors.comment_list_all(tenant=tenant)

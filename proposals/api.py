@@ -69,15 +69,10 @@ class ProposalViewSet(
             return ProposalUpdateSerializer
         return ProposalSerializer
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return Proposal.objects.none()
-        return selectors.proposal_list(tenant=self.tenant)
+    model = Proposal
 
-    def get_object(self) -> Proposal:
-        proposal = selectors.proposal_get(tenant=self.tenant, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, proposal)
-        return proposal
+    def tenant_queryset(self, tenant):
+        return selectors.proposal_list(tenant=tenant)
 
     def perform_create(self, serializer) -> None:
         data = dict(serializer.validated_data)
@@ -128,15 +123,10 @@ class QuoteViewSet(
     search_fields = ["number", "title", "company_name", "contact_name"]
     ordering_fields = ["number", "title", "status", "total", "created_at", "updated_at", "id"]
 
-    def get_queryset(self):
-        if self.is_schema_generation():
-            return Quote.objects.none()
-        return selectors.quote_list(tenant=self.tenant)
+    model = Quote
 
-    def get_object(self) -> Quote:
-        quote = selectors.quote_get(tenant=self.tenant, pk=self.kwargs["pk"])
-        self.check_object_permissions(self.request, quote)
-        return quote
+    def tenant_queryset(self, tenant):
+        return selectors.quote_list(tenant=tenant)
 
     def perform_create(self, serializer) -> None:
         quote = services.quote_create_with_lines(tenant=self.tenant, **serializer.validated_data)
