@@ -22,9 +22,12 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def choose_backend(env: dict[str, str]) -> list[str]:
+    """COTHON_TEST_BACKEND=embedded forces SQLite + the filesystem broker even when PostgreSQL
+    and Redis are running (to check the embedded stack on a machine that has both)."""
     notes = []
+    embedded = env.get("COTHON_TEST_BACKEND") == "embedded"
     if not env.get("DATABASE_URL"):
-        if _reachable("127.0.0.1", 5432):
+        if _reachable("127.0.0.1", 5432) and not embedded:
             env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/postgres"
             # A name per run, so parallel runs on one server never collide.
             env.setdefault("COTHON_TEST_DB_NAME", f"test_cothon_{os.getpid()}")
@@ -33,11 +36,11 @@ def choose_backend(env: dict[str, str]) -> list[str]:
             test_dir = os.path.join(os.getcwd(), "var", "test")
             os.makedirs(test_dir, exist_ok=True)
             env.setdefault("COTHON_TEST_DB_NAME", os.path.join(test_dir, f"test_cothon_{os.getpid()}.sqlite3"))
-            notes.append("SQLite (PostgreSQL not reachable at 127.0.0.1:5432)")
+            notes.append("SQLite (COTHON_TEST_BACKEND=embedded)" if embedded else "SQLite (PostgreSQL not reachable at 127.0.0.1:5432)")
     else:
         notes.append(f"DATABASE_URL from the environment ({env['DATABASE_URL'].split('@')[-1]})")
     if not env.get("REDIS_URL"):
-        if _reachable("127.0.0.1", 6379):
+        if _reachable("127.0.0.1", 6379) and not embedded:
             env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
             notes.append("Redis at 127.0.0.1:6379 db 15")
         else:
