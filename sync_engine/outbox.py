@@ -1,8 +1,9 @@
 """The one call domain services make to record a change for the sync engine.
 
-A leaf module: it depends only on the sync models. It runs inside the caller's transaction,
-so the change and its outbox row commit (or roll back) together — nothing is lost between
-"saved in Cothon" and "queued for Salesforce".
+A narrow module: it reads the tenant's connections and writes outbox rows, and wakes the
+workers after commit (sync_engine.dispatch). It runs inside the caller's transaction, so the
+change and its outbox row commit (or roll back) together — nothing is lost between "saved in
+Cothon" and "queued for Salesforce".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sync_engine.models import OutboxEntry, OutboxState, Priority
 # Connections that accept pushes. A disconnected org stops syncing; one that needs a reconnect
 # keeps its queue so nothing is lost while an admin fixes it.
 _ACTIVE_STATUSES = (ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_RECONNECT)
+
 
 def push_targets(*, tenant: Tenant) -> list[SalesforceConnection]:
     """The default connection, plus any other connection where push is switched on."""
@@ -52,6 +54,8 @@ def record_change(
 
 
 def upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now) -> OutboxEntry:
+    """The pending row of (connection, record), created or merged (fields united, the higher
+    priority kept, due now). Call inside a transaction."""
     lookup = dict(connection=connection, record_type=record_type, record_id=record_id, state=OutboxState.PENDING)
     for _ in range(3):
         entry = OutboxEntry.objects.select_for_update().filter(**lookup).first()
