@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -9,6 +11,7 @@ from django.contrib.auth.views import LoginView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -40,11 +43,19 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     else:
         request.session[SESSION_KEY] = membership.tenant_id
         messages.success(request, f"Switched to {membership.tenant.name}.")
-    # Record pages belong to one tenant: go back to the list, not to the other tenant's record.
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or "/opportunities/" in target[14:]:
-        target = "/opportunities/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or _is_record_page(target):
+        target = reverse("opportunities:list")
     return redirect(target)
+
+
+def _is_record_page(url: str) -> bool:
+    """A page of one record (its URL carries an id) belongs to one tenant: after switching,
+    go to the list instead of the other tenant's 404."""
+    try:
+        return bool(resolve(urlsplit(url).path).kwargs)
+    except Resolver404:
+        return True
 
 
 @login_required

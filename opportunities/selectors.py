@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
-from opportunities.models import Appointment, BidAnalysis, Comment, Contact, Department, Opportunity, Requirement
+from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
 
 
 def department_list(*, tenant: Tenant) -> QuerySet[Department]:
@@ -18,10 +18,6 @@ def department_list(*, tenant: Tenant) -> QuerySet[Department]:
 
 def department_get(*, tenant: Tenant, pk: Any) -> Department:
     return get_object_or_404(Department, tenant=tenant, pk=pk)
-
-
-def contact_list(*, tenant: Tenant) -> QuerySet[Contact]:
-    return Contact.objects.filter(tenant=tenant).select_related("department")
 
 
 def opportunity_list(
@@ -56,20 +52,12 @@ def analysis_list(*, tenant: Tenant) -> QuerySet[BidAnalysis]:
     return BidAnalysis.objects.filter(tenant=tenant).select_related("opportunity").prefetch_related("requirements")
 
 
-def analysis_get(*, tenant: Tenant, pk: Any) -> BidAnalysis:
-    return get_object_or_404(analysis_list(tenant=tenant), pk=pk)
-
-
 def requirement_list(*, tenant: Tenant, analysis: BidAnalysis) -> QuerySet[Requirement]:
     return Requirement.objects.filter(tenant=tenant, analysis=analysis)
 
 
 def comment_list(*, tenant: Tenant, opportunity: Opportunity) -> QuerySet[Comment]:
     return Comment.objects.filter(tenant=tenant, opportunity=opportunity).select_related("author")
-
-
-def appointment_list(*, tenant: Tenant) -> QuerySet[Appointment]:
-    return Appointment.objects.filter(tenant=tenant)
 
 
 # --- web UI reads (appended for the HTML views) ----------------------------------------------

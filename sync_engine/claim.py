@@ -91,13 +91,6 @@ def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = No
                     attempts=entry.attempts + (1 if count_attempt else 0), updated_at=now)
 
 
-def requeue_failed(*, connection_id: int) -> int:
-    """After the mapping is fixed: failed rows go back to the queue (merging where needed)."""
-    failed = list(OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.FAILED))
-    release(failed, delay=datetime.timedelta(0), count_attempt=False)
-    return len(failed)
-
-
 def reclaim_expired() -> int:
     """The sweeper: rows whose worker died mid-batch come back to the queue."""
     expired = list(OutboxEntry.objects.filter(state=OutboxState.CLAIMED, lease_expires_at__lt=timezone.now()))

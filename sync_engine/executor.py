@@ -13,10 +13,10 @@ import logging
 import os
 import socket
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings as django_settings
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from integrations.connections import client_for, connection_mark_needs_reconnect
@@ -55,7 +55,6 @@ class PushSummary:
     api_calls: int = 0
     stopped_because: str = ""
     retry_in_seconds: float | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def worker_id() -> str:
@@ -89,18 +88,20 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
             return summary
         # Parallel sync off: one background request at a time per org. Manual and real-time
         # work always has one more slot, so a long run never holds back a user's change.
-        parallel = bool(settings_current(connection=connection).get("parallel_sync"))
+        data = settings_current(connection=connection)
+        parallel = bool(data.get("parallel_sync"))
         cap = (MAX_CONCURRENT_PER_ORG if parallel else 1) + (1 if next_priority <= Priority.REALTIME else 0)
         slot = governor.acquire(connection_id, cap, lease_seconds=django_settings.COTHON_OUTBOX_LEASE_SECONDS)
         if slot is None:
             summary.stopped_because, summary.retry_in_seconds = "too many requests in flight for this org", 1.0
             return summary
         try:
-            limit, bulk_threshold = _batch_plan(connection, next_priority)
+            limit, bulk_threshold = _batch_plan(connection, next_priority, data)
             entries = queue.claim(connection_id=connection_id, owner=worker_id(), limit=limit, max_priority=max_priority)
             if not entries:
                 return summary
-            _push_batch(connection, entries, run, summary, governor, bulk_threshold=bulk_threshold if len(entries) >= bulk_threshold else 0)
+            _push_batch(connection, entries, run, summary, governor, data,
+                        bulk_threshold=bulk_threshold if len(entries) >= bulk_threshold else 0)
             summary.batches += 1
         finally:
             governor.release(connection_id, slot)
@@ -109,13 +110,13 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
     return summary
 
 
-def _batch_plan(connection: SalesforceConnection, priority: int) -> tuple[int, int]:
+def _batch_plan(connection: SalesforceConnection, priority: int, data: dict) -> tuple[int, int]:
     """(claim size, bulk threshold). Real-time work always goes by collections (a Bulk job's
     polling would break the latency goal); background runs with enough records of one type
     take a Bulk API 2.0 job, which costs about six calls whatever its size."""
     if priority < Priority.INCREMENTAL:
         return BATCH_SIZE, 0
-    threshold = int(settings_current(connection=connection).get("bulk_threshold") or 2000)
+    threshold = int(data.get("bulk_threshold") or 2000)
     first = (OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, available_at__lte=timezone.now())
              .order_by("id").values_list("record_type", flat=True).first())
     pending = OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, record_type=first).count()
@@ -131,7 +132,7 @@ def _next_priority(connection_id: int, max_priority: int | None) -> int | None:
     return qs.order_by("priority").values_list("priority", flat=True).first()
 
 
-def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor) -> PushContext:
+def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor, data: dict) -> PushContext:
     ctx_holder: dict = {}
 
     def on_call(record: CallRecord) -> None:
@@ -140,7 +141,6 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
             governor.observe(connection.pk, record.usage.used, record.usage.allowance)
 
     client = client_for(connection, on_call=on_call)
-    data = settings_current(connection=connection)
     ctx = PushContext(connection=connection, client=client, settings=data, describe_fields=None,
                       user_ids=user_ids_for(connection), base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run)
     ctx_holder["ctx"] = ctx
@@ -150,25 +150,23 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
 
 
 def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], run: SyncRun | None, summary: PushSummary,
-                governor, *, bulk_threshold: int = 0) -> None:
+                governor, data: dict, *, bulk_threshold: int = 0) -> None:
     kind = KIND_BY_PRIORITY.get(Priority(min(e.priority for e in entries)), "realtime")
     try:
-        ctx = _context(connection, run, kind, governor)
+        ctx = _context(connection, run, kind, governor, data)
         ctx.bulk_threshold = bulk_threshold
     except SalesforceError as exc:
         _abort(connection, entries, exc, summary, governor)
         return
     try:
         _push_records(ctx, entries)
-    except BatchAborted as aborted:
-        ctx.flush()
-        _abort(connection, [e for e in entries if not ctx.outcome(e).done], aborted.error, summary, governor, ctx=ctx)
-        _settle_outcomes(ctx, [e for e in entries if ctx.outcome(e).done], summary)
-        return
-    except SalesforceError as exc:
-        ctx.flush()
-        _abort(connection, [e for e in entries if not ctx.outcome(e).done], exc, summary, governor, ctx=ctx)
-        _settle_outcomes(ctx, [e for e in entries if ctx.outcome(e).done], summary)
+    except (BatchAborted, SalesforceError) as exc:
+        # Records already settled (pushed, or failed for good) keep their outcome; the rest
+        # go back to the queue as the error class says.
+        settled = [e for e in entries if ctx.outcome(e).done or ctx.outcome(e).failed]
+        unsettled = [e for e in entries if not (ctx.outcome(e).done or ctx.outcome(e).failed)]
+        _abort(connection, unsettled, exc.error if isinstance(exc, BatchAborted) else exc, summary, governor, ctx=ctx)
+        _settle_outcomes(ctx, settled, summary)
         return
     summary.api_calls += ctx.calls
     ctx.flush()
@@ -176,24 +174,23 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], ru
 
 
 def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary) -> None:
-    done = [e for e in entries if ctx.outcome(e).done and not ctx.outcome(e).failed and not ctx.outcome(e).retry]
     failed = [e for e in entries if ctx.outcome(e).failed]
     retry = [e for e in entries if ctx.outcome(e).retry and not ctx.outcome(e).failed]
-    untouched = [e for e in entries if e not in done and e not in failed and e not in retry]
-    queue.finish(done + untouched)
+    # Everything else is done (an entry nothing claimed, e.g. a kind this engine does not push,
+    # has nothing left to do either).
+    done = [e for e in entries if not (ctx.outcome(e).failed or ctx.outcome(e).retry)]
+    queue.finish(done)
     queue.fail(failed)
     queue.release(retry)
-    summary.succeeded += len(done) + len(untouched)
+    summary.succeeded += len(done)
     summary.failed += len(failed)
     summary.retried += len(retry)
     if ctx.run is not None:
-        SyncRun.objects.filter(pk=ctx.run.pk).update(processed=F("processed") + len(done) + len(untouched) + len(failed),
-                                                     succeeded=F("succeeded") + len(done) + len(untouched),
-                                                     failed=F("failed") + len(failed))
+        SyncRun.objects.filter(pk=ctx.run.pk).update(processed=F("processed") + len(done) + len(failed),
+                                                     succeeded=F("succeeded") + len(done), failed=F("failed") + len(failed))
 
 
 def _abort(connection, entries, error: SalesforceError, summary: PushSummary, governor, ctx: PushContext | None = None) -> None:
-    summary.errors.append(f"{error.code}: {error.message}")
     if error.kind is ErrorKind.QUOTA:
         pause = _seconds_until_capacity(connection)
         governor.pause(connection.pk, pause)
@@ -209,8 +206,9 @@ def _abort(connection, entries, error: SalesforceError, summary: PushSummary, go
         queue.release(entries)
         summary.retried += len(entries)
         summary.stopped_because = f"retryable error: {error.code}"
-        summary.retry_in_seconds = min((e.available_at for e in OutboxEntry.objects.filter(id__in=[x.id for x in entries])),
-                                       default=timezone.now()).timestamp() - timezone.now().timestamp() if entries else None
+        # Rows merged into a newer pending row are gone; that row's own enqueue wakes a worker.
+        soonest = OutboxEntry.objects.filter(id__in=[e.id for e in entries]).aggregate(at=Min("available_at"))["at"]
+        summary.retry_in_seconds = max(0.0, (soonest - timezone.now()).total_seconds()) if soonest else None
     if ctx is not None:
         summary.api_calls += ctx.calls
         ctx.flush()

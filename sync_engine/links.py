@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from sync_engine.models import LinkStatus, SyncLink
@@ -21,12 +20,6 @@ def values_hash(fields: dict[str, Any]) -> str:
 def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, SyncLink]:
     qs = SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids), sobject=sobject)
     return {link.record_id: link for link in qs}
-
-
-def default_links(*, tenant_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> QuerySet[SyncLink]:
-    """The links of the tenant's default connection (what the UI and API show)."""
-    return SyncLink.objects.filter(tenant_id=tenant_id, record_type=record_type, record_id__in=list(record_ids),
-                                   sobject=sobject, connection__is_default=True).select_related("connection")
 
 
 _LINK_UPDATE_FIELDS = ["salesforce_id", "matched_by", "status", "pushed_hash", "base_snapshot", "last_synced_at",

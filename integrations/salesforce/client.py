@@ -143,9 +143,6 @@ class SalesforceClient:
     def describe(self, sobject: str) -> dict:
         return self.call(lambda sf: getattr(sf, sobject).describe())
 
-    def describe_global(self) -> dict:
-        return self.call(lambda sf: sf.describe())
-
     def limits(self) -> dict:
         return self.call(lambda sf: sf.limits())
 

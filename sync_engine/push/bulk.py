@@ -61,7 +61,6 @@ def bulk_write(ctx: PushContext, sobject: str, items: list, *, operation: str, k
             item = by_key.get(record.get(key_field, ""))
             if item is not None:
                 item.result_id = record.get("sf__Id") or item.salesforce_id
-                item.created = record.get("sf__Created") == "true"
         for record in csv.DictReader(io.StringIO(failed or "")):
             item = by_key.get(record.get(key_field, ""))
             if item is not None:

@@ -30,7 +30,6 @@ class Item:
     salesforce_id: str = ""  # known link
     result_id: str = ""
     error: SalesforceError | None = None
-    created: bool | None = None
     matched_by: str = ""  # set when found by a lookup (e.g. title + close date) before writing
 
 
@@ -105,7 +104,6 @@ def _apply(ctx: PushContext, sobject: str, chunk: list[Item], operation: str, ca
     for index, (item, result) in enumerate(zip(chunk, results)):
         if result.get("success"):
             item.result_id = result.get("id", item.salesforce_id)
-            item.created = result.get("created")
             ctx.log(entry=item.entries[0] if item.entries else None, sobject=sobject, operation=operation,
                     result=SyncResult.SUCCESS, record_type=item.record_type, record_id=item.record_id, label=item.label,
                     salesforce_id=item.result_id, api_calls=calls if index == 0 else 0, duration_ms=duration)
