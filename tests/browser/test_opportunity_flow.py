@@ -10,6 +10,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -50,7 +51,8 @@ def test_member_logs_in_and_creates_an_opportunity(page, live_server, alice, dep
     page.press("#id_value_max", "Tab")
     page.wait_for_selector("#id_value_max-errors li")
     assert "greater than or equal to the minimum" in page.inner_text("#id_value_max-errors")
-    assert page.get_attribute("#id_value_max", "aria-invalid") == "true"
+    # aria-invalid follows the swapped error list; expect() retries until the script has run.
+    expect(page.locator("#id_value_max")).to_have_attribute("aria-invalid", "true")
     assert _opportunities().count() == 0
     screenshot(page, "03-form-inline-error")
 

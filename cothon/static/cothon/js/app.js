@@ -32,6 +32,8 @@
       else input.removeAttribute("aria-invalid");
     });
   }
+  // afterSwap runs as soon as the new list is in the DOM; afterSettle catches settle-time changes.
+  document.addEventListener("htmx:afterSwap", function () { syncInvalid(document); });
   document.addEventListener("htmx:afterSettle", function () { syncInvalid(document); });
   document.addEventListener("DOMContentLoaded", function () { syncInvalid(document); });
 })();
