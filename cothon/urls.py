@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -14,6 +13,7 @@ urlpatterns = [
     path("no-organization/", views.no_tenant, name="no_tenant"),
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
+    path("proposals/", include("proposals.urls")),
     path("settings/integrations/", include("integrations.urls")),
     path("sync/", include("sync_engine.urls")),
     path("api/v1/", include("cothon.api.urls")),
@@ -23,7 +23,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No public /media/ route: generated documents are tenant data, served by tenant-scoped views
+# (proposals:document, /api/v1/proposals/{id}/document/).

@@ -71,6 +71,11 @@ def opportunity_analyses(*, tenant: Tenant, opportunity: Opportunity) -> QuerySe
     )
 
 
+def analysis_get(*, tenant: Tenant, pk: Any) -> BidAnalysis:
+    """One bid analysis of this tenant (with its opportunity and requirements), or 404."""
+    return get_object_or_404(analysis_list(tenant=tenant), pk=pk)
+
+
 def assignable_users(*, tenant: Tenant) -> QuerySet:
     """Users who can be assigned an opportunity: the members of this tenant."""
     from django.contrib.auth import get_user_model

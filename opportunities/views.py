@@ -21,6 +21,7 @@ from cothon.tenancy.access import tenant_required
 from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from opportunities import selectors, services
+from opportunities.analysis_forms import attach_analysis_forms
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
 from proposals.selectors import proposal_list
 
@@ -88,7 +89,8 @@ def _detail_context(request: HttpRequest, opportunity, comment_form: CommentForm
     tenant = request.tenant
     return {
         **_comments_context(request, opportunity, comment_form),
-        "analyses": selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity),
+        "analyses": [attach_analysis_forms(analysis)
+                     for analysis in selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity)],
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
         "salesforce": _salesforce_panel(request, opportunity),
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +18,7 @@ from rest_framework.response import Response
 from opportunities.api import TenantViewSetMixin
 from opportunities.filters import StableOrderingFilter
 from proposals import selectors, services
+from proposals.downloads import proposal_document_response
 from proposals.models import Proposal, ProposalStatus, Quote, QuoteStatus
 from proposals.pdf import PdfRenderingUnavailable
 from proposals.serializers import (
@@ -101,6 +104,13 @@ class ProposalViewSet(
             raise ServiceUnavailable(str(exc)) from exc
         proposal = selectors.proposal_get(tenant=self.tenant, pk=proposal.pk)
         return Response(ProposalSerializer(proposal, context=self.get_serializer_context()).data)
+
+    @extend_schema(summary="Download the generated proposal PDF", tags=["proposals"],
+                   responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+                   description="The PDF made by `generate`. 404 until the proposal has been generated.")
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def document(self, request: Request, pk: str | None = None) -> FileResponse:
+        return proposal_document_response(self.get_object(), inline=False)
 
 
 @extend_schema_view(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from opportunities.serializers import tenant_member_field, tenant_opportunity_field
@@ -23,13 +24,23 @@ class ProposalSerializer(serializers.ModelSerializer):
         many=True, required=False,
         help_text="Sections in order. Omitted on creation: Executive Summary, Technical Approach, Team, Pricing.",
     )
-    document = serializers.FileField(read_only=True, help_text="URL of the generated PDF; null until generated.")
+    document = serializers.SerializerMethodField(
+        help_text="URL of the generated PDF (GET /api/v1/proposals/{id}/document/, same authentication); "
+                  "null until generated.")
 
     class Meta:
         model = Proposal
         fields = ["id", "opportunity", "title", "status", "document", "generated_at", "created_by",
                   "created_at", "updated_at", "sections"]
         read_only_fields = ["status", "generated_at", "created_by", "created_at", "updated_at"]
+
+
+    def get_document(self, proposal: Proposal) -> str | None:
+        if not proposal.document:
+            return None
+        path = reverse("api:proposal-document", args=[proposal.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class ProposalUpdateSerializer(ProposalSerializer):

@@ -77,9 +77,21 @@ def test_generate_renders_the_pdf_and_marks_the_proposal_ready(alice, alice_api,
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ready" and body["generated_at"]
-    assert body["document"].startswith("http://testserver/media/proposals/") and body["document"].endswith(".pdf")
-    with Proposal.objects.get(pk=proposal_id).document.open("rb") as pdf:
-        assert pdf.read(5) == b"%PDF-"
+    assert body["document"] == f"http://testserver{PROPOSALS}{proposal_id}/document/"
+    download = alice_api.get(body["document"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"] == 'attachment; filename="our-bid.pdf"'
+    assert b"".join(download.streaming_content)[:5] == b"%PDF-"
+
+
+def test_the_document_is_a_404_until_generated_and_for_other_tenants(alice, alice_api, bob_api, opportunity):
+    proposal_id = alice_api.post(PROPOSALS, {"opportunity": opportunity.pk, "title": "Draft"}, format="json").json()["id"]
+    assert alice_api.get(f"{PROPOSALS}{proposal_id}/").json()["document"] is None
+    assert alice_api.get(f"{PROPOSALS}{proposal_id}/document/").status_code == 404
+    assert alice_api.post(f"{PROPOSALS}{proposal_id}/generate/").status_code == 200
+    assert alice_api.get(f"{PROPOSALS}{proposal_id}/document/").status_code == 200
+    assert bob_api.get(f"{PROPOSALS}{proposal_id}/document/").status_code == 404
 
 
 def test_generate_without_sections_is_a_400(alice, alice_api, opportunity):

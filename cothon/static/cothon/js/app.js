@@ -48,3 +48,39 @@ document.addEventListener("htmx:configRequest", function (event) {
     if (params[key] === "" || params[key] == null) delete params[key];
   });
 });
+
+// Forms marked data-busy-form (PDF generation, completing an analysis) take a moment: show it,
+// and keep a double click from submitting twice.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches || !form.matches("form[data-busy-form]")) return;
+  if (form.dataset.busy) { event.preventDefault(); return; }
+  form.dataset.busy = "1";
+  var button = form.querySelector("[data-busy-label]");
+  if (button) {
+    button.setAttribute("aria-busy", "true");
+    button.classList.add("is-busy");
+    button.lastChild.textContent = button.dataset.busyLabel;
+  }
+});
+
+// Formset rows: "Add a section" copies the empty row (<template>) with the next index. Without
+// JavaScript the button stays hidden and the form always offers one spare row.
+(function () {
+  document.querySelectorAll("[data-add-row]").forEach(function (button) {
+    var list = document.querySelector(button.dataset.addRow);
+    var template = document.querySelector(button.dataset.template);
+    var total = document.querySelector(button.dataset.total);
+    if (!list || !template || !total) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var index = parseInt(total.value, 10);
+      if (index >= parseInt(button.dataset.max, 10)) return;
+      var row = template.innerHTML.replace(/__prefix__/g, String(index));
+      list.insertAdjacentHTML("beforeend", row);
+      total.value = String(index + 1);
+      var first = list.lastElementChild.querySelector("input, textarea");
+      if (first) first.focus();
+    });
+  });
+})();

@@ -1,0 +1,96 @@
+"""HTML forms for bid analyses and their requirements. They parse input; the rules live in
+opportunities/services.py, whose field-keyed ValidationErrors land on the named fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import fields_for_model
+
+from opportunities.models import BidAnalysis, CapabilityMatch, Requirement
+
+ANALYSIS_FIELDS = ("summary", "key_findings", "risks", "recommendation", "compliance_score")
+REQUIREMENT_FIELDS = ("code", "text", "kind", "capability_match", "weight", "notes")
+
+# How much each capability match counts towards the suggested compliance score.
+MATCH_CREDIT = {CapabilityMatch.MET: 1.0, CapabilityMatch.PARTIAL: 0.5, CapabilityMatch.NOT_MET: 0.0}
+
+
+class ServiceForm(forms.Form):
+    """A form whose save goes through a service: errors named after a field go on it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_fields()
+        # Screen readers announce the error list the template renders under each field.
+        for bound in self:
+            bound.field.widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")
+
+    def add_fields(self) -> None:
+        """Fields built at run time (from the model); declared fields need nothing here."""
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for field, errors in exc.error_dict.items():
+            for error in errors:
+                self.add_error(field if field in self.fields else None, error)
+
+
+class AnalysisForm(ServiceForm):
+    def add_fields(self) -> None:
+        self.fields.update(fields_for_model(BidAnalysis, fields=ANALYSIS_FIELDS))
+        self.order_fields(ANALYSIS_FIELDS)
+        self.fields["compliance_score"].label = "Compliance score (%)"
+        self.fields["compliance_score"].help_text = "Optional while in progress; set when you complete the analysis."
+        self.fields["key_findings"].help_text = "One finding per line."
+        self.fields["recommendation"].widget.attrs["placeholder"] = "e.g. Bid — strong fit on mandatory criteria"
+        for name in ("summary", "key_findings", "risks"):
+            self.fields[name].widget.attrs["rows"] = 4
+
+
+class RequirementForm(ServiceForm):
+    def add_fields(self) -> None:
+        self.fields.update(fields_for_model(Requirement, fields=REQUIREMENT_FIELDS))
+        self.order_fields(REQUIREMENT_FIELDS)
+        self.fields["text"].label = "Requirement"
+        self.fields["text"].error_messages["required"] = "Describe the requirement."
+        self.fields["text"].widget.attrs["rows"] = 2
+        self.fields["notes"].widget.attrs["rows"] = 2
+        self.fields["kind"].choices = [("", "— Choose —"), *[c for c in self.fields["kind"].choices if c[0]]]
+        self.fields["kind"].error_messages["required"] = "Choose mandatory or rated."
+        self.fields["code"].widget.attrs["placeholder"] = "M1"
+
+
+class AnalysisCompleteForm(ServiceForm):
+    compliance_score = forms.IntegerField(
+        label="Compliance score (%)", min_value=0, max_value=100,
+        help_text="Rolled up to the opportunity and sent to Salesforce.",
+        error_messages={"required": "Enter the compliance score (0–100)."},
+    )
+    recommendation = forms.CharField(label="Recommendation", max_length=255, required=False)
+
+
+def suggested_compliance_score(analysis: BidAnalysis) -> int | None:
+    """Share of assessed requirements met (partially met counts half); None before any is assessed."""
+    credits = [MATCH_CREDIT[r.capability_match] for r in analysis.requirements.all()
+               if r.capability_match in MATCH_CREDIT]
+    if not credits:
+        return None
+    return round(100 * sum(credits) / len(credits))
+
+
+def attach_analysis_forms(analysis: BidAnalysis, *, requirement_form: RequirementForm | None = None,
+                          complete_form: AnalysisCompleteForm | None = None) -> BidAnalysis:
+    """Give an analysis the forms its card shows (blank, or the ones that just failed)."""
+    analysis.requirement_form = requirement_form or RequirementForm(prefix=f"req-{analysis.pk}")
+    analysis.complete_form = complete_form or AnalysisCompleteForm(
+        prefix=f"done-{analysis.pk}",
+        initial={"compliance_score": analysis.compliance_score if analysis.compliance_score is not None
+                 else suggested_compliance_score(analysis),
+                 "recommendation": analysis.recommendation},
+    )
+    return analysis

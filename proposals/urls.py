@@ -1,0 +1,11 @@
+from django.urls import path
+
+from proposals import views
+
+app_name = "proposals"
+urlpatterns = [
+    path("new/for/<int:pk>/", views.proposal_create, name="create"),
+    path("<int:proposal_pk>/edit/", views.proposal_edit, name="edit"),
+    path("<int:proposal_pk>/generate/", views.proposal_generate, name="generate"),
+    path("<int:proposal_pk>/document/", views.proposal_document, name="document"),
+]
