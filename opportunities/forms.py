@@ -182,9 +182,18 @@ class OpportunityFilterForm(forms.Form):
     closing_before = forms.DateField(required=False, label="Closing to",
                                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
+    sort = forms.ChoiceField(required=False, widget=forms.HiddenInput,
+                             choices=[(f"{sign}{key}", key) for key in selectors.OPPORTUNITY_SORTS for sign in ("", "-")])
+
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = selectors.department_list(tenant=tenant)
+
+    @property
+    def chosen_sort(self) -> str:
+        """The valid sort asked for, or the default (most recently updated first)."""
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("sort") or selectors.DEFAULT_OPPORTUNITY_SORT
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for selectors.opportunity_list from the valid fields."""

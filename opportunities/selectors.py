@@ -5,11 +5,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
-from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
+from opportunities.models import BidAnalysis, Comment, Department, Opportunity, OpportunityStatus, Requirement
+
+# Columns the list can be sorted by; "-key" sorts descending. Empty values sort last either way,
+# and the id breaks ties so pages never overlap.
+OPPORTUNITY_SORTS = ("title", "status", "value", "closing", "updated")
+DEFAULT_OPPORTUNITY_SORT = "-updated"
+_PIPELINE_ORDER = Case(*[When(status=value, then=Value(position))
+                         for position, value in enumerate(OpportunityStatus.values)], output_field=IntegerField())
+
+
+def _opportunity_ordering(sort: str) -> list:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in OPPORTUNITY_SORTS:
+        return _opportunity_ordering(DEFAULT_OPPORTUNITY_SORT)
+    column = {"title": F("title"), "status": _PIPELINE_ORDER, "value": F("value_max"),
+              "closing": F("closing_date"), "updated": F("updated_at")}[key]
+    direction = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+    return [direction, "-id" if descending else "id"]
 
 
 def department_list(*, tenant: Tenant) -> QuerySet[Department]:
@@ -28,8 +46,10 @@ def opportunity_list(
     department_id: int | None = None,
     closing_after: date | None = None,
     closing_before: date | None = None,
+    sort: str = DEFAULT_OPPORTUNITY_SORT,
 ) -> QuerySet[Opportunity]:
-    qs = Opportunity.objects.filter(tenant=tenant).select_related("department", "assignee")
+    qs = (Opportunity.objects.filter(tenant=tenant).select_related("department", "assignee")
+          .order_by(*_opportunity_ordering(sort)))
     if search:
         qs = qs.filter(Q(title__icontains=search) | Q(reference__icontains=search) | Q(department__name__icontains=search))
     if status:

@@ -59,7 +59,8 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     filter_form = OpportunityFilterForm(request.GET or None, tenant=tenant)
     filters = filter_form.filters()
-    queryset = selectors.opportunity_list(tenant=tenant, **filters)
+    sort = filter_form.chosen_sort
+    queryset = selectors.opportunity_list(tenant=tenant, sort=sort, **filters)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "filter_form": filter_form,
@@ -67,12 +68,33 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "opportunities": page.object_list,
         "elided_pages": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "has_filters": any(filters.values()),
+        "sort": sort,
+        "default_sort": selectors.DEFAULT_OPPORTUNITY_SORT,
+        "sort_columns": _sort_columns(sort),
     }
     template = "opportunities/_results.html" if _is_htmx(request) else "opportunities/list.html"
     response = render(request, template, context)
     # The same URL answers a fragment or a page depending on HX-Request: never mix them in caches.
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+SORT_COLUMNS = (("title", "Opportunity", ""), ("status", "Status", ""), ("value", "Value (CAD)", "num"),
+                ("closing", "Closing", ""))
+
+
+def _sort_columns(sort: str) -> list[dict]:
+    """Header cells of the sortable columns: the link each one makes and its aria-sort state.
+    A first click sorts ascending (value and updated: largest/newest first), a second flips it."""
+    current, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for key, label, css in SORT_COLUMNS:
+        active = key == current
+        first = f"-{key}" if key == "value" else key
+        target = (key if descending else f"-{key}") if active else first
+        columns.append({"key": key, "label": label, "css": css, "target": target,
+                        "aria_sort": ("descending" if descending else "ascending") if active else "none"})
+    return columns
 
 
 # --- detail and comments -------------------------------------------------------------------

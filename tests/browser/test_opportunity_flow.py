@@ -136,6 +136,19 @@ def test_list_filters_and_pages_without_reloading(page, live_server, alice, oppo
     # A viewer gets no create button.
     assert page.get_by_role("link", name="New opportunity").count() == 0
 
+    # Sorting by a column swaps the table; a filter changed afterwards keeps the sort.
+    page.get_by_role("link", name="Opportunity").click()
+    page.wait_for_url(re.compile(r"sort=title"))
+    expect(page.locator("#opportunity-results tbody tr").first).to_contain_text("Translation services 00")
+    page.get_by_role("link", name="Opportunity").click()
+    page.wait_for_url(re.compile(r"sort=-title"))
+    expect(page.locator("#opportunity-results tbody tr").first).to_contain_text("Translation services 24")
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Opportunity")
+    page.select_option("select[name=status]", "")
+    page.wait_for_selector("text=of 28 opportunities")
+    assert "sort=-title" in page.url and "status=" not in page.url
+    expect(page.locator("#opportunity-results tbody tr").first).to_contain_text("Translation services 26")
+
 
 def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunity_factory, department_factory,
                                        login, screenshot):

@@ -407,6 +407,55 @@ def test_pagination_keeps_filters_in_links(web_as, alice, opportunity_factory):
     assert 'hx-push-url="true"' in second.content.decode()
 
 
+@pytest.fixture
+def sortable(alice, opportunity_factory):
+    today = datetime.date.today()
+    rows = [("Bravo", "won", 300_000, 20), ("Alpha", "submitted", None, None), ("Charlie", "identified", 900_000, 5),
+            ("Delta", "pursuing", 50_000, 60)]
+    for title, status, value, days in rows:
+        opportunity_factory(alice.tenant, title=title, status=status, value_min=None, value_max=value,
+                            closing_date=today + datetime.timedelta(days=days) if days is not None else None)
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("title", ["Alpha", "Bravo", "Charlie", "Delta"]),
+    ("-title", ["Delta", "Charlie", "Bravo", "Alpha"]),
+    ("status", ["Charlie", "Delta", "Alpha", "Bravo"]),  # pipeline order, not alphabetical
+    ("-value", ["Charlie", "Bravo", "Delta", "Alpha"]),  # no value: last
+    ("value", ["Delta", "Bravo", "Charlie", "Alpha"]),  # no value: last either way
+    ("closing", ["Charlie", "Bravo", "Delta", "Alpha"]),
+    ("-closing", ["Delta", "Bravo", "Charlie", "Alpha"]),
+])
+def test_the_list_sorts_by_a_column(web_as, alice, sortable, sort, expected):
+    response = web_as(alice.viewer).get(reverse("opportunities:list"), {"sort": sort})
+    assert _titles(response) == expected
+
+
+def test_sort_headers_say_their_state_and_flip_on_a_second_click(web_as, alice, sortable):
+    client = web_as(alice.viewer)
+    html = client.get(reverse("opportunities:list"), {"sort": "title", "status": "won"}).content.decode()
+    assert re.search(r'class="sortable\s*" aria-sort="ascending">\s*<a href="\?sort=-title&amp;status=won"', html) or \
+        re.search(r'aria-sort="ascending">\s*<a href="\?status=won&amp;sort=-title"', html)
+    assert 'aria-sort="none"' in html and 'name="sort" value="title" form="opportunity-filters"' in html
+    # The default order (most recently updated first) keeps the URL clean.
+    default_html = client.get(reverse("opportunities:list")).content.decode()
+    assert 'name="sort" value="" form="opportunity-filters"' in default_html
+
+
+def test_an_unknown_sort_falls_back_to_the_default_order(web_as, alice, sortable):
+    response = web_as(alice.viewer).get(reverse("opportunities:list"), {"sort": "-password"})
+    assert response.status_code == 200
+    assert _titles(response) == ["Delta", "Charlie", "Alpha", "Bravo"]  # most recently updated first
+
+
+def test_sorting_keeps_filters_and_paging_links_keep_the_sort(web_as, alice, opportunity_factory):
+    for i in range(30):
+        opportunity_factory(alice.tenant, title=f"Won bid {i:02d}", status="won")
+    response = web_as(alice.viewer).get(reverse("opportunities:list"), {"status": "won", "sort": "-title"})
+    assert _titles(response)[:2] == ["Won bid 29", "Won bid 28"]
+    assert 'href="?status=won&amp;sort=-title&amp;page=2"' in response.content.decode()
+
+
 def test_money_and_status_are_formatted(web_as, alice, opportunity_factory):
     opportunity_factory(alice.tenant, value_min=100000, value_max=250000, status="won")
     html = web_as(alice.viewer).get(reverse("opportunities:list")).content.decode()
