@@ -11,8 +11,14 @@ from typing import Any
 
 from django.http import QueryDict
 
+from integrations.forms.settings_post import (
+    LOCKED_FIELDS,
+    STATUSES,
+    TOP_LEVEL_INPUTS,
+    conflict_keys,
+    parse_settings_post,
+)
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
-from integrations.mapping.defaults import DEFAULT_OPPORTUNITY_MAPPINGS
 from integrations.mapping.validation import (
     ACTIVITY_MODES,
     CONFLICT_RULES,
@@ -21,8 +27,7 @@ from integrations.mapping.validation import (
     FIELD_DIRECTIONS,
     Issue,
 )
-from opportunities.models import Category, OpportunityStatus
-
+from opportunities.models import Category
 
 LABELS = {
     "bidirectional": "Bidirectional — changes sync both ways",
@@ -48,7 +53,6 @@ MAP_TITLES = {
     "pursuit_decision": "Pursuit decision → Cothon_Pursuit__c",
     "analysis_status": "Analysis status → Cothon_Analysis_Status__c",
 }
-STATUSES = list(OpportunityStatus.choices)
 CATEGORIES = list(Category.choices)
 
 
@@ -86,16 +90,6 @@ class SField:
         return [{"value": v, "label": label, "selected": v in selected} for v, label in self.choices]
 
 
-def _int_or_raw(raw: str | None) -> Any:
-    text = (raw or "").strip()
-    return int(text) if re.fullmatch(r"-?\d+", text) else text
-
-
-def _amount_or_none(raw: str | None) -> Any:
-    text = (raw or "").strip().replace(",", "").replace("$", "")
-    return None if text == "" else text
-
-
 class SettingsForm:
     """Parses the posted editor into the settings JSON (shape of mapping/defaults.py) and lays
     the settings out as inputs named by their validation paths, so every Issue lands next to
@@ -113,7 +107,11 @@ class SettingsForm:
         self.posted_rows: list[dict[str, Any]] = []
         self.suggested_stages = suggested_stages or {}
         self.row_of_index: dict[int, int] = {}  # data index of a mapping -> display row
-        self.data = self._parse(post) if post is not None else self.base
+        if post is not None:
+            parsed = parse_settings_post(self.base, post)
+            self.data, self.posted_rows, self.row_of_index = parsed.data, parsed.posted_rows, parsed.row_of_index
+        else:
+            self.data = self.base
         if suggested_stages and post is None:
             self.data = copy.deepcopy(self.data)
             self.data["stage_mapping"] = {**self.data.get("stage_mapping", {}), **suggested_stages}
@@ -133,95 +131,6 @@ class SettingsForm:
         return self.org_values("StageName")
 
     # -- parsing -----------------------------------------------------------------------------
-    def _parse(self, post: QueryDict) -> dict[str, Any]:
-        data = copy.deepcopy(self.base)
-        data["direction"] = post.get("direction", data.get("direction"))
-        data["value_conversion"] = post.get("value_conversion", data.get("value_conversion"))
-
-        count = _int_or_raw(post.get("mapping_count"))
-        count = count if isinstance(count, int) else 0
-        mappings: list[dict[str, Any]] = []
-        directions: dict[str, str] = {}
-        for row in range(count + 1):  # the last row is the "add a mapping" row
-            prefix = f"opportunity_mappings[{row}]"
-            cothon = (post.get(f"{prefix}.cothon_field") or "").strip()
-            sf = (post.get(f"{prefix}.sf_field") or "").strip()
-            is_new = row == count
-            if is_new and not (cothon or sf):
-                continue
-            removed = post.get(f"{prefix}.remove") == "on"
-            locked = cothon in _LOCKED_FIELDS
-            entry = {"row": row, "cothon_field": cothon, "sf_field": sf, "picklist_map": post.get(f"{prefix}.picklist_map", ""),
-                     "direction": post.get(f"{prefix}.direction", "both"),
-                     "enabled": is_new or post.get(f"{prefix}.enabled") == "on",
-                     "removed": removed and not locked, "locked": locked}
-            self.posted_rows.append(entry)
-            if entry["removed"]:
-                continue
-            mapping: dict[str, Any] = {"cothon_field": cothon, "sf_field": sf, "locked": locked}
-            if entry["picklist_map"]:
-                mapping["picklist_map"] = entry["picklist_map"]
-            if not entry["enabled"] and not locked:
-                mapping["enabled"] = False
-            self.row_of_index[len(mappings)] = row
-            mappings.append(mapping)
-            if entry["direction"] != "both" and sf:
-                directions[sf] = entry["direction"]
-        data["opportunity_mappings"] = mappings
-        data["field_directions"] = directions
-
-        stages = {}
-        for status, _ in STATUSES:
-            stages[status] = (post.get(f"stage_mapping.{status}") or "").strip()
-        data["stage_mapping"] = stages
-
-        maps = copy.deepcopy(data.get("picklist_maps") or {})
-        for name, values in maps.items():
-            for key in list(values):
-                posted = post.get(f"picklist_maps.{name}.{key}")
-                if posted is not None:
-                    values[key] = posted.strip()
-        data["picklist_maps"] = maps
-
-        rules: dict[str, str] = {}
-        for key in self._conflict_keys(data):
-            value = post.get(f"conflict_rules.{key}", "")
-            if value:
-                rules[key] = value
-        for key, value in (data.get("conflict_rules") or {}).items():  # rules of fields no longer mapped stay
-            if key not in rules and f"conflict_rules.{key}" not in post:
-                rules[key] = value
-        data["conflict_rules"] = rules
-        data["flag_conflicts_for_review"] = post.get("flag_conflicts_for_review") == "on"
-
-        data["filters"] = {
-            "min_value": _amount_or_none(post.get("filters.min_value")),
-            "statuses": post.getlist("filters.statuses"),
-            "categories": post.getlist("filters.categories"),
-        }
-        data["frequencies"] = {
-            "incremental_minutes": _int_or_raw(post.get("frequencies.incremental_minutes")),
-            "reconciliation_minutes": _int_or_raw(post.get("frequencies.reconciliation_minutes")),
-            "daily_full_at": (post.get("frequencies.daily_full_at") or "").strip(),
-        }
-        activity = dict(data.get("activity") or {})
-        activity.update({
-            "mode": post.get("activity.mode", activity.get("mode")),
-            "batch_window_minutes": _int_or_raw(post.get("activity.batch_window_minutes")),
-            "min_value": _amount_or_none(post.get("activity.min_value")),
-            "stages": post.getlist("activity.stages"),
-            "types": post.getlist("activity.types"),
-        })
-        data["activity"] = activity
-        data["parallel_sync"] = post.get("parallel_sync") == "on"
-        data["bulk_threshold"] = _int_or_raw(post.get("bulk_threshold"))
-        return data
-
-    @staticmethod
-    def _conflict_keys(data: dict[str, Any]) -> list[str]:
-        keys = [m["sf_field"] for m in data.get("opportunity_mappings") or [] if m.get("sf_field")]
-        return list(dict.fromkeys(keys + ["custom_fields"]))
-
     def apply_type_from_method(self) -> None:
         """The seed's ready map: Type filled from the procurement method (not the category)."""
         for mapping in self.data["opportunity_mappings"]:
@@ -246,7 +155,7 @@ class SettingsForm:
                 if mapping.get("sf_field") == sf and index in self.row_of_index:
                     return f"opportunity_mappings[{self.row_of_index[index]}].direction"
             return None
-        if path in ("filters.statuses", "filters.categories") or "." in path or path in _TOP_LEVEL_INPUTS:
+        if path in ("filters.statuses", "filters.categories") or "." in path or path in TOP_LEVEL_INPUTS:
             return path
         return None
 
@@ -395,7 +304,7 @@ class SettingsForm:
         return {
             "row": row,
             "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", "",
-                                   [("", "Add a mapping…")] + [(f.name, f.label) for f in OPPORTUNITY_FIELDS.values() if f.name not in _LOCKED_FIELDS], "select"),
+                                   [("", "Add a mapping…")] + [(f.name, f.label) for f in OPPORTUNITY_FIELDS.values() if f.name not in LOCKED_FIELDS], "select"),
             "sf_field": SField(self, f"{prefix}.sf_field", "Salesforce field", "", self._sf_field_choices("", ""),
                                "select" if self.describe else "text"),
         }
@@ -459,7 +368,7 @@ class SettingsForm:
     def conflict_fields(self) -> list[SField]:
         rules = self.data.get("conflict_rules") or {}
         result = []
-        for key in self._conflict_keys(self.data):
+        for key in conflict_keys(self.data):
             label = "Other custom fields (…__c)" if key == "custom_fields" else key
             default = "Custom fields rule" if key.endswith("__c") else "Last write wins (default)"
             result.append(SField(self, f"conflict_rules.{key}", label, rules.get(key, ""),
@@ -511,18 +420,3 @@ class SettingsForm:
     @property
     def json_text(self) -> str:
         return json.dumps(self.data, indent=2, default=str)
-
-
-_LOCKED_FIELDS = {m["cothon_field"] for m in DEFAULT_OPPORTUNITY_MAPPINGS if m["locked"]}
-_TOP_LEVEL_INPUTS = {"direction", "value_conversion", "flag_conflicts_for_review", "parallel_sync", "bulk_threshold"}
-
-
-def parse_settings_json(text: str) -> tuple[dict[str, Any] | None, str]:
-    """(settings, "") or (None, why the text is not a settings object)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-    if not isinstance(value, dict):
-        return None, "The settings must be one JSON object ({ … })."
-    return value, ""
