@@ -3,6 +3,7 @@ opportunities/services.py, whose field-keyed ValidationErrors land on the named 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
@@ -80,7 +81,7 @@ def suggested_compliance_score(analysis: BidAnalysis) -> int | None:
                if r.capability_match in MATCH_CREDIT]
     if not credits:
         return None
-    return round(100 * sum(credits) / len(credits))
+    return math.floor(100 * sum(credits) / len(credits) + 0.5)  # half up: 62.5 → 63, as people round
 
 
 def attach_analysis_forms(analysis: BidAnalysis, *, requirement_form: RequirementForm | None = None,

@@ -156,9 +156,8 @@ def test_the_completion_form_suggests_the_share_of_requirements_met(web_as, alic
                                  capability_match=match)
     services.requirement_add(tenant=alice.tenant, analysis=analysis, text="Unassessed", kind="rated")
     html = _html(web_as(alice.member).get(reverse("opportunities:detail", args=[opportunity.pk])))
-    # (1 + 1 + 0.5 + 0) / 4 assessed = 62.5 → 62 (banker's rounding is not what people expect, but
-    # Python's round() is what the suggestion uses; the field can be changed before completing).
-    assert f'name="done-{analysis.pk}-compliance_score" value="{round(62.5)}"' in html
+    # (1 + 1 + 0.5 + 0) / 4 assessed (the unassessed one does not count) = 62.5 → 63, rounded half up.
+    assert f'name="done-{analysis.pk}-compliance_score" value="63"' in html
 
 
 def test_completing_an_analysis_rolls_up_and_queues_the_sync(web_as, alice, opportunity, analysis, connected):
