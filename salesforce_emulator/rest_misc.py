@@ -8,7 +8,8 @@ from functools import lru_cache
 
 from .http import Call, json_response, render_version
 from .errors import not_found
-from .metadata import STANDARD_DIR, render
+from .describe_build import STANDARD_DIR
+from .metadata import render
 
 SEASONS = ("Winter", "Spring", "Summer")
 
