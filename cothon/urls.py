@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
     path("proposals/", include("proposals.urls")),
+    path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),
     path("sync/", include("sync_engine.urls")),
     path("api/v1/", include("cothon.api.urls")),

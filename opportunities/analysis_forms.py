@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 
+from cothon.forms import add_service_errors
 from opportunities.models import BidAnalysis, CapabilityMatch, Requirement
 
 ANALYSIS_FIELDS = ("summary", "key_findings", "risks", "recommendation", "compliance_score")
@@ -33,12 +34,7 @@ class ServiceForm(forms.Form):
         """Fields built at run time (from the model); declared fields need nothing here."""
 
     def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                self.add_error(field if field in self.fields else None, error)
+        add_service_errors(self, exc)
 
 
 class AnalysisForm(ServiceForm):

@@ -64,7 +64,7 @@ class OpportunityForm(forms.Form):
         self.order_fields(EDITABLE_FIELDS)
         self.fields["department"] = forms.ModelChoiceField(
             queryset=selectors.department_list(tenant=tenant), required=False, empty_label="— No department —",
-            help_text="The government buyer.",
+            help_text="The government buyer. Not listed? Add it under Departments.",
         )
         self.fields["assignee"] = UserChoiceField(
             queryset=selectors.assignable_users(tenant=tenant), required=False, empty_label="— Unassigned —",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
@@ -32,6 +32,15 @@ def _opportunity_ordering(sort: str) -> list:
 
 def department_list(*, tenant: Tenant) -> QuerySet[Department]:
     return Department.objects.filter(tenant=tenant)
+
+
+def department_list_with_counts(*, tenant: Tenant, search: str = "") -> QuerySet[Department]:
+    """Departments for the Departments page, each with how many opportunities it buys."""
+    # Meta.ordering is dropped in GROUP BY queries: order explicitly (stable pages).
+    qs = department_list(tenant=tenant).annotate(opportunity_count=Count("opportunities")).order_by("name", "id")
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(acronym__icontains=search))
+    return qs
 
 
 def department_get(*, tenant: Tenant, pk: Any) -> Department:

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cothon.forms import add_service_errors
 from opportunities import selectors as opportunity_selectors
 from opportunities.views import tenant_page
 from proposals import selectors, services
@@ -26,12 +27,6 @@ from proposals.pdf import PdfRenderingUnavailable
 
 def _proposal_anchor(proposal: Proposal) -> str:
     return reverse("opportunities:detail", args=[proposal.opportunity_id]) + f"#proposal-{proposal.pk}"
-
-
-def _service_errors(form: ProposalForm, exc: ValidationError) -> None:
-    for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 def _page(request: HttpRequest, form: ProposalForm, formset, *, opportunity, proposal: Proposal | None) -> HttpResponse:
@@ -54,7 +49,7 @@ def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
                                                 title=form.cleaned_data["title"], created_by=request.user,
                                                 sections=formset.sections())
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Proposal “{proposal.title}” created. Generate its PDF when it is ready.")
             return redirect(_proposal_anchor(proposal))
@@ -73,7 +68,7 @@ def proposal_edit(request: HttpRequest, proposal_pk: int) -> HttpResponse:
             services.proposal_update(tenant=request.tenant, proposal=proposal, data=form.cleaned_data,
                                      sections=formset.sections())
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Proposal saved." + (" Regenerate the PDF to include the changes."
                                                            if proposal.document else ""))

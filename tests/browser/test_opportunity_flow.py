@@ -208,6 +208,10 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
 
     page.goto(f"{live_server.url}/opportunities/")
     screenshot(page, "10-list")
+    page.get_by_role("link", name="Departments").click()
+    page.wait_for_url(f"{live_server.url}/departments/")
+    expect(page.locator("tbody tr").first).to_contain_text("National Defence")
+    screenshot(page, "10b-departments")
     page.goto(f"{live_server.url}/opportunities/{main.pk}/")
     assert page.get_by_role("link", name="Open in Salesforce").get_attribute("href") == (
         "https://alice.my.salesforce.com/lightning/r/Opportunity/0065g00000AbCdEAAV/view")

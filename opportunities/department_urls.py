@@ -1,0 +1,10 @@
+from django.urls import path
+
+from opportunities import department_views
+
+app_name = "departments"
+urlpatterns = [
+    path("", department_views.department_list, name="list"),
+    path("new/", department_views.department_create, name="create"),
+    path("<int:pk>/edit/", department_views.department_edit, name="edit"),
+]

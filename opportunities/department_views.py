@@ -1,0 +1,56 @@
+"""Departments (government buyers) in the browser: list, add, edit. Each department becomes a
+Salesforce Account when its organization is connected; saving one queues that sync."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from opportunities import selectors
+from opportunities.department_forms import DepartmentForm
+from opportunities.views import tenant_page
+
+PAGE_SIZE = 50
+
+
+@tenant_page("viewer")
+@require_GET
+def department_list(request: HttpRequest) -> HttpResponse:
+    search = (request.GET.get("q") or "").strip()[:200]
+    queryset = selectors.department_list_with_counts(tenant=request.tenant, search=search)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "departments/list.html", {"page": page, "departments": page.object_list, "search": search})
+
+
+def _form_page(request: HttpRequest, form: DepartmentForm) -> HttpResponse:
+    return render(request, "departments/form.html", {"form": form, "department": form.instance},
+                  status=400 if form.errors else 200)
+
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def department_create(request: HttpRequest) -> HttpResponse:
+    form = DepartmentForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST":
+        department = form.save()
+        if department is not None:
+            messages.success(request, f"Department “{department.name}” added. You can now choose it on opportunities.")
+            return redirect("departments:list")
+    return _form_page(request, form)
+
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    department = selectors.department_get(tenant=request.tenant, pk=pk)
+    form = DepartmentForm(request.POST or None, tenant=request.tenant, instance=department)
+    if request.method == "POST":
+        saved = form.save()
+        if saved is not None:
+            messages.success(request, f"Department “{saved.name}” saved.")
+            return redirect("departments:list")
+        form.instance = selectors.department_get(tenant=request.tenant, pk=pk)  # the page shows the stored name
+    return _form_page(request, form)
