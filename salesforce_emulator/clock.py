@@ -42,7 +42,8 @@ def offset_seconds() -> float:
 def sf_datetime(when: datetime | None = None) -> str:
     """Salesforce's JSON datetime form: 2024-01-31T12:00:00.000+0000 (always UTC)."""
     when = (when or now()).astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    # isoformat is several times faster than strftime, and this runs for every record written.
+    return when.isoformat(timespec="milliseconds")[:-6] + "+0000"
 
 
 def parse_datetime(text: str) -> datetime | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock, ids
@@ -40,6 +40,9 @@ class DmlError(Exception):
         self.status = status
 
 
+USER_KEY_PREFIX = "005"
+
+
 def blob_url(sobject: str, record_id: str, field: str) -> str:
     # "vxx.0" is replaced by the request's version when a record is rendered.
     return f"/services/data/vxx.0/sobjects/{sobject}/{record_id}/{field}"
@@ -55,6 +58,8 @@ class Dml:
     ctx: Any  # runtime.OrgRuntime (kept untyped to avoid an import cycle)
     user: User
     internal: bool = False  # seeding/system writes: no object permission checks
+    _user_kinds: dict[str, tuple[str, str, bool]] = field(default_factory=dict, repr=False)
+    _known_absent: tuple[str, str, str] | None = field(default=None, repr=False)
 
     @property
     def store(self):
@@ -102,7 +107,12 @@ class Dml:
                 wanted.append((fld, value))
         if not wanted:
             return
-        kinds = self.store.kinds(v for _f, v in wanted)
+        # Users cannot be deleted in Salesforce (only deactivated), so their kind is looked up
+        # once per request: a collection of 200 records owned by one user costs one query.
+        lookup = [v for _f, v in wanted if v not in self._user_kinds]
+        kinds = self.store.kinds(lookup) if lookup else {}
+        self._user_kinds.update({v: kind for v, kind in kinds.items() if v.startswith(USER_KEY_PREFIX)})
+        kinds.update({v: self._user_kinds[v] for _f, v in wanted if v in self._user_kinds})
         errors = []
         for fld, value in wanted:
             found = kinds.get(value)
@@ -125,8 +135,8 @@ class Dml:
             raise DmlError(errors)
 
     def _keys(self, obj: ObjectMeta, record: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(f.name, key_value(f, record[f.name])) for f in obj.fields.values()
-                if (f.unique or f.external_id) and record.get(f.name) not in (None, "")]
+        return [(f.name, key_value(f, record[f.name])) for f in self.validator(obj).keyed
+                if record.get(f.name) not in (None, "")]
 
     def _check_unique(self, obj: ObjectMeta, record: dict[str, Any], self_id: str | None,
                       only: set[str] | None = None) -> None:
@@ -136,19 +146,19 @@ class Dml:
             value = record.get(fld.name)
             if value in (None, ""):
                 continue
-            hits = [h for h in self.store.find_by_key(self.org_name, obj.name, fld.name,
-                                                      key_value(fld, value)) if h != self_id]
+            key = key_value(fld, value)
+            if (obj.name, fld.name, key) == self._known_absent:
+                continue  # the upsert that is creating this record just looked it up: none
+            hits = [h for h in self.store.find_by_key(self.org_name, obj.name, fld.name, key)
+                    if h != self_id]
             if hits:
                 raise DmlError([SfError(
                     "DUPLICATE_VALUE",
                     f"duplicate value found: {fld.name} duplicates value on record with id: "
                     f"{hits[0]}", [])])
 
-    @staticmethod
-    def _refs(obj: ObjectMeta, record: dict[str, Any]) -> list[tuple[str, str]]:
-        return [(f.name, record[f.name]) for f in obj.fields.values()
-                if f.type == "reference" and record.get(f.name)
-                and f.name not in ("CreatedById", "LastModifiedById")]
+    def _refs(self, obj: ObjectMeta, record: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(f.name, record[f.name]) for f in self.validator(obj).stored_refs if record.get(f.name)]
 
     # -- derived fields ------------------------------------------------------------------
     def _derive(self, obj: ObjectMeta, record: dict[str, Any], old: dict[str, Any] | None,
@@ -452,7 +462,13 @@ class Dml:
             raise DmlError([SfError("NOT_FOUND", "The requested resource does not exist", [])],
                            status=404)
         body[fld.name] = value
-        return self.create(obj.name, body, raw=raw, csv=csv), True
+        # Same transaction, nothing written in between: the unique check of this key may rely
+        # on the lookup above instead of repeating it (one query fewer per created record).
+        self._known_absent = (obj.name, fld.name, key_value(fld, value))
+        try:
+            return self.create(obj.name, body, raw=raw, csv=csv), True
+        finally:
+            self._known_absent = None
 
     # -- delete ----------------------------------------------------------------------------
     def delete(self, record_id: str, sobject: str | None = None) -> None:

@@ -260,6 +260,10 @@ class Validator:
         self.rules = [r for r in rules if r.object == obj.name and r.active]
         self.references = [f for f in obj.fields.values() if f.type == "reference"]
         self.unique = [f for f in obj.fields.values() if f.unique]
+        # Precomputed per object: these run for every record written (Opportunity has ~60 fields).
+        self.keyed = [f for f in obj.fields.values() if f.unique or f.external_id]
+        self.stored_refs = [f for f in self.references if f.name not in ("CreatedById", "LastModifiedById")]
+        self.booleans = [f for f in obj.fields.values() if f.type == "boolean"]
 
     def resolve(self, key: str) -> FieldMeta | None:
         return self.visible.get(key.lower())
@@ -304,8 +308,8 @@ class Validator:
                     record[fld.name] = bool(fld.default_value)
                 elif fld.picklist_default is not None:
                     record[fld.name] = fld.picklist_default
-        for fld in self.obj.fields.values():
-            if fld.type == "boolean" and record.get(fld.name) is None:
+        for fld in self.booleans:
+            if record.get(fld.name) is None:
                 record[fld.name] = bool(fld.default_value)
 
     def missing_required(self, record: dict[str, Any]) -> SfError | None:
