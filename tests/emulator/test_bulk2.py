@@ -278,8 +278,16 @@ def test_abort_during_processing_leaves_unprocessed_rows(emulator_reset):
     session.patch(f"{base}/{job['id']}", json={"state": "Aborted"})
     info = _wait(session, f"{base}/{job['id']}")
     assert info["state"] == "Aborted"
-    time.sleep(0.5)  # the worker notices the abort at its next chunk
-    ok = _rows(session.get(f"{base}/{job['id']}/successfulResults").text)
-    unprocessed = session.get(f"{base}/{job['id']}/unprocessedrecords").text.splitlines()
+    # The worker notices the abort at its next chunk; until then results may still grow, so read
+    # until two reads in a row agree (a slow machine may need more than one chunk's time).
+    deadline, previous = time.time() + 15, None
+    while True:
+        ok = _rows(session.get(f"{base}/{job['id']}/successfulResults").text)
+        unprocessed = session.get(f"{base}/{job['id']}/unprocessedrecords").text.splitlines()
+        current = (len(ok), len(unprocessed))
+        if current == previous or time.time() > deadline:
+            break
+        previous = current
+        time.sleep(0.3)
     assert len(ok) + len(unprocessed) - 1 == 20000
     assert len(unprocessed) > 1
