@@ -74,19 +74,27 @@ def opportunity_salesforce_link(*, tenant: Tenant, opportunity) -> dict[str, Any
 
 
 def opportunity_salesforce_links(*, tenant: Tenant, opportunity_ids: list[int]) -> dict[int, Any]:
-    """SyncLinks of these opportunities in the tenant's default connection, by opportunity id.
+    """SyncLinks of these opportunities in the tenant's default connection, by opportunity id."""
+    from sync_engine.models import RecordType
 
-    One query whatever the number of ids, so a page of opportunities costs one extra query.
-    Opportunities without a link (or with no default connection) are simply absent.
+    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, sobject="Opportunity",
+                            record_ids=opportunity_ids)
+
+
+def salesforce_links(*, tenant: Tenant, record_type: str, sobject: str, record_ids: list[int]) -> dict[int, Any]:
+    """SyncLinks of these records in the tenant's default connection, by record id.
+
+    One query whatever the number of ids, so a page of records costs one extra query.
+    Records without a link (or with no default connection) are simply absent.
     """
-    from sync_engine.models import RecordType, SyncLink
+    from sync_engine.models import SyncLink
 
-    if not opportunity_ids:
+    if not record_ids:
         return {}
     links = (
         SyncLink.objects.filter(
             tenant=tenant, connection__tenant=tenant, connection__is_default=True,
-            record_type=RecordType.OPPORTUNITY, record_id__in=list(opportunity_ids), sobject="Opportunity",
+            record_type=record_type, record_id__in=list(record_ids), sobject=sobject,
         )
         .select_related("connection")
     )

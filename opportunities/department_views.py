@@ -9,9 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.department_forms import DepartmentForm
 from opportunities.views import tenant_page
+from sync_engine.models import RecordType
 
 PAGE_SIZE = 50
 
@@ -22,7 +24,16 @@ def department_list(request: HttpRequest) -> HttpResponse:
     search = (request.GET.get("q") or "").strip()[:200]
     queryset = selectors.department_list_with_counts(tenant=request.tenant, search=search)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "departments/list.html", {"page": page, "departments": page.object_list, "search": search})
+    departments = list(page.object_list)
+    accounts = integration_selectors.salesforce_links(
+        tenant=request.tenant, record_type=RecordType.DEPARTMENT, sobject="Account",
+        record_ids=[d.pk for d in departments])
+    for department in departments:
+        department.salesforce_link = accounts.get(department.pk)
+    return render(request, "departments/list.html", {
+        "page": page, "departments": departments, "search": search,
+        "has_default_connection": integration_selectors.salesforce_default_connection(tenant=request.tenant) is not None,
+    })
 
 
 def _form_page(request: HttpRequest, form: DepartmentForm) -> HttpResponse:

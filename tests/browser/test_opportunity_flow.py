@@ -208,6 +208,9 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
 
     page.goto(f"{live_server.url}/opportunities/")
     screenshot(page, "10-list")
+    SyncLink.objects.create(tenant=alice.tenant, connection=connection, record_type="department", record_id=ssc.pk,
+                            sobject="Account", salesforce_id="0015g00000XyZaBAAV", status="synced",
+                            last_synced_at=datetime.datetime.now(datetime.UTC))
     page.get_by_role("link", name="Departments").click()
     page.wait_for_url(f"{live_server.url}/departments/")
     expect(page.locator("tbody tr").first).to_contain_text("National Defence")

@@ -32,6 +32,27 @@ def test_the_list_shows_this_tenants_departments_with_opportunity_counts(web_as,
     assert "New department" not in html  # viewers read only
 
 
+def test_the_list_links_each_department_to_its_salesforce_account(web_as, alice, department_factory):
+    from django.utils import timezone
+
+    from sync_engine.models import SyncLink
+
+    ssc = department_factory(alice.tenant, name="Shared Services Canada")
+    department_factory(alice.tenant, name="National Defence")
+    client = web_as(alice.viewer)
+    assert "Salesforce Account" not in _html(client.get(reverse("departments:list")))  # no org connected
+    connection = SalesforceConnection.objects.create(
+        tenant=alice.tenant, name="Production", login_url="https://login.salesforce.com",
+        instance_url="https://alice.my.salesforce.com", status="connected", is_default=True)
+    SyncLink.objects.create(tenant=alice.tenant, connection=connection, record_type="department", record_id=ssc.pk,
+                            sobject="Account", salesforce_id="001000000000001AAA", status="synced",
+                            last_synced_at=timezone.now())
+    html = _html(client.get(reverse("departments:list")))
+    assert "Salesforce Account" in html
+    assert 'href="https://alice.my.salesforce.com/lightning/r/Account/001000000000001AAA/view"' in html
+    assert html.count("Not synced yet") == 1  # National Defence
+
+
 def test_search_matches_name_or_acronym(web_as, alice, department_factory):
     department_factory(alice.tenant, name="Shared Services Canada", acronym="SSC")
     department_factory(alice.tenant, name="National Defence", acronym="DND")
