@@ -76,3 +76,10 @@ def test_member_runs_an_analysis_and_generates_a_proposal(page, live_server, ali
     download = page.request.get(live_server.url + pdf_link.get_attribute("href"))
     assert download.status == 200 and download.body()[:5] == b"%PDF-"
     screenshot(page, "23-analysis-and-proposal-done")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "24-record-page-phone")
+    # Nothing wider than the screen: the page scrolls vertically only.
+    widest = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap'))
+        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)""")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, widest

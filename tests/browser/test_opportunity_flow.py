@@ -248,6 +248,19 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
     page.goto(f"{live_server.url}/opportunities/{main.pk}/")
     screenshot(page, "21-tablet-detail")
 
+    # Phone width: every main page fits the screen (tables scroll inside their own box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/opportunities/", f"/opportunities/{main.pk}/", f"/opportunities/{main.pk}/edit/",
+                 f"/proposals/new/for/{main.pk}/", "/departments/", "/departments/new/", "/sync/", "/sync/logs/",
+                 f"/sync/connections/{connection.pk}/usage/", f"/sync/connections/{connection.pk}/sync-now/",
+                 "/settings/integrations/", f"/settings/integrations/salesforce/{connection.pk}/"):
+        page.goto(f"{live_server.url}{path}")
+        overflow = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap, .usage-chart, .tabs'))
+            .map(e => e.tagName + '.' + e.className + ' in ' + e.parentElement.className + ': ' + (e.textContent || '').trim().slice(0, 40)).slice(0, 5)""")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, overflow)
+    screenshot(page, "22-phone-list")
+
     # A viewer: no edit buttons, a disabled Sync explained by its tooltip, a 403 page.
     page.set_viewport_size({"width": 1366, "height": 900})
     page.click(".user-button")
