@@ -16,6 +16,10 @@ from opportunities.models import BidAnalysis, CapabilityMatch, Requirement
 ANALYSIS_FIELDS = ("summary", "key_findings", "risks", "recommendation", "compliance_score")
 REQUIREMENT_FIELDS = ("code", "text", "kind", "capability_match", "weight", "notes")
 
+# Salesforce's Cothon_Recommendation__c is a picklist (Pursue / Pass / Review Needed): the
+# sync sends the recommendation's first word when it is one of those.
+RECOMMENDATION_HELP = "Start with Pursue, Pass or Review — Salesforce receives that word as the recommendation."
+
 # How much each capability match counts towards the suggested compliance score.
 MATCH_CREDIT = {CapabilityMatch.MET: 1.0, CapabilityMatch.PARTIAL: 0.5, CapabilityMatch.NOT_MET: 0.0}
 
@@ -44,7 +48,8 @@ class AnalysisForm(ServiceForm):
         self.fields["compliance_score"].label = "Compliance score (%)"
         self.fields["compliance_score"].help_text = "Optional while in progress; set when you complete the analysis."
         self.fields["key_findings"].help_text = "One finding per line."
-        self.fields["recommendation"].widget.attrs["placeholder"] = "e.g. Bid — strong fit on mandatory criteria"
+        self.fields["recommendation"].widget.attrs["placeholder"] = "e.g. Pursue with a partner for bilingual support"
+        self.fields["recommendation"].help_text = RECOMMENDATION_HELP
         for name in ("summary", "key_findings", "risks"):
             self.fields[name].widget.attrs["rows"] = 4
 
@@ -68,7 +73,8 @@ class AnalysisCompleteForm(ServiceForm):
         help_text="Rolled up to the opportunity and sent to Salesforce.",
         error_messages={"required": "Enter the compliance score (0–100)."},
     )
-    recommendation = forms.CharField(label="Recommendation", max_length=255, required=False)
+    recommendation = forms.CharField(label="Recommendation", max_length=255, required=False,
+                                     help_text=RECOMMENDATION_HELP)
 
 
 def suggested_compliance_score(analysis: BidAnalysis) -> int | None:

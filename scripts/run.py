@@ -74,7 +74,7 @@ class Supervisor:
             for name, proc in self.children:
                 code = proc.poll()
                 if code is not None:
-                    print(f"\n{name} exited with code {code}; see var/log/{name}.log. Stopping everything.")
+                    print(f"\n{name} exited with code {code}; see {VAR / 'log' / name}.log. Stopping everything.")
                     return 1
             time.sleep(0.5)
 
@@ -84,7 +84,7 @@ def _wait_for_emulator(data_dir: Path, proc: subprocess.Popen, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("The Salesforce emulator failed to start; see var/log/emulator.log")
+            raise SystemExit(f"The Salesforce emulator failed to start; see {VAR / 'log' / 'emulator.log'}")
         if runtime.exists():
             try:
                 info = json.loads(runtime.read_text())
@@ -93,7 +93,7 @@ def _wait_for_emulator(data_dir: Path, proc: subprocess.Popen, timeout: float = 
             except json.JSONDecodeError:
                 pass
         time.sleep(0.2)
-    raise SystemExit("The Salesforce emulator did not start within 30 s; see var/log/emulator.log")
+    raise SystemExit(f"The Salesforce emulator did not start within 30 s; see {VAR / 'log' / 'emulator.log'}")
 
 
 def _wait_for_http(url: str, timeout: float = 30) -> None:
@@ -106,7 +106,7 @@ def _wait_for_http(url: str, timeout: float = 30) -> None:
                 return
         except OSError:
             time.sleep(0.3)
-    raise SystemExit(f"The web server did not answer at {url}; see var/log/web.log")
+    raise SystemExit(f"The web server did not answer at {url}; see {VAR / 'log' / 'web.log'}")
 
 
 def _connect_demo_orgs(env: dict[str, str], emulator_dir: Path) -> None:
@@ -168,7 +168,7 @@ def main() -> int:
             admin = json.loads((VAR / f"emulator-{org}-credentials.json").read_text()).get("admin") or {}
             if admin:
                 print(f"  Salesforce login page ({org} org): {admin.get('username')} / {admin.get('password')}")
-        print("  Logs: var/log/*.log     Stop: Ctrl-C")
+        print(f"  Logs: {VAR / 'log'}/*.log     Stop: Ctrl-C")
         print("=" * 72, flush=True)
         return sup.watch()
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
 
 ANALYSIS_STATUS = {"in_progress": "In Progress", "completed": "Complete"}
-RECOMMENDATIONS = {"pursue": "Pursue", "pass": "Pass"}
+RECOMMENDATIONS = {"pursue": "Pursue", "pass": "Pass", "review": "Review Needed"}
 REQUIREMENT_TYPE = {"mandatory": "Mandatory", "rated": "Rated"}
 CAPABILITY = {"met": "Met", "partial": "Partial", "not_met": "Not Met", "unknown": "Unknown"}
 

@@ -86,12 +86,14 @@ def test_a_completed_analysis_pushes_the_custom_objects_fields_and_the_task(alic
     analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity, summary="Fit", key_findings="Strong fit\nPricing risk")
     opp.requirement_add(tenant=alice.tenant, analysis=analysis, code="M1", text="Hold a DOS", kind="mandatory", capability_match="met")
     opp.requirement_add(tenant=alice.tenant, analysis=analysis, code="R1", text="Methodology", kind="rated")
-    opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=85, recommendation="Pursue")
+    opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=85,
+                          recommendation="Review pricing with the partner first")
     summary = push_connection(connection_id=connected.pk)
     assert summary.failed == 0, summary
-    [sf_analysis] = sf_records(emulator_reset, "SELECT Id, Cothon_Compliance__c, Cothon_Opportunity__r.Cothon_Ref__c, "
+    [sf_analysis] = sf_records(emulator_reset, "SELECT Id, Cothon_Compliance__c, Cothon_Recommendation__c, Cothon_Opportunity__r.Cothon_Ref__c, "
                                                "(SELECT Cothon_Type__c FROM Cothon_Requirements__r) FROM Cothon_Analysis__c")
     assert sf_analysis["Cothon_Compliance__c"] == 85 and sf_analysis["Cothon_Opportunity__r"]["Cothon_Ref__c"] == opportunity.reference
+    assert sf_analysis["Cothon_Recommendation__c"] == "Review Needed"  # the picklist value for "Review …"
     assert sorted(r["Cothon_Type__c"] for r in sf_analysis["Cothon_Requirements__r"]["records"]) == ["Mandatory", "Rated"]
     [sf_opp] = sf_records(emulator_reset, "SELECT Cothon_Compliance__c, Cothon_Analysis_Status__c FROM Opportunity")
     assert sf_opp == {**sf_opp, "Cothon_Compliance__c": 85, "Cothon_Analysis_Status__c": "Complete"}
