@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cothon.tenancy.pages import is_htmx, tenant_page
 from opportunities import selectors, services
 from opportunities.analysis_forms import (
     ANALYSIS_FIELDS,
@@ -23,7 +24,7 @@ from opportunities.analysis_forms import (
     attach_analysis_forms,
 )
 from opportunities.models import BidAnalysis, BidAnalysisStatus
-from opportunities.views import _detail_context, _is_htmx, tenant_page
+from opportunities.views import detail_context
 
 
 def _analysis_anchor(analysis: BidAnalysis) -> str:
@@ -32,7 +33,7 @@ def _analysis_anchor(analysis: BidAnalysis) -> str:
 
 def _detail_with(request: HttpRequest, analysis: BidAnalysis, **forms) -> HttpResponse:
     """The opportunity page again, with this analysis's failed form (no-JavaScript fallback)."""
-    context = _detail_context(request, analysis.opportunity)
+    context = detail_context(request, analysis.opportunity)
     context["analyses"] = [attach_analysis_forms(a, **forms) if a.pk == analysis.pk else a
                            for a in context["analyses"]]
     return render(request, "opportunities/detail.html", context, status=400)
@@ -89,7 +90,7 @@ def requirement_add(request: HttpRequest, analysis_pk: int) -> HttpResponse:
             form.add_service_errors(exc)
         else:
             form = None
-    if _is_htmx(request):
+    if is_htmx(request):
         fresh = selectors.analysis_get(tenant=tenant, pk=analysis.pk)  # with the new requirement
         return render(request, "opportunities/_analysis.html",
                       {"analysis": attach_analysis_forms(fresh, requirement_form=form),

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.department_forms import DepartmentForm
-from opportunities.views import tenant_page
 from sync_engine.models import RecordType
 
 PAGE_SIZE = 50

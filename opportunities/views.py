@@ -3,21 +3,16 @@ forms); every lookup is scoped to request.tenant, so another tenant's id is a 40
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cothon.tenancy.access import tenant_required
+from cothon.tenancy.pages import is_htmx, tenant_page
 from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from opportunities import selectors, services
@@ -26,30 +21,6 @@ from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterFo
 from proposals.selectors import proposal_list
 
 PAGE_SIZE = 25
-
-
-def tenant_page(minimum_role: str = "viewer") -> Callable:
-    """tenant_required + dates rendered in the tenant's time zone."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def in_tenant_zone(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            try:
-                zone = zoneinfo.ZoneInfo(request.tenant.time_zone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                zone = None
-            with timezone.override(zone):
-                return view(request, *args, **kwargs)
-
-        return tenant_required(minimum_role)(in_tenant_zone)
-
-    return decorator
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    # A history restore (back button with an empty htmx cache) needs the whole page.
-    return bool(htmx) and not htmx.history_restore_request
 
 
 # --- list ----------------------------------------------------------------------------------
@@ -72,7 +43,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "default_sort": selectors.DEFAULT_OPPORTUNITY_SORT,
         "sort_columns": _sort_columns(sort),
     }
-    template = "opportunities/_results.html" if _is_htmx(request) else "opportunities/list.html"
+    template = "opportunities/_results.html" if is_htmx(request) else "opportunities/list.html"
     response = render(request, template, context)
     # The same URL answers a fragment or a page depending on HX-Request: never mix them in caches.
     patch_vary_headers(response, ["HX-Request"])
@@ -107,7 +78,7 @@ def _comments_context(request: HttpRequest, opportunity, form: CommentForm | Non
     }
 
 
-def _detail_context(request: HttpRequest, opportunity, comment_form: CommentForm | None = None) -> dict:
+def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm | None = None) -> dict:
     tenant = request.tenant
     return {
         **_comments_context(request, opportunity, comment_form),
@@ -159,7 +130,7 @@ def _url_if_exists(name: str, *args) -> str:
 @tenant_page("viewer")
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
-    return render(request, "opportunities/detail.html", _detail_context(request, opportunity))
+    return render(request, "opportunities/detail.html", detail_context(request, opportunity))
 
 
 @tenant_page("member")
@@ -176,13 +147,13 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("body", exc.messages)
         else:
             form = None
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "opportunities/_comments.html", _comments_context(request, opportunity, form))
     if form is None:
         messages.success(request, "Comment added.")
         return redirect(reverse("opportunities:detail", args=[opportunity.pk]) + "#comments")
     # Without JavaScript: the page again, with the error under the comment box.
-    return render(request, "opportunities/detail.html", _detail_context(request, opportunity, form))
+    return render(request, "opportunities/detail.html", detail_context(request, opportunity, form))
 
 
 # --- create, edit, inline validation -------------------------------------------------------

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cothon.forms import add_service_errors
+from cothon.tenancy.pages import tenant_page
 from opportunities import selectors as opportunity_selectors
-from opportunities.views import tenant_page
 from proposals import selectors, services
 from proposals.downloads import proposal_document_response
 from proposals.forms import ProposalForm, SectionFormSet, section_initial

@@ -8,9 +8,6 @@ scoped to request.tenant, so another tenant's id is a 404."""
 from __future__ import annotations
 
 import datetime
-import zoneinfo
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,7 +18,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from cothon.tenancy.access import tenant_required
+from cothon.tenancy.pages import is_htmx, tenant_page, tenant_zone
 from integrations.salesforce.errors import HINTS
 from sync_engine import selectors, services
 from sync_engine.csv_export import sync_log_csv_response
@@ -32,35 +29,9 @@ from sync_engine.models import RecordType, SyncRunKind, SyncRunStatus
 USAGE_HOURS = (24, 48)
 
 
-def tenant_zone(request: HttpRequest):
-    try:
-        return zoneinfo.ZoneInfo(request.tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return datetime.UTC
-
-
-def sync_page(minimum_role: str = "viewer") -> Callable:
-    """tenant_required + times rendered in the tenant's time zone."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def in_tenant_zone(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            with timezone.override(tenant_zone(request)):
-                return view(request, *args, **kwargs)
-
-        return tenant_required(minimum_role)(in_tenant_zone)
-
-    return decorator
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
 # --- overview --------------------------------------------------------------------------------
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def sync_index(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
@@ -80,7 +51,7 @@ def _log_filter_form(request: HttpRequest) -> LogFilterForm:
     return form
 
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def log_list(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
@@ -106,7 +77,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
         "is_first_page": before is None and after is None,
         "filter_errors": _filter_errors(form),
     }
-    template = "sync_engine/_log_results.html" if _is_htmx(request) and request.htmx.target == "sync-log-results" else "sync_engine/logs.html"
+    template = "sync_engine/_log_results.html" if is_htmx(request) and request.htmx.target == "sync-log-results" else "sync_engine/logs.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -117,7 +88,7 @@ def _filter_errors(form: LogFilterForm) -> list[tuple[str, str]]:
             for name, errors in form.errors.items() for error in errors]
 
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def log_csv(request: HttpRequest) -> HttpResponse:
     form = _log_filter_form(request)
@@ -131,7 +102,7 @@ def log_csv(request: HttpRequest) -> HttpResponse:
                                  today=timezone.localdate(timezone=zone))
 
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def record_history(request: HttpRequest, record_type: str, record_id: int) -> HttpResponse:
     """A record's latest log rows (the Salesforce panel reloads this after a manual sync)."""
@@ -144,7 +115,7 @@ def record_history(request: HttpRequest, record_type: str, record_id: int) -> Ht
 
 # --- a record's manual sync ------------------------------------------------------------------
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def record_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The Sync button's status area: polled every second until the record has a result."""
@@ -166,7 +137,7 @@ def _progress_context(request: HttpRequest, run) -> dict:
             "is_admin": request.membership.has_role("admin")}
 
 
-@sync_page("admin")
+@tenant_page("admin")
 def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     tenant = request.tenant
     connection = selectors.sync_connection_get(tenant=tenant, pk=pk)
@@ -202,7 +173,7 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sync_engine/sync_now.html", context, status=400 if error else 200)
 
 
-@sync_page("admin")
+@tenant_page("admin")
 @require_GET
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=selectors.BACKGROUND_RUN_KINDS)
@@ -212,7 +183,7 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@sync_page("admin")
+@tenant_page("admin")
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=(SyncRunKind.FULL, SyncRunKind.INCREMENTAL))
@@ -223,7 +194,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 else "Cancelling: the batch in progress finishes, then the sync stops.")
     else:
         text = "This sync has already finished." if run.status not in selectors.ACTIVE_RUN_STATUSES else "Cancel already requested."
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "sync_engine/_run_progress.html", {**_progress_context(request, run), "notice": text})
         if run.status not in selectors.ACTIVE_RUN_STATUSES:
             response["HX-Trigger"] = "sync-run-finished"
@@ -232,7 +203,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sync:sync_now", pk=run.connection_id)
 
 
-@sync_page("admin")
+@tenant_page("admin")
 @require_GET
 def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The recent-runs table (reloaded when a run finishes)."""
@@ -299,7 +270,7 @@ def _chart(usage: selectors.UsageChart, zone) -> dict:
             "axis_y": c["top"] + plot_h, "right_x": c["left"] + plot_w}
 
 
-@sync_page("viewer")
+@tenant_page("viewer")
 @require_GET
 def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
     tenant = request.tenant

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from cothon.tenancy.pages import tenant_page
 from integrations import selectors
 from integrations.models import SalesforceConnection
 from integrations.salesforce.errors import HINTS, SalesforceError
-from opportunities.views import tenant_page
-
-
 
 OAUTH_SESSION_KEY = "salesforce_oauth_pending"
 EVENTS_SHOWN = 30

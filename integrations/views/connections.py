@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from oauthlib.oauth2 import OAuth2Error
 
+from cothon.tenancy.pages import tenant_page
 from integrations import connections as svc
 from integrations import selectors
 from integrations.forms import (
@@ -26,11 +27,17 @@ from integrations.models import AuthMethod, ConnectionStatus, CredentialMode, Sa
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.oauth import authorization_url
 from integrations.user_links import user_link_set, user_links_prefill
-from opportunities.views import tenant_page
-
 from integrations.views.common import (
-    OAUTH_SESSION_KEY, AUTHORIZE_HINTS, _events, _hint, _is_admin, _connection, _detail, _callback_url,
+    AUTHORIZE_HINTS,
+    OAUTH_SESSION_KEY,
+    _callback_url,
+    _connection,
+    _detail,
+    _events,
+    _hint,
+    _is_admin,
 )
+
 
 def _start_oauth(request: HttpRequest, connection: SalesforceConnection) -> HttpResponse:
     """Send the browser to Salesforce's authorize page; the state, the PKCE verifier and the

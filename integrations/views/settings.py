@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from cothon.tenancy.pages import tenant_page
 from integrations import selectors
 from integrations.forms import (
     SettingsForm,
@@ -17,11 +17,12 @@ from integrations.mapping.suggest import picklist_values, suggest_stage_mapping
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from integrations.sync_settings import SettingsInvalid, describe_get, settings_current, settings_save, settings_validate
-from opportunities.views import tenant_page
-
 from integrations.views.common import (
-    _hint, _is_admin, _connection,
+    _connection,
+    _hint,
+    _is_admin,
 )
+
 
 def _org_describe(request: HttpRequest, connection: SalesforceConnection, data: dict) -> tuple[dict | None, str]:
     """The org's describe of the mapped object when connected (cached for an hour), or why not."""

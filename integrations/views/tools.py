@@ -9,16 +9,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from cothon.tenancy.pages import tenant_page
 from integrations.custom_fields import CUSTOM_OBJECTS, STANDARD_OBJECT_FIELDS, install_custom_fields, install_plan
 from integrations.dry_run import dry_run
 from integrations.models import ConnectionStatus
 from integrations.salesforce.errors import SalesforceError
-from opportunities import selectors as opportunity_selectors
-from opportunities.views import tenant_page
-
 from integrations.views.common import (
-    _hint, _connection,
+    _connection,
+    _hint,
 )
+from opportunities import selectors as opportunity_selectors
+
 
 def _shown_value(value: Any) -> tuple[str | None, bool]:
     """(the value as the request body carries it, whether it is a reference resolved at send time)."""
