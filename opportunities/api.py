@@ -86,6 +86,9 @@ class TenantViewSetMixin:
     retrieve=extend_schema(summary="Get a department", tags=["departments"]),
     update=extend_schema(summary="Replace a department", tags=["departments"]),
     partial_update=extend_schema(summary="Change fields of a department", tags=["departments"]),
+    destroy=extend_schema(summary="Delete a department no opportunity is for", tags=["departments"],
+                          description="400 (on `department`) while opportunities are for it. Its Salesforce "
+                                      "Account is kept."),
 )
 class DepartmentViewSet(
     TenantViewSetMixin,
@@ -93,6 +96,7 @@ class DepartmentViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Government buyers (departments) of your organization. Become Salesforce Accounts."""
@@ -117,6 +121,9 @@ class DepartmentViewSet(
         if "name" in data:
             services.department_validate_name(tenant=self.tenant, name=data["name"], department=serializer.instance)
         serializer.instance = services.department_update(tenant=self.tenant, department=serializer.instance, data=data)
+
+    def perform_destroy(self, instance) -> None:
+        services.department_delete(tenant=self.tenant, department=instance)
 
 
 # --- opportunities -------------------------------------------------------------------------

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", department_views.department_list, name="list"),
     path("new/", department_views.department_create, name="create"),
     path("<int:pk>/edit/", department_views.department_edit, name="edit"),
+    path("<int:pk>/delete/", department_views.department_delete, name="delete"),
 ]

@@ -4,6 +4,7 @@ Salesforce Account when its organization is connected; saving one queues that sy
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
-from opportunities import selectors
+from opportunities import selectors, services
 from opportunities.department_forms import DepartmentForm
 from sync_engine.models import RecordType
 
@@ -65,3 +66,19 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("departments:list")
         form.instance = selectors.department_get(tenant=request.tenant, pk=pk)  # the page shows the stored name
     return _form_page(request, form)
+
+
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def department_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    department = selectors.department_get(tenant=request.tenant, pk=pk)
+    in_use = department.opportunities.count()
+    if request.method == "POST":
+        try:
+            services.department_delete(tenant=request.tenant, department=department)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages) + " Nothing was deleted.")
+            return redirect("departments:list")
+        messages.success(request, f"Department “{department.name}” deleted.")
+        return redirect("departments:list")
+    return render(request, "departments/confirm_delete.html", {"department": department, "in_use": in_use})

@@ -71,6 +71,19 @@ def department_update(*, tenant: Tenant, department: Department, data: Mapping[s
     return department
 
 
+@transaction.atomic
+def department_delete(*, tenant: Tenant, department: Department) -> None:
+    """Delete a department no opportunity is for (a typo, a duplicate). Its Salesforce Account
+    is kept, like a deleted opportunity's record. Contacts of it keep existing, without one."""
+    _assert_tenant(department, tenant)
+    in_use = department.opportunities.count()
+    if in_use:
+        raise ValidationError({"department": [
+            f"{in_use} opportunit{'y is' if in_use == 1 else 'ies are'} for this department: "
+            "choose another department on them first."]})
+    department.delete()
+
+
 def department_get_or_create(*, tenant: Tenant, name: str) -> Department:
     existing = Department.objects.filter(tenant=tenant, name__iexact=name.strip()).first()
     return existing or department_create(tenant=tenant, name=name)

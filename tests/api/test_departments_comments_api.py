@@ -49,9 +49,30 @@ def test_a_duplicate_department_name_is_a_400_on_name(alice, alice_api, bob_api,
     assert Department.objects.filter(tenant=alice.tenant).count() == 2
 
 
-def test_departments_cannot_be_deleted_here(alice, alice_api, department_factory):
+def test_an_unused_department_is_deleted(alice, alice_api, department_factory):
     department = department_factory(alice.tenant)
-    assert alice_api.delete(f"{DEPARTMENTS}{department.pk}/").status_code == 405
+    assert alice_api.delete(f"{DEPARTMENTS}{department.pk}/").status_code == 204
+    assert not Department.objects.exists()
+
+
+def test_a_department_with_opportunities_is_a_400_and_stays(alice, alice_api, department_factory, opportunity_factory):
+    department = department_factory(alice.tenant)
+    opportunity_factory(alice.tenant, department=department)
+    errors = errors_of(alice_api.delete(f"{DEPARTMENTS}{department.pk}/"))
+    assert errors == {"department": ["1 opportunity is for this department: choose another department on them first."]}
+    assert Department.objects.filter(pk=department.pk).exists()
+
+
+def test_viewers_cannot_delete_departments(alice, api_as, department_factory):
+    department = department_factory(alice.tenant)
+    assert api_as(alice.viewer_membership).delete(f"{DEPARTMENTS}{department.pk}/").status_code == 403
+    assert Department.objects.filter(pk=department.pk).exists()
+
+
+def test_another_tenants_department_cannot_be_deleted(alice, bob_api, department_factory):
+    department = department_factory(alice.tenant)
+    assert bob_api.delete(f"{DEPARTMENTS}{department.pk}/").status_code == 404
+    assert Department.objects.filter(pk=department.pk).exists()
 
 
 # --- comments ------------------------------------------------------------------------------

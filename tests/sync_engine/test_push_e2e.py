@@ -110,6 +110,16 @@ def test_a_comment_becomes_a_note_once(alice, connected, emulator_reset, opportu
     assert len(notes) == 1 and notes[0]["Body"] == "Bidders' conference on Tuesday"
 
 
+def test_a_department_deleted_before_its_push_is_dropped_without_an_error(alice, connected, emulator_reset, department_factory):
+    department = department_factory(alice.tenant, "Typo Departmnet")
+    assert OutboxEntry.objects.filter(record_type="department", record_id=department.pk).exists()
+    opp.department_delete(tenant=alice.tenant, department=department)
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.failed == 0, summary
+    assert not OutboxEntry.objects.exists()
+    assert sf_records(emulator_reset, "SELECT Id FROM Account WHERE Name = 'Typo Departmnet'") == []
+
+
 def test_a_department_is_reused_when_an_account_of_that_name_exists(alice, connected, emulator_reset, department_factory, opportunity_factory):
     existing = sf_records(emulator_reset, "SELECT Id, Name FROM Account WHERE Name = 'Department of National Defence'")
     assert existing, "the demo org seeds this account"

@@ -157,3 +157,45 @@ def test_anonymous_users_are_sent_to_login(client):
 def test_the_nav_marks_departments_as_the_current_section(web_as, alice):
     html = _html(web_as(alice.viewer).get(reverse("departments:list")))
     assert 'class="nav-link is-active" href="/departments/" aria-current="page"' in html
+
+
+# --- delete --------------------------------------------------------------------------------
+
+def test_an_unused_department_is_deleted_after_confirmation(web_as, alice, department_factory):
+    department = department_factory(alice.tenant, name="Typo Departmnet")
+    client = web_as(alice.member)
+    url = reverse("departments:delete", args=[department.pk])
+    page = _html(client.get(url))
+    assert "Delete this department?" in page and "Delete department" in page
+    response = client.post(url, follow=True)
+    assert "Department “Typo Departmnet” deleted." in _html(response)
+    assert not Department.objects.exists()
+
+
+def test_a_department_with_opportunities_cannot_be_deleted(web_as, alice, department_factory, opportunity_factory):
+    department = department_factory(alice.tenant, name="Shared Services Canada")
+    opportunity_factory(alice.tenant, department=department)
+    opportunity_factory(alice.tenant, department=department)
+    client = web_as(alice.member)
+    url = reverse("departments:delete", args=[department.pk])
+    page = _html(client.get(url))
+    assert "cannot be deleted: 2 opportunities are for it" in page and "Delete department</button>" not in page
+    response = client.post(url, follow=True)
+    assert "2 opportunities are for this department" in _html(response) and "Nothing was deleted" in _html(response)
+    assert Department.objects.filter(pk=department.pk).exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_deleting_another_tenants_department_is_404(web_as, alice, bob, department_factory, method):
+    theirs = department_factory(alice.tenant, name="Alice's buyer")
+    response = getattr(web_as(bob.admin), method)(reverse("departments:delete", args=[theirs.pk]))
+    assert response.status_code == 404
+    assert Department.objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_viewers_cannot_delete_departments(web_as, alice, department_factory, method):
+    department = department_factory(alice.tenant, name="Read only")
+    response = getattr(web_as(alice.viewer), method)(reverse("departments:delete", args=[department.pk]))
+    assert response.status_code == 403
+    assert Department.objects.filter(pk=department.pk).exists()
