@@ -1,4 +1,5 @@
-"""Shared by the HTML forms: showing a service's ValidationError on the form that sent it."""
+"""Shared by the HTML forms: error lists screen readers announce, and a service's
+ValidationError shown on the form that sent it."""
 
 from __future__ import annotations
 
@@ -14,3 +15,10 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     for field, errors in exc.error_dict.items():
         for error in errors:
             form.add_error(field if field in form.fields else None, error)
+
+
+def describe_errors(form: forms.BaseForm) -> None:
+    """Point each input at the error list the templates render under it (`<id>-errors`), so
+    screen readers announce the errors with the field."""
+    for bound in form:
+        bound.field.widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")

@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 
-from cothon.forms import add_service_errors
+from cothon.forms import add_service_errors, describe_errors
 from opportunities.models import BidAnalysis, CapabilityMatch, Requirement
 
 ANALYSIS_FIELDS = ("summary", "key_findings", "risks", "recommendation", "compliance_score")
@@ -30,9 +30,7 @@ class ServiceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_fields()
-        # Screen readers announce the error list the template renders under each field.
-        for bound in self:
-            bound.field.widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")
+        describe_errors(self)
 
     def add_fields(self) -> None:
         """Fields built at run time (from the model); declared fields need nothing here."""

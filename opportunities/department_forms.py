@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 
-from cothon.forms import add_service_errors
+from cothon.forms import add_service_errors, describe_errors
 from cothon.models import Tenant
 from opportunities import services
 from opportunities.models import Department
@@ -31,8 +31,7 @@ class DepartmentForm(forms.Form):
         self.fields["name"].help_text = "The buyer’s name; it becomes the Salesforce Account name."
         self.fields["acronym"].widget.attrs["placeholder"] = "e.g. SSC"
         self.fields["website"].widget.attrs["placeholder"] = "https://www.canada.ca/…"
-        for bound in self:
-            bound.field.widget.attrs["aria-describedby"] = f"{bound.auto_id}-errors"
+        describe_errors(self)
 
     def save(self) -> Department | None:
         """Create or update through the services; None (with errors on the form) when invalid."""

@@ -1,5 +1,5 @@
-"""Departments (government buyers) in the browser: list, add, edit. Each department becomes a
-Salesforce Account when its organization is connected; saving one queues that sync."""
+"""Departments (government buyers) in the browser: list, add, edit, delete. Each department
+becomes a Salesforce Account when its organization is connected; saving one queues that sync."""
 
 from __future__ import annotations
 
@@ -72,7 +72,6 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def department_delete(request: HttpRequest, pk: int) -> HttpResponse:
     department = selectors.department_get(tenant=request.tenant, pk=pk)
-    in_use = department.opportunities.count()
     if request.method == "POST":
         try:
             services.department_delete(tenant=request.tenant, department=department)
@@ -81,4 +80,5 @@ def department_delete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("departments:list")
         messages.success(request, f"Department “{department.name}” deleted.")
         return redirect("departments:list")
-    return render(request, "departments/confirm_delete.html", {"department": department, "in_use": in_use})
+    return render(request, "departments/confirm_delete.html",
+                  {"department": department, "in_use": department.opportunities.count()})

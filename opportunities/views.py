@@ -56,7 +56,7 @@ SORT_COLUMNS = (("title", "Opportunity", ""), ("status", "Status", ""), ("value"
 
 def _sort_columns(sort: str) -> list[dict]:
     """Header cells of the sortable columns: the link each one makes and its aria-sort state.
-    A first click sorts ascending (value and updated: largest/newest first), a second flips it."""
+    A first click sorts ascending (value: largest first), a second click flips it."""
     current, descending = sort.lstrip("-"), sort.startswith("-")
     columns = []
     for key, label, css in SORT_COLUMNS:

@@ -13,13 +13,8 @@ from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.models import fields_for_model
 
+from cothon.forms import describe_errors
 from proposals.models import Proposal, ProposalSection, ProposalStatus
-
-
-def _describe_errors(form: forms.BaseForm) -> None:
-    # Screen readers announce the error list rendered under each field.
-    for bound in form:
-        bound.field.widget.attrs.setdefault("aria-describedby", f"{bound.auto_id}-errors")
 
 
 class ProposalForm(forms.Form):
@@ -31,7 +26,7 @@ class ProposalForm(forms.Form):
         if with_status:
             self.fields["status"].choices = ProposalStatus.choices
             self.fields["status"].help_text = "Generating the PDF sets “Ready for Review”."
-        _describe_errors(self)
+        describe_errors(self)
 
 
 class SectionForm(forms.Form):
@@ -42,7 +37,7 @@ class SectionForm(forms.Form):
         self.fields["title"].label = "Section title"
         self.fields["body"].label = "Text"
         self.fields["body"].widget.attrs["rows"] = 5
-        _describe_errors(self)
+        describe_errors(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
