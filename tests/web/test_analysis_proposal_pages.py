@@ -334,3 +334,15 @@ def test_viewers_get_403_on_writes(web_as, alice, opportunity, analysis, proposa
 def test_anonymous_users_are_sent_to_login(client, name):
     response = client.get(reverse(name, args=[1]))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_form_pages_show_no_template_syntax(web_as, alice, opportunity, analysis, proposal, department_factory):
+    department = department_factory(alice.tenant, name="Transport Canada")
+    client = web_as(alice.member)
+    for url in (reverse("opportunities:create"), reverse("opportunities:edit", args=[opportunity.pk]),
+                reverse("opportunities:analysis_create", args=[opportunity.pk]),
+                reverse("opportunities:analysis_edit", args=[analysis.pk]),
+                reverse("proposals:create", args=[opportunity.pk]), reverse("proposals:edit", args=[proposal.pk]),
+                reverse("departments:create"), reverse("departments:edit", args=[department.pk])):
+        html = _html(client.get(url))
+        assert "{#" not in html and "{%" not in html and "{{" not in html, url
