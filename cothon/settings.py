@@ -140,6 +140,9 @@ MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("COTHON_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Prefix of Cothon's own Redis keys (the governor), so several deployments or test runs can
+# share one Redis server without sharing state.
+COTHON_REDIS_KEY_PREFIX = env_str("COTHON_REDIS_KEY_PREFIX", "cothon")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -230,11 +233,15 @@ if not DEBUG and env_bool("COTHON_SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-# Outbox claims expire after this long, so a killed worker's rows come back (sweeper).
-COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 300)
+# Outbox claims and governor slots are leases: a live worker renews them every third of this
+# (heartbeat), so a killed worker's rows and slot come back within about a minute (sweeper).
+COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 45)
+# While an org's API allowance is used up, one cheap /limits call this often tells whether
+# capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
+COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
 
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": 30.0},
+    "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": 15.0},
     "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
     "scheduled-syncs": {"task": "sync_engine.scheduled_syncs", "schedule": 60.0},
 }

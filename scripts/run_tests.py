@@ -42,6 +42,7 @@ def choose_backend(env: dict[str, str]) -> list[str]:
     if not env.get("REDIS_URL"):
         if _reachable("127.0.0.1", 6379) and not embedded:
             env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+            env.setdefault("COTHON_REDIS_KEY_PREFIX", f"cothon-test-{os.getpid()}")
             notes.append("Redis at 127.0.0.1:6379 db 15")
         else:
             notes.append("no Redis (embedded filesystem broker, local-memory cache)")

@@ -41,7 +41,11 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         first = candidates.values_list("priority", "record_type").first()
         if first is None:
             return []
-        if first[0] >= Priority.INCREMENTAL:
+        if first[0] <= Priority.REALTIME:
+            # Manual and real-time work goes out on its own, never in one batch with background
+            # rows (after a pause the queue holds both; the user's change must not wait).
+            candidates = candidates.filter(priority__lte=Priority.REALTIME)
+        else:
             # Background runs: one record type per batch, so every batch is full collections
             # of one object (≤200 records a call) instead of a few calls split at type borders.
             candidates = candidates.filter(priority=first[0], record_type=first[1])
@@ -54,6 +58,15 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
             state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
     return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+
+
+def renew(*, owner: str, ids: list[int]) -> int:
+    """The heartbeat of a live worker: its claims stay its own for another lease. A dead
+    worker renews nothing, so its rows come back within one lease (≈ a minute)."""
+    if not ids:
+        return 0
+    return OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).update(
+        lease_expires_at=timezone.now() + lease())
 
 
 def finish(entries: list[OutboxEntry]) -> None:
@@ -83,6 +96,7 @@ def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = No
                 newer.attempts = max(newer.attempts, entry.attempts + (1 if count_attempt else 0))
                 if entry.event == "created":
                     newer.event = "created"
+                newer.run_id = newer.run_id or entry.run_id
                 newer.save()
                 OutboxEntry.objects.filter(pk=entry.pk).delete()
             else:

@@ -12,8 +12,9 @@ import datetime
 import logging
 import os
 import socket
-from collections import defaultdict
-from dataclasses import dataclass
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 
 from django.conf import settings as django_settings
 from django.db.models import F, Min
@@ -27,10 +28,11 @@ from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import describe_get, settings_current
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, Requirement
 from proposals.models import Proposal
-from sync_engine import claim as queue
+from sync_engine import claim as queue, wakeups
 from sync_engine.governor import get_governor
+from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.links import links_for
-from sync_engine.models import OutboxEntry, Priority, RecordType, SyncRun, SyncRunStatus
+from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, RecordType, SyncLog, SyncResult, SyncRun, SyncRunStatus
 from sync_engine.push import activities
 from sync_engine.push.accounts import resolve_accounts
 from sync_engine.push.context import PushContext
@@ -63,16 +65,20 @@ def worker_id() -> str:
 
 def push_connection(*, connection_id: int, max_priority: int | None = None, run_id: int | None = None,
                     max_batches: int | None = None) -> PushSummary:
-    """Push everything pending for one connection (up to `max_priority`), batch by batch."""
+    """Push everything pending for one connection (up to `max_priority`), batch by batch.
+
+    `run_id` is kept for callers that follow one run (cancel); every row counts towards its
+    own run whichever call pushes it."""
     summary = PushSummary()
     governor = get_governor()
+    owner = worker_id()
+    lease_seconds = float(django_settings.COTHON_OUTBOX_LEASE_SECONDS)
     while max_batches is None or summary.batches < max_batches:
         connection = SalesforceConnection.objects.filter(pk=connection_id).first()
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             summary.stopped_because = "connection not usable"
             return summary
-        run = SyncRun.objects.filter(pk=run_id).first() if run_id else None
-        if run is not None and run.cancel_requested:
+        if run_id and SyncRun.objects.filter(pk=run_id, cancel_requested=True).exists():
             summary.stopped_because = "cancelled"
             return summary
         next_priority = _next_priority(connection_id, max_priority)
@@ -80,10 +86,15 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
             return summary
         if governor.take_probe(connection_id) and not _probe_after_pause(connection, governor):
             summary.stopped_because = "API limit reached: paused"
-            summary.retry_in_seconds = _seconds_until_capacity(connection)
+            summary.retry_in_seconds = _pause_seconds_left(governor, connection_id)
             return summary
         admission = governor.admit(connection_id, next_priority)
         if not admission.allowed:
+            if admission.kind == "limit":
+                # Usage learned from our own calls only grows; only a fresh /limits reading can
+                # tell that capacity is back. One probe per interval, never a refusal for good.
+                governor.request_probe(connection_id)
+                admission = replace(admission, wait_seconds=float(django_settings.COTHON_LIMITS_PROBE_SECONDS))
             summary.stopped_because, summary.retry_in_seconds = admission.reason, admission.wait_seconds
             return summary
         # Parallel sync off: one background request at a time per org. Manual and real-time
@@ -91,18 +102,27 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
         data = settings_current(connection=connection)
         parallel = bool(data.get("parallel_sync"))
         cap = (MAX_CONCURRENT_PER_ORG if parallel else 1) + (1 if next_priority <= Priority.REALTIME else 0)
-        slot = governor.acquire(connection_id, cap, lease_seconds=django_settings.COTHON_OUTBOX_LEASE_SECONDS)
+        slot = governor.acquire(connection_id, cap, lease_seconds=lease_seconds)
         if slot is None:
-            summary.stopped_because, summary.retry_in_seconds = "too many requests in flight for this org", 1.0
+            summary.stopped_because = "busy"
+            summary.retry_in_seconds = wakeups.note_busy(connection_id, wakeups.lane_for(next_priority))
             return summary
+        claimed: list[OutboxEntry] = []
+
+        def renew() -> None:
+            governor.renew(connection_id, slot, lease_seconds)
+            queue.renew(owner=owner, ids=[e.id for e in claimed])
+
         try:
-            limit, bulk_threshold = _batch_plan(connection, next_priority, data)
-            entries = queue.claim(connection_id=connection_id, owner=worker_id(), limit=limit, max_priority=max_priority)
-            if not entries:
-                return summary
-            _push_batch(connection, entries, run, summary, governor, data,
-                        bulk_threshold=bulk_threshold if len(entries) >= bulk_threshold else 0)
-            summary.batches += 1
+            with lease_heartbeat(renew):
+                limit, bulk_threshold = _batch_plan(connection, next_priority, data)
+                claimed.extend(queue.claim(connection_id=connection_id, owner=owner, limit=limit, max_priority=max_priority))
+                if not claimed:
+                    return summary
+                wakeups.note_progress(connection_id, wakeups.lane_for(next_priority))
+                _push_batch(connection, claimed, summary, governor, data,
+                            bulk_threshold=bulk_threshold if len(claimed) >= bulk_threshold else 0)
+                summary.batches += 1
         finally:
             governor.release(connection_id, slot)
         if summary.stopped_because:
@@ -149,11 +169,17 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
     return ctx
 
 
-def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], run: SyncRun | None, summary: PushSummary,
+def _batch_run(entries: list[OutboxEntry]) -> SyncRun | None:
+    """The run a batch's API calls are counted towards: the one most of its rows belong to."""
+    counts = Counter(e.run_id for e in entries if e.run_id)
+    return SyncRun.objects.filter(pk=counts.most_common(1)[0][0]).first() if counts else None
+
+
+def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], summary: PushSummary,
                 governor, data: dict, *, bulk_threshold: int = 0) -> None:
     kind = KIND_BY_PRIORITY.get(Priority(min(e.priority for e in entries)), "realtime")
     try:
-        ctx = _context(connection, run, kind, governor, data)
+        ctx = _context(connection, _batch_run(entries), kind, governor, data)
         ctx.bulk_threshold = bulk_threshold
     except SalesforceError as exc:
         _abort(connection, entries, exc, summary, governor)
@@ -161,12 +187,17 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], ru
     try:
         _push_records(ctx, entries)
     except (BatchAborted, SalesforceError) as exc:
-        # Records already settled (pushed, or failed for good) keep their outcome; the rest
-        # go back to the queue as the error class says.
-        settled = [e for e in entries if ctx.outcome(e).done or ctx.outcome(e).failed]
-        unsettled = [e for e in entries if not (ctx.outcome(e).done or ctx.outcome(e).failed)]
-        _abort(connection, unsettled, exc.error if isinstance(exc, BatchAborted) else exc, summary, governor, ctx=ctx)
-        _settle_outcomes(ctx, settled, summary)
+        # Records already settled (pushed, or failed for good) keep their outcome; the rest go
+        # back to the queue as the error class says. A record whose own write landed but whose
+        # follow-up (the "Status changed" Task, a file) did not is not settled: it goes back
+        # with its changed fields, so the follow-up is not lost (every write is idempotent).
+        def settled(e: OutboxEntry) -> bool:
+            outcome = ctx.outcome(e)
+            return outcome.failed or (outcome.done and not outcome.followup_pending)
+
+        _abort(connection, [e for e in entries if not settled(e)], exc.error if isinstance(exc, BatchAborted) else exc,
+               summary, governor, ctx=ctx)
+        _settle_outcomes(ctx, [e for e in entries if settled(e)], summary)
         return
     summary.api_calls += ctx.calls
     ctx.flush()
@@ -185,15 +216,32 @@ def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: Push
     summary.succeeded += len(done)
     summary.failed += len(failed)
     summary.retried += len(retry)
-    if ctx.run is not None:
-        SyncRun.objects.filter(pk=ctx.run.pk).update(processed=F("processed") + len(done) + len(failed),
-                                                     succeeded=F("succeeded") + len(done), failed=F("failed") + len(failed))
+    runs_count(done=done, failed=failed)
+
+
+def runs_count(*, done: list[OutboxEntry], failed: list[OutboxEntry]) -> None:
+    """Settled rows advance their own run, whichever task pushed them (a sweeper-woken one
+    included); a queued run whose rows are moving is running."""
+    per_run: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in done:
+        if entry.run_id:
+            per_run[entry.run_id][0] += 1
+    for entry in failed:
+        if entry.run_id:
+            per_run[entry.run_id][1] += 1
+    now = timezone.now()
+    for run_id, (ok, bad) in per_run.items():
+        SyncRun.objects.filter(pk=run_id).update(processed=F("processed") + ok + bad, succeeded=F("succeeded") + ok,
+                                                 failed=F("failed") + bad)
+        SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=now)
 
 
 def _abort(connection, entries, error: SalesforceError, summary: PushSummary, governor, ctx: PushContext | None = None) -> None:
+    if ctx is not None:
+        summary.api_calls += ctx.calls
+        ctx.flush()
     if error.kind is ErrorKind.QUOTA:
-        pause = _seconds_until_capacity(connection)
-        governor.pause(connection.pk, pause)
+        pause = quota_pause(connection, governor, held=len(entries), error=error)
         queue.release(entries, delay=datetime.timedelta(seconds=pause), count_attempt=False)
         summary.stopped_because, summary.retry_in_seconds = "API limit reached: paused", pause
     elif error.kind is ErrorKind.AUTH:
@@ -209,17 +257,51 @@ def _abort(connection, entries, error: SalesforceError, summary: PushSummary, go
         # Rows merged into a newer pending row are gone; that row's own enqueue wakes a worker.
         soonest = OutboxEntry.objects.filter(id__in=[e.id for e in entries]).aggregate(at=Min("available_at"))["at"]
         summary.retry_in_seconds = max(0.0, (soonest - timezone.now()).total_seconds()) if soonest else None
-    if ctx is not None:
-        summary.api_calls += ctx.calls
-        ctx.flush()
+
+
+def probe_interval() -> float:
+    return float(django_settings.COTHON_LIMITS_PROBE_SECONDS)
+
+
+def quota_pause(connection: SalesforceConnection, governor, *, held: int = 0, error: SalesforceError | None = None,
+                log: bool = True) -> float:
+    """The org's allowance is used up: no work until the next capacity check (a /limits probe
+    every few minutes), and people see when capacity is expected back. Returns the seconds
+    until the check."""
+    estimate = _seconds_until_capacity(connection)
+    pause = min(estimate, probe_interval())
+    at = time.time()
+    governor.pause(connection.pk, pause, resume_estimate=at + estimate)
+    if log:
+        status = governor.status(connection.pk)
+        usage = f" ({status.used:,}/{status.allowance:,} calls)" if status.used is not None and status.allowance else ""
+        expected = timezone.localtime(datetime.datetime.fromtimestamp(at + estimate, tz=datetime.timezone.utc))
+        SyncLog.objects.create(
+            tenant_id=connection.tenant_id, connection_id=connection.pk, operation="pause", result=SyncResult.PAUSED,
+            error_code=getattr(error, "code", "") or "REQUEST_LIMIT_EXCEEDED",
+            error_message=f"The org's daily API allowance is used up{usage}. {held} record(s) wait in the queue; capacity is "
+                          f"expected back ~{expected:%H:%M %Z} and is checked every {max(1, int(probe_interval() // 60))} min.",
+            hint="Nothing is lost: manual and real-time changes go first as soon as capacity returns.")
+    return pause
+
+
+def _pause_seconds_left(governor, connection_id: int) -> float:
+    paused = governor.status(connection_id).paused_until
+    return max(1.0, paused - time.time()) if paused else probe_interval()
+
+
+def _count_probe(connection: SalesforceConnection) -> None:
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=connection.pk, hour=hour, kind="limits_probe")
+    ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + 1)
 
 
 def _seconds_until_capacity(connection: SalesforceConnection) -> float:
     """When will calls be possible again? Salesforce counts a rolling 24 hours (some orgs a
     daily reset): capacity returns as the calls of 24 hours ago age out. Our own calls of that
     hour are in ApiCallBucket, so the estimate is the end of the oldest hour in the window that
-    had calls; without history, an hour. Either way the first call after the pause is a cheap
-    /limits probe (see `_probe_after_pause`), so a wrong estimate costs one call, not a storm."""
+    had calls; without history, an hour. This is only what people are told: the capacity
+    check (`_probe_after_pause`) runs every few minutes whatever the estimate says."""
     from sync_engine.models import ApiCallBucket
 
     now = timezone.now()
@@ -233,20 +315,31 @@ def _seconds_until_capacity(connection: SalesforceConnection) -> float:
 
 
 def _probe_after_pause(connection: SalesforceConnection, governor) -> bool:
-    """After a quota pause, ask /limits (one call) before sending work. True when capacity
-    is back; otherwise the pause is extended and nothing else is attempted."""
+    """After a quota pause (or at the limit of a kind of work), ask /limits (one call, counted
+    as "limits_probe") before sending work. True when capacity is back: the pause ends and the
+    real-time lane is woken first; otherwise the pause is extended to the next check."""
     try:
         daily = client_for(connection).limits().get("DailyApiRequests", {})
     except SalesforceError as exc:
+        _count_probe(connection)
         if exc.kind is ErrorKind.QUOTA:
-            governor.pause(connection.pk, _seconds_until_capacity(connection))
+            quota_pause(connection, governor, log=False)
             return False
         raise
+    _count_probe(connection)
     if "Max" in daily:
         governor.observe(connection.pk, daily["Max"] - daily.get("Remaining", 0), daily["Max"])
     if daily.get("Remaining", 1) <= 0:
-        governor.pause(connection.pk, _seconds_until_capacity(connection))
+        quota_pause(connection, governor, log=False)
         return False
+    if governor.resume(connection.pk):
+        SyncLog.objects.create(
+            tenant_id=connection.tenant_id, connection_id=connection.pk, operation="resume", result=SyncResult.SUCCESS,
+            error_message=f"API capacity is back ({daily.get('Remaining', 0):,} calls left): queued changes go out now, "
+                          "manual and real-time first.")
+        # Both lanes now, real-time first: held runs wake on capacity, not on unrelated traffic.
+        wakeups.wake(connection.pk, wakeups.REALTIME)
+        wakeups.wake(connection.pk, wakeups.BACKGROUND)
     return True
 
 
@@ -297,7 +390,12 @@ def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
                 analysis_ids[record_id] = link.salesforce_id
     push_requirements(ctx, requirements, by_type[RecordType.REQUIREMENT], analysis_ids)
 
-    # 4. Activities, notes and files.
+    # 4. Activities, notes and files. Until they are written, the records that trigger them
+    # are not settled (a quota error here must not lose the "Status changed" Task).
+    for record_type in (RecordType.OPPORTUNITY, RecordType.ANALYSIS, RecordType.PROPOSAL):
+        for record_entries in by_type[record_type].values():
+            for entry in record_entries:
+                ctx.outcome(entry).followup_pending = True
     planned: list[activities.Activity] = []
     window = (ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
     now = timezone.now()
@@ -328,6 +426,7 @@ def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
             ctx.outcome(entry).done = True
     for entry in entries:
         outcome = ctx.outcome(entry)
+        outcome.followup_pending = False
         if not (outcome.done or outcome.failed or outcome.retry):
             outcome.done = True  # a kind this engine does not push (e.g. quotes): nothing to do
 

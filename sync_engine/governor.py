@@ -37,14 +37,18 @@ class Admission:
     allowed: bool
     wait_seconds: float = 0.0
     reason: str = ""
+    # Why not: "paused" (quota used up), "limit" (this kind of work is at its share of the
+    # allowance: only a fresh /limits reading can tell when that changes) or "slowing".
+    kind: str = ""
 
 
 @dataclass(frozen=True)
 class GovernorStatus:
     used: int | None
     allowance: int | None
-    paused_until: float | None  # epoch seconds
+    paused_until: float | None  # epoch seconds: the next capacity check
     in_flight: int
+    resume_estimate: float | None = None  # epoch seconds: when capacity is expected back (shown to users)
 
 
 def threshold(allowance: int, priority: int, reserve: float = DEFAULT_RESERVE) -> int:
@@ -56,28 +60,36 @@ def decide(*, used: int | None, allowance: int | None, paused_until: float | Non
            now: float, burn_per_hour: float = 0.0, reserve: float = DEFAULT_RESERVE) -> Admission:
     """The policy, shared by both backends (they differ only in how state is kept atomically)."""
     if paused_until and paused_until > now:
-        return Admission(False, paused_until - now, "paused: the org's API allowance is used up")
+        return Admission(False, paused_until - now, "paused: the org's API allowance is used up", "paused")
     if used is None or allowance is None:
         return Admission(True)  # nothing learned yet: the first response teaches us
     limit = threshold(allowance, priority, reserve)
     if used + cost > limit:
         # Capacity returns as the rolling window moves; recheck in a while.
-        return Admission(False, 300.0, f"usage {used}/{allowance} is at the limit for this kind of work ({limit})")
+        return Admission(False, 300.0, f"usage {used}/{allowance} is at the limit for this kind of work ({limit})", "limit")
     if priority >= Priority.INCREMENTAL and burn_per_hour > 0:
         # Project the burn rate over the next hours: background work slows down rather than
         # spending the reserve before capacity returns.
         hours_left = (limit - used) / burn_per_hour
         if hours_left < 1.0 and priority >= Priority.RECONCILIATION:
-            return Admission(False, 60.0, "slowing down: the burn rate would exhaust the allowance within the hour")
+            return Admission(False, 60.0, "slowing down: the burn rate would exhaust the allowance within the hour", "slowing")
     return Admission(True)
 
 
 class Governor(Protocol):
     def admit(self, connection_id: int, priority: int, cost: int = 1) -> Admission: ...
     def observe(self, connection_id: int, used: int, allowance: int) -> None: ...
-    def pause(self, connection_id: int, seconds: float) -> None: ...
-    def resume(self, connection_id: int) -> None: ...
+    def pause(self, connection_id: int, seconds: float, resume_estimate: float | None = None) -> None:
+        """No work for `seconds` (then one /limits probe decides); `resume_estimate` is when
+        capacity is expected back, for people to read."""
+    def resume(self, connection_id: int) -> bool:
+        """End a pause. True when there was one (so the resume is announced once)."""
+    def request_probe(self, connection_id: int) -> None:
+        """Ask the next admitted caller to check /limits first (usage learned from our own
+        calls may be stale: the window moved, or the org's count was reset)."""
     def acquire(self, connection_id: int, max_concurrent: int, lease_seconds: float = 120) -> str | None: ...
+    def renew(self, connection_id: int, token: str, lease_seconds: float) -> bool:
+        """Heartbeat of a live holder: the slot stays held for another lease."""
     def release(self, connection_id: int, token: str) -> None: ...
     def status(self, connection_id: int) -> GovernorStatus: ...
     def forget(self, connection_id: int) -> None: ...
@@ -88,6 +100,14 @@ class Governor(Protocol):
 
 def now() -> float:
     return time.time()
+
+
+def key_prefix() -> str:
+    """Redis keys of the governor; COTHON_REDIS_KEY_PREFIX lets deployments (or parallel test
+    runs) share one Redis without sharing state."""
+    from django.conf import settings
+
+    return f"{settings.COTHON_REDIS_KEY_PREFIX}:gov"
 
 
 # --- backends ---------------------------------------------------------------------------------
@@ -126,7 +146,7 @@ class RedisGovernor:
         self._acquire = client.register_script(_ACQUIRE_LUA)
 
     def _k(self, connection_id: int, name: str) -> str:
-        return f"cothon:gov:{connection_id}:{name}"
+        return f"{key_prefix()}:{connection_id}:{name}"
 
     def _hour_key(self, connection_id: int, at: float) -> str:
         return self._k(connection_id, f"calls:{int(at // 3600)}")
@@ -150,8 +170,8 @@ class RedisGovernor:
             return Admission(True)
         wait_s = float(wait)
         if wait_s < 0:
-            return Admission(False, 300.0, "at the limit for this kind of work")
-        return Admission(False, wait_s, "paused: the org's API allowance is used up")
+            return Admission(False, 300.0, "at the limit for this kind of work", "limit")
+        return Admission(False, wait_s, "paused: the org's API allowance is used up", "paused")
 
     def observe(self, connection_id: int, used: int, allowance: int) -> None:
         pipe = self.redis.pipeline()
@@ -159,14 +179,21 @@ class RedisGovernor:
         pipe.set(self._k(connection_id, "allowance"), allowance)
         pipe.execute()
 
-    def pause(self, connection_id: int, seconds: float) -> None:
+    def pause(self, connection_id: int, seconds: float, resume_estimate: float | None = None) -> None:
         pipe = self.redis.pipeline()
         pipe.set(self._k(connection_id, "paused_until"), now() + seconds)
         pipe.set(self._k(connection_id, "probe"), 1)
+        if resume_estimate is not None:
+            pipe.set(self._k(connection_id, "resume_estimate"), resume_estimate)
         pipe.execute()
 
-    def resume(self, connection_id: int) -> None:
-        self.redis.delete(self._k(connection_id, "paused_until"), self._k(connection_id, "probe"))
+    def resume(self, connection_id: int) -> bool:
+        was_paused = self.redis.delete(self._k(connection_id, "paused_until")) == 1
+        self.redis.delete(self._k(connection_id, "probe"), self._k(connection_id, "resume_estimate"))
+        return was_paused
+
+    def request_probe(self, connection_id: int) -> None:
+        self.redis.set(self._k(connection_id, "probe"), 1)
 
     def take_probe(self, connection_id: int) -> bool:
         paused = self.redis.get(self._k(connection_id, "paused_until"))
@@ -184,16 +211,24 @@ class RedisGovernor:
         ok = self._acquire(keys=[self._k(connection_id, "slots")], args=[now(), max_concurrent, lease_seconds, token])
         return token if int(ok) == 1 else None
 
+    def renew(self, connection_id: int, token: str, lease_seconds: float) -> bool:
+        # XX: only a slot still held is renewed (one the sweep of expired slots took stays gone).
+        key = self._k(connection_id, "slots")
+        self.redis.zadd(key, {token: now() + lease_seconds}, xx=True)
+        return self.redis.zscore(key, token) is not None
+
     def release(self, connection_id: int, token: str) -> None:
         self.redis.zrem(self._k(connection_id, "slots"), token)
 
     def status(self, connection_id: int) -> GovernorStatus:
-        used, allowance, paused = self.redis.mget(
-            self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"))
+        used, allowance, paused, estimate = self.redis.mget(
+            self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"),
+            self._k(connection_id, "resume_estimate"))
         in_flight = self.redis.zcount(self._k(connection_id, "slots"), now(), "+inf")
         paused_f = float(paused) if paused else None
+        active = paused_f if paused_f and paused_f > now() else None
         return GovernorStatus(int(used) if used is not None else None, int(allowance) if allowance else None,
-                              paused_f if paused_f and paused_f > now() else None, in_flight)
+                              active, in_flight, float(estimate) if estimate and active else None)
 
 
 class DatabaseGovernor:
@@ -227,16 +262,26 @@ class DatabaseGovernor:
 
         GovernorState.objects.update_or_create(connection_id=connection_id, defaults={"used": used, "allowance": allowance})
 
-    def pause(self, connection_id: int, seconds: float) -> None:
+    def pause(self, connection_id: int, seconds: float, resume_estimate: float | None = None) -> None:
         from sync_engine.models import GovernorState
 
-        GovernorState.objects.update_or_create(connection_id=connection_id,
-                                               defaults={"paused_until": now() + seconds, "probe_pending": True})
+        defaults = {"paused_until": now() + seconds, "probe_pending": True}
+        if resume_estimate is not None:
+            defaults["resume_estimate"] = resume_estimate
+        GovernorState.objects.update_or_create(connection_id=connection_id, defaults=defaults)
 
-    def resume(self, connection_id: int) -> None:
+    def resume(self, connection_id: int) -> bool:
         from sync_engine.models import GovernorState
 
-        GovernorState.objects.filter(connection_id=connection_id).update(paused_until=None, probe_pending=False)
+        was_paused = GovernorState.objects.filter(connection_id=connection_id, paused_until__isnull=False).update(
+            paused_until=None) == 1
+        GovernorState.objects.filter(connection_id=connection_id).update(probe_pending=False, resume_estimate=None)
+        return was_paused
+
+    def request_probe(self, connection_id: int) -> None:
+        from sync_engine.models import GovernorState
+
+        GovernorState.objects.update_or_create(connection_id=connection_id, defaults={"probe_pending": True})
 
     def take_probe(self, connection_id: int) -> bool:
         from django.db.models import Q
@@ -266,6 +311,11 @@ class DatabaseGovernor:
             GovernorSlot.objects.create(connection_id=connection_id, token=token, expires_at=at + lease_seconds)
             return token
 
+    def renew(self, connection_id: int, token: str, lease_seconds: float) -> bool:
+        from sync_engine.models import GovernorSlot
+
+        return GovernorSlot.objects.filter(connection_id=connection_id, token=token).update(expires_at=now() + lease_seconds) == 1
+
     def release(self, connection_id: int, token: str) -> None:
         from sync_engine.models import GovernorSlot
 
@@ -279,7 +329,7 @@ class DatabaseGovernor:
         if state is None:
             return GovernorStatus(None, None, None, in_flight)
         paused = state.paused_until if state.paused_until and state.paused_until > now() else None
-        return GovernorStatus(state.used, state.allowance, paused, in_flight)
+        return GovernorStatus(state.used, state.allowance, paused, in_flight, state.resume_estimate if paused else None)
 
 
 def get_governor() -> Governor:

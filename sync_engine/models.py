@@ -60,6 +60,9 @@ class OutboxEntry(models.Model):
     available_at = models.DateTimeField(help_text="Not claimed before this time (backoff, governor pause).")
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The Sync Now / scheduled run this row counts towards, whichever worker pushes it (a
+    # sweeper-woken task included), so a run's progress and its end never depend on one task.
+    run = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,7 +75,8 @@ class OutboxEntry(models.Model):
                 name="outbox_one_pending_per_record",
             )
         ]
-        indexes = [models.Index(fields=["state", "priority", "available_at", "id"], name="outbox_claim_idx")]
+        indexes = [models.Index(fields=["state", "priority", "available_at", "id"], name="outbox_claim_idx"),
+                   models.Index(fields=["run", "state"], name="outbox_run_idx")]
 
 
 class LinkStatus(models.TextChoices):
@@ -255,6 +259,7 @@ class GovernorState(models.Model):
     allowance = models.IntegerField(null=True, blank=True)
     paused_until = models.FloatField(null=True, blank=True, help_text="Epoch seconds.")
     probe_pending = models.BooleanField(default=False, help_text="Check /limits once when the pause has run out.")
+    resume_estimate = models.FloatField(null=True, blank=True, help_text="Epoch seconds: when the org's capacity is expected back (shown to users).")
     hour_started = models.FloatField(default=0)
     calls_this_hour = models.IntegerField(default=0)
     calls_last_hour = models.IntegerField(default=0)
@@ -267,3 +272,22 @@ class GovernorSlot(models.Model):
     connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=40, unique=True)
     expires_at = models.FloatField()
+
+
+class WakeUp(models.Model):
+    """The one pending wake-up task of a connection's lane (real-time or background).
+
+    Every path that wants a worker to look at a connection (a save, the sweeper, a retry after
+    backoff, the end of a governor pause) goes through `sync_engine.wakeups.wake`, which enqueues
+    a task only when none is pending that would run as early — so a held slot or a long pause
+    can never pile up broker messages. A row whose task is overdue by more than a grace period
+    counts as lost (its worker died holding the message) and may be enqueued again."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="+")
+    lane = models.CharField(max_length=10)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="When the pending task runs; empty: none pending.")
+    enqueued = models.BooleanField(default=False, help_text="A broker message exists (else the sweeper sends it when due).")
+    misses = models.PositiveSmallIntegerField(default=0, help_text="Consecutive wake-ups that found the org busy (backoff).")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "lane"], name="wakeup_one_per_lane")]

@@ -38,7 +38,7 @@ LOG_PAGE_SIZE = 50
 # their outcome is read from the logs (record_run_state), so they stay out of run lists.
 BACKGROUND_RUN_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL, SyncRunKind.RECONCILIATION, SyncRunKind.VALIDATION)
 ACTIVE_RUN_STATUSES = (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING)
-USAGE_KINDS = ("realtime", "manual", "incremental", "reconciliation", "full")
+USAGE_KINDS = ("realtime", "manual", "incremental", "reconciliation", "full", "limits_probe")
 
 
 # --- connections -----------------------------------------------------------------------------
@@ -216,6 +216,26 @@ class RecordRunState:
         return hint or HINTS.get(self.error_code, "")
 
 
+@dataclass(frozen=True)
+class ConnectionPause:
+    expected_at: datetime.datetime  # when the org's capacity is expected back
+    next_check_at: datetime.datetime  # the next /limits probe
+
+
+def connection_pause(*, connection_id: int) -> ConnectionPause | None:
+    """The governor's pause of this connection, if one is on (quota used up)."""
+    from sync_engine.governor import get_governor
+
+    try:
+        status = get_governor().status(connection_id)
+    except Exception:  # noqa: BLE001 - the governor's store being down must not break a page
+        return None
+    if not status.paused_until:
+        return None
+    as_dt = lambda epoch: datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)  # noqa: E731
+    return ConnectionPause(as_dt(status.resume_estimate or status.paused_until), as_dt(status.paused_until))
+
+
 def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: datetime.datetime | None = None) -> RecordRunState:
     """Decide, read-only, whether a manual record sync has reached a result.
 
@@ -243,10 +263,11 @@ def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: da
 
     if open_row is not None:
         far_away = open_row.available_at > now + datetime.timedelta(minutes=5)
-        if (log is not None and log.result == SyncResult.PAUSED) or (far_away and open_row.attempts == 0):
+        pause = connection_pause(connection_id=run.connection_id)
+        if pause is not None or (log is not None and log.result == SyncResult.PAUSED) or (far_away and open_row.attempts == 0):
             return RecordRunState("paused", False, log, link, open_row,
                                   "Salesforce's API limit for this org is used up; the sync is queued and runs when capacity returns.",
-                                  {"resume_at": open_row.available_at})
+                                  {"resume_at": pause.expected_at if pause is not None else open_row.available_at})
         if log is not None and log.result == SyncResult.RETRYING:
             return RecordRunState("retrying", False, log, link, open_row,
                                   "Salesforce answered with a temporary error; Cothon retries automatically.",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Department, Opportunity, OpportunityStatus, Requirement
-from sync_engine import claim as queue
+from sync_engine import claim as queue, wakeups
 from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
 from sync_engine.outbox import upsert_pending
@@ -29,60 +29,73 @@ DEADLINE_DAYS = 3
 BATCHES_PER_TURN = 5
 
 
-def push_and_reschedule(*, connection_id: int, max_priority: int | None, run_id: int | None = None) -> PushSummary:
-    """Push what is pending; if the governor or an error says "later", schedule the retry."""
-    from sync_engine import tasks
-
-    if run_id:
-        SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=timezone.now())
-    summary = push_connection(connection_id=connection_id, max_priority=max_priority, run_id=run_id, max_batches=BATCHES_PER_TURN)
+def push_and_reschedule(*, connection_id: int, max_priority: int | None) -> PushSummary:
+    """A worker's turn on one connection lane: push what is pending, then ask for the one next
+    wake-up the outcome calls for (more work, a retry after backoff, the end of a pause)."""
+    lane = wakeups.lane_for(Priority.REALTIME if max_priority is not None and max_priority <= Priority.REALTIME else Priority.FULL)
+    wakeups.started(connection_id, lane)
+    summary = push_connection(connection_id=connection_id, max_priority=max_priority, max_batches=BATCHES_PER_TURN)
     manual_runs_settle(connection_id=connection_id)
+    runs_settle(connection_id=connection_id)
     if summary.batches >= BATCHES_PER_TURN and not summary.stopped_because:
         # More may be pending: back of the queue, so other tenants' work runs in between.
-        if max_priority is not None and max_priority <= Priority.REALTIME:
-            tasks.push_realtime.apply_async(args=[connection_id], queue="realtime")
-        else:
-            tasks.push_background.apply_async(args=[connection_id, run_id], queue="default")
-        return summary
-    if summary.retry_in_seconds is not None and summary.stopped_because not in ("cancelled", "needs reconnect"):
-        countdown = max(1.0, min(summary.retry_in_seconds, 3600.0))
-        if max_priority is not None and max_priority <= Priority.REALTIME:
-            tasks.push_realtime.apply_async(args=[connection_id], queue="realtime", countdown=countdown)
-        else:
-            tasks.push_background.apply_async(args=[connection_id, run_id], queue="default", countdown=countdown)
-    elif run_id:
-        remaining = OutboxEntry.objects.filter(connection_id=connection_id, state__in=[OutboxState.PENDING, OutboxState.CLAIMED],
-                                               priority__gte=Priority.INCREMENTAL).exists()
-        run = SyncRun.objects.get(pk=run_id)
-        if run.cancel_requested or not remaining or summary.stopped_because:
-            run_finish(run_id)
-            if summary.stopped_because and not run.cancel_requested:
-                SyncRun.objects.filter(pk=run_id).update(message=summary.stopped_because)
+        wakeups.wake(connection_id, lane)
+    elif summary.retry_in_seconds is not None and summary.stopped_because not in ("cancelled", "needs reconnect"):
+        wakeups.wake(connection_id, lane, delay=max(1.0, min(summary.retry_in_seconds, 3600.0)))
     return summary
+
+
+def runs_settle(*, connection_id: int | None = None) -> int:
+    """Finish Sync Now / scheduled runs whose rows have all left the queue, whoever pushed them,
+    and fail (with the reason, rows kept queued) runs that cannot go on. No run stays "running"
+    without work that some worker will do. Returns how many runs ended."""
+    runs = SyncRun.objects.filter(status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING],
+                                  kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL]).select_related("connection")
+    if connection_id is not None:
+        runs = runs.filter(connection_id=connection_id)
+    ended = 0
+    for run in runs:
+        open_rows = OutboxEntry.objects.filter(run=run, state__in=[OutboxState.PENDING, OutboxState.CLAIMED])
+        if run.cancel_requested and not open_rows.filter(state=OutboxState.CLAIMED).exists():
+            run_finish(run.pk)
+            ended += 1
+        elif not open_rows.exists():
+            run_finish(run.pk)
+            ended += 1
+        elif run.connection.status != ConnectionStatus.CONNECTED:
+            left = open_rows.count()
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=SyncRunStatus.FAILED, finished_at=timezone.now(),
+                message=f"The connection is {run.connection.get_status_display().lower()}: {left} record(s) stay queued "
+                        "and go out once an admin reconnects it.")
+            ended += 1
+    return ended
 
 
 # --- Sync Now and manual record sync ------------------------------------------------------
 
-def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, event: str = "sync") -> int:
-    """Queue many records at once. A record that already has a pending row keeps it (it is
-    already queued; its changes are not lost), so conflicts are simply skipped."""
+def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, run: SyncRun, event: str = "sync") -> None:
+    """Queue many records for a run. A record that already has a pending row keeps it (its
+    changes are not lost) and that row joins the run, so the run counts every record it queued
+    whichever task pushes it."""
     now = timezone.now()
-    count = 0
     batch: list[OutboxEntry] = []
 
     def flush() -> None:
         OutboxEntry.objects.bulk_create(batch, ignore_conflicts=True)
+        record_ids = [e.record_id for e in batch]
+        for start in range(0, len(record_ids), 900):
+            OutboxEntry.objects.filter(connection=connection, record_type=record_type, state=OutboxState.PENDING,
+                                       record_id__in=record_ids[start:start + 900], run__isnull=True).update(run=run)
         batch.clear()
 
     for record_id in ids.iterator(chunk_size=5000) if hasattr(ids, "iterator") else ids:
-        batch.append(OutboxEntry(tenant_id=connection.tenant_id, connection=connection, record_type=record_type,
+        batch.append(OutboxEntry(tenant_id=connection.tenant_id, connection=connection, record_type=record_type, run=run,
                                  record_id=record_id, event=event, changed_fields=[], priority=priority, available_at=now))
-        count += 1
         if len(batch) >= 5000:
             flush()
     if batch:
         flush()
-    return count
 
 
 def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None, enqueue: bool = True) -> SyncRun:
@@ -104,17 +117,17 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     def changed(qs):
         return qs.filter(updated_at__gte=since) if since else qs
     run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=kind, requested_by=actor)
-    total = 0
-    total += _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority)
-    total += _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority)
-    total += _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority)
-    total += _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority)
+    _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    total = OutboxEntry.objects.filter(run=run).count()
     SyncRun.objects.filter(pk=run.pk).update(total=total)
     run.total = total
     if total == 0:
         run_finish(run.pk)
     elif enqueue:
-        transaction.on_commit(lambda: enqueue_push([connection.pk], priority, run_id=run.pk))
+        transaction.on_commit(lambda: enqueue_push([connection.pk], priority))
     return run
 
 
@@ -124,17 +137,20 @@ def sync_run_execute_inline(*, run: SyncRun) -> SyncRun:
     summary = push_connection(connection_id=run.connection_id, run_id=run.pk)
     if summary.stopped_because:
         SyncRun.objects.filter(pk=run.pk).update(message=summary.stopped_because)
-    run_finish(run.pk)
+    # Finished when its rows are settled; rows held back (a pause) stay queued and the workers
+    # finish the run (runs_settle).
+    runs_settle(connection_id=run.connection_id)
     run.refresh_from_db()
     return run
 
 
 def sync_run_cancel(*, run: SyncRun) -> None:
-    """A flag the executor checks between batches; queued rows of the run are dropped."""
+    """A flag the executor checks between batches. The run's queued rows that only exist for
+    it are dropped; rows that also carry a real change stay queued, no longer counted by it."""
     SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    OutboxEntry.objects.filter(connection_id=run.connection_id, state=OutboxState.PENDING,
-                               priority__gte=Priority.INCREMENTAL, event="sync").delete()
-    if run.status == SyncRunStatus.QUEUED or not OutboxEntry.objects.filter(connection_id=run.connection_id, state=OutboxState.CLAIMED).exists():
+    OutboxEntry.objects.filter(run=run, state=OutboxState.PENDING, event="sync").delete()
+    OutboxEntry.objects.filter(run=run, state=OutboxState.PENDING).update(run=None)
+    if run.status == SyncRunStatus.QUEUED or not OutboxEntry.objects.filter(run=run, state=OutboxState.CLAIMED).exists():
         run_finish(run.pk)
 
 
@@ -192,18 +208,20 @@ def requeue_failed_after_settings_change() -> int:
 
 
 def outbox_sweep() -> int:
-    """Expired leases back to the queue, and a wake-up for every connection with due work."""
+    """Beat, every 15 s: expired leases (a killed worker's rows) back to the queue, due or lost
+    wake-ups sent, one wake-up for every connection with due work that has none pending, and
+    runs whose rows are all settled finished. Asking for a wake-up that is already pending sends
+    nothing, so the sweeper never piles up tasks (a held slot or a long pause included)."""
     requeue_failed_after_settings_change()
     reclaimed = queue.reclaim_expired()
-    # Rows due for a few seconds were probably not enqueued (or their task was lost); reclaimed
-    # rows are due now. A few redundant wake-ups cost one empty claim each, no API call.
-    due_before = timezone.now() - datetime.timedelta(seconds=0 if reclaimed else 5)
-    due = (OutboxEntry.objects.filter(state=OutboxState.PENDING, available_at__lte=due_before)
+    wakeups.send_due()
+    due = (OutboxEntry.objects.filter(state=OutboxState.PENDING, available_at__lte=timezone.now())
            .values_list("connection_id", "priority").distinct())
     realtime = sorted({c for c, p in due if p <= Priority.REALTIME})
     background = sorted({c for c, p in due if p > Priority.REALTIME})
-    enqueue_push(realtime, Priority.REALTIME)
-    enqueue_push(background, Priority.INCREMENTAL)
+    enqueue_push(realtime, Priority.REALTIME, only_if_idle=True)
+    enqueue_push(background, Priority.INCREMENTAL, only_if_idle=True)
+    runs_settle()
     return reclaimed
 
 

@@ -17,15 +17,17 @@ def push_realtime(connection_id: int) -> None:
 
 @shared_task(name="sync_engine.push_background", ignore_result=True)
 def push_background(connection_id: int, run_id: int | None = None) -> None:
+    """Everything pending of one connection, background runs included. (`run_id` is accepted
+    for messages sent by older versions; rows carry their run themselves now.)"""
     from sync_engine.services import push_and_reschedule
 
-    push_and_reschedule(connection_id=connection_id, max_priority=None, run_id=run_id)
+    push_and_reschedule(connection_id=connection_id, max_priority=None)
 
 
 @shared_task(name="sync_engine.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> None:
-    """Re-enqueue stranded work: expired leases (killed workers) and pending rows whose
-    enqueue was lost (crash between commit and enqueue)."""
+    """Re-enqueue stranded work: expired leases (killed workers), lost or due wake-ups, and
+    pending rows whose enqueue was lost (crash between commit and enqueue); finish runs."""
     from sync_engine.services import outbox_sweep
 
     outbox_sweep()

@@ -217,7 +217,7 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 CHART = {"width": 760, "height": 240, "left": 44, "right": 8, "top": 12, "bottom": 30}
 KIND_LABELS = {"realtime": "Real-time", "manual": "Manual", "incremental": "Incremental",
-               "reconciliation": "Reconciliation", "full": "Full sync"}
+               "reconciliation": "Reconciliation", "full": "Full sync", "limits_probe": "Capacity checks"}
 
 
 def _nice_ceiling(value: int) -> int:
@@ -287,8 +287,8 @@ def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
     allowance = status.allowance if status.allowance is not None else connection.api_usage_max
     # Floor: "100%" only when the allowance really is spent.
     percent = min(100, 100 * used // allowance) if used is not None and allowance else None
-    paused_until = (datetime.datetime.fromtimestamp(status.paused_until, tz=datetime.UTC)
-                    if status.paused_until else None)
+    pause = selectors.connection_pause(connection_id=connection.pk)
+    paused_until = pause.expected_at if pause is not None else None
     usage = selectors.api_usage_by_hour(tenant=tenant, connection=connection, hours=hours)
     kinds = [{"kind": k, "label": KIND_LABELS.get(k, k.title()), "total": usage.totals.get(k, 0)} for k in usage.series]
     context = {
@@ -299,6 +299,8 @@ def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
         "remaining": allowance - used if used is not None and allowance is not None else None,
         "tone": "red" if percent is not None and percent >= 90 else "amber" if percent is not None and percent >= 75 else "green",
         "paused_until": paused_until,
+        "next_check_at": pause.next_check_at if pause is not None else None,
+        "probes": usage.totals.get("limits_probe", 0),
         "paused_same_day": paused_until is not None and timezone.localtime(paused_until, zone).date() == timezone.localdate(timezone=zone),
         "in_flight": status.in_flight,
         "usage": usage,

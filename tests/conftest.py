@@ -149,6 +149,8 @@ def fresh_governor_state():
     if settings.REDIS_URL:
         import redis
 
+        from sync_engine.governor import key_prefix
+
         client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter("cothon:gov:*"):
+        for key in client.scan_iter(f"{key_prefix()}:*"):
             client.delete(key)

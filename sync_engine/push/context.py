@@ -21,6 +21,9 @@ class Outcome:
     done: bool = False
     failed: bool = False
     retry: bool = False
+    # Its own write landed, but a follow-up it triggers (a Task, a note, a file) has not yet:
+    # if the batch aborts now, the entry goes back to the queue instead of being settled.
+    followup_pending: bool = False
 
 
 @dataclass
@@ -49,8 +52,9 @@ class PushContext:
     def log(self, *, entry: OutboxEntry | None, sobject: str, operation: str, result: str, record_type: str = "",
             record_id: int | None = None, label: str = "", salesforce_id: str = "", error=None, api_calls: int = 0,
             duration_ms: int = 0) -> None:
+        run_id = entry.run_id if entry is not None and entry.run_id else (self.run.pk if self.run is not None else None)
         self.logs.append(SyncLog(
-            tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, run=self.run,
+            tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, run_id=run_id,
             record_type=record_type or (entry.record_type if entry else ""),
             record_id=record_id if record_id is not None else (entry.record_id if entry else None),
             record_label=label[:255], sobject=sobject, salesforce_id=salesforce_id or "", operation=operation,

@@ -19,8 +19,10 @@ def governor(request, transactional_db):
         pytest.skip("Redis backend: REDIS_URL not set (make test sets it when Redis is reachable)")
     import redis
 
+    from sync_engine.governor import key_prefix
+
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter("cothon:gov:*"):
+    for key in client.scan_iter(f"{key_prefix()}:*"):
         client.delete(key)
     return RedisGovernor(client)
 
