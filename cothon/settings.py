@@ -236,12 +236,14 @@ if not DEBUG and env_bool("COTHON_SECURE_COOKIES", False):
 # Outbox claims and governor slots are leases: a live worker renews them every third of this
 # (heartbeat), so a killed worker's rows and slot come back within about a minute (sweeper).
 COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 45)
+# Records per collections batch (≤ 200, Salesforce's cap): smaller batches settle more often.
+COTHON_PUSH_BATCH_SIZE = env_int("COTHON_PUSH_BATCH_SIZE", 200)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
 
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": 15.0},
+    "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
     "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
     "scheduled-syncs": {"task": "sync_engine.scheduled_syncs", "schedule": 60.0},
 }

@@ -41,7 +41,7 @@ from sync_engine.push.writer import BatchAborted
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 200  # sObject Collections take at most 200 records a call
 BULK_BATCH_SIZE = 5_000  # bounds memory: a 100,000-record run stays well under 300 MB
 MAX_CONCURRENT_PER_ORG = 4
 KIND_BY_PRIORITY = {Priority.MANUAL: "manual", Priority.REALTIME: "realtime", Priority.INCREMENTAL: "incremental",
@@ -134,15 +134,16 @@ def _batch_plan(connection: SalesforceConnection, priority: int, data: dict) -> 
     """(claim size, bulk threshold). Real-time work always goes by collections (a Bulk job's
     polling would break the latency goal); background runs with enough records of one type
     take a Bulk API 2.0 job, which costs about six calls whatever its size."""
+    batch_size = max(1, min(BATCH_SIZE, int(django_settings.COTHON_PUSH_BATCH_SIZE)))
     if priority < Priority.INCREMENTAL:
-        return BATCH_SIZE, 0
+        return batch_size, 0
     threshold = int(data.get("bulk_threshold") or 2000)
     first = (OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, available_at__lte=timezone.now())
              .order_by("id").values_list("record_type", flat=True).first())
     pending = OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, record_type=first).count()
     if pending >= threshold:
         return min(pending, BULK_BATCH_SIZE), threshold
-    return BATCH_SIZE, 0
+    return batch_size, 0
 
 
 def _next_priority(connection_id: int, max_priority: int | None) -> int | None:
