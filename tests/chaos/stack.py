@@ -277,7 +277,9 @@ def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection,
     from sync_engine.models import Priority
 
     client = emulator.client
-    if fault == "realtime_worker":
+    if fault == "none":  # the baseline: the same run and edits without a fault
+        edit()
+    elif fault == "realtime_worker":
         edit()
         wait_for(lambda: _in_flight(connection.pk, Priority.REALTIME), 20, "a real-time batch in flight")
         stack.processes["realtime_worker"].kill()
@@ -402,5 +404,11 @@ def verify(fault: str, *, tenant, connection, emulator: PrivateEmulator, run_id:
             details.append(f"{names.count(department.name)}× Account {department.name}")
     queued = OutboxEntry.objects.filter(connection=connection, state__in=[OutboxState.PENDING, OutboxState.CLAIMED, OutboxState.FAILED]).count()
     run = SyncRun.objects.get(pk=run_id)
-    calls = emulator.client.counters("demo")["total"]
+    # Calls as Cothon counted them (every request it sent, failed ones included); the emulator's
+    # own counters restart with it.
+    from django.db.models import Sum
+
+    from sync_engine.models import ApiCallBucket
+
+    calls = ApiCallBucket.objects.filter(connection=connection).aggregate(n=Sum("calls"))["n"] or 0
     return ScenarioResult(fault, len(local) + len(names), lost, duplicates, stale, queued, run.status, recover, calls, True, details)
