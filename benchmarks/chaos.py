@@ -64,10 +64,10 @@ def main() -> None:
                 continue
             rows.append((fault, f"{result.recover_seconds:.1f}s", result.lost, result.duplicates, result.stale, result.queued_left,
                          result.run_status, result.api_calls, f"{result.api_calls - (baseline_calls or 0):+d}",
-                         "yes" if result.product_up else "NO"))
+                         "yes" if result.product_up else "NO", result.fault_hits if result.fault_hits is not None else "—"))
         print()
         print(table(rows, ("fault", "recover", "lost", "duplicates", "stale", "left queued", "run", "API calls",
-                           "recovery calls", "serving")))
+                           "recovery calls", "serving", "fault fired")))
     finally:
         stack.stop()
         emulator.stop()

@@ -234,6 +234,7 @@ class ScenarioResult:
     api_calls: int
     product_up: bool
     details: list[str] = field(default_factory=list)
+    fault_hits: int | None = None  # how often an injected Salesforce fault fired
 
 
 def seed(tenant, *, opportunities: int, departments: int = 6) -> list:
@@ -272,8 +273,25 @@ def _in_flight(connection_id: int, priority_max: int | None = None) -> bool:
     return rows.exists()
 
 
-def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection, edit) -> None:
-    """Inject one fault while the full sync is in flight; `edit()` makes real-time changes."""
+def slow_down(emulator: PrivateEmulator, latency_ms: int) -> None:
+    """Every collections call takes `latency_ms` (the emulator applies the first matching rule,
+    so faults that must fire are added before this one)."""
+    emulator.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
+
+
+def _first(client, **rule) -> int:
+    """Add a fault rule ahead of the latency rule; returns its id."""
+    latency = [r for r in client.faults() if r.get("latency_ms") and r.get("status") == 200]
+    client.clear_faults()
+    added = client.add_fault(**rule)
+    for r in latency:
+        client.add_fault(org=r["org"], path_contains=r["path_contains"], latency_ms=r["latency_ms"], status=200, error_code="")
+    return added["id"]
+
+
+def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection, edit) -> int | None:
+    """Inject one fault while the full sync is in flight; `edit()` makes real-time changes.
+    Returns the id of the emulator fault rule, if the fault is one."""
     from sync_engine.models import Priority
 
     client = emulator.client
@@ -300,22 +318,26 @@ def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection,
         edit()  # saved while Salesforce is down: queued, sent when it is back
         time.sleep(2)
         emulator.start()
-        return
+        return None
     elif fault == "unable_to_lock_row":
-        client.add_fault(org="demo", operation="upsert", per_record=True, error_code="UNABLE_TO_LOCK_ROW",
-                         message="unable to obtain exclusive access to this record", count=6, status=400)
+        rule = _first(client, org="demo", operation="upsert", per_record=True, error_code="UNABLE_TO_LOCK_ROW",
+                      message="unable to obtain exclusive access to this record", count=6, status=400)
         edit()
+        return rule
     elif fault == "server_unavailable":
-        client.add_fault(org="demo", path_contains="composite/sobjects", status=503, error_code="SERVER_UNAVAILABLE", count=3)
+        rule = _first(client, org="demo", path_contains="composite/sobjects", status=503, error_code="SERVER_UNAVAILABLE", count=3)
         edit()
+        return rule
     elif fault == "dropped_connection":
-        client.add_fault(org="demo", path_contains="composite/sobjects", drop_connection=True, count=3)
+        rule = _first(client, org="demo", path_contains="composite/sobjects", drop_connection=True, count=3)
         edit()
+        return rule
     elif fault == "expired_session":
         client.expire_all_tokens(org="demo")
         edit()
     else:
         raise ValueError(f"unknown fault {fault!r}")
+    return None
 
 
 def settled(connection_id: int, run_id: int) -> bool:
@@ -339,7 +361,7 @@ def run_scenario(fault: str, *, stack: ChaosStack, emulator: PrivateEmulator, te
     emulator.client.clear_faults()
     emulator.client.reset_counters()
     # Slow Salesforce down so every fault lands while batches are in flight.
-    emulator.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
+    slow_down(emulator, latency_ms)
     with transaction.atomic():
         run = sync_now_start(connection=connection, kind="full", actor=actor)
     edited: list = []
@@ -354,7 +376,7 @@ def run_scenario(fault: str, *, stack: ChaosStack, emulator: PrivateEmulator, te
     wait_for(lambda: SyncRun.objects.filter(pk=run.pk, processed__gt=0).exists() or _in_flight(connection.pk), 30,
              "the full sync to start")
     started = time.monotonic()
-    inject(fault, stack, emulator, connection, edit)
+    rule_id = inject(fault, stack, emulator, connection, edit)
     stack.ensure()  # the supervisor restarts what was killed
     try:
         wait_for(lambda: settled(connection.pk, run.pk), timeout, f"everything to settle after {fault}", interval=0.25)
@@ -363,9 +385,11 @@ def run_scenario(fault: str, *, stack: ChaosStack, emulator: PrivateEmulator, te
         raise AssertionError(f"{fault}: not settled; open rows {rows}; run {SyncRun.objects.filter(pk=run.pk).values().first()}\n"
                              f"{stack.logs()}") from None
     recover = time.monotonic() - started
+    hits = next((r["hits"] for r in emulator.client.faults() if r["id"] == rule_id), None) if rule_id else None
     emulator.client.clear_faults()
     result = verify(fault, tenant=tenant, connection=connection, emulator=emulator, run_id=run.pk, recover=recover)
     result.product_up = Client().get("/healthz").status_code == 200
+    result.fault_hits = hits
     return result
 
 

@@ -46,3 +46,5 @@ def test_after_the_fault_every_record_is_in_salesforce_exactly_once_with_its_lat
     assert result.product_up
     assert result.run_status in ("succeeded", "finished_with_errors"), result
     assert (result.lost, result.duplicates, result.stale, result.queued_left) == (0, 0, 0, 0), result.details
+    if fault in ("unable_to_lock_row", "server_unavailable", "dropped_connection"):
+        assert result.fault_hits, f"the {fault} fault never fired: the scenario proved nothing"
