@@ -171,24 +171,10 @@ class CeleryProcess:
 
 
 def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's database and broker, for child processes."""
-    from django.conf import settings
-    from django.db import connection
+    """The caller's database and broker for child processes, with the chaos leases."""
+    from tests.sync_engine.workers import worker_env
 
-    env = dict(os.environ)
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("postgresql"):
-        user = db.get("USER") or "postgres"
-        env["DATABASE_URL"] = f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-    else:
-        env.pop("DATABASE_URL", None)
-        env["SQLITE_PATH"] = str(db["NAME"])
-    env["COTHON_VAR_DIR"] = str(settings.VAR_DIR)
-    env.pop("COTHON_TEST_DB_NAME", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(CHAOS_ENV)
-    env.update(extra or {})
-    return env
+    return worker_env({**CHAOS_ENV, **(extra or {})})
 
 
 class ChaosStack:

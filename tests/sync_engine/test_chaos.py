@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-import pytest
 
-from integrations import connections as svc
-from integrations.models import ConnectionStatus, Environment
+from integrations.models import ConnectionStatus
 from opportunities import services as opp
 from sync_engine.executor import push_connection
 from sync_engine.governor import get_governor
 from sync_engine.models import OutboxEntry, OutboxState, SyncLog
 
 
-@pytest.fixture
-def connected(alice, emulator_reset):
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
-    get_governor().resume(connection.pk)
-    yield connection
-    get_governor().resume(connection.pk)
 
 
 def make_due():

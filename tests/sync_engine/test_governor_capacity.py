@@ -10,8 +10,6 @@ import time
 import pytest
 from django.utils import timezone
 
-from integrations import connections as svc
-from integrations.models import Environment
 from opportunities import services as opp
 from sync_engine import claim as queue, wakeups
 from sync_engine.executor import push_connection
@@ -23,18 +21,10 @@ from sync_engine.services import outbox_sweep, push_and_reschedule, record_sync_
 PROBE_SECONDS = 1
 
 
-@pytest.fixture
-def connected(alice, emulator_reset, settings):
+@pytest.fixture(autouse=True)
+def fast_capacity_checks(settings):
     settings.COTHON_LIMITS_PROBE_SECONDS = PROBE_SECONDS
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
-    get_governor().resume(connection.pk)
-    yield connection
-    get_governor().resume(connection.pk)
+
 
 
 def exhaust(emulator) -> None:

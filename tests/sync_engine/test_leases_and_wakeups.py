@@ -9,8 +9,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from integrations import connections as svc
-from integrations.models import ConnectionStatus, Environment
+from integrations.models import ConnectionStatus
 from sync_engine import claim as queue, wakeups
 from sync_engine.executor import push_connection
 from sync_engine.governor import DatabaseGovernor, get_governor
@@ -19,17 +18,6 @@ from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, S
 from sync_engine.services import outbox_sweep, push_and_reschedule, runs_settle, sync_now_start
 
 
-@pytest.fixture
-def connected(alice, emulator_reset):
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
-    get_governor().resume(connection.pk)
-    yield connection
-    get_governor().resume(connection.pk)
 
 
 @pytest.fixture

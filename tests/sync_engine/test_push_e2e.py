@@ -6,24 +6,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-import pytest
 
-from integrations import connections as svc
-from integrations.models import Environment
 from opportunities import services as opp
 from sync_engine.executor import push_connection
 from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
 
 
-@pytest.fixture
-def connected(alice, emulator_reset, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    return svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
 
 
 def sf_records(emulator, soql):

@@ -7,8 +7,6 @@ import time
 import pytest
 from django.db import connection as db_connection
 
-from integrations import connections as svc
-from integrations.models import Environment
 from opportunities import services as opp
 from sync_engine.models import OutboxEntry, OutboxState
 from sync_engine.services import outbox_sweep
@@ -17,14 +15,6 @@ from tests.sync_engine.workers import Worker, wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def connected(alice, emulator_reset):
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    return svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
 
 
 @pytest.fixture

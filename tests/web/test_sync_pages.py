@@ -477,20 +477,11 @@ def test_safe_cell_leaves_numbers_alone():
 
 # --- API usage ----------------------------------------------------------------------------------
 
-def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice, monkeypatch):
+def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice):
     import time
 
-    from sync_engine import views
-    from sync_engine.governor import GovernorStatus
+    from sync_engine.governor import get_governor
     from sync_engine.models import ApiCallBucket
-
-    governor = {"status": GovernorStatus(None, None, None, 0)}
-
-    class Governor:  # the shared test Redis is keyed by connection id, which parallel runs reuse
-        def status(self, connection_id):
-            return governor["status"]
-
-    monkeypatch.setattr(views, "get_governor", Governor)
 
     conn = _connection(alice.tenant, api_usage_used=4200, api_usage_max=5000)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -507,11 +498,22 @@ def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice, mon
     html = client.get(reverse("sync:usage", args=[conn.pk]), {"hours": "48"}).content.decode()
     assert 'class="kind-manual"' in html
     assert client.get(reverse("sync:usage", args=[conn.pk]), {"hours": "x"}).status_code == 200
+    # The quota runs out: paused until the next capacity check, capacity expected in 2 hours.
+    governor = get_governor()
     resume = time.time() + 2 * 3600
-    governor["status"] = GovernorStatus(4990, 5000, resume, 1)
-    html = client.get(reverse("sync:usage", args=[conn.pk])).content.decode()
-    expected = datetime.datetime.fromtimestamp(resume, tz=__import__("zoneinfo").ZoneInfo("America/Toronto"))
+    governor.observe(conn.pk, 4990, 5000)
+    governor.pause(conn.pk, 300, resume_estimate=resume)
+    assert governor.acquire(conn.pk, 2, lease_seconds=60)
+    ApiCallBucket.objects.create(connection=conn, hour=hour, kind="limits_probe", calls=3)
+    try:
+        html = client.get(reverse("sync:usage", args=[conn.pk])).content.decode()
+    finally:
+        governor.forget(conn.pk)
+    zone = __import__("zoneinfo").ZoneInfo("America/Toronto")
+    expected = datetime.datetime.fromtimestamp(resume, tz=zone)
+    check = datetime.datetime.fromtimestamp(time.time() + 300, tz=zone)
     assert f"Sync is paused, expected to resume ~{expected:%H:%M}" in html
+    assert f"next check ~{check:%H:%M}" in html and "3 checks in the last 24 h" in html and "Capacity checks" in html
     assert "4,990" in html and "100%" not in html and "1 request in flight" in html
 
 
