@@ -262,13 +262,21 @@ def _int(value: Any, name: str) -> int:
     return number
 
 
+def _names(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RequestError("INVALID_SEARCH", f"{what} must be a list of field names")
+    return [v.strip() for v in value]
+
+
 def parameterized(call: Call):
     """GET ?q=&sobject=&<Obj>.fields=&<Obj>.limit=&fields=&in=&overallLimit= or the POST body
     {q, fields, sobjects: [{name, fields, limit, where}], in, overallLimit, defaultLimit}."""
     if call.request.method == "POST":
         body = call.json_object()
         term, scope = body.get("q"), str(body.get("in") or "ALL")
-        default_fields = body.get("fields") or []
+        default_fields = _names(body.get("fields"), "fields")
         default_limit = body.get("defaultLimit")
         specs = body.get("sobjects")
         if specs is not None and not isinstance(specs, list):
@@ -277,12 +285,14 @@ def parameterized(call: Call):
         if specs:
             targets = []
             for spec in specs:
-                if not isinstance(spec, dict) or not spec.get("name"):
+                if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
                     raise RequestError("INVALID_SEARCH", "each sobjects entry needs a name")
+                where = spec.get("where")
+                if where is not None and not isinstance(where, str):
+                    raise RequestError("INVALID_SEARCH", "where must be a string")
                 limit = spec.get("limit", default_limit)
-                targets.append(Target(str(spec["name"]), list(spec.get("fields") or
-                                                              default_fields),
-                                      spec.get("where"), None,
+                targets.append(Target(spec["name"], _names(spec.get("fields"), "fields")
+                                      or default_fields, where, None,
                                       _int(limit, "limit") if limit is not None else None))
         overall = body.get("overallLimit")
     else:

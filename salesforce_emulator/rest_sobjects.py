@@ -23,7 +23,7 @@ MULTIPART_ENTITY = ("entity_content", "entity_document", "entity_attachment", "j
 SOBJECT_RESOURCES = frozenset(n.lower() for n in (
     "describe", "listviews", "quickActions", "layouts", "compactLayouts", "approvalLayouts",
     "defaultValues", "eventSchema", "richTextImageFields", "relevantItems", "platformAction",
-    "updated", "deleted", "suggestedArticles", "password", "userPassword", "search"))
+    "updated", "deleted", "suggestedArticles"))
 
 
 def record_url(version: str | None, sobject: str, rid: str) -> str:

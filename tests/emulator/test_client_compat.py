@@ -235,3 +235,8 @@ def test_parameterized_search_get_and_post(emulator_reset):
     assert session.get(url).status_code == 400
     assert session.post(url, json={"q": "moncton", "overallLimit": "x"}).status_code == 400
     assert session.post(url, json={"q": "moncton", "in": "EVERYWHERE"}).status_code == 400
+    for bad in ({"q": "moncton", "fields": [1]}, {"q": "moncton", "sobjects": "Account"},
+                {"q": "moncton", "sobjects": [{"name": "Account", "where": {"Name": "x"}}]},
+                {"q": "moncton", "sobjects": [{"fields": ["Name"]}]}, {"q": 7}):
+        refused = session.post(url, json=bad)
+        assert refused.status_code == 400, (bad, refused.text)
