@@ -27,7 +27,7 @@ from .errors import RequestError, SfError
 from .http import Call, dml_error_response, error_response, json_response
 
 CORE_MODULES = ("rest_misc", "rest_sobjects", "rest_collections", "rest_composite",
-                "rest_query", "rest_auth", "viewer", "hooks")
+                "rest_query", "rest_search", "rest_auth", "viewer", "hooks")
 EXTENSIONS = ("bulk2", "tooling", "outbound")  # optional follow-up modules
 
 MIN_VERSION, MAX_VERSION = 20, 64
@@ -158,13 +158,16 @@ class EmulatorApp:
             denied = self._authenticate(call)
             if denied is not None:
                 return denied
+        org = call.rt.org.name if call.rt else None
+        if endpoint.auth != "hook":
+            self.emu.count(org or "-", f"{request.method} {endpoint.name}")
+        if endpoint.auth == "session":
+            # counted even when refused, as Salesforce counts it (see limits.py)
             allowed, _used = call.rt.usage.try_consume()
             if not allowed:
                 return json_response([{"errorCode": "REQUEST_LIMIT_EXCEEDED",
                                        "message": "TotalRequests Limit exceeded."}], 403)
-        org = call.rt.org.name if call.rt else None
         if endpoint.auth != "hook":
-            self.emu.count(org or "-", f"{request.method} {endpoint.name}")
             fault = self.emu.faults.match(org, args.get("sobject"), endpoint.operation,
                                           request.method, request.path)
             if fault is not None:

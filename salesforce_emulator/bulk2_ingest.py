@@ -38,8 +38,11 @@ class IngestProcessing:
         data_path = folder / "data.csv"
         delimiter = DELIMITERS[job.delimiter]
         if not job.uploaded or not data_path.exists() or data_path.stat().st_size == 0:
+            # Nothing uploaded: Salesforce completes the job with empty result files.
             self._empty_results(folder)
-            return self._fail(job, "InvalidBatch : Failed to process: no data was uploaded")
+            if job.state == "InProgress":
+                job.state = "JobComplete"
+            return None
         ending = detect_line_ending(data_path)
         if ending is not None and ending != job.line_ending:
             self._empty_results(folder)
@@ -121,7 +124,8 @@ class IngestProcessing:
             ext = job.external_id or ""
             index = next((i for i, (kind, target) in enumerate(columns)
                           if kind in ("field", "id") and target.lower() == ext.lower()), None)
-            if index is None:
+            # Upsert on Id without an Id column inserts every row, as Salesforce does.
+            if index is None and ext.lower() != "id":
                 raise SfError("INVALIDBATCH", f"InvalidBatch : Field name not found : {ext}")
             plan["ext_index"] = index
         if job.operation in ("update", "delete", "hardDelete") and not any(

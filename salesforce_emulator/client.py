@@ -104,7 +104,25 @@ class EmulatorClient:
         return self._call("GET", "limits", params={"org": org} if org else None)
 
     def set_limits(self, org: str | None = None, **values: Any) -> dict[str, Any]:
+        """allowance, used (+ used_minutes_ago), window ("rolling"|"fixed"), reset_hour_utc,
+        reset_time_utc ("HH:MM"), reset_usage (true), age_minutes: see docs/salesforce-emulator.md."""
         return self._call("POST", "limits", json={"org": org, **values} if org else values)
+
+    def exhaust_api(self, org: str | None = None, minutes_ago: int = 0) -> dict[str, Any]:
+        """Use up the org's whole allowance (the calls dated `minutes_ago` minutes back): the
+        next API request is refused with REQUEST_LIMIT_EXCEEDED."""
+        allowance = self.limits(org)["allowance"]
+        return self.set_limits(org, used=allowance, used_minutes_ago=minutes_ago)
+
+    def reset_api_usage(self, org: str | None = None) -> dict[str, Any]:
+        """The usage reset: the fixed window's daily reset, or the rolling window moving past
+        every counted call; the clock (and so every session) is left alone."""
+        return self.set_limits(org, reset_usage=True)
+
+    def age_api_usage(self, minutes: int, org: str | None = None) -> dict[str, Any]:
+        """Let `minutes` pass for the allowance only: calls older than the window (rolling) or
+        made before the daily reset (fixed) stop counting; sessions are untouched."""
+        return self.set_limits(org, age_minutes=minutes)
 
     def clock(self) -> dict[str, Any]:
         return self._call("GET", "clock")

@@ -444,6 +444,10 @@ class Dml:
                raw: str | None = None, csv: bool = False) -> tuple[str, bool]:
         obj = self.object(sobject)
         fld = self.external_field(obj, field_name)
+        if value in (None, "") and fld.type == "id":
+            # An upsert on Id inserts the records that have none (Apex and Bulk API 2.0 do).
+            body = {k: v for k, v in payload.items() if k.lower() != "id"}
+            return self.create(obj.name, body, raw=raw, csv=csv), True
         if value in (None, ""):
             raise DmlError([SfError("MISSING_ARGUMENT", f"{fld.name} not specified", [])])
         matches = self.match_external(obj, fld, value)
@@ -455,7 +459,7 @@ class Dml:
         body = {k: v for k, v in payload.items() if k.lower() != fld.name.lower()}
         if matches:
             if fld.type != "id":
-                body.pop("Id", None)
+                body = {k: v for k, v in body.items() if k.lower() != "id"}
             self.update(obj.name, matches[0], body, raw=raw, csv=csv)
             return matches[0], False
         if fld.type == "id":

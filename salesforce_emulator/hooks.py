@@ -7,6 +7,7 @@ from typing import Any
 
 from . import clock
 from .http import Call, json_response
+from .limits import parse_reset_time
 
 
 def _body(call: Call) -> dict[str, Any]:
@@ -96,18 +97,43 @@ def limits(call: Call):
     rt = _org(call, body)
     usage = rt.usage
     if call.request.method == "POST":
-        if "allowance" in body:
-            usage.allowance = int(body["allowance"])
-        if "window" in body:
-            if body["window"] not in ("rolling", "fixed"):
-                raise ValueError("window must be rolling or fixed")
-            usage.window = body["window"]
-        if "reset_hour_utc" in body:
-            usage.reset_hour_utc = int(body["reset_hour_utc"])
-        if "used" in body:
-            usage.set_used(int(body["used"]))
+        _update_limits(usage, body)
         call.emu.persist()
     return json_response({"org": rt.org.name, **usage.status()})
+
+
+def _update_limits(usage, body: dict[str, Any]) -> None:
+    """Check every value first, then apply: a refused request changes nothing."""
+    allowance = int(body["allowance"]) if "allowance" in body else None
+    if allowance is not None and allowance < 0:
+        raise ValueError("allowance must not be negative")
+    window = body.get("window")
+    if window is not None and window not in ("rolling", "fixed"):
+        raise ValueError("window must be rolling or fixed")
+    reset_minute = usage.reset_minute_utc
+    if "reset_hour_utc" in body:
+        hour = int(body["reset_hour_utc"])
+        if not 0 <= hour <= 23:
+            raise ValueError("reset_hour_utc must be 0-23")
+        reset_minute = hour * 60
+    if "reset_time_utc" in body:
+        reset_minute = parse_reset_time(body["reset_time_utc"])
+    used = int(body["used"]) if "used" in body else None
+    minutes_ago = int(body.get("used_minutes_ago", 0))
+    age = int(body["age_minutes"]) if "age_minutes" in body else None
+    if (used is not None and used < 0) or minutes_ago < 0 or (age is not None and age < 0):
+        raise ValueError("used, used_minutes_ago and age_minutes must not be negative")
+    if allowance is not None:
+        usage.allowance = allowance
+    if window is not None:
+        usage.window = window
+    usage.reset_minute_utc = reset_minute
+    if body.get("reset_usage"):
+        usage.reset_usage()
+    if used is not None:
+        usage.set_used(used, minutes_ago)
+    if age is not None:
+        usage.age(age)
 
 
 @_json_or_404

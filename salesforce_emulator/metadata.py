@@ -292,6 +292,9 @@ class OrgSchema:
         cached = self._json_cache.get(key)
         if cached is None:
             desc = dict(obj.describe)
+            # Only URLs the emulator answers (layouts, list views, quick actions: not emulated).
+            desc["urls"] = {k: v for k, v in desc.get("urls", {}).items() if k in SERVED_URLS}
+            desc["recordTypeInfos"] = [dict(rt, urls={}) for rt in desc.get("recordTypeInfos", [])]
             perms = profile.object_perms(obj.name)
             fields = []
             for d in obj.describe["fields"]:
@@ -318,10 +321,11 @@ class OrgSchema:
         keys = [k for k in GLOBAL_KEYS if k in desc]
         entry = {k: desc[k] for k in keys}
         entry["urls"] = {k: v for k, v in desc["urls"].items()
-                         if k in ("compactLayouts", "rowTemplate", "approvalLayouts",
-                                  "defaultValues", "listviews", "describe", "quickActions",
-                                  "layouts", "sobject")}
+                         if k in ("rowTemplate", "describe", "sobject")}
         return entry
+
+
+SERVED_URLS = frozenset({"sobject", "describe", "rowTemplate", "uiDetailTemplate"})
 
 
 SYSTEM_FIELDS = frozenset({"Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",

@@ -86,6 +86,27 @@ def soap_fault(short: str, message: str) -> Response:
     return Response(body, status=500, content_type="text/xml;charset=UTF-8")
 
 
+def user_info(rt, user) -> dict[str, str | None]:
+    """The partner API's GetUserInfoResult (login's userInfo and getUserInfo), WSDL order."""
+    org = rt.org
+    profile = org.profiles[user.profile]
+    return {
+        "accessibilityMode": "false", "chatterExternal": "false", "currencySymbol": "$",
+        "orgAttachmentFileSizeLimit": "5242880", "orgDefaultCurrencyIsoCode": "USD",
+        "orgDefaultCurrencyLocale": org.organization.get("DefaultLocaleSidKey", "en_US"),
+        "orgDisallowHtmlAttachments": "false", "orgHasPersonAccounts": "false",
+        "organizationId": org.org_id, "organizationMultiCurrency": "false",
+        "organizationName": org.organization.get("Name", org.name), "profileId": profile.id,
+        "roleId": None, "sessionSecondsValid": str(rt.access_token_seconds),
+        "userDefaultCurrencyIsoCode": None, "userEmail": user.email,
+        "userFullName": f"{user.first_name} {user.last_name}".strip(), "userId": user.id,
+        "userLanguage": "en_US", "userLocale": org.organization.get("DefaultLocaleSidKey", "en_US"),
+        "userName": user.username,
+        "userTimeZone": org.organization.get("TimeZoneSidKey", "GMT"), "userType": "Standard",
+        "userUiSkin": "Theme3",
+    }
+
+
 def soap_login(call: Call, soap_version: str):
     try:
         major = float(soap_version)
@@ -111,22 +132,7 @@ def soap_login(call: Call, soap_version: str):
                                            rt.access_token_seconds)
     inst = call.emu.instance_url
     org = rt.org
-    profile = org.profiles[user.profile]
-    info = {
-        "accessibilityMode": "false", "chatterExternal": "false", "currencySymbol": "$",
-        "orgAttachmentFileSizeLimit": "5242880", "orgDefaultCurrencyIsoCode": "USD",
-        "orgDefaultCurrencyLocale": org.organization.get("DefaultLocaleSidKey", "en_US"),
-        "orgDisallowHtmlAttachments": "false", "orgHasPersonAccounts": "false",
-        "organizationId": org.org_id, "organizationMultiCurrency": "false",
-        "organizationName": org.organization.get("Name", org.name), "profileId": profile.id,
-        "roleId": None, "sessionSecondsValid": str(rt.access_token_seconds),
-        "userDefaultCurrencyIsoCode": None, "userEmail": user.email,
-        "userFullName": f"{user.first_name} {user.last_name}".strip(), "userId": user.id,
-        "userLanguage": "en_US", "userLocale": org.organization.get("DefaultLocaleSidKey", "en_US"),
-        "userName": user.username,
-        "userTimeZone": org.organization.get("TimeZoneSidKey", "GMT"), "userType": "Standard",
-        "userUiSkin": "Theme3",
-    }
+    info = user_info(rt, user)
     info_xml = "".join(f"<{k} xsi:nil=\"true\"/>" if v is None else f"<{k}>{escape(v)}</{k}>"
                        for k, v in info.items())
     sandbox = "true" if org.is_sandbox else "false"
@@ -382,8 +388,12 @@ def identity(call: Call, org_id: str, user_id: str):
 
 
 def register(router) -> None:
-    router.add("/services/Soap/u/<soap_version>", ["POST"], soap_login, auth="none",
-               operation="login")
+    from .soap_partner import endpoint
+    # login, and the session calls (logout, getUserInfo, …) at the login result's serverUrl
+    router.add("/services/Soap/u/<soap_version>", ["POST"], endpoint, auth="none",
+               operation="login", name="soap")
+    router.add("/services/Soap/u/<soap_version>/<org_id>", ["POST"], endpoint, auth="none",
+               operation="login", name="soap_server_url")
     router.add("/services/oauth2/authorize", ["GET", "POST"], authorize, auth="none",
                operation="login")
     router.add("/services/oauth2/token", ["POST"], token, auth="none", operation="token")

@@ -31,6 +31,18 @@ def _records(call: Call) -> tuple[list[Any], bool]:
     return records, all_or_none
 
 
+def ci_get(record: dict[str, Any], name: str) -> Any:
+    """A record's value for `name` in any letter case: Salesforce matches field names (and
+    `attributes`) case-insensitively, and jsforce sends the record id as `id`."""
+    lowered = name.lower()
+    return next((v for k, v in record.items() if k.lower() == lowered), None)
+
+
+def _without(record: dict[str, Any], name: str) -> dict[str, Any]:
+    lowered = name.lower()
+    return {k: v for k, v in record.items() if k.lower() != lowered}
+
+
 def _fault(call: Call, sobject: str | None, operation: str) -> SfError | None:
     rule = call.emu.faults.match(call.rt.org.name, sobject, operation, call.request.method,
                                  call.request.path, per_record=True)
@@ -47,7 +59,8 @@ def _run(call: Call, records: list[Any], all_or_none: bool, operation: str,
             for record in records:
                 sobject = None
                 if isinstance(record, dict):
-                    sobject = (record.get("attributes") or {}).get("type")
+                    attributes = ci_get(record, "attributes")
+                    sobject = attributes.get("type") if isinstance(attributes, dict) else None
                 known_id = _known_id(record, operation)
                 try:
                     if not isinstance(record, dict):
@@ -73,7 +86,11 @@ def _run(call: Call, records: list[Any], all_or_none: bool, operation: str,
             if result["success"]:
                 result["success"] = False
                 result["errors"] = [rolled]
-                result.pop("created", None)
+                if "created" in result:
+                    # upsert: the key stays, now false; a record it created no longer exists
+                    if result["created"]:
+                        result.pop("id", None)
+                    result["created"] = False
                 if operation == "create":
                     result.pop("id", None)
     return results
@@ -81,7 +98,8 @@ def _run(call: Call, records: list[Any], all_or_none: bool, operation: str,
 
 def _known_id(record: Any, operation: str) -> str | None:
     if operation in ("update",) and isinstance(record, dict):
-        return ids.normalize(record.get("Id") or "")
+        rid = ci_get(record, "Id")
+        return ids.normalize(rid) if isinstance(rid, str) else None
     return None
 
 
@@ -104,7 +122,7 @@ def create(call: Call):
 
     def one(record: dict[str, Any], sobject: str | None) -> dict[str, Any]:
         sobject = _need_type(sobject)
-        if record.get("Id"):
+        if ci_get(record, "Id"):
             raise SfError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
         rid = dml.create(sobject, record)
         return {"id": rid, "success": True, "errors": []}
@@ -118,10 +136,13 @@ def update(call: Call):
 
     def one(record: dict[str, Any], sobject: str | None) -> dict[str, Any]:
         sobject = _need_type(sobject)
-        rid = record.get("Id")
+        rid = ci_get(record, "Id")
         if not rid:
             raise SfError("MISSING_ARGUMENT", "Id not specified in an update call", [])
-        body = {k: v for k, v in record.items() if k != "Id"}
+        if not isinstance(rid, str):
+            raise SfError("MALFORMED_ID", f"{sobject} ID: id value of incorrect type: {rid}",
+                          ["Id"])
+        body = _without(record, "Id")
         try:
             dml.update(sobject, rid, body)
         except DmlError as exc:
@@ -144,7 +165,7 @@ def upsert(call: Call, sobject: str, field: str):
     def one(record: dict[str, Any], rec_type: str | None) -> dict[str, Any]:
         if rec_type and rec_type.lower() != obj.name.lower():
             raise SfError("INVALID_TYPE", f"Record type {rec_type} does not match {obj.name}", [])
-        value = next((v for k, v in record.items() if k.lower() == fld.name.lower()), None)
+        value = ci_get(record, fld.name)
         rid, created = dml.upsert(obj.name, fld.name, value, record)
         return {"id": rid, "success": True, "errors": [], "created": created}
 

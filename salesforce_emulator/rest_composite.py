@@ -115,6 +115,14 @@ def _halted(ref: str) -> dict[str, Any]:
             "httpHeaders": {}, "httpStatusCode": 400, "referenceId": ref}
 
 
+def composite_index(call: Call):
+    """GET /composite: the composite resources the emulator serves."""
+    base = f"/services/data/v{call.version}/composite"
+    return json_response({"sobjects": f"{base}/sobjects"})
+
+
 def register(router) -> None:
     router.add("/services/data/v<version>/composite", ["POST"], composite,
                operation="composite", name="composite")
+    router.add("/services/data/v<version>/composite", ["GET"], composite_index,
+               operation="read", name="composite_index")

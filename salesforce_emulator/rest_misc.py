@@ -26,19 +26,19 @@ def versions(call: Call):
     return json_response(out)
 
 
+# Resources a real org lists that the emulator may serve; the index names only those that
+# have a GET route here, so every URL it lists answers (extensions such as tooling may be absent).
+INDEX_CANDIDATES = ("sobjects", "query", "queryAll", "limits", "composite", "search",
+                    "parameterizedSearch", "tooling", "jobs/ingest", "jobs/query")
+
+
 def resources(call: Call):
+    from .app import current_app
     base = f"/services/data/v{call.version}"
-    names = ["tooling", "metadata", "eclair", "folders", "prechatForms", "connect", "chatter",
-             "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot",
-             "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint",
-             "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing",
-             "limits", "process", "async-queries", "query", "match", "emailConnect",
-             "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"]
-    out = {n: f"{base}/{n}" for n in names}
+    adapter = current_app(call.emu).router.map.bind("emulator")
+    out = {n: f"{base}/{n}" for n in INDEX_CANDIDATES
+           if adapter.test(f"{base}/{n}", method="GET")}
     out["identity"] = (f"{call.emu.instance_url}/id/{call.rt.org.org_id}/{call.user.id}")
-    out["jobs"] = f"{base}/jobs"
-    out["jobs/ingest"] = f"{base}/jobs/ingest"
-    out["jobs/query"] = f"{base}/jobs/query"
     return json_response(out)
 
 

@@ -18,6 +18,12 @@ from .metadata import ObjectMeta
 from .rest_misc import readable_object
 
 MULTIPART_ENTITY = ("entity_content", "entity_document", "entity_attachment", "json")
+# Salesforce's own sub-resources of /sobjects/<Type>/ that the emulator does not serve: they
+# answer NOT_FOUND and are never mistaken for a record id or an external-id field name.
+SOBJECT_RESOURCES = frozenset(n.lower() for n in (
+    "describe", "listviews", "quickActions", "layouts", "compactLayouts", "approvalLayouts",
+    "defaultValues", "eventSchema", "richTextImageFields", "relevantItems", "platformAction",
+    "updated", "deleted", "suggestedArticles"))
 
 
 def record_url(version: str | None, sobject: str, rid: str) -> str:
@@ -98,8 +104,14 @@ def _read(call: Call, obj: ObjectMeta, rid: str) -> Response:
     return json_response(None, text=render_version(json.dumps(body, separators=(",", ":")), call.version))
 
 
+def _reject_resource(name: str) -> None:
+    if name.lower() in SOBJECT_RESOURCES:
+        raise not_found()
+
+
 def by_id(call: Call, sobject: str, record_id: str):
     obj = _get_obj(call, sobject)
+    _reject_resource(record_id)
     full = ids.normalize(record_id)
     method = call.request.method
     if method == "GET":
@@ -128,6 +140,7 @@ def by_id(call: Call, sobject: str, record_id: str):
 def two_segments(call: Call, sobject: str, first: str, second: str):
     """/sobjects/T/<id>/<blob field> or /sobjects/T/<external id field>/<value>."""
     obj = _get_obj(call, sobject)
+    _reject_resource(first)
     full = ids.normalize(first)
     if full and call.rt.schema.object_for_id(full) is obj and call.request.method == "GET":
         fld = call.rt.schema.visible_fields(call.profile, obj).get(second.lower())

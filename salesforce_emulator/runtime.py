@@ -208,6 +208,7 @@ class Emulator:
         for rt in targets:
             rt.reset()
             rt.usage.set_used(0)
+            rt.usage.refused = 0
             rt.usage.allowance = rt.org.allowance
             rt.usage.window = rt.org.window
             rt.usage.reset_hour_utc = rt.org.reset_hour_utc

@@ -462,8 +462,14 @@ def tooling_query(call: Call):
     return json_response(None, text=text)
 
 
+def tooling_index(call: Call):
+    """GET /tooling: the Tooling API resources the emulator serves (query; sobject creates)."""
+    return json_response({"query": f"/services/data/v{call.version}/tooling/query"})
+
+
 def register(router) -> None:
     v = "/services/data/v<version>/tooling"
+    router.add(v, ["GET"], tooling_index, operation="tooling", name="tooling_index")
     router.add(f"{v}/sobjects/CustomField", ["POST"], create_field, operation="tooling",
                name="tooling_custom_field")
     router.add(f"{v}/sobjects/CustomObject", ["POST"], create_object, operation="tooling",

@@ -276,7 +276,7 @@ class Validator:
         readonly: list[str] = []
         writable = self.writable_create if creating else self.writable_update
         for key, value in payload.items():
-            if key == "attributes":
+            if key.lower() == "attributes":
                 continue
             fld = self.visible.get(key.lower())
             if fld is None:

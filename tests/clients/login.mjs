@@ -1,6 +1,9 @@
 // jsforce logins against the emulator's login URL, then proof that the session works.
 //
 //   node login.mjs soap            conn.login(user, password + token) without OAuth client → loginBySoap
+//   node login.mjs soap-calls      loginBySoap, then the partner calls conn.soap.getServerTimestamp() and
+//                                  getUserInfo(), conn.describeGlobal() (REST), conn.logout() (SOAP
+//                                  logout) and a query with the logged-out session (must fail)
 //   node login.mjs oauth-password  conn.login(user, password + token) with client id/secret → password grant
 //   node login.mjs oauth-code      authorization-code flow with PKCE, in two steps over stdin/stdout:
 //                                  prints {"authorizationUrl": …} on a line, reads the code (or the whole
@@ -42,6 +45,24 @@ async function soap() {
   const conn = connectForLogin();
   const userInfo = await conn.login(env('EMU_USERNAME'), env('EMU_PASSWORD') + env('EMU_SECURITY_TOKEN', ''));
   return { mode: 'soap', sessionType: conn._sessionType, ...(await proveSession(conn, userInfo)) };
+}
+
+async function soapCalls() {
+  const conn = connectForLogin();
+  await conn.login(env('EMU_USERNAME'), env('EMU_PASSWORD') + env('EMU_SECURITY_TOKEN', ''));
+  const timestamp = await conn.soap.getServerTimestamp();
+  const userInfo = await conn.soap.getUserInfo();
+  const token = conn.accessToken;
+  const instanceUrl = conn.instanceUrl;
+  await conn.logout();
+  let afterLogout = null;
+  try {
+    const stale = new jsforce.Connection({ instanceUrl, accessToken: token });
+    await stale.query('SELECT Id FROM User LIMIT 1');
+  } catch (err) {
+    afterLogout = { errorCode: err.errorCode, name: err.name };
+  }
+  return { mode: 'soap-calls', timestamp, userInfo, loggedOut: !conn.accessToken, afterLogout };
 }
 
 async function oauthPassword() {
@@ -87,7 +108,7 @@ async function oauthCode() {
   };
 }
 
-const modes = { soap, 'oauth-password': oauthPassword, 'oauth-code': oauthCode };
+const modes = { soap, 'soap-calls': soapCalls, 'oauth-password': oauthPassword, 'oauth-code': oauthCode };
 const mode = process.argv[2];
 if (!modes[mode]) {
   process.stderr.write(`usage: node login.mjs ${Object.keys(modes).join('|')}\n`);

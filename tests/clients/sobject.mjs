@@ -3,6 +3,7 @@
 //   node sobject.mjs create   <Type> '<json record>'
 //   node sobject.mjs retrieve <Type> <id> [Field,Field…]
 //   node sobject.mjs update   <Type> '<json record with Id>'
+//   node sobject.mjs updateMany <Type> '<json array of records with Id>'   (sObject Collections)
 //   node sobject.mjs destroy  <Type> <id>
 //   node sobject.mjs upsert   <Type> <ExternalIdField> '<json record>'
 //   node sobject.mjs createMany <Type> <count> <NamePrefix>   (sObject Collections, 200 a request)
@@ -23,6 +24,9 @@ async function main() {
     }
     case 'update':
       return so.update(JSON.parse(args[0]));
+    case 'updateMany':
+      // jsforce sends a collections PATCH whose records carry the id as lower-case `id`
+      return so.update(JSON.parse(args[0]), { allOrNone: false });
     case 'destroy':
       return so.destroy(args[0]);
     case 'upsert':

@@ -164,6 +164,60 @@ def test_upsert_update_delete_and_relationship_columns(emulator_reset):
     assert info["state"] == "JobComplete" and info["numberRecordsProcessed"] == 1
 
 
+def test_upsert_on_id_inserts_rows_without_an_id(emulator_reset):
+    """Salesforce inserts the rows of an upsert on Id that have no Id column or a blank Id."""
+    handle = emulator_reset
+    session = handle.session()
+    sf = handle.sf()
+    existing = sf.Account.create({"Name": "Kept id"})["id"]
+    body = {"object": "Account", "operation": "upsert", "externalIdFieldName": "Id"}
+    job_id, info = _ingest(handle, session, body, "Name,Industry\nNo id column,Government\n")
+    assert info["state"] == "JobComplete", info
+    assert info["numberRecordsProcessed"] == 1 and info["numberRecordsFailed"] == 0
+    base = f"{handle.api()}/jobs/ingest/{job_id}"
+    ok = _rows(session.get(f"{base}/successfulResults").text)
+    assert ok[0]["sf__Created"] == "true" and ok[0]["sf__Id"].startswith("001")
+    assert sf.Account.get(ok[0]["sf__Id"])["Industry"] == "Government"
+    job_id, info = _ingest(handle, session, body,
+                           f"Id,Name\n,Blank id\n{existing},Renamed by id\n")
+    assert info["state"] == "JobComplete", info
+    assert info["numberRecordsProcessed"] == 2 and info["numberRecordsFailed"] == 0
+    rows = {r["Name"]: r for r in _rows(session.get(
+        f"{handle.api()}/jobs/ingest/{job_id}/successfulResults").text)}
+    assert rows["Blank id"]["sf__Created"] == "true"
+    assert rows["Renamed by id"] == {"sf__Id": existing, "sf__Created": "false",
+                                     "Id": existing, "Name": "Renamed by id"}
+    assert sf.Account.get(existing)["Name"] == "Renamed by id"
+    # another external id field still needs its column
+    _id, info = _ingest(handle, session, {"object": "Account", "operation": "upsert",
+                                          "externalIdFieldName": "Cothon_Department_Key__c"},
+                        "Name\nx\n")
+    assert info["state"] == "Failed"
+    assert info["errorMessage"] == ("InvalidBatch : Field name not found : "
+                                    "Cothon_Department_Key__c")
+
+
+@pytest.mark.parametrize("data", [None, "", "Name\n"], ids=["no-upload", "empty", "header-only"])
+def test_empty_upload_completes_with_empty_results(emulator_reset, data):
+    handle = emulator_reset
+    session = handle.session()
+    base = f"{handle.api()}/jobs/ingest"
+    job = session.post(base, json={"object": "Account", "operation": "insert"}).json()
+    if data is not None:
+        put = session.put(f"{base}/{job['id']}/batches", data=data.encode(),
+                          headers={"Content-Type": "text/csv"})
+        assert put.status_code == 201
+    closed = session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"})
+    assert closed.status_code == 200
+    info = _wait(session, f"{base}/{job['id']}")
+    assert info["state"] == "JobComplete", info
+    assert info["numberRecordsProcessed"] == 0 and info["numberRecordsFailed"] == 0
+    for which in ("successfulResults", "failedResults", "unprocessedrecords"):
+        answer = session.get(f"{base}/{job['id']}/{which}")
+        assert answer.status_code == 200
+        assert _rows(answer.text) == [], (which, answer.text)
+
+
 def test_upload_rules(emulator_reset):
     handle = emulator_reset
     session = handle.session()

@@ -75,6 +75,20 @@ def test_soap_login_bad_password(run_js):
     assert "INVALID_LOGIN" in message or "Invalid username" in message, message
 
 
+def test_soap_session_calls_and_logout(run_js, emu_org):
+    """jsforce's partner SOAP calls on a SOAP session, then conn.logout() (SOAP `logout`): the
+    session is invalid afterwards, for REST too."""
+    out = run_js("login.mjs", "soap-calls", login=True)
+    result = out.result
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", result["timestamp"]["timestamp"])
+    info = result["userInfo"]
+    assert info["userName"] == emu_org.username
+    assert _id15(info["organizationId"]) == _id15(emu_org.org_id)
+    assert info["sessionSecondsValid"] > 0 and info["accessibilityMode"] is False
+    assert result["loggedOut"] is True
+    assert result["afterLogout"] == {"errorCode": "INVALID_SESSION_ID", "name": "INVALID_SESSION_ID"}
+
+
 def test_oauth_password_login(run_js, emu_org):
     """conn.login with oauth2 client id/secret → POST /services/oauth2/token grant_type=password."""
     out = run_js("login.mjs", "oauth-password", login=True)
@@ -155,6 +169,19 @@ def test_crud_account(run_js, rest):
 
     gone = run_js("sobject.mjs", "retrieve", "Account", account_id)
     assert gone.error.get("errorCode") in ("NOT_FOUND", "ENTITY_IS_DELETED"), gone.error
+
+
+def test_jsforce_update_of_many_records_uses_collections_with_lower_case_id(run_js, rest):
+    """jsforce's update of an array sends PATCH /composite/sobjects with `id` (lower case)."""
+    ids = []
+    for name in ("JSF many 1", "JSF many 2"):
+        ids.append(rest.session.post(f"{rest.base}/sobjects/Account",
+                                     json={"Name": name}).json()["id"])
+    out = run_js("sobject.mjs", "updateMany", "Account",
+                 json.dumps([{"Id": i, "Name": f"renamed {n}"} for n, i in enumerate(ids)]))
+    assert out.result == [{"id": i, "success": True, "errors": []} for i in ids], out.describe()
+    assert [rest.record("Account", i).json()["Name"] for i in ids] == ["renamed 0", "renamed 1"]
+    rest.delete_ids(ids)
 
 
 def test_create_reports_required_field(run_js):

@@ -102,7 +102,7 @@ def test_limits_header_and_request_limit(emulator_reset):
     assert over.status_code == 403
     assert over.json() == [{"errorCode": "REQUEST_LIMIT_EXCEEDED",
                             "message": "TotalRequests Limit exceeded."}]
-    assert over.headers["Sforce-Limit-Info"] == "api-usage=3/3"
+    assert over.headers["Sforce-Limit-Info"] == "api-usage=4/3"  # the refused call counts too
     handle.client.advance_clock(24 * 3600 + 60)  # the rolling window moves on
     assert session.get(f"{handle.api()}/limits").status_code == 401  # 2 h sessions expired too
     assert handle.session(token=handle.token()).get(f"{handle.api()}/limits").status_code == 200
