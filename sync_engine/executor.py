@@ -275,13 +275,17 @@ def quota_pause(connection: SalesforceConnection, governor, *, held: int = 0, er
     governor.pause(connection.pk, pause, resume_estimate=at + estimate)
     if log:
         status = governor.status(connection.pk)
-        usage = f" ({status.used:,}/{status.allowance:,} calls)" if status.used is not None and status.allowance else ""
+        # Salesforce counts refused calls too, so usage may read above the allowance.
+        usage = (f" ({min(status.used, status.allowance):,}/{status.allowance:,} calls)"
+                 if status.used is not None and status.allowance else "")
+        every = probe_interval()
+        every_text = f"{int(every // 60)} min" if every >= 60 else f"{int(every)} s"
         expected = timezone.localtime(datetime.datetime.fromtimestamp(at + estimate, tz=datetime.timezone.utc))
         SyncLog.objects.create(
             tenant_id=connection.tenant_id, connection_id=connection.pk, operation="pause", result=SyncResult.PAUSED,
             error_code=getattr(error, "code", "") or "REQUEST_LIMIT_EXCEEDED",
             error_message=f"The org's daily API allowance is used up{usage}. {held} record(s) wait in the queue; capacity is "
-                          f"expected back ~{expected:%H:%M %Z} and is checked every {max(1, int(probe_interval() // 60))} min.",
+                          f"expected back ~{expected:%H:%M %Z} and is checked every {every_text}.",
             hint="Nothing is lost: manual and real-time changes go first as soon as capacity returns.")
     return pause
 

@@ -51,6 +51,12 @@ def test_an_exhausted_org_is_checked_every_few_minutes_not_paused_for_a_day(alic
     # The next capacity check is one probe interval away, whatever the estimate says.
     assert status.paused_until - time.time() <= PROBE_SECONDS + 0.5
     assert status.resume_estimate and status.resume_estimate - time.time() >= 250
+    # While paused nothing is sent: the org refuses (and counts) no further request.
+    refused = emulator_reset.client.limits("demo")["refused"]
+    for _ in range(5):
+        assert push_connection(connection_id=connected.pk).api_calls == 0
+        outbox_sweep()
+    assert emulator_reset.client.limits("demo")["refused"] == refused
     # The pause is in the sync log, with the figures and the plan.
     log = SyncLog.objects.get(connection=connected, operation="pause")
     assert log.result == "paused" and "5,000/5,000" in log.error_message and "checked every" in log.error_message
