@@ -47,7 +47,7 @@ def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
 class Stack:
     """scripts/run.py in its own process group, as a terminal's foreground job."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, command: list[str] | None = None):
         self.tmp_path = tmp_path
         self.var = tmp_path / "var"
         self.port = _free_port()
@@ -57,7 +57,7 @@ class Stack:
                         EMULATOR_HTTP_PORT=str(_free_port()), DJANGO_SETTINGS_MODULE="cothon.settings")
         self.log_path = tmp_path / "run.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=self.env, stdout=self._log,
+        self.process = subprocess.Popen(command or [sys.executable, "scripts/run.py"], cwd=ROOT, env=self.env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         self.seen: list[psutil.Process] = []
 
@@ -206,3 +206,25 @@ def test_ctrl_c_during_setup_stops_without_a_traceback(stack):
     assert "Stopping (SIGINT)" in output and "All Cothon processes stopped." in output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
     assert "Cothon is running" not in output
+
+
+@pytest.mark.timeout(120)
+def test_the_supervisor_stops_everything_when_make_is_killed(tmp_path):
+    """`make run` passes --stop-with-parent: SIGKILL of the parent (make) is a SIGTERM to the
+    supervisor, which stops as on Ctrl-C. The parent here is a stand-in for make."""
+    make = [sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, 'scripts/run.py', '--stop-with-parent'])"]
+    stack = Stack(tmp_path, command=make)
+    try:
+        stack.wait_for_output("Preparing the database", timeout=60)
+        [supervisor] = psutil.Process(stack.process.pid).children()
+        tree = supervisor.children(recursive=True)  # the setup command running now
+        stack.process.kill()
+        stack.process.wait()
+        supervisor.wait(timeout=60)
+        time.sleep(1)
+        assert not _alive(tree)
+        output = stack.output()
+        assert "Stopping (SIGTERM)" in output and "All Cothon processes stopped." in output
+        assert "Traceback" not in output
+    finally:
+        stack.close()
