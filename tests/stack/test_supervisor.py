@@ -118,7 +118,10 @@ def test_children_die_when_the_supervisor_is_killed(tmp_path):
         _, alive = psutil.wait_procs(children, timeout=5)
         assert not alive, [p.cmdline() for p in alive]
     finally:
-        for p in [psutil.Process(supervisor.pid)] * (supervisor.poll() is None) + children:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        for p in children:
             try:
                 p.kill()
             except psutil.NoSuchProcess:
