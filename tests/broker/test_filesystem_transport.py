@@ -97,6 +97,7 @@ def test_a_message_taken_by_another_consumer_after_listing_is_skipped(tmp_path, 
     queue = kombu.Queue("jobs", kombu.Exchange("jobs", "direct"), "jobs")
     with _connection(tmp_path) as conn:
         _publish(conn, queue, {"n": "taken"})
+        time.sleep(0.01)  # file names start with the millisecond: "taken" sorts first
         _publish(conn, queue, {"n": "mine"})
         channel = conn.default_channel
         real_listdir = os.listdir
