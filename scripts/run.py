@@ -69,21 +69,23 @@ _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def die_with_parent(sig: int) -> None:
+def die_with_parent(sig: int, parent: int | None = None) -> None:
     """Ask Linux to send `sig` to this process when its parent dies (even by SIGKILL).
 
     Elsewhere a no-op: there, killing this script with SIGKILL leaves its children running."""
     if _libc is None:
         return
-    parent = os.getppid()
+    parent = parent or os.getppid()
     _libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
         os.kill(os.getpid(), sig)
 
 
 def _child_setup(sig: int):
-    """preexec_fn for a child (runs after its setsid, before exec; the setting survives exec)."""
-    return lambda: die_with_parent(sig)
+    """preexec_fn for a child (runs after its setsid, before exec; the setting survives exec).
+    The supervisor's pid is taken before the fork, so a supervisor that dies in between is seen."""
+    supervisor = os.getpid()
+    return lambda: die_with_parent(sig, supervisor)
 
 
 @dataclass
