@@ -17,7 +17,7 @@ system-deps:
 
 run: $(STAMP)
 	@bash scripts/system_deps.sh --runtime
-	@$(PY) scripts/run.py
+	@$(PY) scripts/run.py --stop-with-parent
 
 test: $(STAMP) system-deps
 	@$(PY) -m ruff check --select F,E9 --quiet cothon opportunities proposals integrations sync_engine salesforce_emulator scripts benchmarks

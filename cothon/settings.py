@@ -155,16 +155,22 @@ if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 else:
-    # kombu's filesystem transport: a broker with no server. One shared folder for in and out,
-    # so every process (web, workers, beat) sees the same queues.
+    # A broker with no server: kombu's filesystem transport, through cothon/broker.py (atomic
+    # writes; an unreadable message file is logged and set aside in bad/, never fatal). One
+    # shared folder for in and out, so every process (web, workers, beat) sees the same queues.
     (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # Importing cothon.broker registers its scheme with kombu (kombu refuses import paths in a
+    # URL), in every process that loads these settings; the URL alone then picks the transport.
+    from cothon.broker import TRANSPORT_ALIAS
+
+    CELERY_BROKER_URL = f"{TRANSPORT_ALIAS}://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "bad_folder": str(BROKER_DIR / "bad"),
         # Exchange tables; kombu's default is ./control relative to whatever the cwd is.
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,

@@ -1,23 +1,44 @@
 """`make run`: set up and start the whole product on embedded defaults.
 
-SQLite, kombu's filesystem broker (no server), the local Salesforce emulator, real Celery
-worker processes and beat, and the web app. Prints the URL and the demo logins. Ctrl-C stops
-every process this script started.
+SQLite, the filesystem broker (cothon/broker.py, no server), the local Salesforce emulator, real
+Celery worker processes and beat, and the web app. Prints the URL and the demo logins.
+
+Supervision (docs/architecture.md, "Processes"):
+- a process that exits is restarted after 1 s, 2 s, 4 s … (at most 30 s; back to 1 s once it has
+  stayed up a minute), and the console says so;
+- only Ctrl-C, SIGTERM or SIGHUP stop everything. A signal handler only records the signal; the
+  main flow notices it and stops the processes in order, so nothing raises inside a handler, a
+  second Ctrl-C during the stop changes nothing, and no traceback is printed;
+- each child runs in its own session (a terminal's Ctrl-C reaches this script only, which stops
+  web before the workers and the emulator last) and is told by Linux to die with this script
+  (PR_SET_PDEATHSIG), so killing it, even with SIGKILL, leaves no process behind. Their own
+  children die with them: Celery's pool processes set PR_SET_PDEATHSIG themselves, gunicorn's
+  workers exit when their master is gone. With --stop-with-parent (the Makefile passes it) this
+  script also stops when `make` dies.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("COTHON_VAR_DIR", str(ROOT / "var")))
 PY = sys.executable
+
+RESTART_FIRST_DELAY_S = 1.0
+RESTART_MAX_DELAY_S = 30.0
+# A process up this long has recovered: its next exit starts the backoff at 1 s again.
+RESTART_STABLE_AFTER_S = 60.0
+STOP_GRACE_S = 15.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _env() -> dict[str, str]:
@@ -32,54 +53,190 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+def say(message: str) -> None:
+    """Print to the console, which may already be gone (SIGHUP: the terminal was closed)."""
+    try:
+        print(message, flush=True)
+    except OSError:
+        pass
+
+
+class Stopping(Exception):
+    """Raised in the main flow, never in a signal handler, once a stop signal has arrived."""
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(sig: int, parent: int | None = None) -> None:
+    """Ask Linux to send `sig` to this process when its parent dies (even by SIGKILL).
+
+    Elsewhere a no-op: there, killing this script with SIGKILL leaves its children running."""
+    if _libc is None:
+        return
+    parent = parent or os.getppid()
+    _libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), sig)
+
+
+def _child_setup(sig: int):
+    """preexec_fn for a child (runs after its setsid, before exec; the setting survives exec).
+    The supervisor's pid is taken before the fork, so a supervisor that dies in between is seen."""
+    supervisor = os.getpid()
+    return lambda: die_with_parent(sig, supervisor)
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    death_signal: int
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0  # consecutive restarts; back to 0 once it stays up RESTART_STABLE_AFTER_S
+    restart_at: float | None = None
 
 
 class Supervisor:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.children: list[Child] = []
+        self.stop_signal: int | None = None
         (VAR / "log").mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(VAR / "log" / f"{name}.log", "ab")
-        # Own process group, so Ctrl-C in the terminal reaches us first and we stop them in order.
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.children.append((name, proc))
-        return proc
+    # --- signals -----------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored,
+        # which Python would inherit.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._record_signal)
+
+    def _record_signal(self, signum, _frame) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = signum
+
+    def check(self) -> None:
+        if self.stop_signal is not None:
+            raise Stopping
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep that ends early, with Stopping, when a stop signal arrives."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.check()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.1, left))
+
+    # --- one-off setup commands --------------------------------------------------------------
+
+    def step(self, args: list[str], capture: bool = False) -> str:
+        """Run a setup command to completion (stopped, with Stopping, on Ctrl-C). Its own
+        session keeps the terminal's Ctrl-C away from it: no traceback from a half-run command."""
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE if capture else None,
+                                text=True, start_new_session=True, preexec_fn=_child_setup(signal.SIGTERM))
+        out = ""
+        while True:
+            try:
+                out, _ = proc.communicate(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if self.stop_signal is not None:
+                    self._terminate_group(proc)
+                    raise Stopping from None
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(args[1:3])} failed (exit code {proc.returncode}); see the output above.")
+        return out or ""
+
+    # --- long-running children ---------------------------------------------------------------
+
+    def log_path(self, name: str) -> Path:
+        return VAR / "log" / f"{name}.log"
+
+    def start(self, name: str, args: list[str], death_signal: int = signal.SIGTERM) -> subprocess.Popen:
+        child = Child(name, args, death_signal)
+        self.children.append(child)
+        self._spawn(child)
+        return child.proc
+
+    def _spawn(self, child: Child) -> None:
+        with open(self.log_path(child.name), "ab") as log:
+            child.proc = subprocess.Popen(child.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True, preexec_fn=_child_setup(child.death_signal))
+        child.started_at = time.monotonic()
+        child.restart_at = None
+
+    def poll_once(self) -> None:
+        """Restart what has exited, each after its own backoff."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.proc is None:
+                if child.restart_at is not None and now >= child.restart_at:
+                    self._spawn(child)
+                    say(f"{child.name} restarted (pid {child.proc.pid}).")
+                continue
+            code = child.proc.poll()
+            if code is None:
+                continue
+            # Whatever the dead process left in its group (a gunicorn worker, a pool process)
+            # must not hold its port or queue against the new one.
+            self._kill_group(child.proc.pid, signal.SIGKILL)
+            if now - child.started_at >= RESTART_STABLE_AFTER_S:
+                child.restarts = 0
+            child.restarts += 1
+            delay = min(RESTART_MAX_DELAY_S, RESTART_FIRST_DELAY_S * 2 ** (child.restarts - 1))
+            say(f"{child.name} exited with code {code}; restarting in {delay:g} s (restart {child.restarts}). "
+                f"Log: {self.log_path(child.name)}")
+            child.proc = None
+            child.restart_at = now + delay
+
+    def watch(self) -> None:
+        """Keep every child running until a stop signal arrives (then raises Stopping)."""
+        while True:
+            self.sleep(0.5)
+            self.poll_once()
+
+    # --- stopping ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _kill_group(pid: int, sig: int) -> None:
+        try:
+            os.killpg(pid, sig)  # each child leads its own session, so its group id is its pid
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _terminate_group(self, proc: subprocess.Popen) -> None:
+        self._kill_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self._kill_group(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def stop(self) -> None:
-        for name, proc in reversed(self.children):
+        """Stop every child, last started first. Signals arriving now are only recorded (the
+        handler never raises), so a second Ctrl-C cannot interrupt this."""
+        running = [c.proc for c in reversed(self.children) if c.proc is not None]
+        for proc in running:
             if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 15
-        for name, proc in self.children:
-            remaining = max(0.1, deadline - time.monotonic())
+                self._kill_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in running:
             try:
-                proc.wait(timeout=remaining)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                self._kill_group(proc.pid, signal.SIGKILL)
                 proc.wait()
-        print("All Cothon processes stopped.")
-
-    def watch(self) -> int:
-        while True:
-            for name, proc in self.children:
-                code = proc.poll()
-                if code is not None:
-                    print(f"\n{name} exited with code {code}; see {VAR / 'log' / name}.log. Stopping everything.")
-                    return 1
-            time.sleep(0.5)
+            # Anything its group still holds (pool processes, gunicorn workers) goes too.
+            self._kill_group(proc.pid, signal.SIGKILL)
+        say("All Cothon processes stopped.")
 
 
-def _wait_for_emulator(data_dir: Path, proc: subprocess.Popen, timeout: float = 30) -> dict:
+def _wait_for_emulator(sup: Supervisor, data_dir: Path, proc: subprocess.Popen, timeout: float = 30) -> dict:
     runtime = data_dir / "runtime.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,11 +249,11 @@ def _wait_for_emulator(data_dir: Path, proc: subprocess.Popen, timeout: float = 
                     return info
             except json.JSONDecodeError:
                 pass
-        time.sleep(0.2)
+        sup.sleep(0.2)
     raise SystemExit(f"The Salesforce emulator did not start within 30 s; see {VAR / 'log' / 'emulator.log'}")
 
 
-def _wait_for_http(url: str, timeout: float = 30) -> None:
+def _wait_for_http(sup: Supervisor, url: str, timeout: float = 30) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -105,54 +262,55 @@ def _wait_for_http(url: str, timeout: float = 30) -> None:
             with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
-            time.sleep(0.3)
+            sup.sleep(0.3)
     raise SystemExit(f"The web server did not answer at {url}; see {VAR / 'log' / 'web.log'}")
 
 
-def _connect_demo_orgs(env: dict[str, str], emulator_dir: Path) -> None:
+def _connect_demo_orgs(sup: Supervisor, emulator_dir: Path) -> None:
     """Tenant 1 → the emulator's demo org, tenant 2 → its sandbox org, then the first full sync."""
     paths = {}
     for org in ("demo", "sandbox"):
-        out = subprocess.run([PY, "-m", "salesforce_emulator", "credentials", "--data-dir", str(emulator_dir), "--org", org],
-                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+        out = sup.step([PY, "-m", "salesforce_emulator", "credentials", "--data-dir", str(emulator_dir), "--org", org],
+                       capture=True)
         path = VAR / f"emulator-{org}-credentials.json"
         path.write_text(out)
         path.chmod(0o600)
         paths[org] = path
     print("Connecting the demo tenants to the emulator's orgs and running the first full sync…", flush=True)
-    _manage(env, "connect_demo_orgs", "--demo-credentials", str(paths["demo"]), "--sandbox-credentials", str(paths["sandbox"]))
+    sup.step([PY, "manage.py", "connect_demo_orgs", "--demo-credentials", str(paths["demo"]),
+              "--sandbox-credentials", str(paths["sandbox"])])
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if "--stop-with-parent" in argv:
+        # `make run` passes this: if make is killed, we get SIGTERM and stop everything.
+        die_with_parent(signal.SIGTERM)
     env = _env()
     port = env.get("PORT", "8000")
-    print("Preparing the database and demo data…", flush=True)
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "seed_demo")
-
     sup = Supervisor(env)
-    # Ctrl-C, a closed terminal or a kill all stop everything. Installed explicitly: a shell
-    # that starts us in the background leaves SIGINT ignored, which Python would inherit.
-    def interrupt(*_):
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupt)
+    sup.install_signal_handlers()
     try:
+        print("Preparing the database and demo data…", flush=True)
+        sup.step([PY, "manage.py", "migrate", "--noinput", "-v", "0"])
+        sup.step([PY, "manage.py", "seed_demo"])
         emulator_dir = VAR / "emulator"
         emulator = sup.start("emulator", [
             PY, "-m", "salesforce_emulator", "serve", "--data-dir", str(emulator_dir),
             "--port", env.get("EMULATOR_PORT", "8443"), "--http-port", env.get("EMULATOR_HTTP_PORT", "8080"),
         ])
-        emulator_info = _wait_for_emulator(emulator_dir, emulator)
-        _connect_demo_orgs(env, emulator_dir)
+        emulator_info = _wait_for_emulator(sup, emulator_dir, emulator)
+        _connect_demo_orgs(sup, emulator_dir)
         sup.start("web", [PY, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                           "--threads", "4", "--access-logfile", "-"])
         celery = [PY, "-m", "celery", "-A", "cothon"]
-        sup.start("worker-realtime", celery + ["worker", "-Q", "realtime", "-c", "1", "-n", "realtime@%h", "-l", "info"])
-        sup.start("worker-default", celery + ["worker", "-Q", "default,bulk", "-c", "2", "-n", "default@%h", "-l", "info"])
+        # SIGQUIT is Celery's cold shutdown: if this script dies, a worker stops at once instead
+        # of finishing its task first (the outbox re-queues whatever it had taken).
+        sup.start("worker-realtime", celery + ["worker", "-Q", "realtime", "-c", "1", "-n", "realtime@%h", "-l", "info"],
+                  death_signal=signal.SIGQUIT)
+        sup.start("worker-default", celery + ["worker", "-Q", "default,bulk", "-c", "2", "-n", "default@%h", "-l", "info"],
+                  death_signal=signal.SIGQUIT)
         sup.start("beat", celery + ["beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")])
-        _wait_for_http(f"http://127.0.0.1:{port}/healthz")
+        _wait_for_http(sup, f"http://127.0.0.1:{port}/healthz")
 
         from cothon.demo_accounts import DEMO_PASSWORD, DEMO_TENANTS
 
@@ -168,15 +326,16 @@ def main() -> int:
             admin = json.loads((VAR / f"emulator-{org}-credentials.json").read_text()).get("admin") or {}
             if admin:
                 print(f"  Salesforce login page ({org} org): {admin.get('username')} / {admin.get('password')}")
-        print(f"  Logs: {VAR / 'log'}/*.log     Stop: Ctrl-C")
+        print(f"  Logs: {VAR / 'log'}/*.log     Stop: Ctrl-C (a process that exits is restarted)")
         print("=" * 72, flush=True)
-        return sup.watch()
-    except KeyboardInterrupt:
-        print("\nStopping…")
+        sup.watch()
+        return 0  # not reached: watch() ends with Stopping
+    except Stopping:
+        say(f"\nStopping ({signal.Signals(sup.stop_signal).name})…")
         return 0
     finally:
         sup.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
