@@ -13,4 +13,7 @@ os.environ.setdefault("COTHON_ALLOW_LOOPBACK_SALESFORCE", "1")
 # Parallel runs share one Redis: keep this run's cache keys (login/API throttles) apart.
 os.environ.setdefault("COTHON_CACHE_PREFIX", f"test-{os.getpid()}")
 
+# Other suites send many bad tokens (fuzzing); tests/security/ sets the real limit per test.
+os.environ.setdefault("COTHON_API_AUTH_FAILURE_LIMIT", "100000")
+
 from cothon.settings import *  # noqa: E402,F401,F403
