@@ -279,7 +279,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Lockouts are WARNING; every successful login's "deleted 0 attempts" is noise.
+                "axes": {"level": "WARNING"}},
 }
 
 # --- HTTP security headers (docs/configuration.md, "HTTPS and security headers") ------------
