@@ -39,7 +39,7 @@ def _event(connection: SalesforceConnection, kind: str, message: str = "", actor
     ConnectionEvent.objects.create(connection=connection, kind=kind, message=message[:2000], actor=actor)
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def oauth_app(connection: SalesforceConnection) -> oauth.OAuthApp:
     client_id = connection.client_id or settings.SALESFORCE_CLIENT_ID
     secret = decrypt_token(connection.client_secret_encrypted) if connection.client_id else settings.SALESFORCE_CLIENT_SECRET
@@ -50,7 +50,7 @@ def oauth_app(connection: SalesforceConnection) -> oauth.OAuthApp:
                           ca_bundle=connection.ca_bundle_path or None, timeout=settings.SALESFORCE_HTTP_TIMEOUT)
 
 
-@sensitive_variables("client_secret")
+@sensitive_variables()
 @transaction.atomic
 def connection_create(
     *,
@@ -153,7 +153,7 @@ def connection_connect_client_credentials(*, connection: SalesforceConnection, a
     return _finish_connect(connection, grant, actor)
 
 
-@sensitive_variables("password_and_token")
+@sensitive_variables()
 def _password_login(connection: SalesforceConnection, username: str, password_and_token: str) -> oauth.TokenGrant:
     app = oauth_app(connection) if (connection.client_id or settings.SALESFORCE_CLIENT_ID) else None
     if app is not None:
@@ -170,7 +170,7 @@ def _password_login(connection: SalesforceConnection, username: str, password_an
     return oauth.soap_login(bare, username=username, password_and_token=password_and_token)
 
 
-@sensitive_variables("password", "security_token")
+@sensitive_variables()
 def connection_connect_password(*, connection: SalesforceConnection, username: str, password: str, security_token: str = "",
                                 actor: AbstractBaseUser | None) -> SalesforceConnection:
     """The SalesPro path: username + password + security token (legacy; see the setup guide)."""
@@ -194,7 +194,7 @@ def connection_mark_needs_reconnect(*, connection: SalesforceConnection, error: 
     _event(connection, "needs_reconnect", f"{error.code}: {error.message}")
 
 
-@sensitive_variables("refresh_token", "grant")
+@sensitive_variables()
 def _renew_access_token(connection: SalesforceConnection) -> str:
     """A fresh access token from the refresh token (or the stored login); on failure the
     connection is marked needs-reconnect and SalesforceAuthError is raised (no retries)."""

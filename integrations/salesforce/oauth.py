@@ -8,7 +8,7 @@ session exists; they use the same timeouts, per-connection CA bundle and error t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
@@ -28,7 +28,7 @@ SOAP_API_VERSION = "59.0"
 class OAuthApp:
     login_url: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     ca_bundle: str | None = None
     timeout: float = 30.0
 
@@ -145,7 +145,7 @@ def authorization_url(app: OAuthApp, *, redirect_uri: str, state: str | None = N
     return url, state, session._code_verifier
 
 
-@sensitive_variables("code", "code_verifier", "token")
+@sensitive_variables()
 def exchange_code(app: OAuthApp, *, code: str, code_verifier: str, redirect_uri: str) -> TokenGrant:
     session = _session(app.client_id, redirect_uri=redirect_uri)
     try:
@@ -159,7 +159,7 @@ def exchange_code(app: OAuthApp, *, code: str, code_verifier: str, redirect_uri:
     return _grant_from(token)
 
 
-@sensitive_variables("refresh_token", "token")
+@sensitive_variables()
 def refresh(app: OAuthApp, *, refresh_token: str) -> TokenGrant:
     session = _session(app.client_id)
     try:
@@ -175,6 +175,7 @@ def refresh(app: OAuthApp, *, refresh_token: str) -> TokenGrant:
     return grant if grant.refresh_token else TokenGrant(grant.access_token, grant.instance_url, refresh_token, grant.id_url, grant.issued_at_ms)
 
 
+@sensitive_variables()
 def client_credentials(app: OAuthApp) -> TokenGrant:
     session = _session(client=BackendApplicationClient(client_id=app.client_id))
     try:
@@ -186,7 +187,7 @@ def client_credentials(app: OAuthApp) -> TokenGrant:
     return _grant_from(token)
 
 
-@sensitive_variables("password_and_token")
+@sensitive_variables()
 def password_grant(app: OAuthApp, *, username: str, password_and_token: str) -> TokenGrant:
     session = _session(client=LegacyApplicationClient(client_id=app.client_id))
     try:
@@ -199,7 +200,7 @@ def password_grant(app: OAuthApp, *, username: str, password_and_token: str) -> 
     return _grant_from(token)
 
 
-@sensitive_variables("password_and_token", "envelope")
+@sensitive_variables()
 def soap_login(app: OAuthApp, *, username: str, password_and_token: str) -> TokenGrant:
     """Partner SOAP login() — legacy (retired from API v65.0); used only when the org refuses
     the OAuth password grant and the admin chose username + password + token."""

@@ -68,7 +68,7 @@ def _start_oauth(request: HttpRequest, connection: SalesforceConnection) -> Http
 CREDENTIAL_FIELDS = ("password", "security_token", "client_secret")
 
 
-@sensitive_variables("data")
+@sensitive_variables()
 def _connect_now(request: HttpRequest, connection: SalesforceConnection, data: dict[str, Any]) -> SalesforceConnection:
     """Client credentials or username + password + token: one call to the token endpoint."""
     if connection.auth_method == AuthMethod.PASSWORD:
@@ -85,7 +85,7 @@ class _RollBack(Exception):
 @sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @tenant_page("admin")
 @require_http_methods(["GET", "POST"])
-@sensitive_variables("data")
+@sensitive_variables()
 def connect(request: HttpRequest) -> HttpResponse:
     # A server-side CA file is for the local emulator only (its self-signed certificate).
     allow_ca = bool(django_settings.DEBUG or django_settings.COTHON_ALLOW_LOOPBACK_SALESFORCE)
@@ -186,6 +186,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @tenant_page("admin")
 @require_http_methods(["GET", "POST"])
+@sensitive_variables()
 def connection_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     """A new login for the same connection (tokens revoked, sandbox refreshed, password changed)."""
     connection = _connection(request, pk)
@@ -276,7 +277,7 @@ def connection_update(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_post_parameters()  # every row has a password box (u<id>-password)
 @tenant_page("admin")
 @require_POST
-@sensitive_variables("password", "posted")
+@sensitive_variables()
 def user_links_save(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     rows = selectors.user_link_rows(tenant=request.tenant, connection=connection)
