@@ -116,11 +116,11 @@ def test_security_headers_on_every_page(demo_server):
 
 def test_the_oauth_code_never_reaches_the_access_log(demo_server):
     base, log = demo_server
-    requests.get(f"{base}/settings/integrations/oauth/callback?code=aPrxONE-TIME-CODE%3D%3D&state=STATE-XYZ", timeout=10)
+    requests.get(f"{base}/settings/integrations/salesforce/oauth/callback/?code=aPrxONE-TIME-CODE%3D%3D&state=STATE-XYZ", timeout=10)
     requests.get(f"{base}/accounts/login/?next=/x&token=TOKEN-IN-URL", timeout=10)
     time.sleep(0.5)
     text = log.read_text()
-    assert "/settings/integrations/oauth/callback?code=[redacted]&state=[redacted]" in text
+    assert "/settings/integrations/salesforce/oauth/callback/?code=[redacted]&state=[redacted]" in text
     assert "ONE-TIME-CODE" not in text and "STATE-XYZ" not in text and "TOKEN-IN-URL" not in text
     assert "next=/x" in text  # other parameters are kept
 
