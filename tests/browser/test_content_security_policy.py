@@ -8,6 +8,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -23,7 +24,14 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 
 @pytest.fixture
-def csp_page(page):
+def csp_page(chromium_browser):
+    """A page with the policy enforced (the shared `page` fixture bypasses it). No
+    wait_for_function here: Playwright polls those with eval, which the policy refuses."""
+    context = chromium_browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-CA")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     console: list[str] = []
     page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
     page.add_init_script(WATCH_CSP)
@@ -42,7 +50,9 @@ def csp_page(page):
 
     page.check_csp = check
     page.allow_external = allow_external
-    return page
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def _styled(page) -> None:
@@ -69,12 +79,15 @@ def test_main_pages_work_under_the_csp(csp_page, live_server, alice, opportunity
     # filters as one types.
     page.select_option("select[name=status]", "won")
     page.wait_for_url(re.compile(r"status=won"))
-    page.wait_for_function("document.querySelectorAll('#opportunity-results tbody tr').length === 1")
+    expect(page.locator("#opportunity-results tbody tr")).to_have_count(1)
+    page.evaluate("window.__samePage = true")  # survives only if HTMX swapped, not a reload
     page.select_option("select[name=status]", "")
+    expect(page.locator("#opportunity-results tbody tr")).to_have_count(3)
     page.fill("input[name=q]", "inspection 2")
     page.wait_for_url(re.compile(r"q=inspection"))
-    page.wait_for_function("document.querySelector('#opportunity-results').innerText.includes('Bridge inspection 2')"
-                           " && !document.querySelector('#opportunity-results').innerText.includes('Bridge inspection 1')")
+    expect(page.locator("#opportunity-results tbody tr")).to_have_count(1)
+    expect(page.locator("#opportunity-results")).to_contain_text("Bridge inspection 2")
+    assert page.evaluate("window.__samePage") is True
     page.check_csp("opportunity filters")
 
     # Inline validation (hx-post on blur) on the form.
@@ -110,7 +123,7 @@ def test_api_docs_render_offline_under_the_csp(csp_page, live_server, alice, log
 
     page.goto(f"{live_server.url}/api/redoc/")
     page.wait_for_selector("[role=menuitem], .menu-content", timeout=20_000)
-    page.wait_for_function("document.body.innerText.includes('opportunities')", timeout=20_000)
+    expect(page.locator("body")).to_contain_text("opportunities", timeout=20_000)
     # Redocly's logo: the one request ReDoc's bundle makes by itself (allowed on this page only).
     page.allow_external("https://cdn.redoc.ly/redoc/logo-mini.svg")
     page.check_csp("redoc")
