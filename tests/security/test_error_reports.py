@@ -129,3 +129,12 @@ def test_no_template_carries_inline_script():
 def test_htmx_runs_without_eval():
     base = (ROOT / "templates" / "base.html").read_text()
     assert '"allowEval": false' in base
+
+
+def test_a_csrf_failure_is_the_branded_page(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice.admin)
+    response = client.post(reverse("integrations:connect"), {"name": "x"})
+    html = response.content.decode()
+    assert response.status_code == 403 and "This form has expired" in html
+    assert "CSRF_FAILURE_VIEW" not in html and "Help" not in html
