@@ -83,6 +83,15 @@ def _summary(status: int, where: str) -> str:
     return f"Salesforce answered HTTP {status} at the {where}, not the expected answer. Check the login URL."
 
 
+def _unexpected(status: int, where: str) -> SalesforceError:
+    """A reply that is not Salesforce's answer. 5xx and 429 (maintenance, overload) are worth a
+    retry and must not mark the connection as needing a reconnect; anything else is the wrong
+    address or a refused login."""
+    if status >= 500 or status == 429:
+        return SalesforceError("SERVER_UNAVAILABLE", _summary(status, where), status=status)
+    return SalesforceAuthError("UNEXPECTED_RESPONSE", _summary(status, where), status=status)
+
+
 def _expect_json(where: str):
     """A compliance hook for requests-oauthlib: a reply that is not a JSON object (an HTML error
     page, a proxy's 404, anything else) becomes a short summary instead of being parsed."""
@@ -92,9 +101,9 @@ def _expect_json(where: str):
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise SalesforceAuthError("UNEXPECTED_RESPONSE", _summary(response.status_code, where), status=response.status_code)
+            raise _unexpected(response.status_code, where)
         if response.status_code >= 400 and "error" not in body:
-            raise SalesforceAuthError("UNEXPECTED_RESPONSE", _summary(response.status_code, where), status=response.status_code)
+            raise _unexpected(response.status_code, where)
         return response
     return hook
 
@@ -221,8 +230,7 @@ def soap_login(app: OAuthApp, *, username: str, password_and_token: str) -> Toke
         root = ElementTree.fromstring(response.content)
     except (ElementTree.ParseError, ValueError, DefusedXmlException):
         # Not a SOAP answer at all (an HTML page, a proxy's error): say so, never show it.
-        raise SalesforceAuthError("UNEXPECTED_RESPONSE", _summary(response.status_code, "SOAP login endpoint"),
-                                  status=response.status_code) from None
+        raise _unexpected(response.status_code, "SOAP login endpoint") from None
 
     def text(tag: str) -> str:
         node = root.find(f".//{{*}}{tag}")

@@ -226,3 +226,21 @@ def test_a_stored_connection_whose_instance_is_no_longer_allowed_makes_no_call(a
     with pytest.raises(svc.ConnectionNotUsable) as caught:
         svc.client_for(connection)
     assert caught.value.code == "HOST_NOT_ALLOWED"
+
+
+def test_a_maintenance_page_at_token_refresh_is_retryable_and_keeps_the_connection(alice, settings, fake_server):
+    from integrations import connections as svc
+    from integrations.crypto import encrypt_token
+    from integrations.salesforce.errors import SalesforceError
+
+    settings.COTHON_ALLOW_LOOPBACK_SALESFORCE = True
+    connection = SalesforceConnection.objects.create(
+        tenant=alice.tenant, name="Prod", login_url=fake_server.url, instance_url=fake_server.url, status="connected",
+        client_id="app-id", client_secret_encrypted=encrypt_token("s"), refresh_token_encrypted=encrypt_token("r"))
+    fake_server.reply(503, "<html>Down for maintenance SECRET-INTERNAL-TEXT</html>")
+    with pytest.raises(SalesforceError) as caught:
+        svc.connection_refresh(connection=connection, actor=None)
+    assert caught.value.retryable and "HTTP 503 at the token endpoint" in caught.value.message
+    assert "SECRET-INTERNAL-TEXT" not in caught.value.message
+    connection.refresh_from_db()
+    assert connection.status == "connected"  # not "needs reconnect": Salesforce was only down
