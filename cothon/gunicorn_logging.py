@@ -12,12 +12,20 @@ import re
 from gunicorn.glogging import Logger
 
 SENSITIVE_PARAMS = ("code", "state", "token", "access_token", "refresh_token", "password", "client_secret")
-_PARAM = re.compile(r"(?P<key>(?:^|(?<=[?&;]))(?:" + "|".join(SENSITIVE_PARAMS) + r"))=[^&;\s\"]*", re.IGNORECASE)
+# A parameter starts after ?, & or ; — also percent-encoded, as when the whole callback URL is
+# itself a parameter (the login page's ?next=… for a signed-out browser).
+_SEP = r"(?:[?&;]|%3F|%26|%253F|%2526)"
+_EQ = r"(?:=|%3D|%253D)"
+_PARAM = re.compile(
+    r"(?P<lead>^|" + _SEP + r")(?P<key>" + "|".join(SENSITIVE_PARAMS) + r")(?P<eq>" + _EQ + r")"
+    r"(?P<value>(?:(?!%26|%2526)[^&;\s\"])*)",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:
     """`/cb?code=abc&state=x` → `/cb?code=[redacted]&state=[redacted]`."""
-    return _PARAM.sub(lambda m: f"{m.group('key')}=[redacted]", text)
+    return _PARAM.sub(lambda m: f"{m.group('lead')}{m.group('key')}{m.group('eq')}[redacted]", text)
 
 
 class RedactingLogger(Logger):
