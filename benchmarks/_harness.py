@@ -30,6 +30,9 @@ def setup_django(name: str) -> str:
     workdir = Path(tempfile.mkdtemp(prefix=f"cothon-bench-{name}-"))
     os.environ["COTHON_VAR_DIR"] = str(workdir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cothon.settings")
+    # Like the demo: keys generated into the throwaway var/, and the local emulator reachable.
+    os.environ.setdefault("COTHON_DEMO", "1")
+    os.environ.setdefault("COTHON_ALLOW_LOOPBACK_SALESFORCE", "1")
     backend = []
     if not os.environ.get("DATABASE_URL") and _reachable(5432):
         import psycopg2

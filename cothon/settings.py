@@ -7,28 +7,42 @@ DATABASE_URL / REDIS_URL switches to the production stack (PostgreSQL + Redis).
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from cothon.env import env_bool, env_int, env_list, env_str
+from cothon.private_files import private_dir, private_file, read_or_create_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("COTHON_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# var/ holds keys, the SQLite database, the broker's messages and generated documents: owner only.
+VAR_DIR = private_dir(Path(env_str("COTHON_VAR_DIR", str(BASE_DIR / "var"))))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# `make run` (and the test suite) set COTHON_DEMO=1: the keys below are then generated into var/
+# when not given. Anything else with DEBUG off must be given both keys, or it refuses to start.
+COTHON_DEMO = env_bool("COTHON_DEMO", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+# Comma-separated Fernet keys, newest first (python manage.py rotate_token_keys re-encrypts).
+COTHON_ENCRYPTION_KEYS = env_list("COTHON_ENCRYPTION_KEYS", [])
+# Read by integrations.crypto: without keys, a process would invent its own and the others could
+# not decrypt what it stored (web and workers in separate containers).
+COTHON_REQUIRE_ENCRYPTION_KEYS = not (DEBUG or COTHON_DEMO)
+if COTHON_REQUIRE_ENCRYPTION_KEYS:
+    _missing = [name for name, value in (("DJANGO_SECRET_KEY", SECRET_KEY), ("COTHON_ENCRYPTION_KEYS", COTHON_ENCRYPTION_KEYS))
+                if not value]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"{' and '.join(_missing)} must be set (see docs/configuration.md). Only the demo (COTHON_DEMO=1, "
+            "set by `make run`) or DJANGO_DEBUG=1 generates them into var/."
+        )
 if not SECRET_KEY:
-    if not DEBUG and env_bool("COTHON_REQUIRE_SECRET_KEY", False):
-        raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
-    # Development/demo only: a stable key kept in var/ so sessions survive restarts.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        import secrets
+    # Demo/development only: a stable key kept in var/ so sessions survive restarts.
+    import secrets
 
-        key_file.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
+    SECRET_KEY = read_or_create_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -45,8 +59,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
+    "axes",
+    "csp",
     "cothon",
     "opportunities",
     "proposals",
@@ -65,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cothon.tenancy.middleware.TenantMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cothon.urls"
@@ -92,10 +112,13 @@ if DATABASE_URL:
 else:
     # Several processes (web, workers, beat) share this file: WAL + IMMEDIATE transactions
     # avoid "database is locked" on upgrade from a read to a write lock.
+    SQLITE_PATH = Path(env_str("SQLITE_PATH", str(VAR_DIR / "cothon.sqlite3")))
+    # Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    private_file(SQLITE_PATH)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "cothon.sqlite3")),
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -115,6 +138,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a login attempt from a locked-out username + IP before the
+# password is even checked (docs/configuration.md, "Login throttling").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("COTHON_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("COTHON_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("COTHON_LOGIN_COOLOFF_MINUTES", 15))
+# Per username AND address: an attacker guessing one user's password is stopped, while that
+# user can still log in from their own machine, and one office IP does not lock out everyone.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cothon.views.locked_out"
+AXES_VERBOSE = False
+# Failed API token attempts per client address within the window before 429 (cothon.tenancy.throttle).
+COTHON_API_AUTH_FAILURE_LIMIT = env_int("COTHON_API_AUTH_FAILURE_LIMIT", 20)
+COTHON_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("COTHON_API_AUTH_FAILURE_WINDOW_SECONDS", 300)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "opportunities:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -133,7 +175,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = Path(env_str("COTHON_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT = private_dir(Path(env_str("COTHON_MEDIA_ROOT", str(VAR_DIR / "media"))))
+# Generated documents are tenant data: owner-only, whatever the process umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MEDIA_URL = "/media/"
 
 # Requests larger than this are refused before they reach a view.
@@ -145,7 +190,8 @@ REDIS_URL = env_str("REDIS_URL", "")
 COTHON_REDIS_KEY_PREFIX = env_str("COTHON_REDIS_KEY_PREFIX", "cothon")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env_str("COTHON_CACHE_PREFIX", "")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -158,9 +204,9 @@ else:
     # A broker with no server: kombu's filesystem transport, through cothon/broker.py (atomic
     # writes; an unreadable message file is logged and set aside in bad/, never fatal). One
     # shared folder for in and out, so every process (web, workers, beat) sees the same queues.
-    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
+    # Messages carry record data: the folders are owner-only.
+    for _folder in ("", "queue", "processed", "control"):
+        private_dir(BROKER_DIR / _folder)
     # Importing cothon.broker registers its scheme with kombu (kombu refuses import paths in a
     # URL), in every process that loads these settings; the URL alone then picks the transport.
     from cothon.broker import TRANSPORT_ALIAS
@@ -211,6 +257,13 @@ SPECTACULAR_SETTINGS = {
     "Authenticate with `Authorization: Token <key>` (`python manage.py api_token <username>`).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Pinned copies served from /static/ (drf-spectacular-sidecar): the docs work offline and
+    # under the Content-Security-Policy, instead of loading @latest from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: offline, and outside the Content-Security-Policy.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
@@ -221,23 +274,64 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Salesforce -----------------------------------------------------------------------------
+# Where Cothon may send a login or an API call (integrations.salesforce.hosts): https Salesforce
+# domains, plus these host names or suffixes (".example.gov" = any host under it), e.g. a
+# government cloud or a proxy the operator trusts.
+COTHON_SALESFORCE_HOST_ALLOWLIST = env_list("COTHON_SALESFORCE_HOST_ALLOWLIST", [])
+# The local emulator (http or https on 127.0.0.1/localhost): only `make run` and the tests set it.
+COTHON_ALLOW_LOOPBACK_SALESFORCE = env_bool("COTHON_ALLOW_LOOPBACK_SALESFORCE", False)
 SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", "59.0")
 SALESFORCE_HTTP_TIMEOUT = float(env_str("SALESFORCE_HTTP_TIMEOUT", "30"))
-# Comma-separated Fernet keys, newest first (python manage.py rotate_token_keys re-encrypts).
-COTHON_ENCRYPTION_KEYS = env_list("COTHON_ENCRYPTION_KEYS", [])
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Lockouts are WARNING; every successful login's "deleted 0 attempts" is noise.
+                "axes": {"level": "WARNING"}},
 }
 
-if not DEBUG and env_bool("COTHON_SECURE_COOKIES", False):
+# --- HTTP security headers (docs/configuration.md, "HTTPS and security headers") ------------
+# COTHON_HTTPS=1 when users reach Cothon over HTTPS (directly or through a TLS proxy that sets
+# X-Forwarded-Proto): Secure cookies, HSTS and a redirect of plain-HTTP requests.
+COTHON_HTTPS = env_bool("COTHON_HTTPS", False) or env_bool("COTHON_SECURE_COOKIES", False)
+if COTHON_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("COTHON_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("COTHON_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_SSL_REDIRECT = env_bool("COTHON_SSL_REDIRECT", True)
+    # /healthz is probed over plain HTTP inside the container network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("COTHON_BEHIND_TLS_PROXY", COTHON_HTTPS):
+    # Only behind a proxy that overwrites X-Forwarded-Proto; otherwise a client could forge it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# No inline script anywhere (templates load cothon/js/*.js; htmx runs with allowEval off);
+# style attributes stay allowed (progress bars, Redoc and Swagger UI set inline styles).
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF, "'unsafe-inline'"],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF, "data:"],
+        "connect-src": [_SELF],
+        # Redoc renders in a web worker it builds from a blob.
+        "worker-src": [_SELF, "blob:"],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "frame-ancestors": [_NONE],
+    },
+}
 
 # Outbox claims and governor slots are leases: a live worker renews them every third of this
 # (heartbeat), so a killed worker's rows and slot come back within about a minute (sweeper).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,18 @@ from django.views.decorators.http import require_POST
 
 from cothon.tenancy.middleware import SESSION_KEY
 from cothon.tenancy.selectors import membership_for
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
+    """django-axes' answer to a locked-out username + address (AXES_LOCKOUT_CALLABLE): the
+    branded page, 429, with the wait in minutes."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    response = render(request, "auth/locked_out.html", {
+        "failure_limit": settings.AXES_FAILURE_LIMIT, "username": username[:150], "cooloff_minutes": minutes,
+    }, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 class CothonLoginView(LoginView):

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from cothon.models import Tenant
 from integrations.crypto import decrypt_token, encrypt_token
@@ -23,7 +24,7 @@ from integrations.models import (
     Environment,
     SalesforceConnection,
 )
-from integrations.salesforce import oauth
+from integrations.salesforce import hosts, oauth
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from integrations.salesforce.errors import ErrorKind, SalesforceAuthError, SalesforceError
 
@@ -38,6 +39,7 @@ def _event(connection: SalesforceConnection, kind: str, message: str = "", actor
     ConnectionEvent.objects.create(connection=connection, kind=kind, message=message[:2000], actor=actor)
 
 
+@sensitive_variables()
 def oauth_app(connection: SalesforceConnection) -> oauth.OAuthApp:
     client_id = connection.client_id or settings.SALESFORCE_CLIENT_ID
     secret = decrypt_token(connection.client_secret_encrypted) if connection.client_id else settings.SALESFORCE_CLIENT_SECRET
@@ -48,6 +50,7 @@ def oauth_app(connection: SalesforceConnection) -> oauth.OAuthApp:
                           ca_bundle=connection.ca_bundle_path or None, timeout=settings.SALESFORCE_HTTP_TIMEOUT)
 
 
+@sensitive_variables()
 @transaction.atomic
 def connection_create(
     *,
@@ -150,6 +153,7 @@ def connection_connect_client_credentials(*, connection: SalesforceConnection, a
     return _finish_connect(connection, grant, actor)
 
 
+@sensitive_variables()
 def _password_login(connection: SalesforceConnection, username: str, password_and_token: str) -> oauth.TokenGrant:
     app = oauth_app(connection) if (connection.client_id or settings.SALESFORCE_CLIENT_ID) else None
     if app is not None:
@@ -166,6 +170,7 @@ def _password_login(connection: SalesforceConnection, username: str, password_an
     return oauth.soap_login(bare, username=username, password_and_token=password_and_token)
 
 
+@sensitive_variables()
 def connection_connect_password(*, connection: SalesforceConnection, username: str, password: str, security_token: str = "",
                                 actor: AbstractBaseUser | None) -> SalesforceConnection:
     """The SalesPro path: username + password + security token (legacy; see the setup guide)."""
@@ -189,6 +194,7 @@ def connection_mark_needs_reconnect(*, connection: SalesforceConnection, error: 
     _event(connection, "needs_reconnect", f"{error.code}: {error.message}")
 
 
+@sensitive_variables()
 def _renew_access_token(connection: SalesforceConnection) -> str:
     """A fresh access token from the refresh token (or the stored login); on failure the
     connection is marked needs-reconnect and SalesforceAuthError is raised (no retries)."""
@@ -296,6 +302,10 @@ def client_for(connection: SalesforceConnection, *, on_call=None) -> SalesforceC
     if connection.status not in (ConnectionStatus.CONNECTED,):
         raise ConnectionNotUsable("CONNECTION_NOT_USABLE",
                                   f"The Salesforce connection “{connection.name}” is {connection.get_status_display().lower()}; an admin must reconnect it.")
+    # Stored before the host rules existed, or the rules changed since: no call leaves for it.
+    reason = hosts.problem(connection.instance_url or connection.login_url, what="The connection's instance URL")
+    if reason:
+        raise ConnectionNotUsable(hosts.HOST_REFUSED, reason)
     access_token = decrypt_token(connection.access_token_encrypted)
     margin = datetime.timedelta(seconds=settings.SALESFORCE_REFRESH_MARGIN_SECONDS)
     if not access_token or (connection.token_expires_at and connection.token_expires_at - margin <= timezone.now()):

@@ -5,9 +5,10 @@ first) and never touch the database or logs. MultiFernet encrypts with the first
 decrypts with any, so a new key can be put in front and `manage.py rotate_token_keys`
 re-encrypts every stored token with it before the old key is dropped.
 
-Without configured keys (development and `make run` only), a key is generated once into
-var/encryption_key so the demo works out of the box; production refuses to start without keys
-when COTHON_REQUIRE_SECRET_KEY is set.
+Without configured keys (the demo, COTHON_DEMO=1 set by `make run`, or DJANGO_DEBUG=1 only), a
+key is generated once into var/encryption_key (mode 0600) so the demo works out of the box.
+Anything else refuses to start without keys (cothon/settings.py raises ImproperlyConfigured),
+and this module refuses again should settings ever be bypassed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from cothon.private_files import read_or_create_secret
+
 
 class TokenDecryptionError(Exception):
     """A stored token could not be decrypted with any configured key."""
@@ -27,13 +30,9 @@ def _configured_keys() -> list[str]:
     keys = list(settings.COTHON_ENCRYPTION_KEYS)
     if keys:
         return keys
-    if getattr(settings, "COTHON_REQUIRE_ENCRYPTION_KEYS", False):
-        raise ImproperlyConfigured("COTHON_ENCRYPTION_KEYS must be set in production")
-    key_file = settings.VAR_DIR / "encryption_key"
-    if not key_file.exists():
-        key_file.write_text(Fernet.generate_key().decode())
-        key_file.chmod(0o600)
-    return [key_file.read_text().strip()]
+    if settings.COTHON_REQUIRE_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("COTHON_ENCRYPTION_KEYS must be set (see docs/configuration.md)")
+    return [read_or_create_secret(settings.VAR_DIR / "encryption_key", lambda: Fernet.generate_key().decode())]
 
 
 @lru_cache(maxsize=1)

@@ -43,11 +43,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("DJANGO_DEBUG", "1")
-    env.setdefault("COTHON_BASE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}")
-    # The demo's OAuth login page is the emulator's loopback HTTP port; oauthlib refuses http
-    # URLs unless told otherwise. Only `make run` sets this (decisions.md).
+    # The demo runs like production: DEBUG off (branded 404/500, no technical pages, static files
+    # through WhiteNoise). COTHON_DEMO=1 only lets it generate its keys into var/.
+    env.setdefault("DJANGO_DEBUG", "0")
+    env["COTHON_DEMO"] = "1"
+    # The demo's Salesforce is the local emulator on 127.0.0.1 (decisions.md); nothing else may
+    # reach a loopback host. oauthlib refuses its plain-HTTP login page unless told otherwise.
+    env["COTHON_ALLOW_LOOPBACK_SALESFORCE"] = "1"
     env["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    env.setdefault("COTHON_BASE_URL", f"http://127.0.0.1:{env.get('PORT', '8000')}")
+    # The OAuth callback's one-time code never reaches the access log.
+    env.setdefault("GUNICORN_CMD_ARGS", "--logger-class cothon.gunicorn_logging.RedactingLogger")
     env["PYTHONUNBUFFERED"] = "1"
     # make run never auto-detects the production stack: embedded defaults unless asked.
     return env

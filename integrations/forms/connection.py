@@ -43,7 +43,7 @@ class ConnectForm(forms.Form):
                                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
                                     help_text="Stored encrypted; never shown again.")
     ca_bundle_path = forms.CharField(max_length=500, required=False, label="CA bundle (local emulator only)",
-                                     help_text="Path of a PEM file to trust for this connection only (the local emulator's: `python -m salesforce_emulator credentials` prints it). Shown because this server runs with DEBUG.")
+                                     help_text="Path of a PEM file to trust for this connection only (the local emulator's: `python -m salesforce_emulator credentials` prints it). Shown only on development and demo servers.")
     username = forms.CharField(max_length=255, required=False, label="Salesforce username",
                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
     password = forms.CharField(max_length=255, required=False, label="Password",

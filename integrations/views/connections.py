@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 from oauthlib.oauth2 import OAuth2Error
 
@@ -63,6 +64,11 @@ def _start_oauth(request: HttpRequest, connection: SalesforceConnection) -> Http
     return redirect(url)
 
 
+# Credentials typed into a form never appear in an error report (ADMINS mail, Sentry, a debug page).
+CREDENTIAL_FIELDS = ("password", "security_token", "client_secret")
+
+
+@sensitive_variables()
 def _connect_now(request: HttpRequest, connection: SalesforceConnection, data: dict[str, Any]) -> SalesforceConnection:
     """Client credentials or username + password + token: one call to the token endpoint."""
     if connection.auth_method == AuthMethod.PASSWORD:
@@ -76,10 +82,13 @@ class _RollBack(Exception):
         self.error = error
 
 
+@sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @tenant_page("admin")
 @require_http_methods(["GET", "POST"])
+@sensitive_variables()
 def connect(request: HttpRequest) -> HttpResponse:
-    allow_ca = bool(django_settings.DEBUG)
+    # A server-side CA file is for the local emulator only (its self-signed certificate).
+    allow_ca = bool(django_settings.DEBUG or django_settings.COTHON_ALLOW_LOOPBACK_SALESFORCE)
     form = ConnectForm(request.POST or None, allow_ca_bundle=allow_ca, product_app=bool(django_settings.SALESFORCE_CLIENT_ID))
     sign_in_error: SalesforceError | None = None
     if request.method == "POST" and form.is_valid():
@@ -174,8 +183,10 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "integrations/connection.html", context)
 
 
+@sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @tenant_page("admin")
 @require_http_methods(["GET", "POST"])
+@sensitive_variables()
 def connection_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
     """A new login for the same connection (tokens revoked, sandbox refreshed, password changed)."""
     connection = _connection(request, pk)
@@ -263,8 +274,10 @@ def connection_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- user mapping ---------------------------------------------------------------------------------
 
+@sensitive_post_parameters()  # every row has a password box (u<id>-password)
 @tenant_page("admin")
 @require_POST
+@sensitive_variables()
 def user_links_save(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     rows = selectors.user_link_rows(tenant=request.tenant, connection=connection)

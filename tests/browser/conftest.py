@@ -30,7 +30,9 @@ def chromium_browser(browser_executable):
 
 @pytest.fixture
 def page(chromium_browser):
-    context = chromium_browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-CA")
+    # bypass_csp: Playwright's wait_for_function polls with eval, which the Content-Security-Policy
+    # forbids. The policy itself is tested without the bypass (test_content_security_policy.py).
+    context = chromium_browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-CA", bypass_csp=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []

@@ -134,12 +134,13 @@ def _connect(client, **fields):
     return client.post(reverse("integrations:connect"), data)
 
 
-def test_connect_page_explains_the_methods_and_the_callback(web_as, alice):
+def test_connect_page_explains_the_methods_and_the_callback(web_as, alice, settings):
+    settings.COTHON_ALLOW_LOOPBACK_SALESFORCE = False  # a production server (the test suite allows the emulator)
     html = _html(web_as(alice.admin).get(reverse("integrations:connect")))
     assert "OAuth web server flow (recommended)" in html
     assert "retires SOAP login() from API v65.0" in html
     assert "http://testserver/settings/integrations/salesforce/oauth/callback/" in html
-    assert "CA bundle" not in html  # DEBUG is off: no per-connection CA bundle
+    assert "CA bundle" not in html  # DEBUG and the loopback flag off: no per-connection CA bundle
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [

@@ -84,3 +84,14 @@ document.addEventListener("submit", function (event) {
     });
   });
 })();
+
+// Filter forms (data-filter-form) reload their results when a select or date changes. The search
+// boxes (data-live-search) have their own debounced trigger, so their "change" is ignored here.
+// Done here rather than with an htmx event filter (change[...]), which needs eval: the
+// Content-Security-Policy forbids it.
+document.addEventListener("change", function (event) {
+  var target = event.target;
+  var form = target.closest ? target.closest("form[data-filter-form]") : null;
+  if (!form || target.matches("[data-live-search]")) return;
+  form.dispatchEvent(new CustomEvent("filter-change", { bubbles: false }));
+});
