@@ -64,7 +64,8 @@ def connection_create(
     actor: AbstractBaseUser | None = None,
 ) -> SalesforceConnection:
     """A new, not yet connected, connection. The first one of a tenant becomes the default;
-    sandboxes start with push off (decisions.md)."""
+    sandboxes and every non-default connection start with push off (decisions.md): a second
+    org receives changes only once its admin switches push on."""
     login_url = (login_url or LOGIN_URLS.get(environment, "")).rstrip("/")
     errors: dict[str, list[str]] = {}
     if not name.strip():
@@ -79,11 +80,12 @@ def connection_create(
     if errors:
         raise ValidationError(errors)
     first = not SalesforceConnection.objects.filter(tenant=tenant).exists()
+    default = first if is_default is None else is_default
     connection = SalesforceConnection(
         tenant=tenant, name=name.strip(), environment=environment, login_url=login_url, auth_method=auth_method,
         client_id=client_id, client_secret_encrypted=encrypt_token(client_secret), ca_bundle_path=ca_bundle_path,
-        is_default=first if is_default is None else is_default,
-        push_enabled=(environment != Environment.SANDBOX) if push_enabled is None else push_enabled,
+        is_default=default,
+        push_enabled=(default and environment != Environment.SANDBOX) if push_enabled is None else push_enabled,
     )
     if connection.is_default:
         SalesforceConnection.objects.filter(tenant=tenant, is_default=True).update(is_default=False)
@@ -116,10 +118,36 @@ def _store_grant(connection: SalesforceConnection, grant: oauth.TokenGrant, *, a
     connection.save()
 
 
+ORG_IN_USE_MESSAGE = ("This Salesforce org is already connected to another Cothon organization. One org serves one "
+                      "Cothon organization, so their records cannot overwrite each other: connect a different org "
+                      "(a sandbox, say), or ask the other organization's admin to disconnect it first.")
+
+
+def _org_held_elsewhere(connection: SalesforceConnection, org_id: str) -> bool:
+    """Another tenant's connection uses this org (connected or waiting for a reconnect); a
+    disconnected connection has released it. Ids compare on their 15-character form."""
+    if not org_id:
+        return False
+    return (SalesforceConnection.objects.exclude(tenant_id=connection.tenant_id)
+            .exclude(status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.PENDING])
+            .filter(org_id__startswith=org_id[:15]).exists())
+
+
+def _refuse_shared_org(app: oauth.OAuthApp, grant: oauth.TokenGrant) -> None:
+    """The grant is not stored; revoking it (best effort) leaves no live session behind."""
+    try:
+        oauth.revoke(app, token=grant.refresh_token or grant.access_token)
+    except SalesforceError:
+        pass
+    raise SalesforceError("ORG_IN_USE", ORG_IN_USE_MESSAGE, kind=ErrorKind.PERMANENT)
+
+
 def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, actor) -> SalesforceConnection:
     app = oauth_app(connection)
     info = oauth.userinfo(app, instance_url=grant.instance_url, access_token=grant.access_token)
     new_org = info.get("organization_id", grant.org_id)
+    if _org_held_elsewhere(connection, new_org):
+        _refuse_shared_org(app, grant)
     if connection.org_id and new_org and connection.org_id[:15] != new_org[:15] and connection.links.exists():
         raise SalesforceError("ORG_MISMATCH",
                               f"This connection was linked to org {connection.org_id}, but you logged in to {new_org}. "

@@ -27,6 +27,7 @@ from integrations.models import AuthMethod, ConnectionStatus, CredentialMode, Sa
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.oauth import authorization_url
 from integrations.user_links import user_link_set, user_links_prefill
+from sync_engine.services import first_full_sync_done
 from integrations.views.common import (
     AUTHORIZE_HINTS,
     OAUTH_SESSION_KEY,
@@ -164,6 +165,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "error_hint": _hint(connection.last_error_code),
         "events": _events(request, connection),
         "can_reconnect": connection.status in (ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DISCONNECTED, ConnectionStatus.PENDING),
+        "needs_first_full_sync": connection.status == ConnectionStatus.CONNECTED and not first_full_sync_done(connection),
     }
     if is_admin:
         context["update_form"] = ConnectionUpdateForm(initial={
