@@ -153,7 +153,7 @@ def _usage(connection: SalesforceConnection) -> dict[str, Any] | None:
             "tone": "red" if percent >= 90 else "amber" if percent >= 70 else "green"}
 
 
-@tenant_page("viewer")
+@tenant_page("admin")
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     is_admin = _is_admin(request)
