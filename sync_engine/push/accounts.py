@@ -12,6 +12,7 @@ import datetime
 from django.utils import timezone
 
 from integrations.mapping.payloads import department_external_key
+from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
 from sync_engine.links import links_for
@@ -20,6 +21,21 @@ from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
 
 CACHE_TTL = datetime.timedelta(hours=1)
+
+
+def _lookup(ctx: PushContext, chunk: list[Department]) -> list[dict]:
+    """Accounts named like the departments, or keyed with their legacy (bare) key. An org without
+    the key field (custom fields not installed) still gets the name lookup; its writes then say
+    what is missing, record by record, as before."""
+    names = ", ".join(soql_quote(d.name) for d in chunk)
+    old_keys = ", ".join(soql_quote(d.key) for d in chunk)
+    try:
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name, Cothon_Department_Key__c FROM Account "
+                                              f"WHERE Name IN ({names}) OR Cothon_Department_Key__c IN ({old_keys})"))
+    except SalesforceError as exc:
+        if exc.code != "INVALID_FIELD":
+            raise
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name FROM Account WHERE Name IN ({names})"))
 
 
 def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed: set[int] = frozenset(), entries=None) -> None:
@@ -48,10 +64,7 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     for start in range(0, len(to_query), 100):
         chunk = to_query[start:start + 100]
         wanted = {d.name.lower() for d in chunk}
-        names = ", ".join(soql_quote(d.name) for d in chunk)
-        old_keys = ", ".join(soql_quote(d.key) for d in chunk)
-        for record in ctx.client.query_all_iter(f"SELECT Id, Name, Cothon_Department_Key__c FROM Account "
-                                                f"WHERE Name IN ({names}) OR Cothon_Department_Key__c IN ({old_keys})"):
+        for record in _lookup(ctx, chunk):
             if record.get("Cothon_Department_Key__c"):
                 legacy.setdefault(record["Cothon_Department_Key__c"], record["Id"])
             key = record["Name"].lower()

@@ -13,6 +13,7 @@ from sync_engine.executor import push_connection
 from sync_engine.models import AccountCacheEntry, SyncLink, SyncRunStatus
 from sync_engine.push import accounts
 from sync_engine.services import sync_now_start, sync_run_execute_inline
+from tests.integrations.test_custom_fields import bare_emulator  # noqa: F401 - a fixture
 
 
 def _connect(world, emulator):
@@ -131,3 +132,21 @@ def test_the_other_keys_carry_ids_unique_to_the_installation(alice, bob, emulato
         push_connection(connection_id=connection.pk)
     keys = [r[key_field] for r in emulator_reset.sf().query_all(f"SELECT {key_field} FROM {sobject}")["records"] if r.get(key_field)]
     assert len(keys) >= 2 and len(keys) == len(set(keys)), keys
+
+
+def test_an_org_without_the_key_field_still_gets_the_account_lookup_by_name(alice, bare_emulator, department_factory, monkeypatch):  # noqa: F811
+    """The lookup asks for the key field too; an org without Cothon's fields (not installed yet)
+    must still get the name lookup, and each Account write says what is missing — as before."""
+    from sync_engine.models import SyncLog
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator's loopback login URL, as `make run` sets
+    connection = svc.connection_create(
+        tenant=alice.tenant, name="Bare", environment=Environment.CUSTOM, login_url=bare_emulator["login_url"],
+        client_id=bare_emulator["client_id"], client_secret=bare_emulator["client_secret"],
+        ca_bundle_path=bare_emulator["ca_bundle"], actor=alice.admin)
+    svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
+    department_factory(alice.tenant, "Fisheries and Oceans Canada")
+    summary = push_connection(connection_id=connection.pk)
+    [log] = SyncLog.objects.filter(connection=connection, sobject="Account")
+    assert log.result == "failed" and "Cothon_Department_Key__c" in f"{log.error_code} {log.error_message}", (
+        log.error_code, log.error_message, summary)
