@@ -114,3 +114,25 @@ def test_a_second_connection_starts_with_push_off(alice):
     assert not regional.is_default and not regional.push_enabled
     explicit = svc.connection_create(tenant=alice.tenant, name="Mirror", push_enabled=True)
     assert explicit.push_enabled
+
+
+def test_the_oauth_pages_say_why_and_the_connection_stays_not_connected(web_as, bob, northwind_uses_demo, emulator_reset, settings,
+                                                                        client):
+    settings.DEBUG = True  # the form offers the per-connection CA bundle (the emulator's)
+    client.defaults["HTTP_HOST"] = "127.0.0.1:8000"  # the emulator accepts loopback redirect URIs only
+    creds = emulator_reset.demo
+    data = {"name": "Demo org", "environment": "custom", "login_url": emulator_reset.http_url, "auth_method": "oauth_web",
+            "client_id": creds["client_id"], "client_secret": creds["client_secret"], "ca_bundle_path": emulator_reset.ca_bundle}
+    web = web_as(bob.admin)
+    authorize = web.post(reverse("integrations:connect"), data)["Location"]
+    browser = requests.Session()
+    browser.trust_env = False
+    params = {k: v[0] for k, v in parse_qs(urlparse(authorize).query).items()}
+    admin = creds["admin"]
+    answer = browser.post(f"{emulator_reset.http_url}/services/oauth2/authorize",
+                          data=dict(params, username=admin["username"], pw=admin["password"], action="allow"), allow_redirects=False)
+    callback = urlparse(answer.headers["Location"])
+    page = web.get(f"{callback.path}?{callback.query}", follow=True).content.decode()
+    assert "already connected to another Cothon organization" in page and "Sign in to another org" in page
+    maple = SalesforceConnection.objects.get(tenant=bob.tenant)
+    assert maple.status == ConnectionStatus.PENDING and bytes(maple.access_token_encrypted) == b"" and maple.org_id == ""
