@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -146,23 +147,38 @@ def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, a
     app = oauth_app(connection)
     info = oauth.userinfo(app, instance_url=grant.instance_url, access_token=grant.access_token)
     new_org = info.get("organization_id", grant.org_id)
-    if _org_held_elsewhere(connection, new_org):
-        _refuse_shared_org(app, grant)
     if connection.org_id and new_org and connection.org_id[:15] != new_org[:15] and connection.links.exists():
         raise SalesforceError("ORG_MISMATCH",
                               f"This connection was linked to org {connection.org_id}, but you logged in to {new_org}. "
                               "Log in to the same org, or create a new connection for the other one.", kind=ErrorKind.PERMANENT)
     with transaction.atomic():
-        connection.sf_username = info.get("preferred_username", "")
-        connection.org_id = new_org
-        connection.sf_user_id = info.get("user_id", grant.user_id)
-        _store_grant(connection, grant, actor=actor, kind="connected")
-        _event(connection, "connected", f"Connected to org {connection.org_id} as {connection.sf_username}.", actor)
+        _lock_org(new_org)
+        held = _org_held_elsewhere(connection, new_org)
+        if not held:
+            _store_connected(connection, grant, info, new_org, actor)
+    if held:
+        _refuse_shared_org(app, grant)
     try:
         connection_health_refresh(connection=connection)
     except SalesforceError:
         pass  # health is informative; the connection itself works
     return connection
+
+
+def _lock_org(org_id: str) -> None:
+    """Two organizations signing in to one org at the same moment: on PostgreSQL the second
+    waits here until the first has committed, then sees it (SQLite serialises writers anyway)."""
+    if org_id and db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cothon-org:{org_id[:15]}"])
+
+
+def _store_connected(connection: SalesforceConnection, grant: oauth.TokenGrant, info: dict, new_org: str, actor) -> None:
+    connection.sf_username = info.get("preferred_username", "")
+    connection.org_id = new_org
+    connection.sf_user_id = info.get("user_id", grant.user_id)
+    _store_grant(connection, grant, actor=actor, kind="connected")
+    _event(connection, "connected", f"Connected to org {connection.org_id} as {connection.sf_username}.", actor)
 
 
 def connection_oauth_complete(*, connection: SalesforceConnection, code: str, code_verifier: str, redirect_uri: str,
