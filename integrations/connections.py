@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -67,7 +68,8 @@ def connection_create(
     actor: AbstractBaseUser | None = None,
 ) -> SalesforceConnection:
     """A new, not yet connected, connection. The first one of a tenant becomes the default;
-    sandboxes start with push off (decisions.md)."""
+    sandboxes and every non-default connection start with push off (decisions.md): a second
+    org receives changes only once its admin switches push on."""
     login_url = (login_url or LOGIN_URLS.get(environment, "")).rstrip("/")
     errors: dict[str, list[str]] = {}
     if not name.strip():
@@ -82,11 +84,12 @@ def connection_create(
     if errors:
         raise ValidationError(errors)
     first = not SalesforceConnection.objects.filter(tenant=tenant).exists()
+    default = first if is_default is None else is_default
     connection = SalesforceConnection(
         tenant=tenant, name=name.strip(), environment=environment, login_url=login_url, auth_method=auth_method,
         client_id=client_id, client_secret_encrypted=encrypt_token(client_secret), ca_bundle_path=ca_bundle_path,
-        is_default=first if is_default is None else is_default,
-        push_enabled=(environment != Environment.SANDBOX) if push_enabled is None else push_enabled,
+        is_default=default,
+        push_enabled=(default and environment != Environment.SANDBOX) if push_enabled is None else push_enabled,
     )
     if connection.is_default:
         SalesforceConnection.objects.filter(tenant=tenant, is_default=True).update(is_default=False)
@@ -119,6 +122,30 @@ def _store_grant(connection: SalesforceConnection, grant: oauth.TokenGrant, *, a
     connection.save()
 
 
+ORG_IN_USE_MESSAGE = ("This Salesforce org is already connected to another Cothon organization. One org serves one "
+                      "Cothon organization, so their records cannot overwrite each other: connect a different org "
+                      "(a sandbox, say), or ask the other organization's admin to disconnect it first.")
+
+
+def _org_held_elsewhere(connection: SalesforceConnection, org_id: str) -> bool:
+    """Another tenant's connection uses this org (connected or waiting for a reconnect); a
+    disconnected connection has released it. Ids compare on their 15-character form."""
+    if not org_id:
+        return False
+    return (SalesforceConnection.objects.exclude(tenant_id=connection.tenant_id)
+            .exclude(status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.PENDING])
+            .filter(org_id__startswith=org_id[:15]).exists())
+
+
+def _refuse_shared_org(app: oauth.OAuthApp, grant: oauth.TokenGrant) -> None:
+    """The grant is not stored; revoking it (best effort) leaves no live session behind."""
+    try:
+        oauth.revoke(app, token=grant.refresh_token or grant.access_token)
+    except SalesforceError:
+        pass
+    raise SalesforceError("ORG_IN_USE", ORG_IN_USE_MESSAGE, kind=ErrorKind.PERMANENT)
+
+
 def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, actor) -> SalesforceConnection:
     app = oauth_app(connection)
     info = oauth.userinfo(app, instance_url=grant.instance_url, access_token=grant.access_token)
@@ -128,16 +155,33 @@ def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, a
                               f"This connection was linked to org {connection.org_id}, but you logged in to {new_org}. "
                               "Log in to the same org, or create a new connection for the other one.", kind=ErrorKind.PERMANENT)
     with transaction.atomic():
-        connection.sf_username = info.get("preferred_username", "")
-        connection.org_id = new_org
-        connection.sf_user_id = info.get("user_id", grant.user_id)
-        _store_grant(connection, grant, actor=actor, kind="connected")
-        _event(connection, "connected", f"Connected to org {connection.org_id} as {connection.sf_username}.", actor)
+        _lock_org(new_org)
+        held = _org_held_elsewhere(connection, new_org)
+        if not held:
+            _store_connected(connection, grant, info, new_org, actor)
+    if held:
+        _refuse_shared_org(app, grant)
     try:
         connection_health_refresh(connection=connection)
     except SalesforceError:
         pass  # health is informative; the connection itself works
     return connection
+
+
+def _lock_org(org_id: str) -> None:
+    """Two organizations signing in to one org at the same moment: on PostgreSQL the second
+    waits here until the first has committed, then sees it (SQLite serialises writers anyway)."""
+    if org_id and db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cothon-org:{org_id[:15]}"])
+
+
+def _store_connected(connection: SalesforceConnection, grant: oauth.TokenGrant, info: dict, new_org: str, actor) -> None:
+    connection.sf_username = info.get("preferred_username", "")
+    connection.org_id = new_org
+    connection.sf_user_id = info.get("user_id", grant.user_id)
+    _store_grant(connection, grant, actor=actor, kind="connected")
+    _event(connection, "connected", f"Connected to org {connection.org_id} as {connection.sf_username}.", actor)
 
 
 def connection_oauth_complete(*, connection: SalesforceConnection, code: str, code_verifier: str, redirect_uri: str,

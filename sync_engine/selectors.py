@@ -341,3 +341,25 @@ def api_usage_by_hour(*, tenant: Tenant, connection: SalesforceConnection, hours
     per_hour = [sum(ordered[k][i] for k in kinds) for i in range(hours)]
     totals = {kind: sum(values) for kind, values in ordered.items()}
     return UsageChart(slots, ordered, totals, max(per_hour, default=0), sum(per_hour))
+
+
+# --- a record of the tenant --------------------------------------------------------------------
+
+def _record_models() -> dict[str, type]:
+    from opportunities.models import Appointment, BidAnalysis, Comment, Contact, Department, Opportunity, Requirement
+    from proposals.models import Proposal, Quote
+    from sync_engine.models import RecordType
+
+    return {RecordType.DEPARTMENT: Department, RecordType.CONTACT: Contact, RecordType.OPPORTUNITY: Opportunity,
+            RecordType.ANALYSIS: BidAnalysis, RecordType.REQUIREMENT: Requirement, RecordType.COMMENT: Comment,
+            RecordType.PROPOSAL: Proposal, RecordType.QUOTE: Quote, RecordType.APPOINTMENT: Appointment}
+
+
+def record_known_to_tenant(*, tenant: Tenant, record_type: str, record_id: int) -> bool:
+    """The record is the tenant's, or was (a deleted record keeps its sync history). Another
+    tenant's id — or an id of nothing — is not, so its pages answer 404 like every other route."""
+    model = _record_models().get(record_type)
+    if model is None or not 0 < record_id < 2 ** 63:
+        return False
+    return (model.objects.filter(tenant=tenant, pk=record_id).exists()
+            or SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id).exists())

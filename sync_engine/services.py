@@ -242,9 +242,18 @@ def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
     return count
 
 
+def first_full_sync_done(connection: SalesforceConnection) -> bool:
+    """Whether the connection has completed a full sync. The scheduler never starts the first
+    one: an admin does (Sync Now, the API) or the demo setup, once mappings are checked, so a
+    new connection never floods an org the minute it is connected."""
+    return SyncRun.objects.filter(connection=connection, kind=SyncRunKind.FULL,
+                                  status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS]).exists()
+
+
 def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
     """Beat, every minute: start each connection's incremental run every N minutes and its
-    daily full run at the configured time in the tenant's time zone (settings › frequencies)."""
+    daily full run at the configured time in the tenant's time zone (settings › frequencies).
+    A connection is scheduled only after its first full sync (first_full_sync_done)."""
     from zoneinfo import ZoneInfo
 
     from integrations.sync_settings import settings_current
@@ -252,6 +261,8 @@ def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
     now = now or timezone.now()
     started: list[SyncRun] = []
     for connection in SalesforceConnection.objects.filter(status=ConnectionStatus.CONNECTED).select_related("tenant"):
+        if not first_full_sync_done(connection):
+            continue
         data = settings_current(connection=connection)
         if data.get("direction") == "pull":
             continue

@@ -11,7 +11,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -106,8 +106,8 @@ def log_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def record_history(request: HttpRequest, record_type: str, record_id: int) -> HttpResponse:
     """A record's latest log rows (the Salesforce panel reloads this after a manual sync)."""
-    if record_type not in RecordType.values:
-        return HttpResponse(status=404)
+    if not selectors.record_known_to_tenant(tenant=request.tenant, record_type=record_type, record_id=record_id):
+        raise Http404("No such record in this organization.")
     history = selectors.record_sync_history(tenant=request.tenant, record_type=record_type, record_id=record_id)
     return render(request, "sync_engine/_record_history.html",
                   {"history": history, "record_type": record_type, "record_id": record_id})

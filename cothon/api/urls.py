@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
+from sync_engine.api import ConnectionViewSet, SyncRunViewSet
 
 app_name = "api"
 
@@ -15,6 +16,8 @@ router.register("proposals", ProposalViewSet, basename="proposal")
 router.register("quotes", QuoteViewSet, basename="quote")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
+router.register("connections", ConnectionViewSet, basename="connection")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 
 urlpatterns = router.urls
 

@@ -36,10 +36,19 @@ class MappingContext:
     base_url: str = ""
 
 
+def department_external_key(department: Department) -> str:
+    """Account.Cothon_Department_Key__c: the organization's number, then the department's key
+    (`t12.health-canada`). A department key is unique only within its organization, so without the
+    prefix two organizations writing one org would upsert each other's Accounts. Keys written
+    before the prefix (no dot: slugs have none) are matched once and re-keyed by Id (accounts.py)."""
+    return f"t{department.tenant_id}.{department.key}"
+
+
 def department_write(department: Department) -> PlannedWrite:
+    key = department_external_key(department)
     return PlannedWrite(
-        sobject="Account", operation="upsert", external_id_field="Cothon_Department_Key__c", external_id=department.key,
-        fields={"Name": department.name, "Cothon_Department_Key__c": department.key},
+        sobject="Account", operation="upsert", external_id_field="Cothon_Department_Key__c", external_id=key,
+        fields={"Name": department.name, "Cothon_Department_Key__c": key},
         notes=["An existing Account with the same name is reused (looked up by name first), otherwise created."],
         label=department.name,
     )
@@ -141,7 +150,7 @@ def _value_for(opportunity: Opportunity, name: str, mapping: dict, ctx: MappingC
     if name == "department":
         if opportunity.department_id is None:
             return None, "No department."
-        return {"@account": opportunity.department.key}, ""
+        return {"@account": department_external_key(opportunity.department)}, ""
     if name == "status":
         stage = settings["stage_mapping"].get(opportunity.status)
         return (stage, "") if stage else (None, f"No stage mapped for “{opportunity.get_status_display()}”.")

@@ -22,6 +22,7 @@ AUTHORIZE_HINTS = {
     "invalid_request": "Salesforce rejected the sign-in request. Check the login URL and the connected app's OAuth settings (PKCE, scopes api refresh_token offline_access).",
     "OAUTH_APP_BLOCKED": "The connected app is blocked in this org. Unblock it in Setup › Connected Apps OAuth Usage.",
     "state_mismatch": "The sign-in answer did not belong to a sign-in this browser started. Start again from the connection page.",
+    "ORG_IN_USE": "Sign in to another org (a different production org or a sandbox). One Salesforce org serves one Cothon organization; nothing was stored for this sign-in.",
 }
 
 

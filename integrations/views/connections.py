@@ -28,6 +28,7 @@ from integrations.models import AuthMethod, ConnectionStatus, CredentialMode, Sa
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.oauth import authorization_url
 from integrations.user_links import user_link_set, user_links_prefill
+from sync_engine.services import first_full_sync_done
 from integrations.views.common import (
     AUTHORIZE_HINTS,
     OAUTH_SESSION_KEY,
@@ -161,7 +162,7 @@ def _usage(connection: SalesforceConnection) -> dict[str, Any] | None:
             "tone": "red" if percent >= 90 else "amber" if percent >= 70 else "green"}
 
 
-@tenant_page("viewer")
+@tenant_page("admin")
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     is_admin = _is_admin(request)
@@ -173,6 +174,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "error_hint": _hint(connection.last_error_code),
         "events": _events(request, connection),
         "can_reconnect": connection.status in (ConnectionStatus.NEEDS_RECONNECT, ConnectionStatus.DISCONNECTED, ConnectionStatus.PENDING),
+        "needs_first_full_sync": connection.status == ConnectionStatus.CONNECTED and not first_full_sync_done(connection),
     }
     if is_admin:
         context["update_form"] = ConnectionUpdateForm(initial={

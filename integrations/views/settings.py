@@ -46,7 +46,7 @@ def _settings_page(request: HttpRequest, connection: SalesforceConnection, form:
     }, status=status)
 
 
-@tenant_page("member")
+@tenant_page("admin")
 @require_http_methods(["GET", "POST"])
 def settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
@@ -110,7 +110,7 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied("Only admins change the sync settings.")
 
 
-@tenant_page("member")
+@tenant_page("admin")
 def settings_history(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     versions = selectors.settings_versions(tenant=request.tenant, connection=connection)

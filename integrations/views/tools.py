@@ -34,7 +34,7 @@ def _writes_shown(result) -> list[dict[str, Any]]:
     return [{"write": w, "rows": [(name, *_shown_value(value)) for name, value in w.fields.items()]} for w in result.writes]
 
 
-@tenant_page("member")
+@tenant_page("admin")
 def dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     query = request.GET.get("q", "").strip()

@@ -1,5 +1,9 @@
 """Department → Account. Looked up by name first (existing accounts are reused), through a
-per-connection cache refreshed hourly; created (upsert by Cothon_Department_Key__c) when missing."""
+per-connection cache refreshed hourly; created (upsert by Cothon_Department_Key__c) when missing.
+
+The key carries the organization (department_external_key). An Account written before that, with
+the bare department key, is found by the same lookup query and updated by Id — its key is
+rewritten — so the change of key format never creates a second Account."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import datetime
 
 from django.utils import timezone
 
+from integrations.mapping.payloads import department_external_key
+from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
 from sync_engine.links import links_for
@@ -15,6 +21,21 @@ from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
 
 CACHE_TTL = datetime.timedelta(hours=1)
+
+
+def _lookup(ctx: PushContext, chunk: list[Department]) -> list[dict]:
+    """Accounts named like the departments, or keyed with their legacy (bare) key. An org without
+    the key field (custom fields not installed) still gets the name lookup; its writes then say
+    what is missing, record by record, as before."""
+    names = ", ".join(soql_quote(d.name) for d in chunk)
+    old_keys = ", ".join(soql_quote(d.key) for d in chunk)
+    try:
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name, Cothon_Department_Key__c FROM Account "
+                                              f"WHERE Name IN ({names}) OR Cothon_Department_Key__c IN ({old_keys})"))
+    except SalesforceError as exc:
+        if exc.code != "INVALID_FIELD":
+            raise
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name FROM Account WHERE Name IN ({names})"))
 
 
 def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed: set[int] = frozenset(), entries=None) -> None:
@@ -33,15 +54,22 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     if not unresolved:
         return
 
-    # 1. By name, from the cache, then with one query for the rest.
+    # 1. By name, from the cache, then with one query for the rest (which also finds Accounts
+    # still carrying a legacy, organization-less key: same call, no extra API cost).
     fresh_after = timezone.now() - CACHE_TTL
     cache = {c.name_key: c.salesforce_id for c in AccountCacheEntry.objects.filter(
         connection=ctx.connection, name_key__in=[d.name.lower() for d in unresolved], refreshed_at__gte=fresh_after)}
     to_query = [d for d in unresolved if d.name.lower() not in cache and not (links.get(d.pk) and links[d.pk].salesforce_id)]
+    legacy: dict[str, str] = {}
     for start in range(0, len(to_query), 100):
-        names = ", ".join(soql_quote(d.name) for d in to_query[start:start + 100])
-        for record in ctx.client.query_all_iter(f"SELECT Id, Name FROM Account WHERE Name IN ({names})"):
+        chunk = to_query[start:start + 100]
+        wanted = {d.name.lower() for d in chunk}
+        for record in _lookup(ctx, chunk):
+            if record.get("Cothon_Department_Key__c"):
+                legacy.setdefault(record["Cothon_Department_Key__c"], record["Id"])
             key = record["Name"].lower()
+            if key not in wanted:
+                continue  # found by its legacy key only
             cache.setdefault(key, record["Id"])
             AccountCacheEntry.objects.update_or_create(connection=ctx.connection, name_key=key,
                                                        defaults={"salesforce_id": record["Id"], "refreshed_at": timezone.now()})
@@ -49,9 +77,10 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     # 2. Write: existing accounts are updated by Id (key set, so later lookups hit), new ones upserted.
     items = []
     for department in unresolved:
-        known = (links.get(department.pk).salesforce_id if links.get(department.pk) else "") or cache.get(department.name.lower(), "")
+        known = ((links.get(department.pk).salesforce_id if links.get(department.pk) else "")
+                 or cache.get(department.name.lower(), "") or legacy.get(department.key, ""))
         items.append(Item(record_type=RecordType.DEPARTMENT, record_id=department.pk, label=department.name,
-                          fields={"Name": department.name, "Cothon_Department_Key__c": department.key},
+                          fields={"Name": department.name, "Cothon_Department_Key__c": department_external_key(department)},
                           entries=entries.get(department.pk, []), external_id_field="Cothon_Department_Key__c",
                           salesforce_id=known))
     write(ctx, "Account", items)

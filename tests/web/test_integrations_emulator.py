@@ -168,6 +168,6 @@ def test_refresh_prefill_and_custom_fields_against_the_org(web_as, alice, connec
 
 def test_a_dry_run_against_the_org_shows_the_cut_title_and_full_title(web_as, alice, connected, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant, title="Professional services " * 10)
-    html = web_as(alice.member).get(reverse("integrations:dry_run", args=[connected.pk]), {"opportunity": opportunity.pk}).content.decode()
+    html = web_as(alice.admin).get(reverse("integrations:dry_run", args=[connected.pk]), {"opportunity": opportunity.pk}).content.decode()
     assert "Cothon_Full_Title__c" in html and "…" in html
     assert "not connected" not in html

@@ -129,10 +129,12 @@ def test_panel_for_a_connection_that_needs_reconnecting(web_as, alice, opportuni
     assert "“Production org” needs to be reconnected: an admin can fix it" in html
 
 
-def test_members_can_preview_the_sync_of_a_record_and_viewers_cannot(web_as, alice, opportunity_factory, client):
+def test_admins_can_preview_the_sync_of_a_record_and_members_and_viewers_cannot(web_as, alice, opportunity_factory, client):
+    """The preview is the dry run, a Settings › Integrations page: admins only."""
     connection = _connection(alice.tenant)
     opportunity = opportunity_factory(alice.tenant)
     preview = f"{reverse('integrations:dry_run', args=[connection.pk])}?opportunity={opportunity.pk}"
-    assert preview in _detail(web_as(alice.member), opportunity)
-    client.logout()
-    assert "Preview sync" not in _detail(web_as(alice.viewer), opportunity)
+    assert preview in _detail(web_as(alice.admin), opportunity)
+    for role in ("member", "viewer"):
+        client.logout()
+        assert "Preview sync" not in _detail(web_as(getattr(alice, role)), opportunity)

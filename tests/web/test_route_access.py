@@ -1,0 +1,202 @@
+"""Who reaches which route (issue 15 #10).
+
+1. Every route that takes an id, walked from the URL resolver, answers 404 for an id of another
+   organization — for every role (403 where the role is refused before the lookup). A new route
+   with an id fails this test until it is added to ROUTE_IDS.
+2. Settings › Integrations is admin-only; Sync operations (Sync Now, runs, cancel) too; every role
+   reads the sync overview, logs, API usage and a record's sync history (docs/user-guide.md, Roles).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.sync_settings import settings_ensure_initial
+from sync_engine.models import SyncLog, SyncRun, SyncRunKind, SyncRunStatus
+from tests.api.conftest import make_records
+
+pytestmark = pytest.mark.django_db
+
+
+def _routes(resolver=None, namespace: str = "") -> list[tuple[str, object]]:
+    """(namespaced name, pattern) of every route, admin and DRF format-suffix variants left out."""
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}:{entry.namespace}".strip(":") if entry.namespace else namespace
+            if inner == "admin":
+                continue
+            found += _routes(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((f"{namespace}:{entry.name}".strip(":"), entry.pattern))
+    return found
+
+
+def _routes_with_ids() -> set[str]:
+    names = set()
+    for name, pattern in _routes():
+        params = set(pattern.regex.groupindex) - {"format"}
+        if params:
+            names.add(name)
+    return names
+
+
+# Which of the other organization's objects each route's parameters name.
+ROUTE_IDS: dict[str, dict[str, str]] = {
+    **{f"opportunities:{n}": {"pk": "opportunity"} for n in
+       ("detail", "edit", "validate_existing", "delete", "comment_create", "sync", "analysis_create")},
+    **{f"opportunities:{n}": {"analysis_pk": "analysis"} for n in ("analysis_edit", "requirement_add", "analysis_complete")},
+    "proposals:create": {"pk": "opportunity"},
+    **{f"proposals:{n}": {"proposal_pk": "proposal"} for n in ("edit", "generate", "document")},
+    **{f"departments:{n}": {"pk": "department"} for n in ("edit", "delete")},
+    **{f"integrations:{n}": {"pk": "connection"} for n in
+       ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
+        "settings", "settings_history", "dry_run", "custom_fields")},
+    "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
+    "sync:record_run_status": {"pk": "record_run"},
+    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "run_list", "usage")},
+    **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
+    **{f"api:{n}": {"pk": "opportunity"} for n in ("opportunity-detail", "opportunity-comments")},
+    **{f"api:{n}": {"pk": "analysis"} for n in ("analysis-detail", "analysis-complete", "analysis-requirements")},
+    **{f"api:{n}": {"pk": "proposal"} for n in ("proposal-detail", "proposal-document", "proposal-generate")},
+    **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items")},
+    "api:department-detail": {"pk": "department"},
+    "api:comment-detail": {"pk": "comment"},
+    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs")},
+    **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
+}
+
+
+def _objects(world, department_factory, opportunity_factory, status=ConnectionStatus.PENDING) -> dict[str, object]:
+    records = make_records(world, department_factory, opportunity_factory)
+    connection = SalesforceConnection.objects.create(tenant=world.tenant, name="Prod", login_url="https://login.salesforce.com",
+                                                     status=status, is_default=True)
+    settings_ensure_initial(connection=connection)
+    run = SyncRun.objects.create(tenant=world.tenant, connection=connection, kind=SyncRunKind.FULL, status=SyncRunStatus.RUNNING)
+    record_run = SyncRun.objects.create(tenant=world.tenant, connection=connection, kind=SyncRunKind.MANUAL_RECORD,
+                                        status=SyncRunStatus.RUNNING, record_type="opportunity", record_id=records.opportunity.pk)
+    SyncLog.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity", record_id=records.opportunity.pk,
+                           record_label=records.opportunity.title, operation="upsert", result="failed", error_code="X",
+                           error_message=f"secret of {world.tenant.slug}")
+    return {"opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+            "quote": records.quote, "department": records.department, "comment": records.comment,
+            "connection": connection, "run": run, "record_run": record_run}
+
+
+def _url(name: str, objects: dict[str, object]) -> str:
+    kwargs = {param: source[1:] if source.startswith("@") else objects[source].pk for param, source in ROUTE_IDS[name].items()}
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_route_with_an_id_is_listed_for_the_sweep():
+    assert _routes_with_ids() == set(ROUTE_IDS)
+
+
+@pytest.mark.parametrize("role", ["admin", "member", "viewer"])
+def test_every_route_answers_404_for_another_organizations_ids(role, alice, bob, web_as, api_as, department_factory,
+                                                              opportunity_factory):
+    make_records(alice, department_factory, opportunity_factory)  # alice has records of her own
+    theirs = _objects(bob, department_factory, opportunity_factory)
+    web = web_as(getattr(alice, role))
+    api = api_as(getattr(alice, f"{role}_membership"))
+    allowed = {404, 403} if role != "admin" else {404}
+    for name in sorted(ROUTE_IDS):
+        url = _url(name, theirs)
+        client = api if name.startswith("api:") else web
+        answers = {}
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            answers[method] = response.status_code
+            assert f"secret of {bob.tenant.slug}".encode() not in response.content, (name, method)
+            assert bob.tenant.name.encode() not in response.content, (name, method)
+        # A method the route does not offer may answer 405 (before any lookup); the ones it offers
+        # answer 404 (403 where the role is refused first).
+        assert set(answers.values()) <= allowed | {405} and set(answers.values()) & allowed, (name, answers)
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
+    "integrations:index", "integrations:connect", "integrations:oauth_callback",
+    "sync:sync_now", "sync:run_list", "sync:run_progress", "sync:run_cancel",
+    "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-cancel",
+]
+EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
+              "api:sync-run-detail"]
+
+
+def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
+    names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync")}
+    names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
+              "api:sync-run-cancel"}
+    assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
+
+
+def _own_url(name: str, objects: dict[str, object]) -> str:
+    return _url(name, objects) if name in ROUTE_IDS else reverse(name)
+
+
+@pytest.fixture
+def own(alice, department_factory, opportunity_factory):
+    # Pending: no page of the sweep calls Salesforce.
+    return _objects(alice, department_factory, opportunity_factory)
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+@pytest.mark.parametrize("name", ADMIN_ONLY)
+def test_settings_integrations_and_sync_operations_are_403_below_admin(name, role, alice, own, web_as, api_as):
+    client = api_as(getattr(alice, f"{role}_membership")) if name.startswith("api:") else web_as(getattr(alice, role))
+    url = _own_url(name, own)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code in (403, 405), (name, method, response.status_code)
+    if not name.startswith("api:") and client.get(url).status_code == 403:
+        assert "You don’t have access to this" in client.get(url).content.decode()
+    own["connection"].refresh_from_db()
+    assert own["connection"].name == "Prod" and own["connection"].status == ConnectionStatus.PENDING
+
+
+@pytest.mark.parametrize("name", ADMIN_ONLY)
+def test_admins_reach_every_settings_integrations_and_sync_route(name, alice, own, web_as, api_as):
+    client = api_as(alice.admin_membership) if name.startswith("api:") else web_as(alice.admin)
+    status = client.get(_own_url(name, own)).status_code
+    # 405: a POST-only route (its role check passed first); 400: the OAuth callback without a sign-in.
+    assert status in ((200, 302, 405) if name != "integrations:oauth_callback" else (400,)), (name, status)
+
+
+@pytest.mark.parametrize("role", ["admin", "member", "viewer"])
+@pytest.mark.parametrize("name", EVERY_ROLE)
+def test_every_role_reads_the_sync_overview_logs_usage_and_record_history(name, role, alice, own, web_as, api_as):
+    client = api_as(getattr(alice, f"{role}_membership")) if name.startswith("api:") else web_as(getattr(alice, role))
+    assert client.get(_own_url(name, own)).status_code == 200, name
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_below_admin_no_page_links_to_settings_integrations(role, alice, own, web_as):
+    client = web_as(getattr(alice, role))
+    pages = [reverse("opportunities:detail", args=[own["opportunity"].pk]), reverse("opportunities:list"), reverse("sync:index"),
+             reverse("sync:logs"), reverse("sync:usage", args=[own["connection"].pk])]
+    for page in pages:
+        html = client.get(page).content.decode()
+        assert "/settings/integrations/" not in html, page
+        assert reverse("sync:sync_now", args=[own["connection"].pk]) not in html, page
+
+
+def test_an_admin_sees_the_links(alice, own, web_as):
+    html = web_as(alice.admin).get(reverse("opportunities:detail", args=[own["opportunity"].pk])).content.decode()
+    assert reverse("integrations:index") in html
+    assert reverse("integrations:dry_run", args=[own["connection"].pk]) in html
+
+
+@pytest.mark.parametrize("record_type", ["department", "opportunity", "analysis", "requirement", "comment", "proposal", "quote"])
+def test_a_record_history_is_404_for_another_organizations_record_of_any_type(record_type, alice, bob, web_as,
+                                                                            department_factory, opportunity_factory):
+    theirs = make_records(bob, department_factory, opportunity_factory)
+    mine = make_records(alice, department_factory, opportunity_factory)
+    client = web_as(alice.viewer)
+    assert client.get(reverse("sync:record_history", args=[record_type, getattr(theirs, record_type).pk])).status_code == 404
+    assert client.get(reverse("sync:record_history", args=[record_type, getattr(mine, record_type).pk])).status_code == 200
+    assert client.get(reverse("sync:record_history", args=["nonsense", getattr(mine, record_type).pk])).status_code == 404
+    assert client.get(reverse("sync:record_history", args=[record_type, 99999999999999999999])).status_code == 404
