@@ -38,7 +38,7 @@ LOG_PAGE_SIZE = 50
 # their outcome is read from the logs (record_run_state), so they stay out of run lists.
 BACKGROUND_RUN_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL, SyncRunKind.RECONCILIATION, SyncRunKind.VALIDATION)
 ACTIVE_RUN_STATUSES = (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING)
-USAGE_KINDS = ("realtime", "manual", "incremental", "reconciliation", "full", "limits_probe")
+USAGE_KINDS = ("realtime", "manual", "incremental", "reconciliation", "full")  # others (capacity checks) when present
 
 
 # --- connections -----------------------------------------------------------------------------

@@ -198,11 +198,14 @@ def test_sync_now_progress_cancel_and_usage_chart(page, live_server, login, alic
     screenshot(page, "sync-now-running")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel").click()
-    page.get_by_text("Sync cancelled.").wait_for()
+    # The notice, or (if a progress poll already in flight lands after it) the finished list.
+    page.locator("#sync-run-list").get_by_text("Cancelled").or_(page.get_by_text("Sync cancelled.")).first.wait_for()
     run.refresh_from_db()
     assert run.cancel_requested and run.status == "cancelled"
     page.locator("#sync-run-list").get_by_text("Cancelled").wait_for()
-    assert page.get_by_role("button", name="Start sync").is_enabled()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="Start sync")).to_be_enabled()
     screenshot(page, "sync-now-cancelled")
 
     page.goto(f"{live_server.url}/sync/connections/{conn.pk}/usage/")
@@ -210,21 +213,19 @@ def test_sync_now_progress_cancel_and_usage_chart(page, live_server, login, alic
     screenshot(page, "sync-usage")
     page.get_by_role("link", name="48 h").click()
     assert page.locator(".usage-chart svg rect.kind-full").count() == 1
-    # The governor's state as it is after a REQUEST_LIMIT_EXCEEDED (a stub: the shared test Redis
-    # is keyed by connection id, which parallel test runs reuse).
+    # The governor's state as it is after a REQUEST_LIMIT_EXCEEDED: paused until the next
+    # capacity check, capacity expected back in three hours (this run's own Redis keys).
     import time
 
-    from sync_engine import views
-    from sync_engine.governor import GovernorStatus
+    from sync_engine.governor import get_governor
 
-    class PausedGovernor:
-        def status(self, connection_id):
-            return GovernorStatus(used=5000, allowance=5000, paused_until=time.time() + 3 * 3600, in_flight=0)
-
-    monkeypatch.setattr(views, "get_governor", PausedGovernor)
+    governor = get_governor()
+    governor.observe(conn.pk, 5000, 5000)
+    governor.pause(conn.pk, 300, resume_estimate=time.time() + 3 * 3600)
     page.reload()
-    assert page.get_by_text("Sync is paused, expected to resume ~").is_visible()
+    expect(page.get_by_text("Sync is paused, expected to resume ~")).to_be_visible()
     screenshot(page, "sync-usage-paused")
+    governor.forget(conn.pk)
 
     page.goto(f"{live_server.url}/sync/")
     screenshot(page, "sync-index")

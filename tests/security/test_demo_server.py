@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run_py_env() -> dict[str, str]:
     spec = importlib.util.spec_from_file_location("cothon_run_script", ROOT / "scripts" / "run.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in run.py look their module up there
     spec.loader.exec_module(module)
     return module._env()
 
