@@ -26,3 +26,10 @@ urlpatterns = [
 
 # No public /media/ route: generated documents are tenant data, served by tenant-scoped views
 # (proposals:document, /api/v1/proposals/{id}/document/).
+
+# Under /api/ these answer in the API's JSON error shape (cothon/api/errors.py); elsewhere they
+# fall back to the HTML error pages.
+handler400 = "cothon.api.errors.bad_request"
+handler403 = "cothon.api.errors.permission_denied"
+handler404 = "cothon.api.errors.page_not_found"
+handler500 = "cothon.api.errors.server_error"
