@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django_filters import fields as filter_fields
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
@@ -42,6 +43,7 @@ class IdField(forms.IntegerField):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """A related row's id (`?department=12`)."""
 
