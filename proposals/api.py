@@ -62,6 +62,8 @@ class ProposalViewSet(
     """Proposals for opportunities, with their ordered sections and generated PDF."""
 
     filterset_class = ProposalFilter
+    # Statuses of an action besides the common ones (cothon/api/schema.py documents them).
+    error_statuses = {"generate": ["503"]}
     filter_backends = [DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
     search_fields = ["title", "opportunity__title", "opportunity__reference"]
     ordering_fields = ["title", "status", "generated_at", "created_at", "updated_at", "id"]

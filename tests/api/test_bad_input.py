@@ -141,3 +141,11 @@ def test_djangos_own_500_under_api_is_json(rf):
 def test_html_pages_keep_html_errors(web_as, alice):
     response = web_as(alice.member).get("/opportunities/abc/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("cookie", ["sessionid=abcdefgh\x00ijkl", "sessionid=" + "\x00" * 40, "sessionid=" + "a" * 5000])
+def test_a_malformed_session_cookie_is_no_session(alice_api, client, cookie):
+    # Found by schemathesis (the cookie-auth parameter): a NUL reached PostgreSQL, a 500 everywhere.
+    assert alice_api.get(f"{API}/opportunities/", HTTP_COOKIE=cookie).status_code == 200
+    response = client.get("/opportunities/", HTTP_COOKIE=cookie)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
