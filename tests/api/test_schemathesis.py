@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,8 +33,9 @@ from schemathesis.specs.openapi.checks import (
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES_PER_OPERATION = 25
-BUDGET_SECONDS = 150
+# A longer exploration: COTHON_FUZZ_EXAMPLES=200 COTHON_FUZZ_BUDGET=1200 scripts/run_tests.py tests/api/test_schemathesis.py
+EXAMPLES_PER_OPERATION = int(os.environ.get("COTHON_FUZZ_EXAMPLES", "25"))
+BUDGET_SECONDS = int(os.environ.get("COTHON_FUZZ_BUDGET", "150"))
 MISSING_ID = 987654321
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
 
