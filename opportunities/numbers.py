@@ -8,7 +8,8 @@ back and pushed:
   as 1.00000000000000E+14 and overflows numeric(16,2) on the way out: every page listing it was
   a 500);
 - the Salesforce field it maps to (Opportunity.Amount and Cothon_Max_Value__c are currency with
-  precision 18, scale 2; Cothon_Points__c is a number with precision 8, scale 2).
+  precision 18, scale 2; Cothon_Points__c is a number with precision 8, scale 2), and the way it
+  travels there: a JSON number, i.e. a double, exact to 15 significant digits.
 So money has at most 13 digits before the point: 9,999,999,999,999.99.
 
 docs/api.md lists the same bounds; tests/api/test_numeric_bounds.py checks them at both edges.
