@@ -31,6 +31,7 @@ UNIT_PRICE_MAX = Decimal("999999999999.99")  # unit price is numeric(14,2)
 PERCENT_MAX = 100
 WEIGHT_MAX = 10000                           # points of a rated requirement (Cothon_Points__c)
 QUOTE_LINES_MAX = 500                        # a line's position is a smallint
+PROPOSAL_SECTIONS_MAX = 50                   # likewise a section's position; the form's limit too
 
 NEGATIVE_MONEY_MESSAGE = "Value cannot be negative."
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from cothon.api.fields import FIELD_MAPPING, ReadableDecimalField
-from opportunities.numbers import QUOTE_LINES_MAX
+from opportunities.numbers import PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX
 from opportunities.serializers import tenant_member_field, tenant_opportunity_field
 from proposals.models import Proposal, ProposalSection, Quote, QuoteLineItem
 
@@ -23,7 +23,7 @@ class ProposalSectionSerializer(serializers.ModelSerializer):
 class ProposalSerializer(serializers.ModelSerializer):
     opportunity = tenant_opportunity_field(help_text="Id of an opportunity of your organization.")
     sections = ProposalSectionSerializer(
-        many=True, required=False,
+        many=True, required=False, max_length=PROPOSAL_SECTIONS_MAX,
         help_text="Sections in order. Omitted on creation: Executive Summary, Technical Approach, Team, Pricing.",
     )
     document = serializers.SerializerMethodField(
@@ -49,7 +49,7 @@ class ProposalUpdateSerializer(ProposalSerializer):
     """A proposal stays on its opportunity; given `sections` replace all sections."""
 
     opportunity = serializers.PrimaryKeyRelatedField(read_only=True)
-    sections = ProposalSectionSerializer(many=True, required=False,
+    sections = ProposalSectionSerializer(many=True, required=False, max_length=PROPOSAL_SECTIONS_MAX,
                                          help_text="When given, replaces all sections (in this order).")
 
     class Meta(ProposalSerializer.Meta):

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from cothon.models import Tenant
 from opportunities.models import Opportunity
-from opportunities.numbers import MONEY_MAX, QUOTE_LINES_MAX, exceeds_money, money_text
+from opportunities.numbers import MONEY_MAX, PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX, exceeds_money, money_text
 from proposals.models import Proposal, ProposalSection, ProposalStatus, Quote, QuoteLineItem
 from proposals.pdf import render_pdf
 from sync_engine.models import RecordType
@@ -38,11 +38,18 @@ def proposal_create(*, tenant: Tenant, opportunity: Opportunity, title: str, cre
     proposal.full_clean()
     proposal.save()
     chosen = list(sections) if sections is not None else [{"title": t, "body": ""} for t in DEFAULT_SECTIONS]
+    _check_section_count(chosen)
     for position, section in enumerate(chosen):
         item = ProposalSection(tenant=tenant, proposal=proposal, title=section["title"], body=section.get("body", ""), position=position)
         item.full_clean(exclude=["proposal"])
         item.save()
     return proposal
+
+
+def _check_section_count(sections: list) -> None:
+    # A section's position is a small integer column; the forms stop at the same number.
+    if len(sections) > PROPOSAL_SECTIONS_MAX:
+        raise ValidationError({"sections": [f"A proposal can have at most {PROPOSAL_SECTIONS_MAX} sections."]})
 
 
 @transaction.atomic
@@ -130,6 +137,9 @@ def proposal_update(*, tenant: Tenant, proposal: Proposal, data: Mapping[str, An
     unknown = set(data) - set(PROPOSAL_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    if sections is not None:
+        sections = list(sections)
+        _check_section_count(sections)
     for name, value in data.items():
         setattr(proposal, name, value)
     proposal.full_clean(exclude=["document"])

@@ -210,3 +210,45 @@ def test_an_out_of_range_quote_total_does_not_break_the_quote_list(alice_api, al
     Quote.objects.filter(pk=alice_records.quote.pk).update(total=Decimal(ISSUE_VALUE))
     assert alice_api.get(QUOTES).status_code == 200
     assert alice_api.get(f"{QUOTES}{alice_records.quote.pk}/").status_code == 200
+
+
+# --- counts stored in small-integer positions ---------------------------------------------------
+
+def test_a_quote_takes_at_most_500_lines(alice_api, alice, alice_records):
+    quote = alice_records.quote
+    QuoteLineItem.objects.bulk_create([QuoteLineItem(tenant=alice.tenant, quote=quote, description=f"Line {n}",
+                                                     quantity=1, unit_price=0, position=n) for n in range(1, 500)])
+    assert quote.line_items.count() == 500
+    response = alice_api.post(f"{QUOTES}{quote.pk}/line-items/", {"description": "One more"}, format="json")
+    assert errors_of(response) == {"line_items": ["A quote can have at most 500 lines."]}
+    assert quote.line_items.count() == 500
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_a_proposal_takes_at_most_50_sections(alice_api, alice_records, method):
+    from proposals.models import Proposal, ProposalSection
+
+    sections = [{"title": f"Section {n}", "body": ""} for n in range(51)]
+    before = (Proposal.objects.count(), ProposalSection.objects.count())
+    if method == "post":
+        response = alice_api.post(f"{API}/proposals/", {"opportunity": alice_records.opportunity.pk, "title": "Long",
+                                                        "sections": sections}, format="json")
+    else:
+        response = alice_api.put(f"{API}/proposals/{alice_records.proposal.pk}/",
+                                 {"title": "Long", "status": "draft", "sections": sections}, format="json")
+    assert list(errors_of(response)) == ["sections"]
+    assert (Proposal.objects.count(), ProposalSection.objects.count()) == before
+
+
+def test_the_services_refuse_more_than_50_sections_too(alice, alice_records):
+    from django.core.exceptions import ValidationError
+
+    from proposals.services import proposal_create, proposal_update
+
+    sections = [{"title": f"Section {n}"} for n in range(51)]
+    with pytest.raises(ValidationError):
+        proposal_create(tenant=alice.tenant, opportunity=alice_records.opportunity, title="Long", sections=sections)
+    with pytest.raises(ValidationError):
+        proposal_update(tenant=alice.tenant, proposal=alice_records.proposal, data={"title": "Changed"}, sections=sections)
+    alice_records.proposal.refresh_from_db()
+    assert alice_records.proposal.title != "Changed"
