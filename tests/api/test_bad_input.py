@@ -84,6 +84,25 @@ def test_the_largest_id_a_database_holds_is_a_valid_filter_matching_nothing(alic
             assert response.json()["results"] == []
 
 
+HOSTILE_VALUES = [HUGE, "-1", "abc", "\x00", "9999-12-31", "0001-01-01", "99999-01-01", "1e400", "%s" * 50, "x" * 5000]
+
+
+def test_no_query_parameter_of_any_list_answers_a_server_error(alice_api, alice_records, schema):
+    """Every query parameter (filters, search, ordering, paging) with hostile values: a JSON answer
+    below 500, and a 400 is in the validation-error shape naming that parameter."""
+    for path, item in schema["paths"].items():
+        get = item.get("get")
+        if not get or "{" in path:
+            continue
+        for parameter in (p["name"] for p in get.get("parameters", []) if p["in"] == "query"):
+            for value in HOSTILE_VALUES:
+                response = alice_api.get(path, {parameter: value})
+                assert response.status_code < 500, (path, parameter, value)
+                assert response["Content-Type"].startswith("application/json"), (path, parameter, value)
+                if response.status_code == 400:
+                    assert list(response.json()["errors"]) == [parameter], (path, parameter, value)
+
+
 def test_a_bad_id_in_any_path_is_a_json_404(alice_api, alice_records, schema):
     paths = _detail_paths(schema)
     assert len(paths) >= 10
