@@ -130,3 +130,23 @@ def test_a_null_character_in_the_dry_run_search_is_ignored(web_as, alice, opport
     opportunity_factory(alice.tenant, title="Cloud hosting", reference="EN578-1")
     response = web_as(alice.member).get(reverse("integrations:dry_run", args=[connection.pk]), {"q": "EN578\x00"})
     assert response.status_code == 200
+
+
+HOSTILE_VALUES = [HUGE, "-1", "abc", "\x00", "9999-12-31", "0001-01-01", "99999-01-01", "1e400", "%s" * 50, "x" * 5000]
+PAGE_PARAMETERS = {
+    "opportunities:list": ["q", "status", "department", "closing_after", "closing_before", "sort", "page"],
+    "departments:list": ["q", "page"],
+    "sync:logs": ["date_from", "date_to", "result", "record_type", "record", "error_code", "connection", "before", "after"],
+    "sync:logs_csv": ["date_from", "date_to", "result", "record_type", "record", "error_code", "connection"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_PARAMETERS))
+def test_no_query_parameter_of_a_list_page_answers_a_server_error(web_as, alice, opportunity_factory, name):
+    opportunity_factory(alice.tenant)
+    _sync_log(alice.tenant)
+    client = web_as(alice.viewer)
+    for parameter in PAGE_PARAMETERS[name]:
+        for value in HOSTILE_VALUES:
+            response = client.get(reverse(name), {parameter: value})
+            assert response.status_code in (200, 302), (name, parameter, value, response.status_code)
