@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from cothon import views
+from cothon.api import errors as api_errors
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="opportunities:list", permanent=False), name="home"),
@@ -22,6 +23,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
+    # Keep last: any other URL under /api/ (ending in a slash, so APPEND_SLASH still redirects
+    # /api/v1/opportunities) is the API's JSON 404, with DEBUG on too (where Django would show
+    # its technical 404 page instead of handler404).
+    re_path(r"^api/.*/$", api_errors.not_found_view),
 ]
 
 # No public /media/ route: generated documents are tenant data, served by tenant-scoped views

@@ -168,3 +168,27 @@ def test_a_malformed_session_cookie_is_no_session(alice_api, client, cookie):
     assert alice_api.get(f"{API}/opportunities/", HTTP_COOKIE=cookie).status_code == 200
     response = client.get("/opportunities/", HTTP_COOKIE=cookie)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("path", [f"{API}/opportunities/abc/", f"{API}/no-such-thing/", "/api/nothing/here/"])
+def test_an_unknown_api_url_is_json_with_debug_on_too(alice_api, settings, path):
+    settings.DEBUG = True  # Django's technical 404 page would answer otherwise
+    assert _assert_error_shape(alice_api.get(path), 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_an_unknown_api_url_is_a_json_404_not_a_csrf_page(alice, method):
+    from rest_framework.test import APIClient
+
+    from cothon.tenancy.services import api_token_create
+
+    _, key = api_token_create(membership=alice.member_membership)
+    client = APIClient(enforce_csrf_checks=True)  # as a real server does (the test client skips CSRF)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = getattr(client, method)(f"{API}/analyses/abc/", {}, format="json")
+    assert _assert_error_shape(response, 404)["code"] == "not_found"
+
+
+def test_an_api_url_without_its_trailing_slash_still_redirects(alice_api):
+    response = alice_api.get(f"{API}/opportunities")
+    assert response.status_code == 301 and response["Location"].endswith(f"{API}/opportunities/")
