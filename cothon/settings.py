@@ -183,6 +183,8 @@ MEDIA_URL = "/media/"
 
 # Requests larger than this are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("COTHON_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
+# Django's database sessions, refusing a malformed session cookie (cothon/sessions.py).
+SESSION_ENGINE = "cothon.sessions"
 
 REDIS_URL = env_str("REDIS_URL", "")
 # Prefix of Cothon's own Redis keys (the governor), so several deployments or test runs can
@@ -247,9 +249,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cothon.api.schema.CothonAutoSchema",
     "EXCEPTION_HANDLER": "cothon.api.exceptions.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["cothon.api.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cothon API",

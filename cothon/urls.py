@@ -1,10 +1,11 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from cothon import views
+from cothon.api import errors as api_errors
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="opportunities:list", permanent=False), name="home"),
@@ -28,7 +29,18 @@ urlpatterns = [
     path("api/redoc/", csp_update({"img-src": ["https://cdn.redoc.ly"]})(SpectacularRedocView.as_view(url_name="api-schema")),
          name="api-redoc"),
     path("admin/", admin.site.urls),
+    # Keep last: any other URL under /api/ (ending in a slash, so APPEND_SLASH still redirects
+    # /api/v1/opportunities) is the API's JSON 404, with DEBUG on too (where Django would show
+    # its technical 404 page instead of handler404).
+    re_path(r"^api/.*/$", api_errors.not_found_view),
 ]
 
 # No public /media/ route: generated documents are tenant data, served by tenant-scoped views
 # (proposals:document, /api/v1/proposals/{id}/document/).
+
+# Under /api/ these answer in the API's JSON error shape (cothon/api/errors.py); elsewhere they
+# fall back to the HTML error pages.
+handler400 = "cothon.api.errors.bad_request"
+handler403 = "cothon.api.errors.permission_denied"
+handler404 = "cothon.api.errors.page_not_found"
+handler500 = "cothon.api.errors.server_error"

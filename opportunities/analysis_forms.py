@@ -12,6 +12,7 @@ from django.forms.models import fields_for_model
 
 from cothon.forms import add_service_errors, describe_errors
 from opportunities.models import BidAnalysis, CapabilityMatch, Requirement
+from opportunities.numbers import PERCENT_MAX, WEIGHT_MAX
 
 ANALYSIS_FIELDS = ("summary", "key_findings", "risks", "recommendation", "compliance_score")
 REQUIREMENT_FIELDS = ("code", "text", "kind", "capability_match", "weight", "notes")
@@ -44,6 +45,7 @@ class AnalysisForm(ServiceForm):
         self.fields.update(fields_for_model(BidAnalysis, fields=ANALYSIS_FIELDS))
         self.order_fields(ANALYSIS_FIELDS)
         self.fields["compliance_score"].label = "Compliance score (%)"
+        self.fields["compliance_score"].widget.attrs.update({"min": "0", "max": str(PERCENT_MAX)})
         self.fields["compliance_score"].help_text = "Optional while in progress; set when you complete the analysis."
         self.fields["key_findings"].help_text = "One finding per line."
         self.fields["recommendation"].widget.attrs["placeholder"] = "e.g. Pursue with a partner for bilingual support"
@@ -63,6 +65,8 @@ class RequirementForm(ServiceForm):
         self.fields["kind"].choices = [("", "— Choose —"), *[c for c in self.fields["kind"].choices if c[0]]]
         self.fields["kind"].error_messages["required"] = "Choose mandatory or rated."
         self.fields["code"].widget.attrs["placeholder"] = "M1"
+        self.fields["weight"].widget.attrs.update({"min": "0", "max": str(WEIGHT_MAX)})
+        self.fields["weight"].help_text = f"Points, 0–{WEIGHT_MAX:,}."
 
 
 class AnalysisCompleteForm(ServiceForm):

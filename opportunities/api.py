@@ -14,12 +14,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opportunities import selectors, services
-from opportunities.filters import AnalysisFilter, CommentFilter, OpportunityFilter, StableOrderingFilter
+from opportunities.filters import AnalysisFilter, CheckedSearchFilter, CommentFilter, OpportunityFilter, StableOrderingFilter
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity
 from opportunities.serializers import (
     AnalysisCompleteSerializer,
@@ -102,7 +101,7 @@ class DepartmentViewSet(
     """Government buyers (departments) of your organization. Become Salesforce Accounts."""
 
     serializer_class = DepartmentSerializer
-    filter_backends = [SearchFilter, StableOrderingFilter]
+    filter_backends = [CheckedSearchFilter, StableOrderingFilter]
     search_fields = ["name", "acronym"]
     ordering_fields = ["name", "acronym", "created_at", "updated_at", "id"]
 
@@ -142,7 +141,7 @@ class OpportunityViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
     serializer_class = OpportunitySerializer
     filterset_class = OpportunityFilter
-    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
     search_fields = ["title", "reference", "department__name"]
     ordering_fields = [
         "title", "reference", "status", "closing_date", "value_min", "value_max", "compliance_score",

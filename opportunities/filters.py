@@ -1,12 +1,17 @@
 """Query-string filters of the API lists. They narrow a queryset that a selector already scoped
 to the tenant; ids of related rows are plain numbers (an id of another tenant matches nothing,
-exactly like an unused id, so the answer tells nothing about other tenants)."""
+exactly like an unused id, so the answer tells nothing about other tenants). An id that is not a
+whole number from 1 to 2^63 − 1 is a 400 naming the parameter: SQLite cannot even compare a
+larger one (OverflowError), and no row has it."""
 
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django_filters import fields as filter_fields
-from rest_framework.filters import OrderingFilter
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter, SearchFilter
 
 from opportunities.models import AnalysisStatus, BidAnalysisStatus, Category, Opportunity, OpportunityStatus
 
@@ -21,6 +26,38 @@ class CommaSeparatedMultipleChoiceField(filter_fields.MultipleChoiceField):
 
 class CommaSeparatedMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
     field_class = CommaSeparatedMultipleChoiceField
+
+
+MAX_ID = 2**63 - 1  # the largest bigint, on PostgreSQL and SQLite alike
+
+
+class IdField(forms.IntegerField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        kwargs.setdefault("error_messages", {
+            "invalid": "Enter an id: a whole number.",
+            "min_value": "Enter an id: a whole number from 1.",
+            "max_value": "No record has an id this large.",
+        })
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """A related row's id (`?department=12`)."""
+
+    field_class = IdField
+
+
+class CheckedSearchFilter(SearchFilter):
+    """`?search=`, refusing a NUL character (PostgreSQL cannot take one in a query: a 500 before)."""
+
+    def get_search_terms(self, request):
+        value = request.query_params.get(self.search_param, "")
+        if "\x00" in value:
+            raise ValidationError({self.search_param: ["Null characters are not allowed."]})
+        return super().get_search_terms(request)
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -40,8 +77,8 @@ class OpportunityFilter(django_filters.FilterSet):
     status = CommaSeparatedMultipleChoiceFilter(
         choices=OpportunityStatus.choices, help_text="One or more statuses: repeat the parameter or separate with commas."
     )
-    department = django_filters.NumberFilter(field_name="department_id", help_text="Department id.")
-    assignee = django_filters.NumberFilter(field_name="assignee_id", help_text="User id of the assignee.")
+    department = IdFilter(field_name="department_id", help_text="Department id.")
+    assignee = IdFilter(field_name="assignee_id", help_text="User id of the assignee.")
     category = django_filters.ChoiceFilter(choices=Category.choices)
     analysis_status = django_filters.ChoiceFilter(choices=AnalysisStatus.choices)
     closing_after = django_filters.DateFilter(field_name="closing_date", lookup_expr="gte",
@@ -55,9 +92,9 @@ class OpportunityFilter(django_filters.FilterSet):
 
 
 class AnalysisFilter(django_filters.FilterSet):
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id", help_text="Opportunity id.")
+    opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")
     status = django_filters.ChoiceFilter(choices=BidAnalysisStatus.choices)
 
 
 class CommentFilter(django_filters.FilterSet):
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id", help_text="Opportunity id.")
+    opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")

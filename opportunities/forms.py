@@ -13,6 +13,7 @@ from django.forms.models import fields_for_model
 from cothon.models import Tenant
 from opportunities import selectors, services
 from opportunities.models import Opportunity, OpportunityStatus
+from opportunities.numbers import MONEY_MAX, PERCENT_MAX
 
 # Fields a person edits. Compliance score, analysis status and last analyzed come from the
 # bid analyses; they are shown on the record, not typed in.
@@ -88,6 +89,9 @@ class OpportunityForm(forms.Form):
             if name in ("value_min", "value_max"):
                 attrs["step"] = "0.01"
                 attrs["min"] = "0"
+                attrs["max"] = str(MONEY_MAX)
+            if name == "win_probability":
+                attrs["min"], attrs["max"] = "0", str(PERCENT_MAX)
             if validate_url:
                 # Checked on the server as soon as the field is left (or a choice is made).
                 attrs["hx-post"] = validate_url

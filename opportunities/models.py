@@ -5,10 +5,10 @@ services.py (which also records the change in the sync outbox)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from cothon.models import Tenant
+from opportunities.numbers import ReadableDecimalField, money_validators, percent_validators, weight_validators
 
 
 class TenantOwned(models.Model):
@@ -92,15 +92,12 @@ class AnalysisStatus(models.TextChoices):
     COMPLETE = "complete", "Complete"
 
 
-percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
-
-
 class Opportunity(TenantOwned):
     title = models.CharField(max_length=255)
     # Rarely missing (then Salesforce matching falls back to title + close date, per the seed).
     reference = models.CharField(max_length=50, blank=True, help_text="The buyer's solicitation number, e.g. W6369-225123/A.")
-    value_min = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
-    value_max = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    value_min = ReadableDecimalField(max_digits=16, decimal_places=2, null=True, blank=True, validators=money_validators())
+    value_max = ReadableDecimalField(max_digits=16, decimal_places=2, null=True, blank=True, validators=money_validators())
     closing_date = models.DateField(null=True, blank=True)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="opportunities")
     status = models.CharField(max_length=20, choices=OpportunityStatus.choices, default=OpportunityStatus.IDENTIFIED)
@@ -108,9 +105,9 @@ class Opportunity(TenantOwned):
     procurement_method = models.CharField(max_length=30, choices=ProcurementMethod.choices, blank=True)
     location = models.CharField(max_length=100, blank=True, help_text="Province or territory.")
     unspsc_code = models.CharField("UNSPSC code", max_length=20, blank=True)
-    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators())
     pursuit_decision = models.CharField(max_length=10, choices=PursuitDecision.choices, blank=True)
-    win_probability = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    win_probability = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators())
     analysis_status = models.CharField(max_length=20, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_STARTED)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     last_analyzed_at = models.DateTimeField(null=True, blank=True)
@@ -146,7 +143,7 @@ class BidAnalysisStatus(models.TextChoices):
 class BidAnalysis(TenantOwned):
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="analyses")
     status = models.CharField(max_length=20, choices=BidAnalysisStatus.choices, default=BidAnalysisStatus.IN_PROGRESS)
-    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators)
+    compliance_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=percent_validators())
     summary = models.TextField(blank=True, max_length=32000)
     key_findings = models.TextField(blank=True, max_length=32000, help_text="One finding per line.")
     risks = models.TextField(blank=True, max_length=32000)
@@ -180,7 +177,8 @@ class Requirement(TenantOwned):
     text = models.TextField(max_length=32000)
     kind = models.CharField(max_length=10, choices=RequirementKind.choices)
     capability_match = models.CharField(max_length=10, choices=CapabilityMatch.choices, default=CapabilityMatch.UNKNOWN)
-    weight = models.PositiveSmallIntegerField(null=True, blank=True)
+    weight = models.PositiveSmallIntegerField(null=True, blank=True, validators=weight_validators(),
+                                              help_text="Points of a rated requirement, 0–10,000.")
     notes = models.TextField(blank=True, max_length=32000)
 
     class Meta:

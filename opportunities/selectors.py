@@ -30,6 +30,12 @@ def _opportunity_ordering(sort: str) -> list:
     return [direction, "-id" if descending else "id"]
 
 
+def _searchable(search: str) -> str:
+    """A search term PostgreSQL can take: a NUL character in a query is an error there (a 500
+    from one request), so it is dropped, like the spaces around the term."""
+    return (search or "").replace("\x00", "").strip()
+
+
 def department_list(*, tenant: Tenant) -> QuerySet[Department]:
     return Department.objects.filter(tenant=tenant)
 
@@ -38,6 +44,7 @@ def department_list_with_counts(*, tenant: Tenant, search: str = "") -> QuerySet
     """Departments for the Departments page, each with how many opportunities it buys."""
     # Meta.ordering is dropped in GROUP BY queries: order explicitly (stable pages).
     qs = department_list(tenant=tenant).annotate(opportunity_count=Count("opportunities")).order_by("name", "id")
+    search = _searchable(search)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(acronym__icontains=search))
     return qs
@@ -59,6 +66,7 @@ def opportunity_list(
 ) -> QuerySet[Opportunity]:
     qs = (Opportunity.objects.filter(tenant=tenant).select_related("department", "assignee")
           .order_by(*_opportunity_ordering(sort)))
+    search = _searchable(search)
     if search:
         qs = qs.filter(Q(title__icontains=search) | Q(reference__icontains=search) | Q(department__name__icontains=search))
     if status:

@@ -12,9 +12,11 @@ from django.db.models import Manager, QuerySet
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from cothon.api.fields import FIELD_MAPPING
 from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
+from opportunities.numbers import MONEY_MAX, NEGATIVE_MONEY_MESSAGE, PERCENT_MAX
 
 
 class TenantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -93,9 +95,13 @@ class OpportunitySerializer(serializers.ModelSerializer):
         selector=selectors.department_list, queryset=Department.objects.none(), allow_null=True, required=False,
         help_text="Id of a department of your organization.",
     )
-    department_name = serializers.CharField(source="department.name", read_only=True, default=None)
+    # A method, not CharField(source="department.name", default=None): DRF skips a default in a
+    # partial update, so PATCH answered without the key (a schema violation schemathesis found).
+    department_name = serializers.SerializerMethodField(help_text="Null when the opportunity has no department.")
     assignee = tenant_member_field(allow_null=True, required=False, help_text="Id of a user who is a member of your organization.")
     salesforce = serializers.SerializerMethodField()
+
+    serializer_field_mapping = FIELD_MAPPING
 
     class Meta:
         model = Opportunity
@@ -109,6 +115,16 @@ class OpportunitySerializer(serializers.ModelSerializer):
         ]
         # Analysis results are rolled up by completing an analysis, not written directly.
         read_only_fields = ["compliance_score", "analysis_status", "last_analyzed_at", "created_by", "created_at", "updated_at"]
+        # 13 digits before the point (opportunities/numbers.py), so the schema's pattern is the real bound.
+        extra_kwargs = {
+            name: {"max_digits": 15, "error_messages": {"min_value": NEGATIVE_MONEY_MESSAGE},
+                   "help_text": f"CAD, 0 to {MONEY_MAX}."}
+            for name in ("value_min", "value_max")
+        }
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_department_name(self, obj: Opportunity) -> str | None:
+        return obj.department.name if obj.department_id else None
 
     @extend_schema_field(SALESFORCE_LINK_SCHEMA)
     def get_salesforce(self, obj: Opportunity) -> dict[str, Any] | None:
@@ -159,7 +175,7 @@ class AnalysisUpdateSerializer(AnalysisSerializer):
 
 
 class AnalysisCompleteSerializer(serializers.Serializer):
-    compliance_score = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True,
+    compliance_score = serializers.IntegerField(min_value=0, max_value=PERCENT_MAX, required=False, allow_null=True,
                                                 help_text="Overrides the analysis's score before completing.")
     recommendation = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
@@ -167,10 +183,14 @@ class AnalysisCompleteSerializer(serializers.Serializer):
 # --- comments ------------------------------------------------------------------------------
 
 class CommentSerializer(serializers.ModelSerializer):
-    author_username = serializers.CharField(source="author.username", read_only=True, default=None)
+    author_username = serializers.SerializerMethodField(help_text="Null when the author's account was deleted.")
 
     class Meta:
         model = Comment
         fields = ["id", "opportunity", "author", "author_username", "body", "created_at", "updated_at"]
         read_only_fields = ["opportunity", "author", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_author_username(self, obj: Comment) -> str | None:
+        return obj.author.username if obj.author_id else None
 

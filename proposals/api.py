@@ -11,12 +11,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
-from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opportunities.api import TenantViewSetMixin
-from opportunities.filters import StableOrderingFilter
+from opportunities.filters import CheckedSearchFilter, IdFilter, StableOrderingFilter
 from proposals import selectors, services
 from proposals.downloads import proposal_document_response
 from proposals.models import Proposal, ProposalStatus, Quote, QuoteStatus
@@ -36,12 +35,12 @@ class ServiceUnavailable(APIException):
 
 
 class ProposalFilter(django_filters.FilterSet):
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id", help_text="Opportunity id.")
+    opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")
     status = django_filters.ChoiceFilter(choices=ProposalStatus.choices)
 
 
 class QuoteFilter(django_filters.FilterSet):
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id", help_text="Opportunity id.")
+    opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")
     status = django_filters.ChoiceFilter(choices=QuoteStatus.choices)
 
 
@@ -63,7 +62,9 @@ class ProposalViewSet(
     """Proposals for opportunities, with their ordered sections and generated PDF."""
 
     filterset_class = ProposalFilter
-    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    # Statuses of an action besides the common ones (cothon/api/schema.py documents them).
+    error_statuses = {"generate": ["503"]}
+    filter_backends = [DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
     search_fields = ["title", "opportunity__title", "opportunity__reference"]
     ordering_fields = ["title", "status", "generated_at", "created_at", "updated_at", "id"]
 
@@ -129,7 +130,7 @@ class QuoteViewSet(
 
     serializer_class = QuoteSerializer
     filterset_class = QuoteFilter
-    filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
     search_fields = ["number", "title", "company_name", "contact_name"]
     ordering_fields = ["number", "title", "status", "total", "created_at", "updated_at", "id"]
 

@@ -14,6 +14,7 @@ from django.forms import formset_factory
 from django.forms.models import fields_for_model
 
 from cothon.forms import describe_errors
+from opportunities.numbers import PROPOSAL_SECTIONS_MAX
 from proposals.models import Proposal, ProposalSection, ProposalStatus
 
 
@@ -64,12 +65,12 @@ class BaseSectionFormSet(forms.BaseFormSet):
         super().clean()
         if any(self.errors):
             return
-        if len(self.sections()) > 50:
-            raise ValidationError("A proposal can have at most 50 sections.")
+        if len(self.sections()) > PROPOSAL_SECTIONS_MAX:
+            raise ValidationError(f"A proposal can have at most {PROPOSAL_SECTIONS_MAX} sections.")
 
 
 SectionFormSet = formset_factory(SectionForm, formset=BaseSectionFormSet, extra=1, can_delete=True,
-                                 max_num=50, absolute_max=60, validate_max=True)
+                                 max_num=PROPOSAL_SECTIONS_MAX, absolute_max=PROPOSAL_SECTIONS_MAX + 10, validate_max=True)
 
 
 def section_initial(proposal: Proposal) -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from opportunities.models import Opportunity, TenantOwned
+from opportunities.numbers import ReadableDecimalField, money_validators, quantity_validators, unit_price_validators
 
 
 class ProposalStatus(models.TextChoices):
@@ -58,7 +59,7 @@ class Quote(TenantOwned):
     contact_name = models.CharField(max_length=255, blank=True)
     # Set when the quote came from a Salesforce opportunity (the Scoro flow).
     salesforce_opportunity_id = models.CharField(max_length=18, blank=True)
-    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    total = ReadableDecimalField(max_digits=16, decimal_places=2, default=Decimal("0"), validators=money_validators())
     pdf = models.FileField(upload_to="quotes/%Y/%m/", blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
@@ -73,8 +74,8 @@ class Quote(TenantOwned):
 class QuoteLineItem(TenantOwned):
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="line_items")
     description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"))
-    unit_price = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    quantity = ReadableDecimalField(max_digits=12, decimal_places=2, default=Decimal("1"), validators=quantity_validators())
+    unit_price = ReadableDecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), validators=unit_price_validators())
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.urls import reverse
 from rest_framework import serializers
 
+from cothon.api.fields import FIELD_MAPPING, ReadableDecimalField
+from opportunities.numbers import PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX
 from opportunities.serializers import tenant_member_field, tenant_opportunity_field
 from proposals.models import Proposal, ProposalSection, Quote, QuoteLineItem
 
@@ -21,7 +23,7 @@ class ProposalSectionSerializer(serializers.ModelSerializer):
 class ProposalSerializer(serializers.ModelSerializer):
     opportunity = tenant_opportunity_field(help_text="Id of an opportunity of your organization.")
     sections = ProposalSectionSerializer(
-        many=True, required=False,
+        many=True, required=False, max_length=PROPOSAL_SECTIONS_MAX,
         help_text="Sections in order. Omitted on creation: Executive Summary, Technical Approach, Team, Pricing.",
     )
     document = serializers.SerializerMethodField(
@@ -47,21 +49,42 @@ class ProposalUpdateSerializer(ProposalSerializer):
     """A proposal stays on its opportunity; given `sections` replace all sections."""
 
     opportunity = serializers.PrimaryKeyRelatedField(read_only=True)
-    sections = ProposalSectionSerializer(many=True, required=False,
+    sections = ProposalSectionSerializer(many=True, required=False, max_length=PROPOSAL_SECTIONS_MAX,
                                          help_text="When given, replaces all sections (in this order).")
 
     class Meta(ProposalSerializer.Meta):
         read_only_fields = ["generated_at", "created_by", "created_at", "updated_at"]
 
 
+def line_error_messages(errors: list | dict) -> list[str]:
+    """{1: {"quantity": ["…"]}} (or [{}, {…}]) → ["Line 2, quantity: …"]: the shape that
+    services.quote_create_with_lines gives to the rules it checks, so a bad line reads the same
+    whichever check caught it."""
+    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    messages = []
+    for index, item in items:
+        if isinstance(index, int) and isinstance(item, dict):
+            messages += [f"Line {index + 1}, {field}: {message}" for field, texts in item.items() for message in texts]
+        elif isinstance(item, (list, tuple)):
+            messages += [str(message) for message in item]
+        elif item:
+            messages.append(str(item))
+    return messages
+
+
 class QuoteLineItemSerializer(serializers.ModelSerializer):
-    amount = serializers.DecimalField(max_digits=26, decimal_places=2, read_only=True, help_text="quantity × unit price")
+    amount = ReadableDecimalField(max_digits=26, decimal_places=2, read_only=True, help_text="quantity × unit price")
+    serializer_field_mapping = FIELD_MAPPING
 
     class Meta:
         model = QuoteLineItem
         fields = ["id", "description", "quantity", "unit_price", "position", "amount"]
         read_only_fields = ["position"]
-        extra_kwargs = {"quantity": {"default": Decimal("1")}, "unit_price": {"default": Decimal("0")}}
+        extra_kwargs = {
+            # Bounds: opportunities/numbers.py (the schema's pattern allows 10 and 12 digits before the point).
+            "quantity": {"default": Decimal("1"), "error_messages": {"min_value": "Quantity must be greater than zero."}},
+            "unit_price": {"default": Decimal("0")},
+        }
 
 
 class QuoteSerializer(serializers.ModelSerializer):
@@ -70,11 +93,21 @@ class QuoteSerializer(serializers.ModelSerializer):
     opportunity = tenant_opportunity_field(allow_null=True, required=False,
                                            help_text="Id of an opportunity of your organization.")
     owner = tenant_member_field(allow_null=True, required=False, help_text="Id of a member of your organization.")
-    line_items = QuoteLineItemSerializer(many=True, required=False)
+    line_items = QuoteLineItemSerializer(many=True, required=False, max_length=QUOTE_LINES_MAX)
     pdf = serializers.FileField(read_only=True)
+    serializer_field_mapping = FIELD_MAPPING
 
     class Meta:
         model = Quote
         fields = ["id", "number", "title", "status", "currency", "company_name", "contact_name", "opportunity",
                   "owner", "total", "pdf", "salesforce_opportunity_id", "created_at", "updated_at", "line_items"]
         read_only_fields = ["total", "salesforce_opportunity_id", "created_at", "updated_at"]
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            if isinstance(detail, dict) and isinstance(detail.get("line_items"), (list, dict)):
+                detail["line_items"] = line_error_messages(detail["line_items"])
+            raise serializers.ValidationError(detail) from exc

@@ -10,13 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from cothon.models import Tenant
 from opportunities.models import Opportunity
+from opportunities.numbers import MONEY_MAX, PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX, exceeds_money, money_text
 from proposals.models import Proposal, ProposalSection, ProposalStatus, Quote, QuoteLineItem
 from proposals.pdf import render_pdf
 from sync_engine.models import RecordType
@@ -38,11 +38,18 @@ def proposal_create(*, tenant: Tenant, opportunity: Opportunity, title: str, cre
     proposal.full_clean()
     proposal.save()
     chosen = list(sections) if sections is not None else [{"title": t, "body": ""} for t in DEFAULT_SECTIONS]
+    _check_section_count(chosen)
     for position, section in enumerate(chosen):
         item = ProposalSection(tenant=tenant, proposal=proposal, title=section["title"], body=section.get("body", ""), position=position)
         item.full_clean(exclude=["proposal"])
         item.save()
     return proposal
+
+
+def _check_section_count(sections: list) -> None:
+    # A section's position is a small integer column; the forms stop at the same number.
+    if len(sections) > PROPOSAL_SECTIONS_MAX:
+        raise ValidationError({"sections": [f"A proposal can have at most {PROPOSAL_SECTIONS_MAX} sections."]})
 
 
 @transaction.atomic
@@ -86,21 +93,33 @@ def quote_create(*, tenant: Tenant, title: str, opportunity: Opportunity | None 
 
 @transaction.atomic
 def quote_line_add(*, tenant: Tenant, quote: Quote, description: str, quantity: Decimal, unit_price: Decimal) -> QuoteLineItem:
+    """Append a line and recompute the quote's total. Every bound, the line's amount and the new
+    total are checked before anything is written (a refused line leaves the quote as it was)."""
     _assert_tenant(quote, tenant)
-    position = quote.line_items.count()
-    item = QuoteLineItem(tenant=tenant, quote=quote, description=description, quantity=quantity, unit_price=unit_price, position=position)
+    lines = list(quote.line_items.all())
+    if len(lines) >= QUOTE_LINES_MAX:
+        raise ValidationError({"line_items": [f"A quote can have at most {QUOTE_LINES_MAX} lines."]})
+    item = QuoteLineItem(tenant=tenant, quote=quote, description=description, quantity=quantity, unit_price=unit_price,
+                         position=len(lines))
     item.full_clean(exclude=["quote"])
     if item.quantity <= 0:
         raise ValidationError({"quantity": ["Quantity must be greater than zero."]})
+    if exceeds_money(item.amount):
+        raise ValidationError({"amount": [
+            f"Quantity × unit price is {money_text(item.amount)}; a line can be at most {money_text(MONEY_MAX)}."]})
+    total = _quote_total([*lines, item])
+    if exceeds_money(total):
+        raise ValidationError({"total": [
+            f"With this line the quote total would be {money_text(total)}; a quote can total at most {money_text(MONEY_MAX)}."]})
     item.save()
-    _quote_recompute_total(quote)
+    quote.total = total
+    quote.save(update_fields=["total", "updated_at"])
     return item
 
 
-def _quote_recompute_total(quote: Quote) -> None:
-    total = quote.line_items.aggregate(total=Sum(F("quantity") * F("unit_price")))["total"] or Decimal("0")
-    quote.total = Decimal(total).quantize(Decimal("0.01"))
-    quote.save(update_fields=["total", "updated_at"])
+def _quote_total(lines: list[QuoteLineItem]) -> Decimal:
+    # Summed in Python, exactly: SQLite would add the products as floats.
+    return sum((line.amount for line in lines), Decimal("0")).quantize(Decimal("0.01"))
 
 
 # --- appended for the REST API ---------------------------------------------------------------
@@ -118,6 +137,9 @@ def proposal_update(*, tenant: Tenant, proposal: Proposal, data: Mapping[str, An
     unknown = set(data) - set(PROPOSAL_FIELDS)
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    if sections is not None:
+        sections = list(sections)
+        _check_section_count(sections)
     for name, value in data.items():
         setattr(proposal, name, value)
     proposal.full_clean(exclude=["document"])

@@ -27,6 +27,20 @@ def _positive_int(value: str, label: str) -> int | None:
     return int(value)
 
 
+def _day_start(day: datetime.date | None, zone) -> datetime.datetime | None:
+    """Midnight of `day` in the tenant's zone, or None (no bound) when there is no day or that
+    instant cannot be a datetime in UTC (0001-01-01 east of Greenwich is still year 0 in UTC):
+    such a bound is before or after every row anyway."""
+    if day is None:
+        return None
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min), zone)
+    try:
+        start.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+    return start
+
+
 class LogFilterForm(forms.Form):
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
                                 error_messages={"invalid": "Enter a valid date (YYYY-MM-DD)."})
@@ -97,14 +111,12 @@ class LogFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {}) if self.is_bound else {}
         zone = self._zone()
 
-        def day_start(day: datetime.date | None) -> datetime.datetime | None:
-            return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min), zone) if day else None
-
         end = data.get("date_to")
         connection = data.get("connection")
         return LogFilters(
-            created_from=day_start(data.get("date_from")),
-            created_before=day_start(end + datetime.timedelta(days=1)) if end else None,
+            created_from=_day_start(data.get("date_from"), zone),
+            # The day after the last one; none after 9999-12-31 (the calendar's last day): no bound.
+            created_before=_day_start(end + datetime.timedelta(days=1), zone) if end and end < datetime.date.max else None,
             result=data.get("result") or "",
             record_type=data.get("record_type") or "",
             record_id=data.get("record_id"),

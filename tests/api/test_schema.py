@@ -54,3 +54,38 @@ def test_the_api_root_lists_the_resources(alice, alice_api):
     assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "departments", "comments",
                                     "connections"}
     assert response.json()["opportunities"] == "http://testserver/api/v1/opportunities/"
+
+
+def _schema() -> dict:
+    return APIClient().get("/api/schema/", {"format": "json"}).json()
+
+
+def test_names_that_can_be_null_are_nullable_in_the_schema(db):
+    properties = _schema()["components"]["schemas"]
+    assert properties["Opportunity"]["properties"]["department_name"].get("nullable") is True
+    assert properties["Comment"]["properties"]["author_username"].get("nullable") is True
+
+
+def test_a_patch_answers_department_name_even_when_null(alice, alice_api, opportunity_factory):
+    # DRF skipped the field's default in partial updates: PATCH answered without the key.
+    opportunity = opportunity_factory(alice.tenant)
+    body = alice_api.patch(f"/api/v1/opportunities/{opportunity.pk}/", {}, format="json").json()
+    assert "department_name" in body and body["department_name"] is None
+
+
+def test_every_operation_documents_its_errors_in_the_error_shape(db):
+    schema = _schema()
+    components = schema["components"]["schemas"]
+    assert components["Error"]["required"] == ["detail", "code"]
+    assert components["ValidationError"]["required"] == ["detail", "errors"]
+    for path, item in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"401", "403"} <= codes, (method, path)
+            if method in ("post", "put", "patch"):
+                assert {"400", "413"} <= codes, (method, path)
+            if "{id}" in path:
+                assert "404" in codes, (method, path)
+    assert "503" in schema["paths"]["/api/v1/proposals/{id}/generate/"]["post"]["responses"]
