@@ -7,7 +7,6 @@ scoped to request.tenant, so another tenant's id is a 404."""
 
 from __future__ import annotations
 
-import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
