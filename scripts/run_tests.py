@@ -60,14 +60,15 @@ def main(argv: list[str]) -> int:
     code = pytest.main(argv)
     if argv or embedded_requested or "DATABASE_URL" in base_env or not os.environ.get("DATABASE_URL"):
         return int(code)
-    # The whole suite ran on PostgreSQL + Redis: the chaos suite runs once more on the embedded
-    # stack (SQLite + the filesystem broker), which `make run` uses.
+    # The whole suite ran on PostgreSQL + Redis: the chaos suite and the API fuzzer run once more
+    # on the embedded stack (SQLite + the filesystem broker), which `make run` uses.
     import subprocess
 
     env = {k: v for k, v in base_env.items() if k not in ("COTHON_TEST_DB_NAME", "REDIS_URL", "COTHON_REDIS_KEY_PREFIX")}
     env["COTHON_TEST_BACKEND"] = "embedded"
-    print("\nChaos suite again on the embedded stack (SQLite + filesystem broker):", flush=True)
-    chaos = subprocess.run([sys.executable, os.path.abspath(__file__), "tests/chaos", "-p", "no:cacheprovider"], env=env)
+    print("\nChaos suite and API fuzzer again on the embedded stack (SQLite + filesystem broker):", flush=True)
+    chaos = subprocess.run([sys.executable, os.path.abspath(__file__), "tests/chaos", "tests/api/test_schemathesis.py",
+                            "-p", "no:cacheprovider"], env=env)
     return int(code) or chaos.returncode
 
 
