@@ -10,7 +10,7 @@ import pytest
 from opportunities.models import Opportunity
 from opportunities.numbers import MONEY_MAX
 from sync_engine.executor import push_connection
-from tests.sync_engine.test_push_e2e import connected, sf_records  # noqa: F401  (fixture)
+from tests.sync_engine.test_push_e2e import sf_records
 
 pytestmark = pytest.mark.emulator
 
@@ -21,7 +21,7 @@ def _pushed(emulator, opportunity) -> dict:
     return record
 
 
-def test_the_largest_accepted_value_is_pushed_exactly(alice, connected, emulator_reset, opportunity_factory):  # noqa: F811
+def test_the_largest_accepted_value_is_pushed_exactly(alice, connected, emulator_reset, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant, value_min=MONEY_MAX, value_max=MONEY_MAX)
     summary = push_connection(connection_id=connected.pk)
     assert summary.failed == 0 and summary.succeeded >= 1, summary
@@ -29,7 +29,7 @@ def test_the_largest_accepted_value_is_pushed_exactly(alice, connected, emulator
     assert Decimal(str(record["Amount"])) == MONEY_MAX and Decimal(str(record["Cothon_Max_Value__c"])) == MONEY_MAX
 
 
-def test_a_row_stored_out_of_range_is_pushed_without_stopping_the_worker(alice, connected, emulator_reset, opportunity_factory):  # noqa: F811
+def test_a_row_stored_out_of_range_is_pushed_without_stopping_the_worker(alice, connected, emulator_reset, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
     other = opportunity_factory(alice.tenant, title="Ordinary")
     Opportunity.objects.filter(pk=opportunity.pk).update(value_min=Decimal("99999999999999.99"),
