@@ -57,8 +57,10 @@ def main(argv: list[str]) -> int:
     notes = choose_backend(os.environ)  # type: ignore[arg-type]
     os.environ.setdefault("COTHON_VAR_DIR", os.path.join(os.getcwd(), "var", "test"))
     print("Test backend: " + "; ".join(notes), flush=True)
+    # Decided before the run: tests may change os.environ while they run.
+    second_pass = not (argv or embedded_requested or "DATABASE_URL" in base_env or not os.environ.get("DATABASE_URL"))
     code = pytest.main(argv)
-    if argv or embedded_requested or "DATABASE_URL" in base_env or not os.environ.get("DATABASE_URL"):
+    if not second_pass:
         return int(code)
     # The whole suite ran on PostgreSQL + Redis: the chaos suite and the API fuzzer run once more
     # on the embedded stack (SQLite + the filesystem broker), which `make run` uses.

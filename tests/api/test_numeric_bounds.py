@@ -200,8 +200,8 @@ def test_an_out_of_range_row_does_not_break_the_dry_run(web_as, alice, legacy_op
 
     connection = svc.connection_create(tenant=alice.tenant, name="Production", client_id="APPKEY123",
                                        client_secret="s3cret-app", actor=alice.admin)
-    response = web_as(alice.member).get(reverse("integrations:dry_run", args=[connection.pk]),
-                                        {"opportunity": legacy_opportunity.pk})
+    response = web_as(alice.admin).get(reverse("integrations:dry_run", args=[connection.pk]),
+                                       {"opportunity": legacy_opportunity.pk})
     assert response.status_code == 200
     assert "LEGACY-1" in response.content.decode()
 

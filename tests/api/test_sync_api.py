@@ -169,7 +169,7 @@ def test_a_full_sync_started_over_the_api_runs_to_the_end_and_reports_its_counts
         opportunity_factory(alice.tenant, department=department, reference=f"API-{n}")
     run_id = admin_api.post(f"{API}/connections/{emulator_connection.pk}/sync-runs/", {"kind": "full"}, format="json").json()["id"]
     for _ in range(10):  # what the background worker does with the task the start enqueued
-        push_and_reschedule(connection_id=emulator_connection.pk, max_priority=None, run_id=run_id)
+        push_and_reschedule(connection_id=emulator_connection.pk, max_priority=None)
         if SyncRun.objects.get(pk=run_id).status not in ("queued", "running"):
             break
     body = admin_api.get(f"{API}/sync-runs/{run_id}/").json()

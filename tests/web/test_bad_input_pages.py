@@ -128,7 +128,7 @@ def test_a_null_character_in_the_dry_run_search_is_ignored(web_as, alice, opport
     connection = svc.connection_create(tenant=alice.tenant, name="Production", client_id="APPKEY123",
                                        client_secret="s3cret-app", actor=alice.admin)
     opportunity_factory(alice.tenant, title="Cloud hosting", reference="EN578-1")
-    response = web_as(alice.member).get(reverse("integrations:dry_run", args=[connection.pk]), {"q": "EN578\x00"})
+    response = web_as(alice.admin).get(reverse("integrations:dry_run", args=[connection.pk]), {"q": "EN578\x00"})
     assert response.status_code == 200
 
 
