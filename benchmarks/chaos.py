@@ -36,6 +36,7 @@ def main() -> None:
     from tests.chaos.stack import ChaosStack, PrivateEmulator, connect, run_scenario, seed
 
     from cothon.tenancy.services import membership_set, tenant_create, user_get_or_create
+    from integrations.connections import connection_disconnect
 
     faults = [f for f in (args.faults.split(",") if args.faults else FAULTS) if f]
     workdir = Path(tempfile.mkdtemp(prefix="cothon-chaos-"))
@@ -58,6 +59,8 @@ def main() -> None:
             started = time.perf_counter()
             result = run_scenario(fault, stack=stack, emulator=emulator, tenant=tenant, connection=connection, actor=admin,
                                   opportunities=opportunities)
+            # One org serves one organization: release it for the next scenario's tenant.
+            connection_disconnect(connection=connection, actor=admin)
             if fault == "none":
                 baseline_calls = result.api_calls
                 print(f"baseline without a fault: settled in {time.perf_counter() - started:.1f}s with {result.api_calls} API calls")
