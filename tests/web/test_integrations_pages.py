@@ -453,3 +453,12 @@ def test_members_and_viewers_cannot_run_a_dry_run(web_as, alice, conn, role):
 def test_custom_fields_need_a_connected_org(web_as, alice, conn):
     html = _html(web_as(alice.admin).get(_url("custom_fields", conn)))
     assert "Connect the org first" in html and "Install custom fields" in html
+
+
+def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice, conn):
+    """Pull, conflict rules and reconciliation are saved settings without behaviour until two-way
+    sync lands: the page must not promise them."""
+    html = web_as(alice.admin).get(_url("settings", conn)).content.decode()
+    assert 'id="pull-not-available"' in html and "changes made in Salesforce are not pulled into Cothon" in html
+    assert 'id="conflicts-not-applied"' in html and "Not applied yet." in html
+    assert "Reconciliation does not run yet" in html
