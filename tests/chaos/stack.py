@@ -24,6 +24,8 @@ from typing import Any
 
 import psutil
 
+from tests.sync_engine.workers import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Short leases and a fast sweeper: recovery is measured in seconds, not minutes.
@@ -42,16 +44,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, message: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
 
 
 class PrivateEmulator:
@@ -85,7 +77,7 @@ class PrivateEmulator:
             except Exception:  # noqa: BLE001 - not answering yet
                 return None
 
-        self.client = wait_for(ready, 30, "the emulator to start")
+        self.client = wait_for(ready, timeout=30, message="the emulator to start")
         return self
 
     @property
@@ -137,14 +129,14 @@ class CeleryProcess:
                 raise RuntimeError(f"{self.name} exited: {self.log()[-3000:]}")
             return self.ready_marker in self.log_path.read_bytes()[offset:]
 
-        wait_for(ready, 45, f"{self.name} to start")
+        wait_for(ready, timeout=45, message=f"{self.name} to start")
         return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def pool_child(self) -> psutil.Process:
-        return wait_for(lambda: (psutil.Process(self.process.pid).children() or [None])[0], 10, f"{self.name}'s pool child")
+        return wait_for(lambda: (psutil.Process(self.process.pid).children() or [None])[0], timeout=10, message=f"{self.name}'s pool child")
 
     def kill(self) -> None:
         """SIGKILL the main process only (what the OOM killer or `kill -9` does)."""
@@ -285,21 +277,21 @@ def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection,
         edit()
     elif fault == "realtime_worker":
         edit()
-        wait_for(lambda: _in_flight(connection.pk, Priority.REALTIME), 20, "a real-time batch in flight")
+        wait_for(lambda: _in_flight(connection.pk, Priority.REALTIME), timeout=20, message="a real-time batch in flight")
         stack.processes["realtime_worker"].kill()
     elif fault == "background_worker":
-        wait_for(lambda: _in_flight(connection.pk), 20, "a background batch in flight")
+        wait_for(lambda: _in_flight(connection.pk), timeout=20, message="a background batch in flight")
         stack.processes["background_worker"].kill()
         edit()
     elif fault == "background_pool_child":
-        wait_for(lambda: _in_flight(connection.pk), 20, "a background batch in flight")
+        wait_for(lambda: _in_flight(connection.pk), timeout=20, message="a background batch in flight")
         stack.processes["background_worker"].pool_child().kill()
         edit()
     elif fault == "beat":
         stack.processes["beat"].kill()
         edit()
     elif fault == "emulator":
-        wait_for(lambda: _in_flight(connection.pk), 20, "a background batch in flight")
+        wait_for(lambda: _in_flight(connection.pk), timeout=20, message="a background batch in flight")
         emulator.kill()
         edit()  # saved while Salesforce is down: queued, sent when it is back
         time.sleep(2)
@@ -359,13 +351,13 @@ def run_scenario(fault: str, *, stack: ChaosStack, emulator: PrivateEmulator, te
                                    data={"title": f"{opportunity.title.split(' (')[0]} (edited {time.time_ns()})"})
             edited.append(opportunity.pk)
 
-    wait_for(lambda: SyncRun.objects.filter(pk=run.pk, processed__gt=0).exists() or _in_flight(connection.pk), 30,
-             "the full sync to start")
+    wait_for(lambda: SyncRun.objects.filter(pk=run.pk, processed__gt=0).exists() or _in_flight(connection.pk), timeout=30,
+             message="the full sync to start")
     started = time.monotonic()
     rule_id = inject(fault, stack, emulator, connection, edit)
     stack.ensure()  # the supervisor restarts what was killed
     try:
-        wait_for(lambda: settled(connection.pk, run.pk), timeout, f"everything to settle after {fault}", interval=0.25)
+        wait_for(lambda: settled(connection.pk, run.pk), timeout=timeout, message=f"everything to settle after {fault}", interval=0.25)
     except AssertionError:
         rows = list(OutboxEntry.objects.values("state", "priority", "attempts", "available_at", "lease_expires_at")[:10])
         raise AssertionError(f"{fault}: not settled; open rows {rows}; run {SyncRun.objects.filter(pk=run.pk).values().first()}\n"
