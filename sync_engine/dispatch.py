@@ -11,8 +11,6 @@ from django.db import transaction
 from sync_engine import wakeups
 
 logger = logging.getLogger(__name__)
-REALTIME_QUEUE = wakeups.REALTIME
-BACKGROUND_QUEUE = wakeups.BACKGROUND
 
 
 def enqueue_push(connection_ids: Iterable[int], priority: int, *, delay: float = 0.0, only_if_idle: bool = False) -> None:

@@ -307,8 +307,6 @@ def _seconds_until_capacity(connection: SalesforceConnection) -> float:
     hour are in ApiCallBucket, so the estimate is the end of the oldest hour in the window that
     had calls; without history, an hour. This is only what people are told: the capacity
     check (`_probe_after_pause`) runs every few minutes whatever the estimate says."""
-    from sync_engine.models import ApiCallBucket
-
     now = timezone.now()
     window_start = now - datetime.timedelta(hours=24)
     oldest = (ApiCallBucket.objects.filter(connection=connection, hour__gte=window_start - datetime.timedelta(hours=1), calls__gt=0)

@@ -32,7 +32,7 @@ BATCHES_PER_TURN = 5
 def push_and_reschedule(*, connection_id: int, max_priority: int | None) -> PushSummary:
     """A worker's turn on one connection lane: push what is pending, then ask for the one next
     wake-up the outcome calls for (more work, a retry after backoff, the end of a pause)."""
-    lane = wakeups.lane_for(Priority.REALTIME if max_priority is not None and max_priority <= Priority.REALTIME else Priority.FULL)
+    lane = wakeups.lane_for(max_priority if max_priority is not None else Priority.FULL)
     wakeups.started(connection_id, lane)
     summary = push_connection(connection_id=connection_id, max_priority=max_priority, max_batches=BATCHES_PER_TURN)
     manual_runs_settle(connection_id=connection_id)
