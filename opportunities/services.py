@@ -23,7 +23,7 @@ from opportunities.models import (
     Opportunity,
     Requirement,
 )
-from sync_engine.models import RecordType
+from sync_engine.vocabulary import Event, RecordType
 from sync_engine.outbox import record_change
 
 OPPORTUNITY_FIELDS = (
@@ -54,7 +54,7 @@ def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: 
     department.key = _unique_department_key(tenant, department.name)
     _validate(department)
     department.save()
-    record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event="created",
+    record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.CREATED,
                   changed_fields=["name", "acronym", "website"])
     return department
 
@@ -66,7 +66,7 @@ def department_update(*, tenant: Tenant, department: Department, data: Mapping[s
     if changed:
         _validate(department)
         department.save()
-        record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event="updated",
+        record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.UPDATED,
                       changed_fields=changed)
     return department
 
@@ -96,7 +96,7 @@ def contact_create(*, tenant: Tenant, last_name: str, department: Department | N
     contact = Contact(tenant=tenant, last_name=last_name, department=department, **fields)
     _validate(contact)
     contact.save()
-    record_change(tenant=tenant, record_type=RecordType.CONTACT, record_id=contact.pk, event="created",
+    record_change(tenant=tenant, record_type=RecordType.CONTACT, record_id=contact.pk, event=Event.CREATED,
                   changed_fields=["first_name", "last_name", "email", "phone", "job_title", "department"])
     return contact
 
@@ -170,7 +170,7 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
-    record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event="created",
+    record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=Event.CREATED,
                   changed_fields=[f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")])
     return opportunity
 
@@ -188,7 +188,7 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
     event = "status_changed" if "status" in changed and previous_status != opportunity.status else "updated"
-    if "assignee" in changed and event == "updated":
+    if "assignee" in changed and event == Event.UPDATED:
         event = "assigned"
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=event,
                   changed_fields=changed)
@@ -224,7 +224,7 @@ def analysis_update(*, tenant: Tenant, analysis: BidAnalysis, data: Mapping[str,
         _validate(analysis)
         analysis.save()
         if analysis.status == BidAnalysisStatus.COMPLETED:
-            record_change(tenant=tenant, record_type=RecordType.ANALYSIS, record_id=analysis.pk, event="updated",
+            record_change(tenant=tenant, record_type=RecordType.ANALYSIS, record_id=analysis.pk, event=Event.UPDATED,
                           changed_fields=changed)
     return analysis
 
@@ -236,7 +236,7 @@ def requirement_add(*, tenant: Tenant, analysis: BidAnalysis, text: str, kind: s
     _validate(requirement)
     requirement.save()
     if analysis.status == BidAnalysisStatus.COMPLETED:
-        record_change(tenant=tenant, record_type=RecordType.REQUIREMENT, record_id=requirement.pk, event="created",
+        record_change(tenant=tenant, record_type=RecordType.REQUIREMENT, record_id=requirement.pk, event=Event.CREATED,
                       changed_fields=["text", "kind", "capability_match", "code", "weight", "notes"])
     return requirement
 
@@ -260,10 +260,10 @@ def analysis_complete(*, tenant: Tenant, analysis: BidAnalysis, compliance_score
     analysis.completed_at = timezone.now()
     _validate(analysis)
     analysis.save()
-    record_change(tenant=tenant, record_type=RecordType.ANALYSIS, record_id=analysis.pk, event="completed",
+    record_change(tenant=tenant, record_type=RecordType.ANALYSIS, record_id=analysis.pk, event=Event.COMPLETED,
                   changed_fields=["status", "compliance_score", "summary", "key_findings", "risks", "recommendation"])
     for requirement_id in analysis.requirements.values_list("pk", flat=True):
-        record_change(tenant=tenant, record_type=RecordType.REQUIREMENT, record_id=requirement_id, event="created",
+        record_change(tenant=tenant, record_type=RecordType.REQUIREMENT, record_id=requirement_id, event=Event.CREATED,
                       changed_fields=["text", "kind", "capability_match"])
     opportunity_update(
         tenant=tenant,
@@ -285,7 +285,7 @@ def comment_create(*, tenant: Tenant, opportunity: Opportunity, author: Abstract
         raise ValidationError({"body": ["Comment cannot be empty."]})
     _validate(comment)
     comment.save()
-    record_change(tenant=tenant, record_type=RecordType.COMMENT, record_id=comment.pk, event="created",
+    record_change(tenant=tenant, record_type=RecordType.COMMENT, record_id=comment.pk, event=Event.CREATED,
                   changed_fields=["body"])
     return comment
 

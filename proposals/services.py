@@ -19,7 +19,7 @@ from opportunities.models import Opportunity
 from opportunities.numbers import MONEY_MAX, PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX, exceeds_money, money_text
 from proposals.models import Proposal, ProposalSection, ProposalStatus, Quote, QuoteLineItem
 from proposals.pdf import render_pdf
-from sync_engine.models import RecordType
+from sync_engine.vocabulary import Event, RecordType
 from sync_engine.outbox import record_change
 
 DEFAULT_SECTIONS = ("Executive Summary", "Technical Approach", "Team", "Pricing")
@@ -67,7 +67,7 @@ def proposal_generate(*, tenant: Tenant, proposal: Proposal) -> Proposal:
     proposal.generated_at = timezone.now()
     proposal.status = ProposalStatus.READY
     proposal.save()
-    record_change(tenant=tenant, record_type=RecordType.PROPOSAL, record_id=proposal.pk, event="generated",
+    record_change(tenant=tenant, record_type=RecordType.PROPOSAL, record_id=proposal.pk, event=Event.GENERATED,
                   changed_fields=["document", "status", "generated_at"])
     return proposal
 

@@ -16,6 +16,7 @@ from django.db import connection as db, transaction
 from django.utils import timezone
 
 from sync_engine.models import OutboxEntry, OutboxState, Priority
+from sync_engine.vocabulary import Event
 
 def lease() -> datetime.timedelta:
     """How long a claim holds before the sweeper may hand the rows to another worker."""
@@ -94,7 +95,7 @@ def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = No
                 newer.changed_fields = sorted(set(newer.changed_fields) | set(entry.changed_fields))
                 newer.priority = min(newer.priority, entry.priority)
                 newer.attempts = max(newer.attempts, entry.attempts + (1 if count_attempt else 0))
-                if entry.event == "created":
+                if entry.event == Event.CREATED:
                     newer.event = "created"
                 newer.run_id = newer.run_id or entry.run_id
                 newer.save()

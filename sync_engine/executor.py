@@ -32,6 +32,7 @@ from sync_engine import claim as queue, wakeups
 from sync_engine.governor import get_governor
 from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.links import links_for
+from sync_engine.vocabulary import Event
 from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, RecordType, SyncLog, SyncResult, SyncRun, SyncRunStatus
 from sync_engine.push import activities
 from sync_engine.push.accounts import resolve_accounts
@@ -404,7 +405,7 @@ def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
     now = timezone.now()
     for opportunity in opportunities:
         changed = set().union(*(e.changed_fields for e in by_type[RecordType.OPPORTUNITY][opportunity.pk]))
-        created = any(e.event == "created" for e in by_type[RecordType.OPPORTUNITY][opportunity.pk])
+        created = any(e.event == Event.CREATED for e in by_type[RecordType.OPPORTUNITY][opportunity.pk])
         if "status" in changed and not created:
             planned.append(activities.status_changed(opportunity, window, now))
         if "@deadline" in changed and opportunity.closing_date:

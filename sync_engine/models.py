@@ -8,30 +8,7 @@ from django.db import models
 
 from cothon.models import Tenant
 from integrations.models import SalesforceConnection
-
-
-class RecordType(models.TextChoices):
-    """Local record kinds that sync. The value is stable: it is stored in outbox and links."""
-
-    DEPARTMENT = "department", "Department"
-    CONTACT = "contact", "Contact"
-    OPPORTUNITY = "opportunity", "Opportunity"
-    ANALYSIS = "analysis", "Bid analysis"
-    REQUIREMENT = "requirement", "Requirement"
-    COMMENT = "comment", "Comment"
-    PROPOSAL = "proposal", "Proposal"
-    QUOTE = "quote", "Quote"
-    APPOINTMENT = "appointment", "Appointment"
-
-
-class Priority(models.IntegerChoices):
-    """Lower runs first. Manual and real-time work outranks background runs."""
-
-    MANUAL = 0, "Manual"
-    REALTIME = 1, "Real-time"
-    INCREMENTAL = 2, "Incremental"
-    RECONCILIATION = 3, "Reconciliation"
-    FULL = 4, "Full sync"
+from sync_engine.vocabulary import Event, Origin, Priority, RecordType  # noqa: F401 - re-exported
 
 
 class OutboxState(models.TextChoices):

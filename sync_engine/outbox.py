@@ -17,7 +17,8 @@ from django.utils import timezone
 from cothon.models import Tenant
 from integrations.models import ConnectionStatus, SalesforceConnection
 from sync_engine.dispatch import enqueue_on_commit
-from sync_engine.models import OutboxEntry, OutboxState, Priority
+from sync_engine.models import OutboxEntry, OutboxState
+from sync_engine.vocabulary import Event, Origin, Priority
 
 # Connections that accept pushes. A disconnected org stops syncing; one that needs a reconnect
 # keeps its queue so nothing is lost while an admin fixes it.
@@ -41,12 +42,19 @@ def record_change(
     event: str,
     changed_fields: Iterable[str] = (),
     priority: int = Priority.REALTIME,
+    origin: str = Origin.COTHON,
+    origin_connection_id: int | None = None,
 ) -> list[OutboxEntry]:
-    """Queue a push of one record to every target connection, coalescing with pending rows."""
+    """Queue a push of one record to every target connection, coalescing with pending rows.
+
+    A change applied from Salesforce (`origin=Origin.SALESFORCE`) is never sent back to the
+    connection it came from (`origin_connection_id`); other push-enabled orgs still get it."""
     fields = sorted(set(changed_fields))
     entries: list[OutboxEntry] = []
     now = timezone.now()
     for connection in push_targets(tenant=tenant):
+        if origin == Origin.SALESFORCE and connection.pk == origin_connection_id:
+            continue
         entries.append(upsert_pending(connection, tenant, record_type, record_id, event, fields, priority, now))
     if entries:
         enqueue_on_commit([e.connection_id for e in entries], priority)
@@ -62,7 +70,7 @@ def upsert_pending(connection, tenant, record_type, record_id, event, fields, pr
         if entry is not None:
             entry.changed_fields = sorted(set(entry.changed_fields) | set(fields))
             entry.priority = min(entry.priority, priority)
-            if event == "deleted" or entry.event != "created":
+            if event == Event.DELETED or entry.event != Event.CREATED:
                 entry.event = event
             entry.available_at = min(entry.available_at, now)
             entry.save(update_fields=["changed_fields", "priority", "event", "available_at", "updated_at"])

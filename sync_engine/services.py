@@ -19,6 +19,7 @@ from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
 from sync_engine.outbox import upsert_pending
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.vocabulary import Event
 
 logger = logging.getLogger(__name__)
 DEADLINE_DAYS = 3
@@ -74,7 +75,7 @@ def runs_settle(*, connection_id: int | None = None) -> int:
 
 # --- Sync Now and manual record sync ------------------------------------------------------
 
-def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, run: SyncRun, event: str = "sync") -> None:
+def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, run: SyncRun, event: str = Event.SYNC) -> None:
     """Queue many records for a run. A record that already has a pending row keeps it (its
     changes are not lost) and that row joins the run, so the run counts every record it queued
     whichever task pushes it."""
@@ -148,7 +149,7 @@ def sync_run_cancel(*, run: SyncRun) -> None:
     """A flag the executor checks between batches. The run's queued rows that only exist for
     it are dropped; rows that also carry a real change stay queued, no longer counted by it."""
     SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    OutboxEntry.objects.filter(run=run, state=OutboxState.PENDING, event="sync").delete()
+    OutboxEntry.objects.filter(run=run, state=OutboxState.PENDING, event=Event.SYNC).delete()
     OutboxEntry.objects.filter(run=run, state=OutboxState.PENDING).update(run=None)
     if run.status == SyncRunStatus.QUEUED or not OutboxEntry.objects.filter(run=run, state=OutboxState.CLAIMED).exists():
         run_finish(run.pk)
@@ -237,7 +238,7 @@ def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
                                                   closing_date__lte=today + datetime.timedelta(days=DEADLINE_DAYS)).select_related("tenant"):
         with transaction.atomic():
             record_change(tenant=opportunity.tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk,
-                          event="deadline", changed_fields=["@deadline"], priority=Priority.REALTIME)
+                          event=Event.DEADLINE, changed_fields=["@deadline"], priority=Priority.REALTIME)
         count += 1
     return count
 
