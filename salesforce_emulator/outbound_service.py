@@ -194,6 +194,16 @@ class Outbound:
             self._index()
         return rule
 
+    def replace_rules(self, org: str, source: str, rules: list[Rule]) -> None:
+        """Swap every rule of one org and source for `rules` (Tooling workflow rules are
+        rebuilt whole whenever their metadata changes)."""
+        with self.lock:
+            for rid in [k for k, r in self.rules.items() if r.org == org and r.source == source]:
+                del self.rules[rid]
+            for rule in rules:
+                self.rules[rule.id] = rule
+            self._index()
+
     def remove_rules(self, rule_id: str | None = None, org: str | None = None) -> int:
         with self.lock:
             doomed = [r.id for r in self.rules.values()

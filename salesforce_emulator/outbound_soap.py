@@ -40,7 +40,7 @@ def soap_payload(emu: Any, rule: Rule, notifications: list[dict[str, str]],
         " <soapenv:Body>\n",
         '  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">\n',
         f"   <OrganizationId>{rt.org.org_id}</OrganizationId>\n",
-        f"   <ActionId>{rule.id}</ActionId>\n",
+        f"   <ActionId>{rule.action_id or rule.id}</ActionId>\n",
         f"   <SessionId>{escape(session_id)}</SessionId>\n" if session_id
         else '   <SessionId xsi:nil="true"/>\n',
         f"   <EnterpriseUrl>{escape(base)}/services/Soap/c/{rule.api_version}/{org15}"

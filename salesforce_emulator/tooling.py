@@ -7,7 +7,8 @@ is usable in DML and SOQL. Every profile that can see the object gets edit acces
 field (an admin ticking "Visible" for all profiles); a new object gets CRED for the creating
 user's profile and for the run-as users of the org's connected apps. What was created is kept
 in the store's kv table (a restart replays it); `/_emulator/reset` returns to the org
-definition. ``GET /tooling/query?q=`` answers SOQL on CustomField and CustomObject.
+definition. ``GET /tooling/query?q=`` answers SOQL on CustomField and CustomObject, and on
+WorkflowOutboundMessage and WorkflowRule (created through ``tooling_workflow_api``).
 """
 
 from __future__ import annotations
@@ -282,13 +283,16 @@ def _replay(emu: Any, rt: Any) -> None:
 
 
 def attach(emu: Any) -> None:
+    from . import tooling_workflow_api
     with _lock:
         for rt in emu.orgs.values():
             _remember(emu, rt)
             _replay(emu, rt)
+        tooling_workflow_api.attach(emu)
 
 
 def reset(emu: Any, org: str | None) -> None:
+    from . import tooling_workflow_api
     with _lock:
         for rt in emu.orgs.values():
             if org is not None and rt.org.name != org:
@@ -298,6 +302,7 @@ def reset(emu: Any, org: str | None) -> None:
                 profile.objects = dict(perms.get(name, {}))
             _rebuild(rt, copy.deepcopy(objects))
             rt.store.kv_set(KV_PREFIX + rt.org.name, {"ops": [], "counter": 0})
+            tooling_workflow_api.reset(emu, rt)
 
 
 # -- endpoints --------------------------------------------------------------------------------
@@ -401,13 +406,21 @@ class ToolingSource:
                                "Description": None,
                                "CreatedDate": op["created"] if op else stamp,
                                "LastModifiedDate": op["created"] if op else stamp})
-        return {"customfield": fields, "customobject": objects}
+        from .tooling_workflow_api import rows as workflow_rows
+        return {"customfield": fields, "customobject": objects, **workflow_rows(rt)}
 
     def object_info(self, name: str):
         from .soql.interface import FieldInfo, ObjectInfo
+        from .tooling_workflow_api import FIELD_TYPES, QUERY_FIELDS, TYPES
         key = name.lower()
         if key not in self.rows:
             return None
+        if key in TYPES:
+            fields = {n.lower(): FieldInfo(name=n, type=FIELD_TYPES.get(n, "string"),
+                                           filterable=n != "Metadata",
+                                           sortable=n != "Metadata", groupable=n != "Metadata")
+                      for n in QUERY_FIELDS[key]}
+            return ObjectInfo(name=TYPES[key][0], fields=fields)
         names = ["Id", "DeveloperName", "NamespacePrefix", "FullName", "ManageableState",
                  "Description", "CreatedDate", "LastModifiedDate"]
         if key == "customfield":
@@ -421,8 +434,10 @@ class ToolingSource:
         return list(self.rows.get(object_name.lower(), []))
 
     def record_by_id(self, record_id: str):
-        for name, rows in (("CustomField", self.rows["customfield"]),
-                           ("CustomObject", self.rows["customobject"])):
+        from .tooling_workflow_api import TYPES
+        for key, rows in self.rows.items():
+            name = {"customfield": "CustomField", "customobject": "CustomObject"}.get(key) \
+                or TYPES[key][0]
             for row in rows:
                 if row["Id"] == ids.normalize(record_id):
                     return name, row
@@ -457,6 +472,13 @@ def tooling_query(call: Call):
                                                       f"sobjects/{rtype}/{rid}"}
         records.append(record)
     entity = records[0]["attributes"]["type"] if records else None
+    if entity in ("WorkflowOutboundMessage", "WorkflowRule") and len(records) > 1 and \
+            any(k in records[0] for k in ("FullName", "Metadata")):
+        # as the Tooling API guards its metadata fields
+        return json_response([{"errorCode": "MALFORMED_QUERY", "message": (
+            "When retrieving results with Metadata or FullName fields, the query "
+            "qualifications must specify no more than one row for retrieval. Result size: "
+            f"{len(records)}")}], 400)
     text = json.dumps({"size": len(records), "totalSize": result.total_size, "done": True,
                        "queryLocator": None, "entityTypeName": entity, "records": records})
     return json_response(None, text=text)
@@ -475,3 +497,5 @@ def register(router) -> None:
     router.add(f"{v}/sobjects/CustomObject", ["POST"], create_object, operation="tooling",
                name="tooling_custom_object")
     router.add(f"{v}/query", ["GET"], tooling_query, operation="tooling", name="tooling_query")
+    from . import tooling_workflow_api
+    tooling_workflow_api.register(router)
