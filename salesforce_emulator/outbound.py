@@ -2,8 +2,9 @@
 
 A rule names an object, a criterion ("field equals value") plus optional extra conditions
 (field op value), an evaluation mode, an endpoint URL, the fields to send and whether to send a
-session id. Rules come from the org definition (``outbound_messages:`` in orgs/*.yaml) or from
-the test hook ``POST /_emulator/outbound/rules``. They are evaluated on every committed record
+session id. Rules come from the org definition (``outbound_messages:`` in orgs/*.yaml), from
+the test hook ``POST /_emulator/outbound/rules``, or from WorkflowRule + WorkflowOutboundMessage
+created through the Tooling API (``tooling_workflow_api``). They are evaluated on every committed record
 write whatever the API (REST, collections, composite, Bulk 2.0), through a store listener.
 
 Evaluation modes (Salesforce workflow semantics):
