@@ -353,6 +353,19 @@ def create_object(call: Call):
 
 
 # -- tooling query ----------------------------------------------------------------------------
+def custom_object_ids(rt: Any) -> dict[str, str]:
+    """CustomObject ids by object name: the Tooling-created one's, else a stable seeded id."""
+    created = {op["full_name"].lower(): op["id"] for op in _load_state(rt)["ops"]
+               if op["kind"] == "object"}
+    found, index = {}, 0
+    for obj in sorted(rt.schema.objects.values(), key=lambda o: o.name):
+        if obj.custom:
+            index += 1
+            found[obj.name] = created.get(obj.name.lower()) or \
+                ids.make_seed_id("01I", rt.org.code, index)
+    return found
+
+
 class ToolingSource:
     """CustomField / CustomObject rows for the SOQL engine."""
 
@@ -365,15 +378,12 @@ class ToolingSource:
         created = {op["full_name"].lower(): op for op in _load_state(rt)["ops"]}
         stamp = "2024-01-01T00:00:00.000+0000"
         objects: list[dict[str, Any]] = []
-        object_ids: dict[str, str] = {}
-        index = 0
+        object_ids = custom_object_ids(rt)
         for obj in sorted(rt.schema.objects.values(), key=lambda o: o.name):
             if not obj.custom:
                 continue
-            index += 1
             op = created.get(obj.name.lower())
-            oid = op["id"] if op else ids.make_seed_id("01I", rt.org.code, index)
-            object_ids[obj.name] = oid
+            oid = object_ids[obj.name]
             namespace, dev = _dev_name(obj.name)
             objects.append({"Id": oid, "DeveloperName": dev, "NamespacePrefix": namespace,
                             "FullName": obj.name, "ManageableState": "unmanaged",

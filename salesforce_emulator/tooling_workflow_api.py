@@ -183,11 +183,8 @@ def _entity(rt: Any, obj: str) -> str:
     """Standard objects are named by their enum; custom ones by their CustomObject id."""
     if not obj.endswith("__c"):
         return obj
-    from .tooling import ToolingSource
-    for row in ToolingSource(rt).rows["customobject"]:
-        if row["FullName"] == obj:
-            return row["Id"]
-    return obj
+    from .tooling import custom_object_ids
+    return custom_object_ids(rt).get(obj, obj)
 
 
 def _row(rt: Any, type_name: str, entry: dict[str, Any],

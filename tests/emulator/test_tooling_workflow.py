@@ -279,6 +279,42 @@ def test_deactivate_patch_and_delete_change_delivery(emulator_reset, receiver):
     assert rows["totalSize"] == 0
 
 
+def test_rules_on_a_custom_object_name_it_by_id(emulator_reset, receiver):
+    handle = emulator_reset
+    rec = receiver()
+    admin = _admin_sf(handle)
+    object_id = _create(admin, "tooling/sobjects/CustomObject", {
+        "FullName": "Wf_Probe__c", "Metadata": {
+            "label": "Probe", "pluralLabel": "Probes", "deploymentStatus": "Deployed",
+            "sharingModel": "ReadWrite", "nameField": {"type": "Text", "label": "Probe Name"}}})
+    message_id = _create(admin, MESSAGE, _message_body(rec.url, name="Probe_Sync",
+                                                       obj="Wf_Probe__c", fields=["Name"]))
+    rule_id = _create(admin, RULE, {"FullName": "Wf_Probe__c.Every probe", "Metadata": {
+        "actions": [{"name": "probe_sync", "type": "OutboundMessage"}], "active": True,
+        "formula": "TRUE", "triggerType": "onCreateOnly"}})
+    assert admin.restful(f"{MESSAGE}/{message_id}")["EntityDefinitionId"] == object_id
+    assert admin.restful(f"{RULE}/{rule_id}")["TableEnumOrId"] == object_id
+    admin.restful("sobjects/Wf_Probe__c", method="POST", json={"Name": "P-1"})
+    assert _settle(rec, 1) == ["P-1"]
+
+
+def test_boolean_filters_and_text_operators():
+    from salesforce_emulator.outbound_rules import RuleError, _compare, evaluate_filter
+
+    assert evaluate_filter("1 AND (2 OR 3)", [True, False, True]) is True
+    assert evaluate_filter("1 AND (2 OR 3)", [True, False, False]) is False
+    assert evaluate_filter("NOT 1 OR 2", [True, False]) is False
+    assert evaluate_filter("(1)", [True]) is True
+    for bad in ("1 AND 2 OR 3", "1 AND", "(1 AND 2", "1 2", "4", "1 XOR 2", ""):
+        with pytest.raises(RuleError):
+            evaluate_filter(bad, [True, True, True])
+    assert _compare("contains", "Big Deal", ["small", "deal"]) is True
+    assert _compare("not_contains", "Big Deal", ["small", "deal"]) is False
+    assert _compare("not_contains", None, "x") is True
+    assert _compare("starts_with", "CT-9", "ct-") is True
+    assert _compare("contains", 1500, "50") is True
+
+
 # -- separate emulator processes ---------------------------------------------------------------
 def _boot(data_dir: Path, org_files: list[Path] | None = None):
     args = [sys.executable, "-m", "salesforce_emulator", "serve", "--port", "0",
