@@ -426,10 +426,11 @@ class ToolingSource:
         if key not in self.rows:
             return None
         if key in TYPES:
+            # as on a real org, FullName and Metadata can be selected but not filtered on
+            plain = {n: n not in ("FullName", "Metadata") for n in QUERY_FIELDS[key]}
             fields = {n.lower(): FieldInfo(name=n, type=FIELD_TYPES.get(n, "string"),
-                                           filterable=n != "Metadata",
-                                           sortable=n != "Metadata", groupable=n != "Metadata")
-                      for n in QUERY_FIELDS[key]}
+                                           filterable=ok, sortable=ok, groupable=ok)
+                      for n, ok in plain.items()}
             return ObjectInfo(name=TYPES[key][0], fields=fields)
         names = ["Id", "DeveloperName", "NamespacePrefix", "FullName", "ManageableState",
                  "Description", "CreatedDate", "LastModifiedDate"]

@@ -139,9 +139,13 @@ def test_message_and_rule_deliver_a_notification_on_edit(emulator_reset, receive
     assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
     rows = admin.toolingexecute(
         "query/?q=SELECT+Id,Name,FullName,Metadata,ApiVersion,IntegrationUserId+FROM+"
-        "WorkflowOutboundMessage+WHERE+Name='Cothon_Sync'")
+        "WorkflowOutboundMessage+WHERE+Name='Cothon_Sync'+AND+EntityDefinitionId='Opportunity'")
     assert rows["totalSize"] == 1 and rows["records"][0]["Id"] == message_id
     assert rows["records"][0]["Metadata"]["endpointUrl"] == rec.url
+    with pytest.raises(SalesforceMalformedRequest) as info:  # not filterable on a real org
+        admin.toolingexecute("query/?q=SELECT+Id+FROM+WorkflowOutboundMessage+WHERE+"
+                             "FullName='Opportunity.Cothon_Sync'")
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
     rules = admin.toolingexecute("query/?q=SELECT+Id,Name,TableEnumOrId+FROM+WorkflowRule+"
                                  "WHERE+TableEnumOrId='Opportunity'")
     assert [r["Id"] for r in rules["records"]] == [rule_id]
