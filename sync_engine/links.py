@@ -1,4 +1,7 @@
-"""Reads and writes of SyncLink (the Salesforce link state of each synced record)."""
+"""Reads and writes of SyncLink (the Salesforce link state of each synced record).
+
+The one owner of link state: other apps read a record's Salesforce id and status through the
+selectors at the end of this module."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from integrations import selectors as integration_selectors
 from sync_engine.models import LinkStatus, SyncLink
+from sync_engine.vocabulary import RecordType
 
 
 def values_hash(fields: dict[str, Any]) -> str:
@@ -60,3 +65,55 @@ def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, su
     SyncLink.objects.bulk_create(list(rows.values()), update_conflicts=True,
                                  unique_fields=["connection", "record_type", "record_id", "sobject"],
                                  update_fields=_LINK_UPDATE_FIELDS)
+
+
+# --- the Salesforce state of a record, as the record pages and the API show it ---------------
+# sync_engine owns link state: pages, serializers and other layers read it through these, never
+# SyncLink directly. Each shows the tenant's default connection's link (decisions.md).
+
+def opportunity_salesforce_link(*, tenant, opportunity) -> dict[str, Any]:
+    """What the record page's Salesforce panel shows: the default connection, how many
+    connections the tenant has, and this opportunity's SyncLink in the default connection
+    (None when it was never pushed)."""
+    connection = integration_selectors.salesforce_default_connection(tenant=tenant)
+    link = None
+    if connection is not None:
+        link = (
+            SyncLink.objects.filter(
+                tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY,
+                record_id=opportunity.pk, sobject="Opportunity",
+            )
+            .select_related("connection")
+            .first()
+        )
+    return {
+        "connection": connection,
+        "connection_count": (integration_selectors.salesforce_connection_list(tenant=tenant).count()
+                             if connection is None else None),
+        "link": link,
+    }
+
+
+def opportunity_salesforce_links(*, tenant, opportunity_ids: list[int]) -> dict[int, SyncLink]:
+    """SyncLinks of these opportunities in the tenant's default connection, by opportunity id."""
+    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, sobject="Opportunity",
+                            record_ids=opportunity_ids)
+
+
+def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sobject: str | None = None) -> dict[int, SyncLink]:
+    """SyncLinks of these records in the tenant's default connection, by record id.
+
+    One query whatever the number of ids, so a page of records costs one extra query.
+    Records without a link (or with no default connection) are simply absent. Without
+    `sobject`, the record type's one link is meant (quotes, appointments: one object each).
+    """
+    record_ids = list(record_ids)
+    if not record_ids:
+        return {}
+    links = SyncLink.objects.filter(
+        tenant=tenant, connection__tenant=tenant, connection__is_default=True,
+        record_type=record_type, record_id__in=record_ids,
+    ).select_related("connection").order_by("id")
+    if sobject is not None:
+        links = links.filter(sobject=sobject)
+    return {link.record_id: link for link in links}

@@ -1,4 +1,4 @@
-"""The Sync button of an opportunity: queue a manual-priority push of this record to the
+"""The Sync button of an opportunity (routed at /opportunities/<pk>/sync/, `opportunities:sync`): queue a manual-priority push of this record to the
 tenant's default Salesforce connection and answer with the polled progress area of the
 Salesforce panel (sync_engine's record_run_status decides when the record has a result)."""
 
@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
 from opportunities import selectors
-from opportunities.views import NO_DEFAULT, NOT_CONNECTED
 from sync_engine.models import RecordType
+from sync_engine.record_panel import NO_DEFAULT, NOT_CONNECTED
 from sync_engine.services import record_sync_now
 
 
