@@ -13,7 +13,8 @@ from typing import Any
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
-from sync_engine.models import LinkStatus, SyncLink
+from integrations.sync_settings import settings_current
+from sync_engine.models import HeldLink, LinkStatus, SyncLink
 from sync_engine.vocabulary import RecordType
 
 
@@ -117,3 +118,51 @@ def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sob
     if sobject is not None:
         links = links.filter(sobject=sobject)
     return {link.record_id: link for link in links}
+
+
+# Which settings key names the Salesforce object of a record type linked by id only (no push
+# handler yet), and the object used when the settings do not name one.
+LINKED_OBJECTS = {RecordType.QUOTE: ("opportunity", "Opportunity"),
+                  RecordType.APPOINTMENT: ("appointment", "i360__Appointment__c")}
+
+
+def salesforce_ids(*, tenant, record_type: str, record_ids: Iterable[int]) -> dict[int, str]:
+    """The Salesforce id of each of these records (quotes, appointments) in the tenant's default
+    connection, by record id — or the id held for it while the tenant has no default
+    connection (HeldLink). Records with neither are absent. Two queries at most."""
+    record_ids = list(record_ids)
+    if not record_ids:
+        return {}
+    ids = {record_id: link.salesforce_id
+           for record_id, link in salesforce_links(tenant=tenant, record_type=record_type, record_ids=record_ids).items()
+           if link.salesforce_id}
+    missing = [record_id for record_id in record_ids if record_id not in ids]
+    if missing:
+        held = HeldLink.objects.filter(tenant=tenant, record_type=record_type, record_id__in=missing).order_by("id")
+        for row in held:
+            ids.setdefault(row.record_id, row.salesforce_id)
+    return ids
+
+
+def held_links_adopt(*, connection) -> int:
+    """Turn the tenant's held Salesforce ids (kept while it had no default connection) into links
+    of its default connection, in the object its settings name. Returns how many were adopted.
+    A record already linked in that connection keeps its link; the held row goes either way."""
+    if not connection.is_default:
+        return 0
+    held = list(HeldLink.objects.filter(tenant_id=connection.tenant_id))
+    if not held:
+        return 0
+    objects = settings_current(connection=connection).get("objects") or {}
+    now = timezone.now()
+    adopted = 0
+    for row in held:
+        key, default = LINKED_OBJECTS.get(row.record_type, ("", row.sobject))
+        _, created = SyncLink.objects.get_or_create(
+            connection=connection, record_type=row.record_type, record_id=row.record_id,
+            sobject=objects.get(key) or default,
+            defaults={"tenant_id": connection.tenant_id, "salesforce_id": row.salesforce_id,
+                      "status": LinkStatus.SYNCED, "last_synced_at": now})
+        adopted += created
+    HeldLink.objects.filter(pk__in=[row.pk for row in held]).delete()
+    return adopted
