@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/validate/", views.opportunity_validate_existing, name="validate_existing"),
     path("<int:pk>/delete/", views.opportunity_delete, name="delete"),
     path("<int:pk>/comments/", views.comment_create, name="comment_create"),
+    # The record's Sync button belongs to the sync web layer; its URL stays with the record.
     path("<int:pk>/sync/", record_views.opportunity_sync, name="sync"),
     path("<int:pk>/analyses/new/", analysis_views.analysis_create, name="analysis_create"),
     path("analyses/<int:analysis_pk>/edit/", analysis_views.analysis_edit, name="analysis_edit"),

@@ -1,4 +1,4 @@
-"""The Sync button of an opportunity (routed at /opportunities/<pk>/sync/, `opportunities:sync`): queue a manual-priority push of this record to the
+"""The Sync button of an opportunity: queue a manual-priority push of this record to the
 tenant's default Salesforce connection and answer with the polled progress area of the
 Salesforce panel (sync_engine's record_run_status decides when the record has a result)."""
 
