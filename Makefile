@@ -20,7 +20,7 @@ run: $(STAMP)
 	@$(PY) scripts/run.py --stop-with-parent
 
 test: $(STAMP) system-deps
-	@$(PY) -m ruff check --select F,E9 --quiet cothon opportunities proposals integrations sync_engine salesforce_emulator scripts benchmarks
+	@$(PY) -m ruff check --select F,E9 --quiet cothon opportunities proposals integrations sync_engine demo salesforce_emulator scripts benchmarks
 	@$(PY) scripts/run_tests.py
 
 benchmarks: $(STAMP)

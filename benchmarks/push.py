@@ -22,7 +22,7 @@ def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str
     import datetime
     from decimal import Decimal
 
-    from cothon.demo_data import DEPARTMENTS, SUBJECTS
+    from demo.data import DEPARTMENTS, SUBJECTS
     from opportunities.models import BidAnalysis, Department, Opportunity, Requirement
 
     departments = Department.objects.bulk_create([

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "proposals",
     "integrations",
     "sync_engine",
+    "demo",  # entry points (demo seeding): above every layer
 ]
 
 MIDDLEWARE = [

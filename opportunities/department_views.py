@@ -14,7 +14,8 @@ from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
 from opportunities import selectors, services
 from opportunities.department_forms import DepartmentForm
-from sync_engine.models import RecordType
+from sync_engine import links as sync_links
+from sync_engine.vocabulary import RecordType
 
 PAGE_SIZE = 50
 
@@ -26,7 +27,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.department_list_with_counts(tenant=request.tenant, search=search)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     departments = list(page.object_list)
-    accounts = integration_selectors.salesforce_links(
+    accounts = sync_links.salesforce_links(
         tenant=request.tenant, record_type=RecordType.DEPARTMENT, sobject="Account",
         record_ids=[d.pk for d in departments])
     for department in departments:

@@ -198,9 +198,9 @@ class Comment(TenantOwned):
 
 
 class Appointment(TenantOwned):
-    """A sales appointment pulled from Salesforce by SOQL (the SalesPro flow)."""
+    """A sales appointment pulled from Salesforce by SOQL (the SalesPro flow). Its Salesforce id
+    is link state, kept by sync_engine (a SyncLink of record type "appointment")."""
 
-    salesforce_id = models.CharField(max_length=18)
     connection_id = models.BigIntegerField(null=True, blank=True)
     customer_name = models.CharField(max_length=255)
     address = models.CharField(max_length=500, blank=True)
@@ -215,4 +215,3 @@ class Appointment(TenantOwned):
 
     class Meta:
         ordering = ["starts_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "salesforce_id"], name="appointment_unique_sf_id")]

@@ -13,10 +13,10 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from cothon.api.fields import FIELD_MAPPING
-from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
 from opportunities.numbers import MONEY_MAX, NEGATIVE_MONEY_MESSAGE, PERCENT_MAX
+from sync_engine import links as sync_links
 
 
 class TenantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -84,7 +84,7 @@ class OpportunityListSerializer(serializers.ListSerializer):
         request = self.context.get("request")
         tenant = getattr(request, "tenant", None)
         if tenant is not None:
-            self._context["salesforce_links"] = integration_selectors.opportunity_salesforce_links(
+            self._context["salesforce_links"] = sync_links.opportunity_salesforce_links(
                 tenant=tenant, opportunity_ids=[item.pk for item in items]
             )
         return super().to_representation(items)
@@ -132,7 +132,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         if links is None:
             request = self.context.get("request")
             tenant = getattr(request, "tenant", None)
-            links = integration_selectors.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
+            links = sync_links.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
         link = links.get(obj.pk)
         if link is None or link.status == "unlinked":
             return None

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from opportunities import analysis_views, sync_views, views
+from opportunities import analysis_views, views
+from sync_engine import record_views
 
 app_name = "opportunities"
 urlpatterns = [
@@ -12,7 +13,8 @@ urlpatterns = [
     path("<int:pk>/validate/", views.opportunity_validate_existing, name="validate_existing"),
     path("<int:pk>/delete/", views.opportunity_delete, name="delete"),
     path("<int:pk>/comments/", views.comment_create, name="comment_create"),
-    path("<int:pk>/sync/", sync_views.opportunity_sync, name="sync"),
+    # The record's Sync button belongs to the sync web layer; its URL stays with the record.
+    path("<int:pk>/sync/", record_views.opportunity_sync, name="sync"),
     path("<int:pk>/analyses/new/", analysis_views.analysis_create, name="analysis_create"),
     path("analyses/<int:analysis_pk>/edit/", analysis_views.analysis_edit, name="analysis_edit"),
     path("analyses/<int:analysis_pk>/requirements/", analysis_views.requirement_add, name="requirement_add"),

@@ -8,17 +8,16 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cothon.tenancy.pages import is_htmx, tenant_page
-from integrations import selectors as integration_selectors
-from integrations.models import ConnectionStatus
 from opportunities import selectors, services
 from opportunities.analysis_forms import attach_analysis_forms
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
 from proposals.selectors import proposal_list
+from sync_engine.record_panel import opportunity_salesforce_panel
 
 PAGE_SIZE = 25
 
@@ -85,46 +84,8 @@ def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm 
         "analyses": [attach_analysis_forms(analysis)
                      for analysis in selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity)],
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
-        "salesforce": _salesforce_panel(request, opportunity),
+        "salesforce": opportunity_salesforce_panel(request, opportunity),
     }
-
-
-NOT_CONNECTED = "Not connected to Salesforce — an admin can connect an org in Settings › Integrations."
-NO_DEFAULT = "No default Salesforce org — an admin can choose one in Settings › Integrations."
-
-
-def _salesforce_panel(request: HttpRequest, opportunity) -> dict:
-    """The Salesforce panel: the default connection's link of this record, and whether the
-    Sync button can be used (and if not, the reason its tooltip gives)."""
-    panel = integration_selectors.opportunity_salesforce_link(tenant=request.tenant, opportunity=opportunity)
-    connection = panel["connection"]
-    # The manual Sync action is wired by the sync issue under this route name; until it exists
-    # the button says why it is off instead of pretending to sync.
-    sync_url = _url_if_exists("opportunities:sync", opportunity.pk)
-    if connection is None:
-        reason = NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED
-    elif not request.membership.has_role("member"):
-        reason = "Syncing needs the member role; viewers can read the sync state only."
-    elif connection.status != ConnectionStatus.CONNECTED:
-        state = {
-            ConnectionStatus.NEEDS_RECONNECT: "needs to be reconnected",
-            ConnectionStatus.DISCONNECTED: "is disconnected",
-        }.get(connection.status, "is not connected yet")
-        reason = f"The connection “{connection.name}” {state}: an admin can fix it in Settings › Integrations."
-    elif not sync_url:
-        reason = ("Saved changes are queued for Salesforce automatically. "
-                  "A manual Sync is not enabled on this server.")
-    else:
-        reason = ""
-    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason,
-            "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
-
-
-def _url_if_exists(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 @tenant_page("viewer")

@@ -57,8 +57,8 @@ class Quote(TenantOwned):
     currency = models.CharField(max_length=3, default="CAD")
     company_name = models.CharField(max_length=255, blank=True)
     contact_name = models.CharField(max_length=255, blank=True)
-    # Set when the quote came from a Salesforce opportunity (the Scoro flow).
-    salesforce_opportunity_id = models.CharField(max_length=18, blank=True)
+    # A quote that came from a Salesforce opportunity (the Scoro flow) is linked to it by a
+    # SyncLink (record type "quote"), which sync_engine owns; the API shows its id.
     total = ReadableDecimalField(max_digits=16, decimal_places=2, default=Decimal("0"), validators=money_validators())
     pdf = models.FileField(upload_to="quotes/%Y/%m/", blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

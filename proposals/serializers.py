@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Manager
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cothon.api.fields import FIELD_MAPPING, ReadableDecimalField
 from opportunities.numbers import PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX
 from opportunities.serializers import tenant_member_field, tenant_opportunity_field
 from proposals.models import Proposal, ProposalSection, Quote, QuoteLineItem
+from sync_engine import links as sync_links
+from sync_engine.vocabulary import RecordType
 
 
 class ProposalSectionSerializer(serializers.ModelSerializer):
@@ -87,6 +91,18 @@ class QuoteLineItemSerializer(serializers.ModelSerializer):
         }
 
 
+class QuoteListSerializer(serializers.ListSerializer):
+    """Loads the Salesforce ids of a whole page in one query before shaping it."""
+
+    def to_representation(self, data):
+        items = list(data.all() if isinstance(data, Manager) else data)
+        tenant = getattr(self.context.get("request"), "tenant", None)
+        if tenant is not None:
+            self._context["salesforce_ids"] = sync_links.salesforce_ids(
+                tenant=tenant, record_type=RecordType.QUOTE, record_ids=[item.pk for item in items])
+        return super().to_representation(items)
+
+
 class QuoteSerializer(serializers.ModelSerializer):
     number = serializers.CharField(max_length=40, required=False, allow_blank=True,
                                    help_text="Unique in your organization. Omitted: the next Q-00001-style number.")
@@ -95,13 +111,24 @@ class QuoteSerializer(serializers.ModelSerializer):
     owner = tenant_member_field(allow_null=True, required=False, help_text="Id of a member of your organization.")
     line_items = QuoteLineItemSerializer(many=True, required=False, max_length=QUOTE_LINES_MAX)
     pdf = serializers.FileField(read_only=True)
+    salesforce_opportunity_id = serializers.SerializerMethodField(
+        help_text="The Salesforce opportunity this quote came from (its link in the default connection); empty if none.")
     serializer_field_mapping = FIELD_MAPPING
 
     class Meta:
         model = Quote
+        list_serializer_class = QuoteListSerializer
         fields = ["id", "number", "title", "status", "currency", "company_name", "contact_name", "opportunity",
                   "owner", "total", "pdf", "salesforce_opportunity_id", "created_at", "updated_at", "line_items"]
-        read_only_fields = ["total", "salesforce_opportunity_id", "created_at", "updated_at"]
+        read_only_fields = ["total", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.CharField())
+    def get_salesforce_opportunity_id(self, obj: Quote) -> str:
+        ids = self.context.get("salesforce_ids")
+        if ids is None:
+            tenant = getattr(self.context.get("request"), "tenant", None)
+            ids = sync_links.salesforce_ids(tenant=tenant, record_type=RecordType.QUOTE, record_ids=[obj.pk]) if tenant else {}
+        return ids.get(obj.pk, "")
 
     def to_internal_value(self, data):
         try:

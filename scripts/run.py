@@ -318,7 +318,7 @@ def main(argv: list[str]) -> int:
         sup.start("beat", celery + ["beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")])
         _wait_for_http(sup, f"http://127.0.0.1:{port}/healthz")
 
-        from cothon.demo_accounts import DEMO_PASSWORD, DEMO_TENANTS
+        from demo.accounts import DEMO_PASSWORD, DEMO_TENANTS
 
         print("\n" + "=" * 72)
         print(f"  Cothon is running:  http://127.0.0.1:{port}/")

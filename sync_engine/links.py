@@ -1,4 +1,7 @@
-"""Reads and writes of SyncLink (the Salesforce link state of each synced record)."""
+"""Reads and writes of SyncLink (the Salesforce link state of each synced record).
+
+The one owner of link state: other apps read a record's Salesforce id and status through the
+selectors at the end of this module."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from sync_engine.models import LinkStatus, SyncLink
+from integrations import selectors as integration_selectors
+from integrations.sync_settings import settings_current
+from sync_engine.models import HeldLink, LinkStatus, SyncLink
+from sync_engine.vocabulary import RecordType
 
 
 def values_hash(fields: dict[str, Any]) -> str:
@@ -60,3 +66,103 @@ def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, su
     SyncLink.objects.bulk_create(list(rows.values()), update_conflicts=True,
                                  unique_fields=["connection", "record_type", "record_id", "sobject"],
                                  update_fields=_LINK_UPDATE_FIELDS)
+
+
+# --- the Salesforce state of a record, as the record pages and the API show it ---------------
+# sync_engine owns link state: pages, serializers and other layers read it through these, never
+# SyncLink directly. Each shows the tenant's default connection's link (decisions.md).
+
+def opportunity_salesforce_link(*, tenant, opportunity) -> dict[str, Any]:
+    """What the record page's Salesforce panel shows: the default connection, how many
+    connections the tenant has, and this opportunity's SyncLink in the default connection
+    (None when it was never pushed)."""
+    connection = integration_selectors.salesforce_default_connection(tenant=tenant)
+    link = None
+    if connection is not None:
+        link = (
+            SyncLink.objects.filter(
+                tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY,
+                record_id=opportunity.pk, sobject="Opportunity",
+            )
+            .select_related("connection")
+            .first()
+        )
+    return {
+        "connection": connection,
+        "connection_count": (integration_selectors.salesforce_connection_list(tenant=tenant).count()
+                             if connection is None else None),
+        "link": link,
+    }
+
+
+def opportunity_salesforce_links(*, tenant, opportunity_ids: list[int]) -> dict[int, SyncLink]:
+    """SyncLinks of these opportunities in the tenant's default connection, by opportunity id."""
+    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, sobject="Opportunity",
+                            record_ids=opportunity_ids)
+
+
+def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sobject: str | None = None) -> dict[int, SyncLink]:
+    """SyncLinks of these records in the tenant's default connection, by record id.
+
+    One query whatever the number of ids, so a page of records costs one extra query.
+    Records without a link (or with no default connection) are simply absent. Without
+    `sobject`, the record type's one link is meant (quotes, appointments: one object each).
+    """
+    record_ids = list(record_ids)
+    if not record_ids:
+        return {}
+    links = SyncLink.objects.filter(
+        tenant=tenant, connection__tenant=tenant, connection__is_default=True,
+        record_type=record_type, record_id__in=record_ids,
+    ).select_related("connection").order_by("id")
+    if sobject is not None:
+        links = links.filter(sobject=sobject)
+    return {link.record_id: link for link in links}
+
+
+# Which settings key names the Salesforce object of a record type linked by id only (no push
+# handler yet), and the object used when the settings do not name one.
+LINKED_OBJECTS = {RecordType.QUOTE: ("opportunity", "Opportunity"),
+                  RecordType.APPOINTMENT: ("appointment", "i360__Appointment__c")}
+
+
+def salesforce_ids(*, tenant, record_type: str, record_ids: Iterable[int]) -> dict[int, str]:
+    """The Salesforce id of each of these records (quotes, appointments) in the tenant's default
+    connection, by record id — or the id held for it while the tenant has no default
+    connection (HeldLink). Records with neither are absent. Two queries at most."""
+    record_ids = list(record_ids)
+    if not record_ids:
+        return {}
+    ids = {record_id: link.salesforce_id
+           for record_id, link in salesforce_links(tenant=tenant, record_type=record_type, record_ids=record_ids).items()
+           if link.salesforce_id}
+    missing = [record_id for record_id in record_ids if record_id not in ids]
+    if missing:
+        held = HeldLink.objects.filter(tenant=tenant, record_type=record_type, record_id__in=missing).order_by("id")
+        for row in held:
+            ids.setdefault(row.record_id, row.salesforce_id)
+    return ids
+
+
+def held_links_adopt(*, connection) -> int:
+    """Turn the tenant's held Salesforce ids (kept while it had no default connection) into links
+    of its default connection, in the object its settings name. Returns how many were adopted.
+    A record already linked in that connection keeps its link; the held row goes either way."""
+    if not connection.is_default:
+        return 0
+    held = list(HeldLink.objects.filter(tenant_id=connection.tenant_id))
+    if not held:
+        return 0
+    objects = settings_current(connection=connection).get("objects") or {}
+    now = timezone.now()
+    adopted = 0
+    for row in held:
+        key, default = LINKED_OBJECTS.get(row.record_type, ("", row.sobject))
+        _, created = SyncLink.objects.get_or_create(
+            connection=connection, record_type=row.record_type, record_id=row.record_id,
+            sobject=objects.get(key) or default,
+            defaults={"tenant_id": connection.tenant_id, "salesforce_id": row.salesforce_id,
+                      "status": LinkStatus.SYNCED, "last_synced_at": now})
+        adopted += created
+    HeldLink.objects.filter(pk__in=[row.pk for row in held]).delete()
+    return adopted

@@ -95,6 +95,10 @@ class SyncLink(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["connection", "record_type", "record_id", "sobject"], name="link_unique_record"),
+            # An appointment is pulled from one Salesforce record: never two appointments for it.
+            models.UniqueConstraint(fields=["connection", "sobject", "salesforce_id"],
+                                    condition=models.Q(record_type="appointment") & ~models.Q(salesforce_id=""),
+                                    name="link_unique_appointment_sf_id"),
         ]
         indexes = [
             models.Index(fields=["connection", "salesforce_id"]),
@@ -268,3 +272,25 @@ class WakeUp(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["connection", "lane"], name="wakeup_one_per_lane")]
+
+
+class HeldLink(models.Model):
+    """A record's Salesforce id that has no connection to belong to yet.
+
+    Quotes and appointments used to store their Salesforce id on the record. Migration
+    sync_engine 0004 turned each into a SyncLink of the tenant's default connection; a tenant
+    without one at that moment keeps its ids here instead of losing them (a link cannot exist
+    without its connection). The API shows a held id like a linked one, and the tenant's next
+    Sync Now or scheduled run on its default connection turns them into links
+    (`sync_engine.links.held_links_adopt`)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    sobject = models.CharField(max_length=80)
+    salesforce_id = models.CharField(max_length=18)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "record_type", "record_id", "sobject"],
+                                               name="heldlink_unique_record")]

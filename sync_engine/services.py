@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Department, Opportunity, OpportunityStatus, Requirement
-from sync_engine import claim as queue, wakeups
+from sync_engine import claim as queue, links, wakeups
 from sync_engine.dispatch import enqueue_push
 from sync_engine.executor import PushSummary, push_connection, run_finish
 from sync_engine.outbox import upsert_pending
@@ -118,6 +118,8 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     def changed(qs):
         return qs.filter(updated_at__gte=since) if since else qs
     run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=kind, requested_by=actor)
+    # Salesforce ids kept while the tenant had no default connection become its links now.
+    links.held_links_adopt(connection=connection)
     _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
     _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
     _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)

@@ -99,13 +99,13 @@ def sf_links_for(context, records) -> dict:
 
     Iterating `records` evaluates (and caches) the page's queryset, so the table's own loop
     over the same object costs no second query."""
-    from integrations.selectors import opportunity_salesforce_links
+    from sync_engine import links as sync_links
 
     request = context.get("request")
     tenant = getattr(request, "tenant", None)
     if tenant is None:
         return {}
-    return opportunity_salesforce_links(tenant=tenant, opportunity_ids=[r.pk for r in records])
+    return sync_links.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[r.pk for r in records])
 
 
 @register.simple_tag

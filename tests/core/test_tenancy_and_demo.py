@@ -1,6 +1,6 @@
 from django.core.management import call_command
 
-from cothon.demo_data import DEMO_TENANTS
+from demo.accounts import DEMO_TENANTS
 from cothon.models import Membership, Tenant
 from opportunities.models import Opportunity
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from cothon.demo_accounts import DEMO_PASSWORD, DEMO_TENANTS, DemoTenant
+from demo.accounts import DEMO_PASSWORD, DEMO_TENANTS, DemoTenant
 from cothon.models import Tenant
 from cothon.tenancy.services import membership_set, tenant_create, user_get_or_create
 from opportunities.models import Opportunity

@@ -13,8 +13,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from cothon.demo_data import DEMO_TENANTS
 from cothon.models import Tenant
+from demo.accounts import DEMO_TENANTS
 from integrations import connections as svc
 from integrations.mapping.suggest import picklist_values, suggest_stage_mapping, suggest_value_map
 from integrations.models import Environment, SalesforceConnection

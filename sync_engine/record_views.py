@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
 from opportunities import selectors
-from opportunities.views import NO_DEFAULT, NOT_CONNECTED
 from sync_engine.models import RecordType
+from sync_engine.record_panel import NO_DEFAULT, NOT_CONNECTED
 from sync_engine.services import record_sync_now
 
 

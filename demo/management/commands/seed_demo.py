@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from demo.data import DEMO_PASSWORD, DEMO_TENANTS, seed_demo
 from opportunities.selectors import opportunity_list
-from cothon.demo_data import DEMO_PASSWORD, DEMO_TENANTS, seed_demo
 
 
 class Command(BaseCommand):

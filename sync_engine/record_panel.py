@@ -1,0 +1,47 @@
+"""The Salesforce panel of a record page (web layer): the default connection's link of the
+record, and whether the Sync button can be used — and if not, the reason its tooltip gives.
+Rendered by templates/sync_engine/_salesforce_panel.html; the Sync button posts to
+sync_engine/record_views.py."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from integrations.models import ConnectionStatus
+from sync_engine import links
+
+NOT_CONNECTED = "Not connected to Salesforce — an admin can connect an org in Settings › Integrations."
+NO_DEFAULT = "No default Salesforce org — an admin can choose one in Settings › Integrations."
+
+
+def opportunity_salesforce_panel(request: HttpRequest, opportunity) -> dict:
+    panel = links.opportunity_salesforce_link(tenant=request.tenant, opportunity=opportunity)
+    connection = panel["connection"]
+    # The manual Sync action is wired by the sync issue under this route name; until it exists
+    # the button says why it is off instead of pretending to sync.
+    sync_url = _url_if_exists("opportunities:sync", opportunity.pk)
+    if connection is None:
+        reason = NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED
+    elif not request.membership.has_role("member"):
+        reason = "Syncing needs the member role; viewers can read the sync state only."
+    elif connection.status != ConnectionStatus.CONNECTED:
+        state = {
+            ConnectionStatus.NEEDS_RECONNECT: "needs to be reconnected",
+            ConnectionStatus.DISCONNECTED: "is disconnected",
+        }.get(connection.status, "is not connected yet")
+        reason = f"The connection “{connection.name}” {state}: an admin can fix it in Settings › Integrations."
+    elif not sync_url:
+        reason = ("Saved changes are queued for Salesforce automatically. "
+                  "A manual Sync is not enabled on this server.")
+    else:
+        reason = ""
+    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason,
+            "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
+
+
+def _url_if_exists(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
