@@ -61,7 +61,7 @@ def opportunity_salesforce_link(*, tenant: Tenant, opportunity) -> dict[str, Any
         link = (
             SyncLink.objects.filter(
                 tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY,
-                record_id=opportunity.pk, sobject="Opportunity",
+                record_id=opportunity.pk, sobject=configured_sobject(connection=connection, record_type=RecordType.OPPORTUNITY),
             )
             .select_related("connection")
             .first()
@@ -77,23 +77,36 @@ def opportunity_salesforce_links(*, tenant: Tenant, opportunity_ids: list[int]) 
     """SyncLinks of these opportunities in the tenant's default connection, by opportunity id."""
     from sync_engine.models import RecordType
 
-    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, sobject="Opportunity",
-                            record_ids=opportunity_ids)
+    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_ids=opportunity_ids)
 
 
-def salesforce_links(*, tenant: Tenant, record_type: str, sobject: str, record_ids: list[int]) -> dict[int, Any]:
-    """SyncLinks of these records in the tenant's default connection, by record id.
+def configured_sobject(*, connection: SalesforceConnection, record_type: str) -> str:
+    """The Salesforce object a record type goes to in this connection (its settings › objects),
+    e.g. Opportunity or a custom object; "" for record types whose object is not configurable."""
+    from integrations.sync_settings import sync_settings_for
 
-    One query whatever the number of ids, so a page of records costs one extra query.
-    Records without a link (or with no default connection) are simply absent.
+    return sync_settings_for(connection=connection).objects.for_record_type(record_type)
+
+
+def salesforce_links(*, tenant: Tenant, record_type: str, record_ids: list[int], sobject: str | None = None) -> dict[int, Any]:
+    """SyncLinks of these records in the tenant's default connection, by record id; `sobject`
+    defaults to the object the connection's settings name for the record type.
+
+    A constant number of queries whatever the number of ids, so a page of records costs the
+    same whatever its size. Records without a link (or with no default connection) are absent.
     """
     from sync_engine.models import SyncLink
 
     if not record_ids:
         return {}
+    connection = salesforce_default_connection(tenant=tenant)
+    if connection is None:
+        return {}
+    if sobject is None:
+        sobject = configured_sobject(connection=connection, record_type=record_type)
     links = (
         SyncLink.objects.filter(
-            tenant=tenant, connection__tenant=tenant, connection__is_default=True,
+            tenant=tenant, connection=connection,
             record_type=record_type, record_id__in=list(record_ids), sobject=sobject,
         )
         .select_related("connection")

@@ -27,8 +27,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     departments = list(page.object_list)
     accounts = integration_selectors.salesforce_links(
-        tenant=request.tenant, record_type=RecordType.DEPARTMENT, sobject="Account",
-        record_ids=[d.pk for d in departments])
+        tenant=request.tenant, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments])
     for department in departments:
         department.salesforce_link = accounts.get(department.pk)
     return render(request, "departments/list.html", {

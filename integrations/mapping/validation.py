@@ -75,8 +75,9 @@ def _check_against_org(settings: SyncSettings, describe: Describe, report: Valid
         if sf["type"] not in cothon.compatible_types:
             report.error(path, f"{cothon.label} ({cothon.kind}) cannot be written to {name}, a {sf['type']} field; compatible types: {', '.join(cothon.compatible_types)}.")
             continue
-        if cothon.kind == "department" and "Account" not in (sf.get("referenceTo") or []):
-            report.error(path, f"{name} must be a lookup to Account to hold the department.")
+        account = settings.objects.account
+        if cothon.kind == "department" and account not in (sf.get("referenceTo") or []):
+            report.error(path, f"{name} must be a lookup to {account} to hold the department.")
         if cothon.kind == "user" and "User" not in (sf.get("referenceTo") or []):
             report.error(path, f"{name} must be a lookup to User to hold the assignee.")
         length = sf.get("length") or 0
