@@ -71,9 +71,10 @@ class SField:
 
 
 class SettingsForm:
-    """Parses the posted editor into the settings JSON (shape of mapping/defaults.py) and lays
-    the settings out as inputs named by their validation paths, so every Issue lands next to
-    its input."""
+    """Parses the posted editor into the settings JSON (the schema's, integrations/settings_schema)
+    and lays the settings out as inputs named by their validation paths, so every Issue lands
+    next to its input. It works on the JSON rather than the typed settings because a refused
+    post is shown again exactly as typed."""
 
     def __init__(self, *, base: dict[str, Any], post: QueryDict | None = None, opportunity_describe: dict | None = None,
                  suggested_stages: dict[str, str] | None = None) -> None:

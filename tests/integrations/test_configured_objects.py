@@ -64,3 +64,17 @@ def test_custom_fields_go_to_the_configured_objects_and_lookups_point_at_them():
     master = next(f for f in requirement.fields if f.name == "Cothon_Analysis__c")
     assert master.metadata["referenceTo"] == "Bid_Analysis__c"
     assert specs_for(SalesforceObjects())[0][0].sobject == "Opportunity"  # the defaults are unchanged
+
+
+def test_a_manual_syncs_result_is_read_from_the_configured_object(alice, bid_connection, opportunity_factory):
+    from sync_engine.models import SyncLog, SyncRun, SyncRunKind
+    from sync_engine.selectors import record_run_state
+
+    opportunity = opportunity_factory(alice.tenant)
+    run = SyncRun.objects.create(tenant=alice.tenant, connection=bid_connection, kind=SyncRunKind.MANUAL_RECORD,
+                                 record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk)
+    record = dict(tenant=alice.tenant, connection=bid_connection, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk)
+    own = SyncLog.objects.create(**record, sobject="Bid__c", operation="upsert", result="success", salesforce_id="a01NEW")
+    SyncLog.objects.create(**record, sobject="Buyer__c", operation="upsert", result="success")  # its Account, logged after
+    state = record_run_state(tenant=alice.tenant, run=run)
+    assert state.log == own
