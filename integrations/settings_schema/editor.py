@@ -109,7 +109,7 @@ EDITOR_FIELDS: tuple[EditorField, ...] = (
     EditorField("filters.statuses", "Statuses", "checkboxes", "filters", "None ticked: every status syncs.", STATUS_CHOICES),
     EditorField("filters.categories", "Categories", "checkboxes", "filters", "None ticked: every category syncs.", CATEGORY_CHOICES),
     EditorField("frequencies.incremental_minutes", "Incremental sync every (minutes)", "number", "frequencies",
-                "5 to 1440; 15 unless you change it."),
+                "5 to 1440 (15 by default)."),
     EditorField("frequencies.reconciliation_minutes", "Reconciliation every (minutes)", "number", "frequencies",
                 "15 to 1440; catches missed updates."),
     EditorField("frequencies.daily_full_at", "Daily full sync at", "time", "frequencies"),
