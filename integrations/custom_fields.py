@@ -6,11 +6,12 @@ custom objects. "Install custom fields" creates what is missing (Tooling API `Cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from integrations.models import SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
+from integrations.settings_schema import SalesforceObjects
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,36 @@ CUSTOM_OBJECTS = (ANALYSIS_OBJECT, REQUIREMENT_OBJECT)
 STANDARD_OBJECT_FIELDS = OPPORTUNITY_FIELDS + KEY_FIELDS
 
 
+def _renamer(objects: SalesforceObjects):
+    """Default object name → the one these settings configure (a custom object may replace one)."""
+    default = SalesforceObjects()
+    names = {getattr(default, key): getattr(objects, key) for key in ("opportunity", "account", "analysis", "requirement")}
+    return lambda name: names.get(name, name)
+
+
+def _retarget_field(spec: FieldSpec, rename) -> FieldSpec:
+    metadata = spec.metadata
+    if "referenceTo" in metadata:
+        metadata = {**metadata, "referenceTo": rename(metadata["referenceTo"])}
+    return replace(spec, sobject=rename(spec.sobject), metadata=metadata)
+
+
+def specs_for(objects: SalesforceObjects) -> tuple[tuple[FieldSpec, ...], tuple[ObjectSpec, ...]]:
+    """(fields on existing objects, custom objects) for the objects a connection's settings name:
+    the opportunity fields go to the configured opportunity object, the lookups point at it."""
+    rename = _renamer(objects)
+    standard = tuple(_retarget_field(f, rename) for f in STANDARD_OBJECT_FIELDS)
+    custom = tuple(replace(o, name=rename(o.name), fields=tuple(_retarget_field(f, rename) for f in o.fields))
+                   for o in CUSTOM_OBJECTS)
+    return standard, custom
+
+
+def connection_specs(*, connection: SalesforceConnection) -> tuple[tuple[FieldSpec, ...], tuple[ObjectSpec, ...]]:
+    from integrations.sync_settings import sync_settings_for
+
+    return specs_for(sync_settings_for(connection=connection).objects)
+
+
 @dataclass
 class InstallPlan:
     missing_objects: list[ObjectSpec] = field(default_factory=list)
@@ -154,12 +185,14 @@ def _described_names(connection: SalesforceConnection, sobject: str) -> set[str]
 
 
 def install_plan(*, connection: SalesforceConnection) -> InstallPlan:
-    """What is missing in the org (reads describes: one call per object)."""
+    """What is missing in the org (reads describes: one call per object), for the objects the
+    connection's settings name."""
     plan = InstallPlan()
-    for sobject in sorted({f.sobject for f in STANDARD_OBJECT_FIELDS}):
+    standard, custom = connection_specs(connection=connection)
+    for sobject in sorted({f.sobject for f in standard}):
         names = _described_names(connection, sobject) or set()
-        plan.missing_fields.extend(f for f in STANDARD_OBJECT_FIELDS if f.sobject == sobject and f.name not in names)
-    for obj in CUSTOM_OBJECTS:
+        plan.missing_fields.extend(f for f in standard if f.sobject == sobject and f.name not in names)
+    for obj in custom:
         names = _described_names(connection, obj.name)
         if names is None:
             plan.missing_objects.append(obj)

@@ -46,3 +46,10 @@ def user_link_rows(*, tenant: Tenant, connection: SalesforceConnection) -> list[
     members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username")
     return [{"membership": m, "user": m.user, "link": links.get(m.user_id)} for m in members]
 
+
+def configured_sobject(*, connection: SalesforceConnection, record_type: str) -> str:
+    """The Salesforce object a record type goes to in this connection (its settings › objects),
+    e.g. Opportunity or a custom object; "" for record types whose object is not configurable."""
+    from integrations.sync_settings import sync_settings_for
+
+    return sync_settings_for(connection=connection).objects.for_record_type(record_type)

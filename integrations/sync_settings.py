@@ -1,7 +1,9 @@
 """Per-connection sync settings: versioned, validated against the org, audited.
 
 The newest ConnectionSettingsVersion is in force. Saving never edits a version: it adds one
-with a summary of what changed and who changed it."""
+with a summary of what changed and who changed it. The schema (integrations/settings_schema/)
+owns every key's default: a version saved before a key existed reads as that default, and a new
+version stores every key explicitly."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.mapping.defaults import default_settings
 from integrations.mapping.validation import ValidationReport, validate_settings
 from integrations.models import ConnectionSettingsVersion, DescribeCache, Environment, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
+from integrations.settings_schema import SettingsShapeError, SyncSettings, default_settings_dict, normalise
 
 DESCRIBE_MAX_AGE = datetime.timedelta(hours=1)
 
@@ -32,7 +34,7 @@ def settings_ensure_initial(*, connection: SalesforceConnection, actor: Abstract
     existing = connection.settings_versions.first()
     if existing:
         return existing
-    data = default_settings()
+    data = default_settings_dict()
     summary = "Initial settings: the default field, stage, picklist and conflict tables."
     if connection.environment == Environment.SANDBOX:
         summary += " Sandbox: push is off until switched on."
@@ -40,8 +42,15 @@ def settings_ensure_initial(*, connection: SalesforceConnection, actor: Abstract
 
 
 def settings_current(*, connection: SalesforceConnection) -> dict[str, Any]:
+    """The settings in force as a dict (a fresh copy), every key present: those the version lacks
+    have their defaults. Prefer `sync_settings_for` for reading them."""
     version = connection.settings_versions.first() or settings_ensure_initial(connection=connection)
-    return version.data
+    return normalise(version.data)
+
+
+def sync_settings_for(*, connection: SalesforceConnection) -> SyncSettings:
+    """The settings in force, typed (see integrations.settings_schema.SyncSettings)."""
+    return SyncSettings.from_dict(settings_current(connection=connection))
 
 
 def describe_get(*, connection: SalesforceConnection, sobject: str, max_age: datetime.timedelta = DESCRIBE_MAX_AGE,
@@ -95,6 +104,15 @@ def _summarize(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> li
     return changes
 
 
+def _canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """A saved version as it would be saved today (so an old version and the same settings saved
+    again compare equal)."""
+    try:
+        return SyncSettings.from_dict(data).to_dict()
+    except SettingsShapeError:
+        return normalise(data)
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= 80 else text[:77] + "…"
@@ -104,12 +122,15 @@ def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], act
                   against_org: bool = True) -> ConnectionSettingsVersion:
     """Validate (against the org's describe when connected) and save a new version.
 
-    Raises SettingsInvalid with every problem; nothing is saved then."""
+    Keys missing from `data` take their defaults; the version stores every key. Raises
+    SettingsInvalid with every problem; nothing is saved then."""
+    data = normalise(data)
     report = settings_validate(connection=connection, data=data, against_org=against_org and connection.status == "connected")
     if not report.ok:
         raise SettingsInvalid(report)
+    data = SyncSettings.from_dict(data).to_dict()
     current = connection.settings_versions.first()
-    changes = _summarize(current.data if current else {}, data)
+    changes = _summarize(_canonical(current.data) if current else {}, data)
     if current and not changes:
         return current
     for _ in range(3):

@@ -28,7 +28,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     departments = list(page.object_list)
     accounts = sync_links.salesforce_links(
-        tenant=request.tenant, record_type=RecordType.DEPARTMENT, sobject="Account",
+        tenant=request.tenant, record_type=RecordType.DEPARTMENT,
         record_ids=[d.pk for d in departments])
     for department in departments:
         department.salesforce_link = accounts.get(department.pk)

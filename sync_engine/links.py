@@ -82,7 +82,8 @@ def opportunity_salesforce_link(*, tenant, opportunity) -> dict[str, Any]:
         link = (
             SyncLink.objects.filter(
                 tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY,
-                record_id=opportunity.pk, sobject="Opportunity",
+                record_id=opportunity.pk,
+                sobject=integration_selectors.configured_sobject(connection=connection, record_type=RecordType.OPPORTUNITY),
             )
             .select_related("connection")
             .first()
@@ -97,8 +98,7 @@ def opportunity_salesforce_link(*, tenant, opportunity) -> dict[str, Any]:
 
 def opportunity_salesforce_links(*, tenant, opportunity_ids: list[int]) -> dict[int, SyncLink]:
     """SyncLinks of these opportunities in the tenant's default connection, by opportunity id."""
-    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, sobject="Opportunity",
-                            record_ids=opportunity_ids)
+    return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_ids=opportunity_ids)
 
 
 def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sobject: str | None = None) -> dict[int, SyncLink]:

@@ -236,14 +236,21 @@ def connection_pause(*, connection_id: int) -> ConnectionPause | None:
     return ConnectionPause(as_dt(status.resume_estimate or status.paused_until), as_dt(status.paused_until))
 
 
-def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str = "", now: datetime.datetime | None = None) -> RecordRunState:
+def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str | None = None, now: datetime.datetime | None = None) -> RecordRunState:
     """Decide, read-only, whether a manual record sync has reached a result.
 
     The executor does not update MANUAL_RECORD runs: a run is finished when the record's open
     outbox rows (pending or claimed) are gone and a log row of the record was written after the
     run started. A row left in the "failed" state is a permanent failure. A log row that says
-    "retrying" or "paused" with the row back in the queue is progress, not a result."""
+    "retrying" or "paused" with the row back in the queue is progress, not a result.
+
+    `sobject` (the record's own object, preferred among its log rows and links) defaults to the
+    one the connection's settings name for the record type; "" prefers none."""
     now = now or timezone.now()
+    if sobject is None:
+        from integrations.sync_settings import sync_settings_for
+
+        sobject = sync_settings_for(connection=run.connection).objects.for_record_type(run.record_type)
     started = run.started_at or run.created_at
     record = dict(record_type=run.record_type, record_id=run.record_id)
     outbox_rows = list(OutboxEntry.objects.filter(tenant=tenant, connection_id=run.connection_id, **record)

@@ -259,27 +259,27 @@ def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
     A connection is scheduled only after its first full sync (first_full_sync_done)."""
     from zoneinfo import ZoneInfo
 
-    from integrations.sync_settings import settings_current
+    from integrations.sync_settings import sync_settings_for
 
     now = now or timezone.now()
     started: list[SyncRun] = []
     for connection in SalesforceConnection.objects.filter(status=ConnectionStatus.CONNECTED).select_related("tenant"):
         if not first_full_sync_done(connection):
             continue
-        data = settings_current(connection=connection)
-        if data.get("direction") == "pull":
+        config = sync_settings_for(connection=connection)
+        if not config.pushes:
             continue
-        freq = data.get("frequencies") or {}
+        freq = config.frequencies
         runs = SyncRun.objects.filter(connection=connection, kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL])
         local = now.astimezone(ZoneInfo(connection.tenant.time_zone))
-        hour, minute = (int(x) for x in str(freq.get("daily_full_at", "02:00")).split(":"))
-        due_full = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        at = freq.daily_full_time
+        due_full = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
         kind = None
         if local >= due_full and not runs.filter(kind=SyncRunKind.FULL, created_at__gte=due_full).exists():
             kind = SyncRunKind.FULL
         else:
             last = runs.order_by("-created_at").values_list("created_at", flat=True).first()
-            if last is None or now - last >= datetime.timedelta(minutes=int(freq.get("incremental_minutes", 15))):
+            if last is None or now - last >= freq.incremental_interval:
                 kind = SyncRunKind.INCREMENTAL
         if kind is None:
             continue

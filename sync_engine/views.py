@@ -23,7 +23,7 @@ from sync_engine import selectors, services
 from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
-from sync_engine.models import RecordType, SyncRunKind, SyncRunStatus
+from sync_engine.models import SyncRunKind, SyncRunStatus
 
 USAGE_HOURS = (24, 48)
 
@@ -119,8 +119,7 @@ def record_history(request: HttpRequest, record_type: str, record_id: int) -> Ht
 def record_run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The Sync button's status area: polled every second until the record has a result."""
     run = selectors.sync_run_get(tenant=request.tenant, pk=pk, kinds=(SyncRunKind.MANUAL_RECORD,))
-    sobject = "Opportunity" if run.record_type == RecordType.OPPORTUNITY else ""
-    state = selectors.record_run_state(tenant=request.tenant, run=run, sobject=sobject)
+    state = selectors.record_run_state(tenant=request.tenant, run=run)
     response = render(request, "sync_engine/_record_run_status.html", {"run": run, "state": state})
     if state.done:
         # The panel's history list listens for this and reloads itself.

@@ -19,41 +19,21 @@ from integrations.forms.settings_post import (
     parse_settings_post,
 )
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
-from integrations.mapping.validation import (
-    ACTIVITY_MODES,
+from integrations.settings_schema import (
     CONFLICT_RULES,
-    CONVERSIONS,
-    DIRECTIONS,
+    EDITOR_FIELDS,
+    EDITOR_FIELDS_BY_PATH,
     FIELD_DIRECTIONS,
     Issue,
+    SyncSettings,
+    ambiguous_values,
+    map_title,
+    section_of,
 )
-from opportunities.models import Category
+from integrations.settings_schema.editor import MAP_TITLES
 
-LABELS = {
-    "bidirectional": "Bidirectional — changes sync both ways",
-    "push": "Cothon → Salesforce (push only)",
-    "pull": "Salesforce → Cothon (pull only)",
-    "hybrid": "Hybrid — a direction per field",
-    "midpoint": "Midpoint of min and max",
-    "min": "Minimum",
-    "max": "Maximum",
-    "cothon_wins": "Cothon wins",
-    "salesforce_wins": "Salesforce wins",
-    "last_write_wins": "Last write wins",
-    "tasks": "Tasks",
-    "notes": "Notes (less invasive)",
-    "off": "Off",
-    "both": "Both ways",
-}
+RULE_LABELS = {"cothon_wins": "Cothon wins", "salesforce_wins": "Salesforce wins", "last_write_wins": "Last write wins"}
 FIELD_DIRECTION_LABELS = dict(zip(FIELD_DIRECTIONS, ("Cothon → Salesforce", "Salesforce → Cothon", "Both ways"), strict=True))
-MAP_TITLES = {
-    "category_to_type": "Category → Type",
-    "procurement_method": "Procurement method → Cothon_Method__c",
-    "procurement_method_to_type": "Procurement method → Type (seed table)",
-    "pursuit_decision": "Pursuit decision → Cothon_Pursuit__c",
-    "analysis_status": "Analysis status → Cothon_Analysis_Status__c",
-}
-CATEGORIES = list(Category.choices)
 
 
 def input_id(path: str) -> str:
@@ -69,7 +49,7 @@ class SField:
     label: str
     value: Any = ""
     choices: list[tuple[str, str]] = field(default_factory=list)
-    kind: str = "text"  # text, number, select, radio, checkbox, checkboxes, time, hidden
+    kind: str = "text"  # text, number, select, radio, checkbox, checkboxes, time, lines, hidden
     help: str = ""
 
     @property
@@ -91,9 +71,10 @@ class SField:
 
 
 class SettingsForm:
-    """Parses the posted editor into the settings JSON (shape of mapping/defaults.py) and lays
-    the settings out as inputs named by their validation paths, so every Issue lands next to
-    its input."""
+    """Parses the posted editor into the settings JSON (the schema's, integrations/settings_schema)
+    and lays the settings out as inputs named by their validation paths, so every Issue lands
+    next to its input. It works on the JSON rather than the typed settings because a refused
+    post is shown again exactly as typed."""
 
     def __init__(self, *, base: dict[str, Any], post: QueryDict | None = None, opportunity_describe: dict | None = None,
                  suggested_stages: dict[str, str] | None = None) -> None:
@@ -190,11 +171,11 @@ class SettingsForm:
         if match:
             row = next((r for r in self.mapping_rows if r["row"] == int(match.group(1))), None)
             return f"Field mapping › {row['label'] if row else 'row ' + match.group(1)}"
-        section = {"stage_mapping": "Stage mapping", "conflict_rules": "Conflict rule", "filters": "Filters",
-                   "frequencies": "Frequency", "activity": "Activity logging"}.get((path or "").split(".")[0])
-        if (path or "").startswith("picklist_maps."):
-            name = (path or "").split(".")[1]
-            section = f"Picklist map {MAP_TITLES.get(name, name)}"
+        section = section_of(path or "")
+        if (path or "").startswith("picklist_maps.") or (path or "").startswith("picklist_reverse."):
+            section = f"Picklist map {map_title((path or '').split('.')[1])}"
+        if section == f.label:
+            return f.label
         return f"{section} › {f.label}" if section else f.label
 
     def _known_paths(self) -> set[str]:
@@ -202,42 +183,73 @@ class SettingsForm:
 
     # -- layout --------------------------------------------------------------------------------
     def sections_flat(self) -> list[SField]:
-        fields = [self.direction, self.value_conversion, self.flag_conflicts, self.parallel_sync, self.bulk_threshold]
+        fields = [self.field(f.path) for f in EDITOR_FIELDS]
         for row in self.mapping_rows:
             fields.extend([row["cothon_field"], row["sf_field"], row["picklist_map"], row["direction"]])
         fields.extend(self.stage_fields)
         for m in self.picklist_maps:
             fields.extend(r["field"] for r in m["rows"])
+            fields.extend(r["field"] for r in m["reverse_rows"])
         fields.extend(self.conflict_fields)
-        fields.extend(self.filter_fields.values())
-        fields.extend(self.frequency_fields.values())
-        fields.extend(self.activity_fields.values())
         return fields
+
+    def field(self, path: str) -> SField:
+        """The input of a single-valued setting, as the schema's editor list describes it."""
+        spec = EDITOR_FIELDS_BY_PATH[path]
+        value = spec.value_in(self.data)
+        kind, choices = spec.kind, list(spec.choices)
+        if kind == "checkbox":
+            value = bool(value)
+        elif kind in ("checkboxes", "stage_list"):
+            value = list(value) if isinstance(value, list | tuple) else []
+        elif kind == "amount":
+            kind, value = "text", "" if value is None else value
+        if spec.kind == "stage_list":
+            stages = self.org_stages
+            if stages:
+                kind = "checkboxes"
+                choices = [(s, s) for s in stages] + [(v, f"{v} — not a stage of this org") for v in value if v not in stages]
+            else:
+                kind, value = "lines", "\n".join(value)
+        return SField(self, path, spec.label, value, choices, kind, spec.help)
+
+    def section_fields(self, section: str) -> list[SField]:
+        return [self.field(f.path) for f in EDITOR_FIELDS if f.section == section]
 
     @property
     def direction(self) -> SField:
-        return SField(self, "direction", "Sync direction", self.data.get("direction"), [(d, LABELS[d]) for d in DIRECTIONS], "radio")
+        return self.field("direction")
 
     @property
     def value_conversion(self) -> SField:
-        return SField(self, "value_conversion", "Value conversion", self.data.get("value_conversion"),
-                      [(c, LABELS[c]) for c in CONVERSIONS], "select",
-                      "Cothon keeps a value range (min–max); Salesforce's Amount holds one number.")
+        return self.field("value_conversion")
 
     @property
     def flag_conflicts(self) -> SField:
-        return SField(self, "flag_conflicts_for_review", "Flag conflicts for review", bool(self.data.get("flag_conflicts_for_review")),
-                      kind="checkbox", help="When both sides changed the same field, hold the change for an admin to choose instead of applying the rule.")
+        return self.field("flag_conflicts_for_review")
 
     @property
     def parallel_sync(self) -> SField:
-        return SField(self, "parallel_sync", "Parallel sync", bool(self.data.get("parallel_sync")), kind="checkbox",
-                      help="Sync several opportunities at once (more concurrent API requests).")
+        return self.field("parallel_sync")
 
     @property
     def bulk_threshold(self) -> SField:
-        return SField(self, "bulk_threshold", "Bulk API threshold (records)", self.data.get("bulk_threshold"), kind="number",
-                      help="Background runs with at least this many records use Bulk API 2.0 (about six calls per job) instead of sObject Collections (one call per 200).")
+        return self.field("bulk_threshold")
+
+    @property
+    def owner_mode(self) -> SField:
+        return self.field("owner_mode")
+
+    @property
+    def import_fields(self) -> dict[str, SField]:
+        return {f.path.split(".")[-1]: f for f in self.section_fields("import")}
+
+    @property
+    def opportunity_object(self) -> str:
+        """The Salesforce object opportunities go to (the describe shown is of this one)."""
+        objects = self.data.get("objects")
+        name = objects.get("opportunity") if isinstance(objects, dict) else None
+        return name if isinstance(name, str) and name else SyncSettings().objects.opportunity
 
     def _sf_field_choices(self, current: str, cothon_field: str) -> list[tuple[str, str]]:
         fields = (self.describe or {}).get("fields", [])
@@ -361,8 +373,22 @@ class SettingsForm:
             used = any(m.get("picklist_map") == name for m in self.data.get("opportunity_mappings") or [])
             result.append({"name": name, "title": MAP_TITLES.get(name, name), "target": target,
                            "cothon_label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else "",
-                           "rows": rows, "used": used, "is_method_to_type": name == "procurement_method_to_type"})
+                           "rows": rows, "used": used, "is_method_to_type": name == "procurement_method_to_type",
+                           "reverse_rows": self._reverse_rows(name, values, labels)})
         return result
+
+    def _reverse_rows(self, name: str, values: dict[str, str], labels: dict[str, str]) -> list[dict[str, Any]]:
+        """One input per Salesforce value several Cothon values are sent as: which one it becomes
+        when it comes back from Salesforce."""
+        reverse = self.data.get("picklist_reverse") if isinstance(self.data.get("picklist_reverse"), dict) else {}
+        declared = reverse.get(name) if isinstance(reverse.get(name), dict) else {}
+        rows = []
+        for sf_value, group in ambiguous_values(values).items():
+            choices = [("", "Choose…")] + [(v, labels.get(v, v)) for v in group]
+            label = f"“{sf_value}” from Salesforce becomes"
+            rows.append({"sf_value": sf_value, "field": SField(self, f"picklist_reverse.{name}.{sf_value}", label,
+                                                              declared.get(sf_value, ""), choices, "select")})
+        return rows
 
     @property
     def conflict_fields(self) -> list[SField]:
@@ -372,46 +398,20 @@ class SettingsForm:
             label = "Other custom fields (…__c)" if key == "custom_fields" else key
             default = "Custom fields rule" if key.endswith("__c") else "Last write wins (default)"
             result.append(SField(self, f"conflict_rules.{key}", label, rules.get(key, ""),
-                                 [("", default)] + [(r, LABELS[r]) for r in CONFLICT_RULES], "select"))
+                                 [("", default)] + [(r, RULE_LABELS[r]) for r in CONFLICT_RULES], "select"))
         return result
 
     @property
     def filter_fields(self) -> dict[str, SField]:
-        filters = self.data.get("filters") or {}
-        return {
-            "min_value": SField(self, "filters.min_value", "Minimum value (CAD)", filters.get("min_value") or "", kind="text",
-                                help="Only opportunities worth at least this much sync. Empty: no minimum."),
-            "statuses": SField(self, "filters.statuses", "Statuses", filters.get("statuses") or [], STATUSES, "checkboxes",
-                               help="None ticked: every status syncs."),
-            "categories": SField(self, "filters.categories", "Categories", filters.get("categories") or [], CATEGORIES, "checkboxes",
-                                 help="None ticked: every category syncs."),
-        }
+        return {f.path.split(".")[-1]: f for f in self.section_fields("filters")}
 
     @property
     def frequency_fields(self) -> dict[str, SField]:
-        freq = self.data.get("frequencies") or {}
-        return {
-            "incremental_minutes": SField(self, "frequencies.incremental_minutes", "Incremental sync every (minutes)",
-                                          freq.get("incremental_minutes"), kind="number", help="5 to 1440; the seed's default is 15."),
-            "reconciliation_minutes": SField(self, "frequencies.reconciliation_minutes", "Reconciliation every (minutes)",
-                                             freq.get("reconciliation_minutes"), kind="number", help="15 to 1440; catches missed updates."),
-            "daily_full_at": SField(self, "frequencies.daily_full_at", "Daily full sync at", freq.get("daily_full_at", ""), kind="time"),
-        }
+        return {f.path.split(".")[-1]: f for f in self.section_fields("frequencies")}
 
     @property
     def activity_fields(self) -> dict[str, SField]:
-        activity = self.data.get("activity") or {}
-        return {
-            "mode": SField(self, "activity.mode", "Log activities as", activity.get("mode"), [(m, LABELS[m]) for m in ACTIVITY_MODES], "radio"),
-            "batch_window_minutes": SField(self, "activity.batch_window_minutes", "Batch window (minutes)", activity.get("batch_window_minutes"),
-                                           kind="number", help="Several changes within this window become one Task. 0 = one per change."),
-            "min_value": SField(self, "activity.min_value", "Only for opportunities worth at least (CAD)", activity.get("min_value") or "",
-                                help="Empty: any value."),
-            "stages": SField(self, "activity.stages", "Only for statuses", activity.get("stages") or [], STATUSES, "checkboxes",
-                             help="None ticked: every status."),
-            "types": SField(self, "activity.types", "Only for categories", activity.get("types") or [], CATEGORIES, "checkboxes",
-                            help="None ticked: every category."),
-        }
+        return {f.path.split(".")[-1]: f for f in self.section_fields("activity")}
 
     @property
     def is_hybrid(self) -> bool:

@@ -15,10 +15,14 @@ from typing import Any
 from django.http import QueryDict
 
 from integrations.mapping.defaults import DEFAULT_OPPORTUNITY_MAPPINGS
+from integrations.settings_schema import EDITOR_FIELDS, EditorField, ambiguous_values
+from integrations.settings_schema.editor import TOP_LEVEL_INPUTS
 from opportunities.models import OpportunityStatus
 
+__all__ = ["LOCKED_FIELDS", "STATUSES", "TOP_LEVEL_INPUTS", "ParsedSettings", "conflict_keys", "parse_settings_json",
+           "parse_settings_post"]
+
 LOCKED_FIELDS = {m["cothon_field"] for m in DEFAULT_OPPORTUNITY_MAPPINGS if m["locked"]}
-TOP_LEVEL_INPUTS = {"direction", "value_conversion", "flag_conflicts_for_review", "parallel_sync", "bulk_threshold"}
 STATUSES = list(OpportunityStatus.choices)
 
 
@@ -39,13 +43,45 @@ def _amount_or_none(raw: str | None) -> Any:
     return None if text == "" else text
 
 
+def _lines(values: list[str]) -> list[str]:
+    """Ticked stages, or stages typed one per line: each once, in order."""
+    names = [line.strip() for value in values for line in value.splitlines()]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _posted_value(f: EditorField, post: QueryDict, current: Any) -> Any:
+    if f.kind in ("radio", "select"):
+        return post.get(f.path, current)  # a radio group with nothing picked keeps its value
+    if f.kind == "checkbox":
+        return post.get(f.path) == "on"
+    if f.kind == "checkboxes":
+        return post.getlist(f.path)
+    if f.kind == "stage_list":
+        return _lines(post.getlist(f.path))
+    if f.kind == "number":
+        return _int_or_raw(post.get(f.path))
+    if f.kind == "amount":
+        return _amount_or_none(post.get(f.path))
+    return (post.get(f.path) or "").strip()
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    target = data
+    for part in parents:
+        if not isinstance(target.get(part), dict):
+            target[part] = {}
+        target = target[part]
+    target[leaf] = value
+
+
 def parse_settings_post(base: dict[str, Any], post: QueryDict) -> ParsedSettings:
     """The editor's POST applied on top of `base` (settings keys the editor has no input for are kept)."""
     data = copy.deepcopy(base)
     posted_rows: list[dict[str, Any]] = []
     row_of_index: dict[int, int] = {}
-    data["direction"] = post.get("direction", data.get("direction"))
-    data["value_conversion"] = post.get("value_conversion", data.get("value_conversion"))
+    for f in EDITOR_FIELDS:
+        _set_path(data, f.path, _posted_value(f, post, f.value_in(data)))
 
     count = _int_or_raw(post.get("mapping_count"))
     count = count if isinstance(count, int) else 0
@@ -101,30 +137,27 @@ def parse_settings_post(base: dict[str, Any], post: QueryDict) -> ParsedSettings
         if key not in rules and f"conflict_rules.{key}" not in post:
             rules[key] = value
     data["conflict_rules"] = rules
-    data["flag_conflicts_for_review"] = post.get("flag_conflicts_for_review") == "on"
-
-    data["filters"] = {
-        "min_value": _amount_or_none(post.get("filters.min_value")),
-        "statuses": post.getlist("filters.statuses"),
-        "categories": post.getlist("filters.categories"),
-    }
-    data["frequencies"] = {
-        "incremental_minutes": _int_or_raw(post.get("frequencies.incremental_minutes")),
-        "reconciliation_minutes": _int_or_raw(post.get("frequencies.reconciliation_minutes")),
-        "daily_full_at": (post.get("frequencies.daily_full_at") or "").strip(),
-    }
-    activity = dict(data.get("activity") or {})
-    activity.update({
-        "mode": post.get("activity.mode", activity.get("mode")),
-        "batch_window_minutes": _int_or_raw(post.get("activity.batch_window_minutes")),
-        "min_value": _amount_or_none(post.get("activity.min_value")),
-        "stages": post.getlist("activity.stages"),
-        "types": post.getlist("activity.types"),
-    })
-    data["activity"] = activity
-    data["parallel_sync"] = post.get("parallel_sync") == "on"
-    data["bulk_threshold"] = _int_or_raw(post.get("bulk_threshold"))
+    data["picklist_reverse"] = _reverse_from_post(data, post)
     return ParsedSettings(data=data, posted_rows=posted_rows, row_of_index=row_of_index)
+
+
+def _reverse_from_post(data: dict[str, Any], post: QueryDict) -> dict[str, dict[str, str]]:
+    """The value coming back for each Salesforce value that several Cothon values are sent as.
+    The editor shows an input only for those, so a declaration that is no longer needed (the map
+    changed) is dropped; one left empty stays missing and validation asks for it."""
+    previous = data.get("picklist_reverse") if isinstance(data.get("picklist_reverse"), dict) else {}
+    result: dict[str, dict[str, str]] = {}
+    for name, values in (data.get("picklist_maps") or {}).items():
+        declared = previous.get(name) if isinstance(previous.get(name), dict) else {}
+        kept = {}
+        for sf_value in ambiguous_values(values):
+            posted = post.get(f"picklist_reverse.{name}.{sf_value}")
+            value = (posted if posted is not None else declared.get(sf_value) or "").strip()
+            if value:
+                kept[sf_value] = value
+        if kept:
+            result[name] = kept
+    return result
 
 
 def conflict_keys(data: dict[str, Any]) -> list[str]:

@@ -1,8 +1,10 @@
-"""The settings a new connection starts with: the 000 seed's tables and decisions.md."""
+"""The tables a new connection starts with: the 000 seed's mappings and decisions.md.
+
+The settings themselves (every key, its default and its validation) are the schema in
+integrations/settings_schema/; these are the big default tables it starts from."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 # (cothon field, Salesforce field, locked, extra) — seed 000 "Opportunity Field Mappings".
@@ -68,35 +70,24 @@ DEFAULT_CONFLICT_RULES = {
     "custom_fields": "cothon_wins",
 }
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "direction": "bidirectional",  # bidirectional | push | pull | hybrid
-    "opportunity_mappings": DEFAULT_OPPORTUNITY_MAPPINGS,
-    "field_directions": {},  # hybrid only: {sf_field: "push" | "pull" | "both"}
-    "value_conversion": "midpoint",  # midpoint | min | max
-    "stage_mapping": DEFAULT_STAGE_MAPPING,
-    "picklist_maps": DEFAULT_PICKLIST_MAPS,
-    "conflict_rules": DEFAULT_CONFLICT_RULES,
-    "flag_conflicts_for_review": False,
-    "filters": {"min_value": None, "statuses": [], "categories": []},
-    "frequencies": {"incremental_minutes": 15, "reconciliation_minutes": 60, "daily_full_at": "02:00"},
-    "activity": {
-        "mode": "tasks",  # tasks | notes | off
-        "batch_window_minutes": 60,
-        "min_value": None,
-        "stages": [],
-        "types": [],
-    },
-    "parallel_sync": False,
-    "bulk_threshold": 2000,
-    "record_type_id": "",
-    "objects": {
-        "opportunity": "Opportunity",
-        "account": "Account",
-        "analysis": "Cothon_Analysis__c",
-        "requirement": "Cothon_Requirement__c",
-    },
+# Seed 000's Category → Type and Procurement method → Type tables send several Cothon values to
+# one Salesforce value; a value coming back from Salesforce needs one Cothon value (the first of
+# each group, which an admin can change).
+DEFAULT_PICKLIST_REVERSE: dict[str, dict[str, str]] = {
+    "category_to_type": {"New Business": "goods", "Services": "services"},
+    "procurement_method_to_type": {"New Business": "rfp", "Existing Business": "standing_offer"},
+}
+
+DEFAULT_OBJECTS = {
+    "opportunity": "Opportunity",
+    "account": "Account",
+    "analysis": "Cothon_Analysis__c",
+    "requirement": "Cothon_Requirement__c",
 }
 
 
 def default_settings() -> dict[str, Any]:
-    return copy.deepcopy(DEFAULT_SETTINGS)
+    """A new connection's settings as a dict (the schema in integrations.settings_schema owns them)."""
+    from integrations.settings_schema import SyncSettings
+
+    return SyncSettings().to_dict()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 
 from integrations.mapping.defaults import DEFAULT_STAGE_MAPPING
+from integrations.settings_schema import ambiguous_values
 
 # Words that mean the same step in common stage lists.
 _SYNONYMS = {
@@ -63,3 +64,11 @@ def suggest_value_map(cothon_values: dict[str, str], org_values: list[str], curr
             close = difflib.get_close_matches(current[value], org_values, n=1, cutoff=0.5)
         result[value] = close[0] if close else ""
     return result
+
+
+def suggest_picklist_reverse(values: dict[str, str], current: dict[str, str] | None = None) -> dict[str, str]:
+    """{Salesforce value: Cothon value} for each Salesforce value several Cothon values are sent
+    as: the current choice when it still fits, else the first of them (in the map's order)."""
+    current = current or {}
+    return {sf_value: current[sf_value] if current.get(sf_value) in group else group[0]
+            for sf_value, group in ambiguous_values(values).items()}

@@ -16,6 +16,7 @@ from integrations.forms import (
 from integrations.mapping.suggest import picklist_values, suggest_stage_mapping
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
+from integrations.settings_schema import SyncSettings
 from integrations.sync_settings import SettingsInvalid, describe_get, settings_current, settings_save, settings_validate
 from integrations.views.common import (
     _connection,
@@ -24,12 +25,12 @@ from integrations.views.common import (
 )
 
 
-def _org_describe(request: HttpRequest, connection: SalesforceConnection, data: dict) -> tuple[dict | None, str]:
-    """The org's describe of the mapped object when connected (cached for an hour), or why not."""
+def _org_describe(request: HttpRequest, connection: SalesforceConnection, settings: SyncSettings) -> tuple[dict | None, str]:
+    """The org's describe of the configured opportunity object when connected (cached for an hour), or why not."""
     if connection.status != ConnectionStatus.CONNECTED:
         return None, ""
     try:
-        return describe_get(connection=connection, sobject=(data.get("objects") or {}).get("opportunity", "Opportunity")), ""
+        return describe_get(connection=connection, sobject=settings.objects.opportunity), ""
     except SalesforceError as exc:
         return None, f"Could not read the org's fields ({exc.code}: {exc.message}); fields are shown as text."
 
@@ -51,11 +52,12 @@ def _settings_page(request: HttpRequest, connection: SalesforceConnection, form:
 def settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     current = settings_current(connection=connection)
-    describe, describe_problem = _org_describe(request, connection, current)
+    settings = SyncSettings.from_dict(current)
+    describe, describe_problem = _org_describe(request, connection, settings)
     if request.method == "GET":
         suggested: dict[str, str] = {}
         stages = picklist_values(describe, "StageName") if describe else []
-        if stages and any(stage not in stages for stage in (current.get("stage_mapping") or {}).values()):
+        if stages and any(stage not in stages for stage in settings.stage_mapping.values()):
             suggested = suggest_stage_mapping(stages)
         form = SettingsForm(base=current, opportunity_describe=describe, suggested_stages=suggested)
         if describe:

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from cothon.tenancy.pages import tenant_page
-from integrations.custom_fields import CUSTOM_OBJECTS, STANDARD_OBJECT_FIELDS, install_custom_fields, install_plan
+from integrations.custom_fields import connection_specs, install_custom_fields, install_plan
 from integrations.dry_run import dry_run
 from integrations.models import ConnectionStatus
 from integrations.salesforce.errors import SalesforceError
@@ -78,8 +78,9 @@ def custom_fields(request: HttpRequest, pk: int) -> HttpResponse:
             context["result"] = result
             context["failed"] = [{"name": name, "why": why, "spec": specs.get(name, name)} for name, why in result.failed]
         context["plan"] = install_plan(connection=connection)
-        context["all_fields"] = [f.describe_line() for f in STANDARD_OBJECT_FIELDS] + [
-            line for obj in CUSTOM_OBJECTS for line in
+        standard, custom = connection_specs(connection=connection)
+        context["all_fields"] = [f.describe_line() for f in standard] + [
+            line for obj in custom for line in
             [f"{obj.name} — custom object “{obj.label}”"] + [f.describe_line() for f in obj.fields]]
     except SalesforceError as exc:
         context["error"] = exc

@@ -141,7 +141,7 @@ def record_sync_state(context, record_type: str, record_id) -> dict:
     active = selectors.record_run_active(tenant=tenant, record_type=record_type, record_id=record_id)
     state = None
     if active is not None:
-        state = selectors.record_run_state(tenant=tenant, run=active, sobject="Opportunity" if record_type == "opportunity" else "")
+        state = selectors.record_run_state(tenant=tenant, run=active)
         if state.done and active.created_at < timezone.now() - RESULT_SHOWN_FOR:
             active = state = None  # an old result: the panel's own fields tell the story
     return {"history": history, "active_run": active, "active_state": state}

@@ -124,6 +124,21 @@ def test_stages_come_from_the_org_and_an_unknown_stage_is_refused_inline(web_as,
     assert connected.settings_versions.count() == 1
 
 
+def test_import_stages_are_the_orgs_stages_and_another_is_refused(web_as, alice, connected):
+    client = web_as(alice.admin)
+    url = reverse("integrations:settings", args=[connected.pk])
+    html = client.get(url).content.decode()
+    stages = html.split('id="s-import-filter-stages"')[1].split("</div>")[0]
+    assert 'type="checkbox" name="import_filter.stages" value="Closed Won"' in stages
+    response = client.post(url, _settings_post(connected, **{"import_filter.stages": ["Prospecting", "Signed"]}))
+    assert response.status_code == 400
+    errors = response.content.decode().split('id="s-import-filter-stages-errors"')[1].split("</ul>")[0]
+    assert "“Signed” is not a stage of this org" in errors
+    assert connected.settings_versions.count() == 1
+    assert client.post(url, _settings_post(connected, **{"import_filter.stages": ["Prospecting", "Qualification"]})).status_code == 302
+    assert connected.settings_versions.first().data["import_filter"]["stages"] == ["Prospecting", "Qualification"]
+
+
 def test_an_unknown_org_field_is_refused_next_to_its_row(web_as, alice, connected):
     response = web_as(alice.admin).post(reverse("integrations:settings", args=[connected.pk]),
                                         _settings_post(connected, **{"opportunity_mappings[9].sf_field": "Nowhere__c"}))

@@ -60,6 +60,15 @@ def _settings_post(connection, **overrides):
     post["activity.batch_window_minutes"] = str(data["activity"]["batch_window_minutes"])
     post["activity.min_value"] = ""
     post["bulk_threshold"] = str(data["bulk_threshold"])
+    post["owner_mode"] = data["owner_mode"]
+    post["import_filter.stages"] = "\n".join(data["import_filter"]["stages"])
+    for key in ("import_new", "import_filter.require_cothon_ref", "propagate_deletes", "parallel_sync", "flag_conflicts_for_review"):
+        section, _, leaf = key.rpartition(".")
+        if (data[section] if section else data)[leaf]:
+            post[key] = "on"
+    for name, values in data["picklist_reverse"].items():
+        for sf_value, cothon_value in values.items():
+            post[f"picklist_reverse.{name}.{sf_value}"] = cothon_value
     post.update(overrides)
     return post
 
@@ -421,6 +430,77 @@ def test_valid_settings_json_saves_a_version(web_as, alice, conn):
     response = web_as(alice.admin).post(_url("settings", conn), {"mode": "json", "settings_json": json.dumps(data)})
     assert response.status_code == 302
     assert conn.settings_versions.first().data["bulk_threshold"] == 100
+
+
+def test_the_editor_saves_import_deletes_and_owner_settings(web_as, alice, conn):
+    client = web_as(alice.admin)
+    html = _html(client.get(_url("settings", conn)))
+    for text in ("Records created or deleted in Salesforce", "Import opportunities created in Salesforce",
+                 "Only opportunities in these stages", "Only opportunities that have a Cothon reference",
+                 "Delete in Cothon what is deleted in Salesforce (not yet available)", "Assigned team member",
+                 "Add as an Opportunity Team Member", 'id="team-member-not-available"'):
+        assert text in html, text
+    assert 'name="import_filter.stages"' in html and "<textarea" in html  # not connected: stage names typed one per line
+    post = _settings_post(conn, direction="pull", owner_mode="both", import_new="on", propagate_deletes="on",
+                          **{"import_filter.stages": "Prospecting\n Qualification \n\nProspecting",
+                             "import_filter.require_cothon_ref": "on"})
+    assert client.post(_url("settings", conn), post).status_code == 302
+    data = conn.settings_versions.first().data
+    assert data["direction"] == "pull" and data["owner_mode"] == "both"
+    assert data["import_new"] is True and data["propagate_deletes"] is True
+    assert data["import_filter"] == {"stages": ["Prospecting", "Qualification"], "require_cothon_ref": True}
+    html = _html(client.get(_url("settings", conn)))
+    assert 'name="import_new" checked' in html and 'value="both" checked' in html
+
+    post = _settings_post(conn)
+    del post["import_new"]  # unticked
+    assert client.post(_url("settings", conn), post).status_code == 302
+    assert conn.settings_versions.first().data["import_new"] is False
+
+
+def test_a_bad_owner_mode_is_refused_and_nothing_saved(web_as, alice, conn):
+    response = web_as(alice.admin).post(_url("settings", conn), _settings_post(conn, owner_mode="manager"))
+    assert response.status_code == 400
+    assert "Must be one of owner, team_member, both" in _html(response).split('id="s-owner-mode-errors"')[1].split("</ul>")[0]
+    assert conn.settings_versions.count() == 1
+
+
+def test_a_picklist_map_sending_two_values_to_one_needs_a_reverse_value_before_saving(web_as, alice, conn):
+    client = web_as(alice.admin)
+    # Pass and Review both become "Pass" in Salesforce: which one does "Pass" become in Cothon?
+    response = client.post(_url("settings", conn), _settings_post(conn, **{"picklist_maps.pursuit_decision.review": "Pass"}))
+    assert response.status_code == 400
+    html = _html(response)
+    errors = html.split('id="s-picklist-reverse-pursuit-decision-Pass-errors"')[1].split("</ul>")[0]
+    assert "Picklist map “Pursuit decision → Cothon_Pursuit__c” sends Pass and Review to “Pass”" in errors
+    assert 'href="#s-picklist-reverse-pursuit-decision-Pass"' in html  # the summary links to the new input
+    assert conn.settings_versions.count() == 1
+
+    post = _settings_post(conn, **{"picklist_maps.pursuit_decision.review": "Pass",
+                                   "picklist_reverse.pursuit_decision.Pass": "review"})
+    assert client.post(_url("settings", conn), post).status_code == 302
+    data = conn.settings_versions.first().data
+    assert data["picklist_reverse"]["pursuit_decision"] == {"Pass": "review"}
+    html = _html(client.get(_url("settings", conn)))
+    assert "“Pass” from Salesforce becomes" in html
+
+    # Once the map is one to one again, the reverse value is no longer needed and is dropped.
+    post = _settings_post(conn, **{"picklist_maps.pursuit_decision.review": "Review Needed"})
+    assert client.post(_url("settings", conn), post).status_code == 302
+    assert "pursuit_decision" not in conn.settings_versions.first().data["picklist_reverse"]
+
+
+def test_settings_json_with_a_bad_reverse_value_is_refused(web_as, alice, conn):
+    import json
+
+    from integrations.sync_settings import settings_current
+
+    data = settings_current(connection=conn)
+    data["picklist_reverse"]["category_to_type"]["Services"] = "goods"
+    response = web_as(alice.admin).post(_url("settings", conn), {"mode": "json", "settings_json": json.dumps(data)})
+    assert response.status_code == 400
+    assert "would come back as Goods" in _html(response).split('id="json-errors"')[1]
+    assert conn.settings_versions.count() == 1
 
 
 # --- dry run --------------------------------------------------------------------------------------

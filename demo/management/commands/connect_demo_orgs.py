@@ -16,10 +16,10 @@ from django.db import transaction
 from cothon.models import Tenant
 from demo.accounts import DEMO_TENANTS
 from integrations import connections as svc
-from integrations.mapping.suggest import picklist_values, suggest_stage_mapping, suggest_value_map
+from integrations.mapping.suggest import picklist_values, suggest_picklist_reverse, suggest_stage_mapping, suggest_value_map
 from integrations.models import Environment, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
-from integrations.sync_settings import describe_get, settings_current, settings_save
+from integrations.sync_settings import describe_get, settings_current, settings_save, sync_settings_for
 from opportunities.models import Category
 from sync_engine.models import SyncRun, SyncRunStatus
 from sync_engine.services import sync_now_start, sync_run_execute_inline
@@ -76,7 +76,7 @@ class Command(BaseCommand):
         if connection.status != "connected":
             return
         data = settings_current(connection=connection)
-        describe = describe_get(connection=connection, sobject="Opportunity")
+        describe = describe_get(connection=connection, sobject=sync_settings_for(connection=connection).objects.opportunity)
         stages = picklist_values(describe, "StageName")
         types = picklist_values(describe, "Type")
         changed = False
@@ -86,6 +86,9 @@ class Command(BaseCommand):
         current = data["picklist_maps"]["category_to_type"]
         if any(value and value not in types for value in current.values()):
             data["picklist_maps"]["category_to_type"] = suggest_value_map(dict(Category.choices), types, current)
+            # Several categories may land on one Type: say which one each such Type comes back as.
+            reverse = data["picklist_reverse"].get("category_to_type") or {}
+            data["picklist_reverse"]["category_to_type"] = suggest_picklist_reverse(data["picklist_maps"]["category_to_type"], reverse)
             changed = True
         if changed:
             admin = connection.tenant.memberships.filter(role="admin").first()
