@@ -115,6 +115,13 @@ def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sob
         tenant=tenant, connection__tenant=tenant, connection__is_default=True,
         record_type=record_type, record_id__in=record_ids,
     ).select_related("connection").order_by("id")
+    if sobject is None:
+        # The object the default connection's settings name for the record type (a custom
+        # opportunity object, say), so a link left on a previously configured object is not shown.
+        connection = integration_selectors.salesforce_default_connection(tenant=tenant)
+        configured = (integration_selectors.configured_sobject(connection=connection, record_type=record_type)
+                      if connection is not None else "")
+        sobject = configured or None
     if sobject is not None:
         links = links.filter(sobject=sobject)
     return {link.record_id: link for link in links}

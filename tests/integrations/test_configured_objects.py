@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integrations import connections as svc
-from integrations import selectors
+from sync_engine import links as selectors
 from integrations.custom_fields import specs_for
 from integrations.settings_schema import SalesforceObjects
 from integrations.sync_settings import settings_current, settings_save
