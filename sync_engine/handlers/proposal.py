@@ -37,9 +37,13 @@ class ProposalHandler(Handler):
         planned = []
         now, zone = timezone.now(), batch.ctx.time_zone
         for proposal in records:
-            events = {e.event for e in batch.entries_of(self.record_type, proposal.pk)}
+            entries = batch.entries_of(self.record_type, proposal.pk)
+            events = {e.event for e in entries}
+            # A later change merged into the pending row may have replaced the event; the
+            # changed fields still say the status changed.
+            status_changed = Event.SUBMITTED in events or any("status" in (e.changed_fields or []) for e in entries)
             if proposal.generated_at:
                 planned.append(proposal_generated(proposal, batch.ctx.base_url, zone))
-            if Event.SUBMITTED in events and proposal.status == ProposalStatus.SUBMITTED:
+            if status_changed and proposal.status == ProposalStatus.SUBMITTED:
                 planned.append(proposal_submitted(proposal.opportunity, now, zone, proposal=proposal, base_url=batch.ctx.base_url))
         return planned
