@@ -52,17 +52,17 @@ def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, setti
                          base_url=django_settings.COTHON_BASE_URL)
     if opportunity.department_id:
         result.writes.append(account.to_salesforce(opportunity.department, sobject=names["account"]))
-    planned = opportunity_mapping.to_salesforce(opportunity, ctx)
-    result.writes.append(planned)
-    analysis = opportunity.analyses.filter(status=BidAnalysisStatus.COMPLETED).prefetch_related("requirements").first()
-    if analysis is None or planned.operation == "skip":
-        return result
 
     def linked(record_type: str, record_id: int, sobject: str) -> str:
         link = links_for(connection_id=connection.pk, record_type=record_type, record_ids=[record_id], sobject=sobject).get(record_id)
         return link.salesforce_id if link else ""
 
     opportunity_id = linked(RecordType.OPPORTUNITY, opportunity.pk, names["opportunity"])
+    planned = opportunity_mapping.to_salesforce(opportunity, ctx, linked=bool(opportunity_id))
+    result.writes.append(planned)
+    analysis = opportunity.analyses.filter(status=BidAnalysisStatus.COMPLETED).prefetch_related("requirements").first()
+    if analysis is None or planned.operation == "skip":
+        return result
     result.writes.append(analysis_mapping.to_salesforce(analysis, sobject=names["analysis"], parent_sobject=names["opportunity"],
                                                         parent_id=opportunity_id or None,
                                                         describe_fields=describe(names["analysis"])))

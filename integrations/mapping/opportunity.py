@@ -1,8 +1,8 @@
 """Opportunity → the configured opportunity object (`Opportunity` by default).
 
 `to_salesforce` is the outbound half; the inbound half (`from_salesforce`) lives beside it in
-`opportunity_inbound.py`. A Cothon field that is empty is sent as null, so clearing a value in
-Cothon clears it in Salesforce too (Bulk API 2.0 writes it as `#N/A`)."""
+`opportunity_inbound.py`. A Cothon field emptied after the first sync is sent as null, so clearing
+a value in Cothon clears it in Salesforce too (Bulk API 2.0 writes it as `#N/A`)."""
 
 from __future__ import annotations
 
@@ -60,9 +60,14 @@ def pushes_field(settings: dict[str, Any], sf_field: str) -> bool:
     return direction in ("bidirectional", "push")
 
 
-def to_salesforce(opportunity: Opportunity, ctx: MappingContext) -> PlannedWrite:
+def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool = False) -> PlannedWrite:
     """The write for one opportunity. `fields["AccountId"]` is `{"@account": key}` until the
-    department's Account Id is known (the push fills it in)."""
+    department's Account Id is known (the push fills it in).
+
+    `linked`: the record is already in Salesforce (updated by Id). Then a field emptied in Cothon
+    is sent as null, so Salesforce clears it; on a first write it is left out instead, so
+    Salesforce's own defaults (Probability from the stage, …) and values already on a matched
+    record stay."""
     settings = ctx.settings
     sobject = objects(settings)["opportunity"]
     write = PlannedWrite(sobject=sobject, operation="upsert", external_id_field=EXTERNAL_ID_FIELD,
@@ -98,6 +103,9 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext) -> PlannedWrite
             continue
         name = (described or {}).get("name", sf_field)
         if value is None:
+            if not linked:
+                write.skipped.append((name, "Empty in Cothon."))
+                continue
             cleared.append(name)
         check_length(write, name, value, field_length(ctx.describe_fields, name))
         write.fields[name] = json_value(value)

@@ -35,7 +35,8 @@ class OpportunityHandler(Handler):
         items, fallback, refused = [], [], []
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
-            planned = mapping.to_salesforce(opportunity, context)
+            link = links.get(opportunity.pk)
+            planned = mapping.to_salesforce(opportunity, context, linked=bool(link and link.salesforce_id))
             if planned.operation == "skip":
                 batch.settle(self.record_type, opportunity.pk, done=True)
                 ctx.log(entry=(entries or [None])[0], sobject=sobject, operation="skip", result=SyncResult.SKIPPED,
@@ -49,7 +50,6 @@ class OpportunityHandler(Handler):
                     fields["AccountId"] = account_id
                 else:
                     fields.pop("AccountId")  # the Account failed: the rest still goes out
-            link = links.get(opportunity.pk)
             item = Item(record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title, fields=fields,
                         entries=entries, external_id_field=planned.external_id_field,
                         salesforce_id=link.salesforce_id if link else "")

@@ -123,6 +123,19 @@ def test_clearing_mapped_fields_in_cothon_clears_them_in_salesforce(alice, conne
     assert after["Amount"] == 100000  # the one value left
 
 
+def test_empty_fields_are_left_out_of_a_first_write_and_sent_as_null_once_linked(alice, opportunity_factory):
+    from integrations.mapping.defaults import default_settings
+
+    opportunity = opportunity_factory(alice.tenant, description="", win_probability=None)
+    ctx = MappingContext(settings=default_settings())
+    first = opportunity_mapping.to_salesforce(opportunity, ctx, linked=False)
+    assert "Description" not in first.fields and ("Description", "Empty in Cothon.") in first.skipped
+    assert "Probability" not in first.fields  # Salesforce's default from the stage stays
+    later = opportunity_mapping.to_salesforce(opportunity, ctx, linked=True)
+    assert later.fields["Description"] is None and later.fields["Probability"] is None
+    assert any("sent as null" in note for note in later.notes)
+
+
 def test_a_bulk_run_clears_fields_with_na_and_leaves_other_columns_alone(alice, connected, emulator_reset, opportunity_factory):
     from sync_engine.services import sync_now_start, sync_run_execute_inline
 
