@@ -14,6 +14,7 @@ from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine.handlers.analysis import AnalysisHandler
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.handlers.comment import CommentHandler
+from sync_engine.handlers.contact import ContactHandler
 from sync_engine.handlers.department import DepartmentHandler
 from sync_engine.handlers.opportunity import OpportunityHandler
 from sync_engine.handlers.proposal import ProposalHandler
@@ -25,9 +26,9 @@ from sync_engine.vocabulary import RecordType
 
 logger = logging.getLogger(__name__)
 
-# Parent before child: Accounts → opportunities → analyses → requirements → notes, files.
+# Parent before child: Accounts → (contacts: not pushed) → opportunities → analyses → requirements → notes, files.
 HANDLERS: dict[str, Handler] = {handler.record_type: handler for handler in (
-    DepartmentHandler(), OpportunityHandler(), AnalysisHandler(), RequirementHandler(), CommentHandler(), ProposalHandler(),
+    DepartmentHandler(), ContactHandler(), OpportunityHandler(), AnalysisHandler(), RequirementHandler(), CommentHandler(), ProposalHandler(),
 )}
 UNSUPPORTED = "UNSUPPORTED_RECORD_TYPE"
 

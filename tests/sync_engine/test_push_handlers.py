@@ -44,7 +44,7 @@ def _tooling(emulator, kind: str, body: dict) -> None:
 # --- the registry -------------------------------------------------------------------------------
 
 def test_handlers_run_parents_before_children():
-    assert list(HANDLERS) == [RecordType.DEPARTMENT, RecordType.OPPORTUNITY, RecordType.ANALYSIS, RecordType.REQUIREMENT,
+    assert list(HANDLERS) == [RecordType.DEPARTMENT, RecordType.CONTACT, RecordType.OPPORTUNITY, RecordType.ANALYSIS, RecordType.REQUIREMENT,
                               RecordType.COMMENT, RecordType.PROPOSAL]
 
 
@@ -62,6 +62,14 @@ def test_a_record_type_without_a_handler_is_a_logged_failure_not_silently_done(a
     garbage = SyncLog.objects.get(record_type="gizmo")
     assert garbage.result == "failed" and "Unknown record type" in garbage.error_message
     assert SyncLink.objects.get(record_type="opportunity").status == LinkStatus.SYNCED  # the rest of the batch landed
+
+
+def test_a_contact_is_settled_as_skipped_with_the_reason(alice, connected, emulator_reset):
+    contact = opp.contact_create(tenant=alice.tenant, last_name="Tremblay")
+    summary = push_connection(connection_id=connected.pk)
+    assert (summary.succeeded, summary.failed) == (1, 0)
+    log = SyncLog.objects.get(record_type="contact", record_id=contact.pk)
+    assert log.result == "skipped" and "not sent to Salesforce" in log.error_message
 
 
 # --- one payload for the dry run and the push ---------------------------------------------------
