@@ -1,6 +1,8 @@
 """Dry run: exactly the Salesforce writes a sync of one opportunity would make, with no write.
 
-Only reads happen (the org's describe, from the cache when fresh)."""
+Built from the same payload functions the push sends (integrations/mapping/<record type>.py),
+with the same describes and the same parent Ids (from the links). Only reads happen (the org's
+describes, from the cache when fresh)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings as django_settings
 
-from integrations.mapping.payloads import MappingContext, PlannedWrite, department_write, opportunity_write
+from integrations.mapping import account, analysis as analysis_mapping, opportunity as opportunity_mapping
+from integrations.mapping import requirement as requirement_mapping
+from integrations.mapping.common import MappingContext, PlannedWrite, objects
 from integrations.models import SalesforceConnection
 from integrations.sync_settings import describe_get, settings_current
 from opportunities.models import BidAnalysisStatus, Opportunity
@@ -24,29 +28,51 @@ def user_ids_for(connection: SalesforceConnection) -> dict[int, str]:
     return dict(connection.user_links.exclude(salesforce_user_id="").values_list("user_id", "salesforce_user_id"))
 
 
+def describe_fields_for(connection: SalesforceConnection, sobject: str, client=None) -> dict[str, dict] | None:
+    """{lower-case field name: describe field}; empty when the object is not in the org."""
+    payload = describe_get(connection=connection, sobject=sobject, client=client)
+    return {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
+
+
 def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, settings_data: dict | None = None) -> DryRun:
+    from sync_engine.links import links_for
+    from sync_engine.vocabulary import RecordType
+
     data = settings_data or settings_current(connection=connection)
+    names = objects(data)
     result = DryRun()
-    describe = None
-    if connection.status == "connected":
-        payload = describe_get(connection=connection, sobject=data.get("objects", {}).get("opportunity", "Opportunity"))
-        describe = {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
-    else:
+    connected = connection.status == "connected"
+
+    def describe(sobject: str) -> dict[str, dict] | None:
+        return describe_fields_for(connection, sobject) if connected else None
+
+    if not connected:
         result.warnings.append("The connection is not connected: fields are not checked against the org.")
-    ctx = MappingContext(settings=data, describe_fields=describe, user_ids=user_ids_for(connection),
+    ctx = MappingContext(settings=data, describe_fields=describe(names["opportunity"]), user_ids=user_ids_for(connection),
                          base_url=django_settings.COTHON_BASE_URL)
     if opportunity.department_id:
-        result.writes.append(department_write(opportunity.department))
-    result.writes.append(opportunity_write(opportunity, ctx))
-    analysis = opportunity.analyses.filter(status=BidAnalysisStatus.COMPLETED).first()
-    if analysis is not None and result.writes[-1].operation != "skip":
-        result.writes.append(PlannedWrite(
-            sobject=data.get("objects", {}).get("analysis", "Cothon_Analysis__c"), operation="upsert",
-            external_id_field="Cothon_Key__c", external_id=f"analysis-{analysis.pk}",
-            fields={"Name": f"Analysis — {opportunity.reference}"[:80], "Cothon_Key__c": f"analysis-{analysis.pk}",
-                    "Cothon_Compliance__c": analysis.compliance_score, "Cothon_Status__c": "Complete",
-                    "Cothon_Summary__c": analysis.summary, "Cothon_Risks__c": analysis.risks},
-            notes=[f"Linked to the Opportunity; {analysis.requirements.count()} Cothon_Requirement__c records follow (master-detail)."],
-            label=f"Bid analysis #{analysis.pk}",
-        ))
+        result.writes.append(account.to_salesforce(opportunity.department, sobject=names["account"]))
+
+    def linked(record_type: str, record_id: int, sobject: str) -> str:
+        link = links_for(connection_id=connection.pk, record_type=record_type, record_ids=[record_id], sobject=sobject).get(record_id)
+        return link.salesforce_id if link else ""
+
+    opportunity_id = linked(RecordType.OPPORTUNITY, opportunity.pk, names["opportunity"])
+    planned = opportunity_mapping.to_salesforce(opportunity, ctx, linked=bool(opportunity_id))
+    result.writes.append(planned)
+    analysis = opportunity.analyses.filter(status=BidAnalysisStatus.COMPLETED).prefetch_related("requirements").first()
+    if analysis is None or planned.operation == "skip":
+        return result
+    result.writes.append(analysis_mapping.to_salesforce(analysis, sobject=names["analysis"], parent_sobject=names["opportunity"],
+                                                        parent_id=opportunity_id or None,
+                                                        describe_fields=describe(names["analysis"])))
+    analysis_id = linked(RecordType.ANALYSIS, analysis.pk, names["analysis"])
+    requirement_fields = describe(names["requirement"])
+    requirement_links = links_for(connection_id=connection.pk, record_type=RecordType.REQUIREMENT,
+                                  record_ids=[r.pk for r in analysis.requirements.all()], sobject=names["requirement"])
+    for requirement in analysis.requirements.all():
+        link = requirement_links.get(requirement.pk)
+        result.writes.append(requirement_mapping.to_salesforce(
+            requirement, sobject=names["requirement"], parent_sobject=names["analysis"], parent_id=analysis_id or None,
+            linked=bool(link and link.salesforce_id), describe_fields=requirement_fields))
     return result

@@ -21,6 +21,7 @@ from opportunities.models import (
     Contact,
     Department,
     Opportunity,
+    OpportunityStatus,
     Requirement,
 )
 from sync_engine.vocabulary import Event, RecordType
@@ -188,6 +189,8 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
     event = "status_changed" if "status" in changed and previous_status != opportunity.status else "updated"
+    if event == "status_changed" and opportunity.status == OpportunityStatus.SUBMITTED:
+        event = Event.SUBMITTED  # logged in Salesforce as a completed "Proposal submitted" Task
     if "assignee" in changed and event == Event.UPDATED:
         event = "assigned"
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=event,

@@ -140,10 +140,15 @@ def proposal_update(*, tenant: Tenant, proposal: Proposal, data: Mapping[str, An
     if sections is not None:
         sections = list(sections)
         _check_section_count(sections)
+    submitted = data.get("status") == ProposalStatus.SUBMITTED and proposal.status != ProposalStatus.SUBMITTED
     for name, value in data.items():
         setattr(proposal, name, value)
     proposal.full_clean(exclude=["document"])
     proposal.save()
+    if submitted:
+        # Salesforce gets a completed "Proposal submitted" Task on the opportunity.
+        record_change(tenant=tenant, record_type=RecordType.PROPOSAL, record_id=proposal.pk, event=Event.SUBMITTED,
+                      changed_fields=["status"])
     if sections is not None:
         proposal.sections.all().delete()
         for position, section in enumerate(sections):

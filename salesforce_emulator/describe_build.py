@@ -29,6 +29,7 @@ HAND_BUILT = (
     "Profile",
     "Organization",
     "RecordType",
+    "OpportunityTeamMember",
 )
 # Placeholders in cached describe JSON, replaced per response (the version and the host vary).
 VERSION_PH = "vxx.0"
@@ -467,12 +468,34 @@ def _hand_built(name: str, parents: list[str]) -> dict[str, Any]:
                   F("IsActive", "boolean", "Active"),
                   *_system_fields(owner=False)]
         flags = {"createable": False, "deletable": False, "updateable": False}
+    elif name == "OpportunityTeamMember":
+        # Opportunity teams (Setup › Opportunity Team Settings switched on): a user on the
+        # opportunity's team with a role and an access level. No owner: the opportunity's owner
+        # controls access; one member per user and opportunity.
+        fields = [id_field,
+                  F("OpportunityId", "reference", "Opportunity ID", reference_to=["Opportunity"],
+                    relationship_name="Opportunity", nillable=False, updateable=False),
+                  F("UserId", "reference", "User ID", reference_to=["User"], relationship_name="User",
+                    nillable=False, updateable=False),
+                  F("Name", "string", "Name", length=121, nameField=True, **ro),
+                  F("TeamMemberRole", "picklist", "Team Role", length=40,
+                    values=["Account Manager", "Bid Manager", "Channel Manager", "Executive Sponsor",
+                            "Lead Qualifier", "Pre-Sales Consultant", "Sales Manager", "Sales Rep",
+                            "Other"]),
+                  F("OpportunityAccessLevel", "picklist", "Opportunity Access", length=40,
+                    values=["Read", "Edit", "All"], default="Read"),
+                  F("PhotoUrl", "url", "Photo", length=1024, **ro),
+                  F("Title", "string", "Title", length=80, **ro),
+                  *_system_fields(owner=False)]
+        flags = {"searchable": False}
     else:  # pragma: no cover - HAND_BUILT is closed
         raise KeyError(name)
     plural = {"ContentDocument": "Content Documents", "ContentVersion": "Content Versions",
+              "OpportunityTeamMember": "Opportunity Team Members",
               "ContentDocumentLink": "Content Document Links"}.get(name, name + "s")
     label = {"ContentDocument": "Content Document", "ContentVersion": "Content Version",
-             "ContentDocumentLink": "Content Document Link", "RecordType": "Record Type"}.get(name, name)
+             "ContentDocumentLink": "Content Document Link", "RecordType": "Record Type",
+             "OpportunityTeamMember": "Opportunity Team Member"}.get(name, name)
     desc = _object_shell(name, label, plural, prefix, False, **flags)
     desc["fields"] = fields
     desc["childRelationships"] = children + (

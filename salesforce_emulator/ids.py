@@ -28,6 +28,7 @@ STANDARD_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "RecordType": "012",
     "OpportunityContactRole": "00K",
+    "OpportunityTeamMember": "00q",
 }
 
 # The "pod" characters real ids carry after the prefix; fixed so ids look familiar.

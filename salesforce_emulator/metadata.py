@@ -4,7 +4,7 @@ Standard objects whose real describe ships in ``standard_objects/`` (Account, Co
 Opportunity, Event, Lead, Case, OpportunityContactRole) keep every standard field exactly as a
 real org describes it; the capturing org's own custom fields are dropped and the org
 definition's custom fields are added. Objects without a captured describe (Task, Note,
-Attachment, Content*, User, Profile, Organization, RecordType) and custom objects are built in
+Attachment, Content*, User, Profile, Organization, RecordType, OpportunityTeamMember) and custom objects are built in
 the same shape. ``FieldMeta``/``ObjectMeta`` are the compact runtime view that validation,
 storage and SOQL use; the describe dict is what the API returns.
 """
@@ -190,6 +190,9 @@ class OrgSchema:
         for name in HAND_BUILT:
             if name != "Task":
                 describes[name] = _hand_built(name, parents)
+        # Opportunity teams: the captured org had them off, so its describe lacks the child list.
+        describes["Opportunity"]["childRelationships"].append(
+            child_rel("OpportunityTeamMember", "OpportunityId", "OpportunityTeamMembers", True))
         for spec in custom_specs:
             describes[spec.name] = _custom_object(spec)
         auto_numbers: dict[tuple[str, str], str] = {}

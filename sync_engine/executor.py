@@ -1,7 +1,8 @@
 """The push executor: claim outbox rows of one connection, push them, record the outcome.
 
-Order inside a batch (parents before children): Accounts (departments) → Opportunities →
-Cothon_Analysis__c → Cothon_Requirement__c → Tasks / Notes / files. Errors are handled by
+Order inside a batch (parents before children): one handler per record type, in the registry's
+order (sync_engine/handlers/registry.py): Accounts (departments) → opportunities → analyses →
+requirements → Notes / files, then the Tasks they trigger. Errors are handled by
 class: per-record permanent errors fail that record only; retryable ones back off; a quota
 error pauses the connection in the governor; an auth error (after one refresh) marks the
 connection "needs reconnect". Nothing is lost: unfinished rows always return to the queue."""
@@ -25,19 +26,14 @@ from integrations.dry_run import user_ids_for
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.client import CallRecord
 from integrations.salesforce.errors import ErrorKind, SalesforceError
-from integrations.sync_settings import describe_get, settings_current
-from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, Requirement
-from proposals.models import Proposal
+from integrations.mapping.common import objects
+from integrations.sync_settings import settings_current
 from sync_engine import claim as queue, wakeups
 from sync_engine.governor import get_governor
 from sync_engine.heartbeat import lease_heartbeat
-from sync_engine.links import links_for
-from sync_engine.vocabulary import Event
-from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, RecordType, SyncLog, SyncResult, SyncRun, SyncRunStatus
-from sync_engine.push import activities
-from sync_engine.push.accounts import resolve_accounts
+from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, SyncLog, SyncResult, SyncRun, SyncRunStatus
+from sync_engine.handlers.registry import push_records
 from sync_engine.push.context import PushContext
-from sync_engine.push.records import push_analyses, push_opportunities, push_requirements
 from sync_engine.push.writer import BatchAborted
 
 logger = logging.getLogger(__name__)
@@ -166,8 +162,7 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
     ctx = PushContext(connection=connection, client=client, settings=data, describe_fields=None,
                       user_ids=user_ids_for(connection), base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run)
     ctx_holder["ctx"] = ctx
-    payload = describe_get(connection=connection, sobject=data.get("objects", {}).get("opportunity", "Opportunity"), client=client)
-    ctx.describe_fields = {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
+    ctx.describe_fields = ctx.describe(objects(data)["opportunity"])
     return ctx
 
 
@@ -209,8 +204,8 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], su
 def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary) -> None:
     failed = [e for e in entries if ctx.outcome(e).failed]
     retry = [e for e in entries if ctx.outcome(e).retry and not ctx.outcome(e).failed]
-    # Everything else is done (an entry nothing claimed, e.g. a kind this engine does not push,
-    # has nothing left to do either).
+    # Everything else is done (the registry settles every row; a record type without a
+    # handler is failed there, never silently done).
     done = [e for e in entries if not (ctx.outcome(e).failed or ctx.outcome(e).retry)]
     queue.finish(done)
     queue.fail(failed)
@@ -348,91 +343,8 @@ def _probe_after_pause(connection: SalesforceConnection, governor) -> bool:
 
 
 def _push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
-    tenant_id = ctx.connection.tenant_id
-    by_type: dict[str, dict[int, list[OutboxEntry]]] = defaultdict(lambda: defaultdict(list))
-    for entry in entries:
-        by_type[entry.record_type][entry.record_id].append(entry)
-
-    opportunities = list(Opportunity.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.OPPORTUNITY]).select_related("department", "assignee"))
-    analyses = list(BidAnalysis.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.ANALYSIS]).select_related("opportunity").prefetch_related("requirements"))
-    requirements = list(Requirement.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.REQUIREMENT]).select_related("analysis"))
-    comments = list(Comment.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.COMMENT]).select_related("author"))
-    proposals = list(Proposal.objects.filter(tenant_id=tenant_id, pk__in=by_type[RecordType.PROPOSAL]).select_related("opportunity").prefetch_related("sections"))
-
-    # Records deleted in Cothon since they were queued: nothing to push.
-    present = {RecordType.OPPORTUNITY: {o.pk for o in opportunities}, RecordType.ANALYSIS: {a.pk for a in analyses},
-               RecordType.REQUIREMENT: {r.pk for r in requirements}, RecordType.COMMENT: {c.pk for c in comments},
-               RecordType.PROPOSAL: {p.pk for p in proposals}}
-    for record_type, ids in present.items():
-        for record_id, record_entries in by_type[record_type].items():
-            if record_id not in ids:
-                for entry in record_entries:
-                    ctx.outcome(entry).done = True
-
-    # 1. Accounts.
-    department_ids = set(by_type[RecordType.DEPARTMENT]) | {o.department_id for o in opportunities if o.department_id}
-    departments = list(Department.objects.filter(tenant_id=tenant_id, pk__in=department_ids))
-    resolve_accounts(ctx, departments, changed=set(by_type[RecordType.DEPARTMENT]), entries=by_type[RecordType.DEPARTMENT])
-
-    # 2. Opportunities, and the Salesforce ids of every parent opportunity the batch needs.
-    opportunity_ids = push_opportunities(ctx, opportunities, by_type[RecordType.OPPORTUNITY])
-    parent_ids = {a.opportunity_id for a in analyses} | {c.opportunity_id for c in comments} | {p.opportunity_id for p in proposals}
-    missing = parent_ids - set(opportunity_ids)
-    if missing:
-        for record_id, link in links_for(connection_id=ctx.connection.pk, record_type=RecordType.OPPORTUNITY,
-                                         record_ids=missing, sobject="Opportunity").items():
-            if link.salesforce_id:
-                opportunity_ids[record_id] = link.salesforce_id
-
-    # 3. Analyses and requirements (master-detail).
-    analysis_ids = push_analyses(ctx, analyses, by_type[RecordType.ANALYSIS], opportunity_ids)
-    requirement_parents = {r.analysis_id for r in requirements} - set(analysis_ids)
-    if requirement_parents:
-        for record_id, link in links_for(connection_id=ctx.connection.pk, record_type=RecordType.ANALYSIS,
-                                         record_ids=requirement_parents, sobject="Cothon_Analysis__c").items():
-            if link.salesforce_id:
-                analysis_ids[record_id] = link.salesforce_id
-    push_requirements(ctx, requirements, by_type[RecordType.REQUIREMENT], analysis_ids)
-
-    # 4. Activities, notes and files. Until they are written, the records that trigger them
-    # are not settled (a quota error here must not lose the "Status changed" Task).
-    for record_type in (RecordType.OPPORTUNITY, RecordType.ANALYSIS, RecordType.PROPOSAL):
-        for record_entries in by_type[record_type].values():
-            for entry in record_entries:
-                ctx.outcome(entry).followup_pending = True
-    planned: list[activities.Activity] = []
-    window = (ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
-    now = timezone.now()
-    for opportunity in opportunities:
-        changed = set().union(*(e.changed_fields for e in by_type[RecordType.OPPORTUNITY][opportunity.pk]))
-        created = any(e.event == Event.CREATED for e in by_type[RecordType.OPPORTUNITY][opportunity.pk])
-        if "status" in changed and not created:
-            planned.append(activities.status_changed(opportunity, window, now))
-        if "@deadline" in changed and opportunity.closing_date:
-            planned.append(activities.deadline_approaching(opportunity, timezone.localdate()))
-    for analysis in analyses:
-        if analysis.status == BidAnalysisStatus.COMPLETED:
-            planned.append(activities.analysis_completed(analysis))
-    for proposal in proposals:
-        if proposal.generated_at:
-            planned.append(activities.proposal_generated(proposal, ctx.base_url))
-    activities.push_activities(ctx, planned, opportunity_ids)
-    activities.push_comments(ctx, comments, by_type[RecordType.COMMENT], opportunity_ids)
-    for proposal in proposals:
-        parent = opportunity_ids.get(proposal.opportunity_id)
-        record_entries = by_type[RecordType.PROPOSAL][proposal.pk]
-        if not parent:
-            for entry in record_entries:
-                ctx.outcome(entry).retry = True
-            continue
-        activities.push_proposal_file(ctx, proposal, parent)
-        for entry in record_entries:
-            ctx.outcome(entry).done = True
-    for entry in entries:
-        outcome = ctx.outcome(entry)
-        outcome.followup_pending = False
-        if not (outcome.done or outcome.failed or outcome.retry):
-            outcome.done = True  # a kind this engine does not push (e.g. quotes): nothing to do
+    """One handler per record type, parents first (sync_engine/handlers/registry.py)."""
+    push_records(ctx, entries)
 
 
 def run_finish(run_id: int) -> None:

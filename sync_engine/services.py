@@ -233,11 +233,23 @@ def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
     "Submission Deadline Approaching" task (idempotent by key, so running hourly is safe)."""
     from sync_engine.outbox import record_change
 
-    today = today or timezone.localdate()
+    from zoneinfo import ZoneInfo
+
+    # Each organization's own today (its time zone), not the server's: ±1 day covers every zone.
+    now = timezone.now()
+    server_today = today or timezone.localdate()
     open_statuses = [OpportunityStatus.IDENTIFIED, OpportunityStatus.ANALYZING, OpportunityStatus.PURSUING]
     count = 0
-    for opportunity in Opportunity.objects.filter(status__in=open_statuses, closing_date__gte=today,
-                                                  closing_date__lte=today + datetime.timedelta(days=DEADLINE_DAYS)).select_related("tenant"):
+    one_day = datetime.timedelta(days=1)
+    for opportunity in Opportunity.objects.filter(status__in=open_statuses, closing_date__gte=server_today - one_day,
+                                                  closing_date__lte=server_today + datetime.timedelta(days=DEADLINE_DAYS) + one_day
+                                                  ).select_related("tenant"):
+        try:
+            local_today = today or now.astimezone(ZoneInfo(opportunity.tenant.time_zone or "UTC")).date()
+        except (KeyError, ValueError):
+            local_today = server_today
+        if not local_today <= opportunity.closing_date <= local_today + datetime.timedelta(days=DEADLINE_DAYS):
+            continue
         with transaction.atomic():
             record_change(tenant=opportunity.tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk,
                           event=Event.DEADLINE, changed_fields=["@deadline"], priority=Priority.REALTIME)

@@ -50,6 +50,8 @@ HINTS: dict[str, str] = {
     "TIMEOUT": "Salesforce did not answer in time. Cothon retries automatically.",
     "CONNECTION_ERROR": "Salesforce could not be reached. Cothon retries automatically.",
     "SERVER_UNAVAILABLE": "Salesforce is temporarily unavailable. Cothon retries automatically.",
+    "VALUE_TOO_LONG": "The text is longer than the Salesforce field and was not sent (Cothon never cuts it). Shorten it in Cothon, or widen the field in Salesforce (Setup › Object Manager), then sync again.",
+    "UNSUPPORTED_RECORD_TYPE": "Cothon has no Salesforce sync for this kind of record yet; the change is kept in the log but not sent.",
 }
 
 

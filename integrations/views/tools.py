@@ -25,6 +25,9 @@ def _shown_value(value: Any) -> tuple[str | None, bool]:
     """(the value as the request body carries it, whether it is a reference resolved at send time)."""
     if isinstance(value, dict) and "@account" in value:
         return f"Id of the Account above (Cothon_Department_Key__c = {value['@account']})", True
+    if isinstance(value, dict) and ("@opportunity" in value or "@analysis" in value):
+        parent = "opportunity" if "@opportunity" in value else "analysis"
+        return f"Id of the {parent} above, once it is in Salesforce", True
     if value is None or isinstance(value, str):
         return value, False
     return json.dumps(value, ensure_ascii=False, default=str), False

@@ -1,184 +1,102 @@
-"""Activities logged to Salesforce: the seed's tasks (analysis completed, proposal generated,
-deadline approaching, status changes batched per window), notes for comments (or for every
-activity when the admin prefers notes), and proposal documents as files.
-
-Every create is idempotent: tasks upsert by Cothon_Activity_Key__c, notes are looked up by
-parent and title before a create, files by Cothon_File_Key__c (decisions.md)."""
+"""Writers for what hangs off a record in Salesforce: Tasks (upserted by
+Cothon_Activity_Key__c), Notes (looked up by parent and title before a create: Notes have no
+custom fields) and files (ContentVersion, looked up by Cothon_File_Key__c: file data cannot be
+updated or upserted). Payloads come from integrations/mapping/activity.py, note.py, file.py."""
 
 from __future__ import annotations
 
-import base64
-import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.utils import timezone
-
-from integrations.salesforce.errors import SalesforceError
-from opportunities.models import BidAnalysis, Comment, Opportunity
-from proposals.models import Proposal
-from sync_engine.models import OutboxEntry, RecordType, SyncResult
+from integrations.mapping import activity as activity_mapping, file as file_mapping, note as note_mapping
+from integrations.mapping.common import field_length
+from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.salesforce.soql import soql_quote
+from proposals.models import Proposal
+from sync_engine.models import SyncResult
 from sync_engine.push.context import PushContext
-from sync_engine.push.writer import Item, write
+from sync_engine.push.writer import Item, refuse, write
+from sync_engine.vocabulary import RecordType
 
 
 @dataclass
-class Activity:
-    key: str
-    opportunity: Opportunity
-    subject: str
-    description: str
-    status: str = "Completed"
-    priority: str = "Normal"
-    due: datetime.date | None = None
-    entry: OutboxEntry | None = None
-    record_type: str = RecordType.OPPORTUNITY
-    record_id: int = 0
+class NoteSource:
+    """Which Cothon record a Note is logged against."""
+
+    record_type: str
+    record_id: int
 
 
-def activity_allowed(settings: dict, opportunity: Opportunity) -> bool:
-    """The admin's thresholds: by value, by stage (status) and by type (category)."""
-    rules = settings.get("activity") or {}
-    if rules.get("mode", "tasks") == "off":
-        return False
-    if rules.get("min_value") not in (None, ""):
-        top = opportunity.value_max if opportunity.value_max is not None else opportunity.value_min
-        if top is None or top < Decimal(str(rules["min_value"])):
-            return False
-    if rules.get("stages") and opportunity.status not in rules["stages"]:
-        return False
-    if rules.get("types") and opportunity.category not in rules["types"]:
-        return False
-    return True
-
-
-def analysis_completed(analysis: BidAnalysis) -> Activity:
-    findings = [line.strip() for line in (analysis.key_findings or "").splitlines() if line.strip()]
-    lines = [f"Compliance Score: {analysis.compliance_score if analysis.compliance_score is not None else '—'}%",
-             f"Status: {analysis.opportunity.get_status_display()}", "Key Findings:"]
-    lines += [f"- {f}" for f in findings] or ["- (none recorded)"]
-    if analysis.recommendation:
-        lines.append(f"- Team recommendation: {analysis.recommendation}")
-    completed = timezone.localdate(analysis.completed_at) if analysis.completed_at else timezone.localdate()
-    return Activity(key=f"analysis-completed-{analysis.pk}", opportunity=analysis.opportunity,
-                    subject="Cothon: Bid Analysis Completed", description="\n".join(lines), due=completed,
-                    record_type=RecordType.ANALYSIS, record_id=analysis.pk)
-
-
-def proposal_generated(proposal: Proposal, base_url: str) -> Activity:
-    sections = ", ".join(s.title for s in proposal.sections.all())
-    generated = timezone.localdate(proposal.generated_at) if proposal.generated_at else timezone.localdate()
-    description = (f"Proposal generated for {proposal.opportunity.title}\nSections: {sections}\n"
-                   f"Status: {proposal.get_status_display()}\nLink: {base_url}/opportunities/{proposal.opportunity_id}/#proposal-{proposal.pk}")
-    return Activity(key=f"proposal-generated-{proposal.pk}", opportunity=proposal.opportunity,
-                    subject="Cothon: Proposal Generated", description=description, due=generated,
-                    record_type=RecordType.PROPOSAL, record_id=proposal.pk)
-
-
-def deadline_approaching(opportunity: Opportunity, today: datetime.date) -> Activity:
-    days = (opportunity.closing_date - today).days
-    assignee = opportunity.assignee.get_full_name() or opportunity.assignee.username if opportunity.assignee else "Unassigned"
-    proposal = opportunity.proposals.order_by("-created_at").first()
-    current = f"Proposal {proposal.get_status_display()}" if proposal else opportunity.get_status_display()
-    description = (f"{opportunity.title} closes in {days} day{'s' if days != 1 else ''}\nCurrent Status: {current}\n"
-                   f"Assigned To: {assignee}\nAction Required: Complete proposal and submit")
-    return Activity(key=f"deadline-{opportunity.pk}-{opportunity.closing_date.isoformat()}", opportunity=opportunity,
-                    subject="Cothon: Submission Deadline Approaching", description=description, status="Not Started",
-                    priority="High", due=opportunity.closing_date, record_id=opportunity.pk)
-
-
-def status_changed(opportunity: Opportunity, window_minutes: int, at: datetime.datetime) -> Activity:
-    """Several status changes within one batch window share one task (same key)."""
-    window = max(1, window_minutes) * 60
-    bucket = int(at.timestamp()) // window
-    return Activity(key=f"status-{opportunity.pk}-{bucket}", opportunity=opportunity,
-                    subject=f"Cothon: Status changed to {opportunity.get_status_display()}",
-                    description=f"{opportunity.title}\nStatus: {opportunity.get_status_display()} (as of {timezone.localtime(at):%Y-%m-%d %H:%M %Z})",
-                    due=timezone.localdate(at), record_id=opportunity.pk)
-
-
-def push_activities(ctx: PushContext, activities: list[Activity], opportunity_ids: dict[int, str]) -> None:
+def push_activities(ctx: PushContext, activities: list[activity_mapping.Activity], opportunity_ids: dict[int, str]) -> None:
+    """Tasks (or Notes, when the admin prefers notes) on each activity's opportunity. An
+    activity whose opportunity is not in Salesforce, or below the admin's thresholds, is not sent."""
     mode = (ctx.settings.get("activity") or {}).get("mode", "tasks")
-    ready = []
-    for activity in activities:
-        parent = opportunity_ids.get(activity.opportunity.pk)
-        if not parent or not activity_allowed(ctx.settings, activity.opportunity):
-            continue
-        ready.append((activity, parent))
+    ready = [(a, opportunity_ids[a.opportunity.pk]) for a in activities
+             if opportunity_ids.get(a.opportunity.pk) and activity_allowed(ctx, a)]
     if not ready:
         return
     if mode == "notes":
-        push_notes(ctx, [(a.key, a.subject, a.description, parent, a) for a, parent in ready])
+        push_notes(ctx, [(a.subject, a.description, parent, NoteSource(a.record_type, a.record_id or a.opportunity.pk))
+                         for a, parent in ready])
         return
+    limit = field_length(ctx.describe("Task"), "Description", default=32_000)
     items = []
     for activity, parent in ready:
-        fields = {"Cothon_Activity_Key__c": activity.key, "Subject": activity.subject, "Description": activity.description,
-                  "Status": activity.status, "Priority": activity.priority, "WhatId": parent,
-                  "ActivityDate": activity.due.isoformat() if activity.due else None}
         owner = ctx.user_ids.get(activity.opportunity.assignee_id) if activity.opportunity.assignee_id else None
-        if owner:
-            fields["OwnerId"] = owner
-        items.append(Item(record_type=activity.record_type, record_id=activity.record_id or activity.opportunity.pk,
-                          label=activity.subject, fields=fields, external_id_field="Cothon_Activity_Key__c"))
+        item = Item(record_type=activity.record_type, record_id=activity.record_id or activity.opportunity.pk, label=activity.subject,
+                    fields=activity_mapping.to_salesforce(activity, parent_id=parent, owner_id=owner),
+                    external_id_field=activity_mapping.KEY_FIELD)
+        if limit and len(activity.description) > limit:
+            refuse(ctx, "Task", item, [("Description", f"The Task's description is {len(activity.description):,} characters; "
+                                                      f"Salesforce holds {limit:,}. The Task is not sent rather than cut.")])
+        items.append(item)
     write(ctx, "Task", items)
 
 
-def push_notes(ctx: PushContext, notes: list[tuple], ) -> None:
-    """Notes have no custom fields: look each up by parent and title before creating it."""
-    for key, title, body, parent, source in notes:
-        title = title[:80]
-        found = ctx.client.query(f"SELECT Id FROM Note WHERE ParentId = {soql_quote(parent)} AND Title = {soql_quote(title)} LIMIT 1")["records"]
-        record_type = getattr(source, "record_type", RecordType.COMMENT)
-        record_id = getattr(source, "record_id", 0) or getattr(source, "pk", 0)
-        try:
-            if found:
-                ctx.client.rest("PATCH", f"sobjects/Note/{found[0]['Id']}", json={"Body": body})
-                note_id, operation = found[0]["Id"], "update"
-            else:
-                note_id = ctx.client.rest("POST", "sobjects/Note", json={"ParentId": parent, "Title": title, "Body": body})["id"]
-                operation = "create"
-            ctx.log(entry=None, sobject="Note", operation=operation, result=SyncResult.SUCCESS, record_type=record_type,
-                    record_id=record_id, label=title, salesforce_id=note_id)
-        except SalesforceError as exc:
-            ctx.log(entry=None, sobject="Note", operation="create", result=SyncResult.FAILED, record_type=record_type,
-                    record_id=record_id, label=title, error=exc)
-            if exc.retryable or exc.kind.value in ("quota", "auth"):
-                raise
+def activity_allowed(ctx: PushContext, activity: activity_mapping.Activity) -> bool:
+    return activity_mapping.activity_allowed(ctx.settings, activity.opportunity)
 
 
-def push_comments(ctx: PushContext, comments: list[Comment], entries: dict[int, list[OutboxEntry]], opportunity_ids: dict[int, str]) -> None:
-    notes = []
-    for comment in comments:
-        parent = opportunity_ids.get(comment.opportunity_id)
-        if not parent:
-            for entry in entries.get(comment.pk, []):
-                ctx.outcome(entry).retry = True
-            continue
-        author = comment.author.get_full_name() or comment.author.username if comment.author else "someone"
-        title = f"Cothon comment #{comment.pk} by {author}"
-        notes.append((f"comment-{comment.pk}", title, comment.body, parent, comment))
-        for entry in entries.get(comment.pk, []):
-            ctx.outcome(entry).done = True
-    push_notes(ctx, notes)
+def push_notes(ctx: PushContext, notes: list[tuple[str, str, str, NoteSource]]) -> None:
+    """(title, body, parent Id, source) each; a body longer than Note.Body is split into
+    numbered Notes "(1/3)" …, logged as such."""
+    limit = field_length(ctx.describe("Note"), "Body", default=note_mapping.BODY_LENGTH)
+    for title, body, parent, source in notes:
+        parts = note_mapping.to_salesforce(title, body, body_length=limit)
+        for part in parts:
+            _write_note(ctx, part, parent, source, split=len(parts))
+
+
+def _write_note(ctx: PushContext, part: note_mapping.NotePart, parent: str, source: NoteSource, *, split: int) -> None:
+    label = part.title
+    try:
+        found = ctx.client.query(f"SELECT Id FROM Note WHERE ParentId = {soql_quote(parent)} AND Title = {soql_quote(part.title)} LIMIT 1")["records"]
+        if found:
+            ctx.client.rest("PATCH", f"sobjects/Note/{found[0]['Id']}", json={"Body": part.body})
+            note_id, operation = found[0]["Id"], "update"
+        else:
+            note_id = ctx.client.rest("POST", "sobjects/Note", json={"ParentId": parent, "Title": part.title, "Body": part.body})["id"]
+            operation = "create"
+        # A split says so on every part's log row: which part, and why.
+        message = (f"Longer than a Note's body: sent as {split} Notes, numbered in the title." if split > 1 else "")
+        ctx.log(entry=None, sobject="Note", operation=operation, result=SyncResult.SUCCESS, record_type=source.record_type,
+                record_id=source.record_id, label=label, salesforce_id=note_id, message=message)
+    except SalesforceError as exc:
+        ctx.log(entry=None, sobject="Note", operation="create", result=SyncResult.FAILED, record_type=source.record_type,
+                record_id=source.record_id, label=label, error=exc)
+        if exc.retryable or exc.kind in (ErrorKind.QUOTA, ErrorKind.AUTH):
+            raise
 
 
 def push_proposal_file(ctx: PushContext, proposal: Proposal, parent: str) -> None:
-    """Attach the generated document: ContentVersion linked at creation (FirstPublishLocationId),
-    looked up by Cothon_File_Key__c first because file data cannot be updated or upserted."""
+    """Attach the generated document once per generation."""
     if not proposal.document:
         return
-    stamp = int(proposal.generated_at.timestamp()) if proposal.generated_at else 0
-    key = f"proposal-{proposal.pk}-{stamp}"
-    existing = ctx.client.query(f"SELECT Id FROM ContentVersion WHERE Cothon_File_Key__c = {soql_quote(key)} LIMIT 1")["records"]
+    key = file_mapping.file_key(proposal)
+    existing = ctx.client.query(f"SELECT Id FROM ContentVersion WHERE {file_mapping.KEY_FIELD} = {soql_quote(key)} LIMIT 1")["records"]
     if existing:
         return
     with proposal.document.open("rb") as handle:
-        data = base64.b64encode(handle.read()).decode()
-    name = proposal.document.name.rsplit("/", 1)[-1]
-    result = ctx.client.rest("POST", "sobjects/ContentVersion", json={
-        "Title": proposal.title, "PathOnClient": name, "VersionData": data, "FirstPublishLocationId": parent,
-        "Cothon_File_Key__c": key,
-    })
+        data = handle.read()
+    result = ctx.client.rest("POST", "sobjects/ContentVersion", json=file_mapping.to_salesforce(proposal, parent_id=parent, data=data))
     ctx.log(entry=None, sobject="ContentVersion", operation="create", result=SyncResult.SUCCESS, record_type=RecordType.PROPOSAL,
-            record_id=proposal.pk, label=name, salesforce_id=result.get("id", ""))
+            record_id=proposal.pk, label=file_mapping.file_name(proposal), salesforce_id=result.get("id", ""))

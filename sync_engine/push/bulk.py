@@ -41,7 +41,8 @@ def bulk_write(ctx: PushContext, sobject: str, items: list, *, operation: str, k
         for row, item in zip(plain, items):
             row["Id"] = item.salesforce_id
     columns = sorted({k for row in plain for k in row})
-    rows = [{c: _cell(row.get(c)) for c in columns} for row in plain]
+    # A column a row does not carry is left as is (an empty cell); only a None clears (#N/A).
+    rows = [{c: _cell(row[c]) if c in row else "" for c in columns} for row in plain]
     by_key = {_cell(row.get(key_field)): item for row, item in zip(plain, items)}
     started = time.monotonic()
     calls_before = ctx.calls

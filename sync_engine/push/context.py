@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import F
 from django.utils import timezone
@@ -42,6 +43,24 @@ class PushContext:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     account_ids: dict[int, str] = field(default_factory=dict)  # department id -> Account Id
     started: float = field(default_factory=time.monotonic)
+    describes: dict[str, dict[str, dict] | None] = field(default_factory=dict)  # sobject -> its describe fields
+
+    def describe(self, sobject: str) -> dict[str, dict] | None:
+        """The object's describe fields (lower-case name -> field), from the connection's cache
+        when fresh; {} when the object is not in the org."""
+        if sobject not in self.describes:
+            from integrations.dry_run import describe_fields_for
+
+            self.describes[sobject] = describe_fields_for(self.connection, sobject, client=self.client)
+        return self.describes[sobject]
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        """The tenant's zone: every date the push writes (Task due dates, "closes in N days")."""
+        try:
+            return ZoneInfo(self.connection.tenant.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
     def on_call(self, record: CallRecord) -> None:
         self.calls += 1
@@ -51,14 +70,14 @@ class PushContext:
 
     def log(self, *, entry: OutboxEntry | None, sobject: str, operation: str, result: str, record_type: str = "",
             record_id: int | None = None, label: str = "", salesforce_id: str = "", error=None, api_calls: int = 0,
-            duration_ms: int = 0) -> None:
+            duration_ms: int = 0, message: str = "") -> None:
         run_id = entry.run_id if entry is not None and entry.run_id else (self.run.pk if self.run is not None else None)
         self.logs.append(SyncLog(
             tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, run_id=run_id,
             record_type=record_type or (entry.record_type if entry else ""),
             record_id=record_id if record_id is not None else (entry.record_id if entry else None),
             record_label=label[:255], sobject=sobject, salesforce_id=salesforce_id or "", operation=operation,
-            result=result, error_code=getattr(error, "code", "") or "", error_message=(getattr(error, "message", "") or "")[:4000],
+            result=result, error_code=getattr(error, "code", "") or "", error_message=(getattr(error, "message", "") or message or "")[:4000],
             hint=getattr(error, "hint", "") if error is not None and result != SyncResult.SUCCESS else "",
             retries=entry.attempts if entry else 0, duration_ms=duration_ms, api_calls=api_calls,
         ))

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from integrations.mapping.common import TOO_LONG
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine.models import LinkStatus, MatchedBy, OutboxEntry, SyncResult
 from sync_engine.push.context import PushContext
@@ -47,8 +48,19 @@ def _record_error(item: dict) -> SalesforceError:
     return SalesforceError(first.get("statusCode", "UNKNOWN"), first.get("message", ""), fields=first.get("fields") or [])
 
 
+def refuse(ctx: PushContext, sobject: str, item: Item, errors: list[tuple[str, str]]) -> None:
+    """A payload Salesforce would refuse or we would have to cut (VALUE_TOO_LONG): the record
+    is not sent; it fails with the reason, logged like any per-record error."""
+    item.error = SalesforceError(TOO_LONG, " ".join(message for _, message in errors), fields=[name for name, _ in errors])
+    ctx.log(entry=item.entries[0] if item.entries else None, sobject=sobject, operation="refuse", result=SyncResult.FAILED,
+            record_type=item.record_type, record_id=item.record_id, label=item.label, salesforce_id=item.salesforce_id,
+            error=item.error)
+
+
 def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
-    """Send the items; fill result_id / error on each; log every attempt."""
+    """Send the items; fill result_id / error on each; log every attempt. Items that already
+    carry an error (refused before sending) are not sent."""
+    items = [i for i in items if i.error is None]
     linked = [i for i in items if i.salesforce_id]
     upserts = [i for i in items if not i.salesforce_id and i.external_id_field]
     creates = [i for i in items if not i.salesforce_id and not i.external_id_field]

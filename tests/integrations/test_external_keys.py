@@ -11,7 +11,7 @@ from integrations.models import Environment, SalesforceConnection
 from opportunities.models import Department
 from sync_engine.executor import push_connection
 from sync_engine.models import AccountCacheEntry, SyncLink, SyncRunStatus
-from sync_engine.push import accounts
+from integrations.mapping import account as accounts
 from sync_engine.services import sync_now_start, sync_run_execute_inline
 from tests.integrations.test_custom_fields import bare_emulator  # noqa: F401 - a fixture
 

@@ -1,5 +1,6 @@
-"""Department → Account. Looked up by name first (existing accounts are reused), through a
-per-connection cache refreshed hourly; created (upsert by Cothon_Department_Key__c) when missing.
+"""Department → Account (the configured account object). Looked up by name first (existing
+accounts are reused), through a per-connection cache refreshed hourly; created (upsert by
+Cothon_Department_Key__c) when missing.
 
 The key carries the organization (department_external_key). An Account written before that, with
 the bare department key, is found by the same lookup query and updated by Id — its key is
@@ -11,31 +12,49 @@ import datetime
 
 from django.utils import timezone
 
-from integrations.mapping.payloads import department_external_key
+from integrations.mapping import account as mapping
+from integrations.mapping.common import objects
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
+from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import links_for
-from sync_engine.models import AccountCacheEntry, MatchedBy, RecordType
+from sync_engine.models import AccountCacheEntry, MatchedBy
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, settle, write
+from sync_engine.vocabulary import RecordType
 
 CACHE_TTL = datetime.timedelta(hours=1)
 
 
-def _lookup(ctx: PushContext, chunk: list[Department]) -> list[dict]:
+class DepartmentHandler(Handler):
+    record_type = RecordType.DEPARTMENT
+
+    def query(self, batch: Batch, record_ids: list[int]) -> list[Department]:
+        return list(Department.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids))
+
+    def push(self, batch: Batch, records: list[Department]) -> None:
+        # The departments of this batch's opportunities too: their Accounts are the parents.
+        wanted = {o.department_id for o in batch.records.get(RecordType.OPPORTUNITY, []) if o.department_id}
+        wanted -= {d.pk for d in records}
+        departments = records + list(Department.objects.filter(tenant_id=batch.tenant_id, pk__in=wanted))
+        resolve_accounts(batch.ctx, departments, changed={d.pk for d in records}, entries=batch.entries.get(self.record_type, {}))
+        batch.publish(self.record_type, batch.ctx.account_ids)
+
+
+def _lookup(ctx: PushContext, sobject: str, chunk: list[Department]) -> list[dict]:
     """Accounts named like the departments, or keyed with their legacy (bare) key. An org without
     the key field (custom fields not installed) still gets the name lookup; its writes then say
     what is missing, record by record, as before."""
     names = ", ".join(soql_quote(d.name) for d in chunk)
     old_keys = ", ".join(soql_quote(d.key) for d in chunk)
     try:
-        return list(ctx.client.query_all_iter(f"SELECT Id, Name, Cothon_Department_Key__c FROM Account "
-                                              f"WHERE Name IN ({names}) OR Cothon_Department_Key__c IN ({old_keys})"))
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name, {mapping.KEY_FIELD} FROM {sobject} "
+                                              f"WHERE Name IN ({names}) OR {mapping.KEY_FIELD} IN ({old_keys})"))
     except SalesforceError as exc:
         if exc.code != "INVALID_FIELD":
             raise
-        return list(ctx.client.query_all_iter(f"SELECT Id, Name FROM Account WHERE Name IN ({names})"))
+        return list(ctx.client.query_all_iter(f"SELECT Id, Name FROM {sobject} WHERE Name IN ({names})"))
 
 
 def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed: set[int] = frozenset(), entries=None) -> None:
@@ -43,7 +62,9 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     entries = entries or {}
     if not departments:
         return
-    links = links_for(connection_id=ctx.connection.pk, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments], sobject="Account")
+    sobject = objects(ctx.settings)["account"]
+    links = links_for(connection_id=ctx.connection.pk, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments],
+                      sobject=sobject)
     unresolved = []
     for department in departments:
         link = links.get(department.pk)
@@ -64,9 +85,9 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     for start in range(0, len(to_query), 100):
         chunk = to_query[start:start + 100]
         wanted = {d.name.lower() for d in chunk}
-        for record in _lookup(ctx, chunk):
-            if record.get("Cothon_Department_Key__c"):
-                legacy.setdefault(record["Cothon_Department_Key__c"], record["Id"])
+        for record in _lookup(ctx, sobject, chunk):
+            if record.get(mapping.KEY_FIELD):
+                legacy.setdefault(record[mapping.KEY_FIELD], record["Id"])
             key = record["Name"].lower()
             if key not in wanted:
                 continue  # found by its legacy key only
@@ -79,12 +100,12 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     for department in unresolved:
         known = ((links.get(department.pk).salesforce_id if links.get(department.pk) else "")
                  or cache.get(department.name.lower(), "") or legacy.get(department.key, ""))
-        items.append(Item(record_type=RecordType.DEPARTMENT, record_id=department.pk, label=department.name,
-                          fields={"Name": department.name, "Cothon_Department_Key__c": department_external_key(department)},
-                          entries=entries.get(department.pk, []), external_id_field="Cothon_Department_Key__c",
-                          salesforce_id=known))
-    write(ctx, "Account", items)
-    settle(ctx, "Account", items, matched_by=MatchedBy.EXTERNAL_ID)
+        planned = mapping.to_salesforce(department, sobject=sobject)
+        items.append(Item(record_type=RecordType.DEPARTMENT, record_id=department.pk, label=planned.label,
+                          fields=planned.fields, entries=entries.get(department.pk, []),
+                          external_id_field=planned.external_id_field, salesforce_id=known))
+    write(ctx, sobject, items)
+    settle(ctx, sobject, items, matched_by=MatchedBy.EXTERNAL_ID)
     for item in items:
         if item.result_id:
             ctx.account_ids[item.record_id] = item.result_id

@@ -1,0 +1,1 @@
+"""One handler per record type for the push (see base.py, registry.py)."""

@@ -1,0 +1,101 @@
+"""The handler interface: one handler per record type owns everything the push does with
+that type's records.
+
+A push batch runs in three phases (sync_engine/handlers/registry.py, `push_records`):
+
+1. **load** — every handler loads its records from the batch's outbox rows, scoped to the
+   tenant. A record deleted in Cothon since it was queued has nothing to send: its rows are
+   done.
+2. **push** — handlers run in parent-before-child order. Each builds its payloads with the
+   pure functions of `integrations/mapping/<type>.py`, asks the batch for its parents'
+   Salesforce Ids (`Batch.parent_ids`: this batch's results first, then the links), writes
+   through `sync_engine.push.writer` and settles its rows (`ctx.outcome(entry)`: done,
+   failed, or retry — e.g. when the parent is not in Salesforce yet). What it wrote is
+   published with `Batch.publish` for the children that follow.
+3. **activities** — each handler proposes the Tasks its records trigger (`activities`); they
+   are written together, one upsert call for the batch. Until then the triggering rows are
+   `followup_pending`, so an aborted batch never loses a Task.
+
+A handler may leave rows unsettled only if they need nothing: the registry settles those as
+done. Rows of a record type no handler knows are failed with UNSUPPORTED_RECORD_TYPE."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from integrations.mapping.activity import Activity
+from sync_engine.links import links_for
+from sync_engine.models import OutboxEntry
+from sync_engine.push.context import PushContext
+
+
+@dataclass
+class Batch:
+    """One push batch: its context, its rows by record type and id, what each handler loaded,
+    and the Salesforce Ids known so far (record type -> {Cothon id: Salesforce Id})."""
+
+    ctx: PushContext
+    entries: dict[str, dict[int, list[OutboxEntry]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    records: dict[str, list[Any]] = field(default_factory=dict)
+    salesforce_ids: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
+
+    @classmethod
+    def of(cls, ctx: PushContext, entries: list[OutboxEntry]) -> Batch:
+        batch = cls(ctx=ctx)
+        for entry in entries:
+            batch.entries[entry.record_type][entry.record_id].append(entry)
+        return batch
+
+    @property
+    def tenant_id(self) -> int:
+        return self.ctx.connection.tenant_id
+
+    def entries_of(self, record_type: str, record_id: int) -> list[OutboxEntry]:
+        return self.entries.get(record_type, {}).get(record_id, [])
+
+    def publish(self, record_type: str, ids: dict[int, str]) -> None:
+        self.salesforce_ids[record_type].update(ids)
+
+    def parent_ids(self, record_type: str, record_ids: set[int], sobject: str) -> dict[int, str]:
+        """Salesforce Ids of parent records: written in this batch, else from their links."""
+        known = self.salesforce_ids[record_type]
+        missing = {i for i in record_ids if i not in known}
+        if missing:
+            for record_id, link in links_for(connection_id=self.ctx.connection.pk, record_type=record_type,
+                                             record_ids=missing, sobject=sobject).items():
+                if link.salesforce_id:
+                    known[record_id] = link.salesforce_id
+        return {i: known[i] for i in record_ids if i in known}
+
+    def settle(self, record_type: str, record_id: int, *, done: bool = False, failed: bool = False, retry: bool = False) -> None:
+        for entry in self.entries_of(record_type, record_id):
+            outcome = self.ctx.outcome(entry)
+            outcome.done, outcome.failed, outcome.retry = done, failed, retry
+
+
+class Handler:
+    """Subclass per record type; register it in registry.py at its place in the order."""
+
+    record_type: ClassVar[str]
+    # Rows of this type stay unsettled until the batch's activities are written (it may trigger one).
+    triggers_activities: ClassVar[bool] = False
+
+    def load(self, batch: Batch, record_ids: list[int]) -> list[Any]:
+        """This batch's records of the type, tenant-scoped; rows of records that are gone are done."""
+        records = self.query(batch, record_ids)
+        present = {r.pk for r in records}
+        for record_id in record_ids:
+            if record_id not in present:
+                batch.settle(self.record_type, record_id, done=True)
+        return records
+
+    def query(self, batch: Batch, record_ids: list[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def push(self, batch: Batch, records: list[Any]) -> None:
+        raise NotImplementedError
+
+    def activities(self, batch: Batch, records: list[Any]) -> list[Activity]:
+        return []

@@ -1,0 +1,124 @@
+"""Opportunity → the configured opportunity object; its assignee as Owner and/or opportunity
+team member; the Tasks its changes trigger (status changed, deadline approaching, submitted)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from integrations.mapping import opportunity as mapping, team_member
+from integrations.mapping.activity import Activity, deadline_approaching, proposal_submitted, status_changed
+from integrations.mapping.common import MappingContext, objects
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.soql import soql_quote
+from opportunities.models import Opportunity, OpportunityStatus
+from sync_engine.handlers.base import Batch, Handler
+from sync_engine.links import links_for
+from sync_engine.models import MatchedBy, SyncResult
+from sync_engine.push.context import PushContext
+from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.vocabulary import Event, RecordType
+
+
+class OpportunityHandler(Handler):
+    record_type = RecordType.OPPORTUNITY
+    triggers_activities = True
+
+    def query(self, batch: Batch, record_ids: list[int]) -> list[Opportunity]:
+        return list(Opportunity.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("department", "assignee"))
+
+    def push(self, batch: Batch, records: list[Opportunity]) -> None:
+        ctx = batch.ctx
+        sobject = objects(ctx.settings)["opportunity"]
+        context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
+                                 base_url=ctx.base_url)
+        links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
+        items, fallback, refused = [], [], []
+        for opportunity in records:
+            entries = batch.entries_of(self.record_type, opportunity.pk)
+            link = links.get(opportunity.pk)
+            planned = mapping.to_salesforce(opportunity, context, linked=bool(link and link.salesforce_id))
+            if planned.operation == "skip":
+                batch.settle(self.record_type, opportunity.pk, done=True)
+                ctx.log(entry=(entries or [None])[0], sobject=sobject, operation="skip", result=SyncResult.SKIPPED,
+                        record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title,
+                        error=SalesforceError("FILTERED", "; ".join(planned.notes)))
+                continue
+            fields = dict(planned.fields)
+            if isinstance(fields.get("AccountId"), dict):
+                account_id = ctx.account_ids.get(opportunity.department_id)
+                if account_id:
+                    fields["AccountId"] = account_id
+                else:
+                    fields.pop("AccountId")  # the Account failed: the rest still goes out
+            item = Item(record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title, fields=fields,
+                        entries=entries, external_id_field=planned.external_id_field,
+                        salesforce_id=link.salesforce_id if link else "")
+            if item.salesforce_id:
+                fields.pop("RecordTypeId", None)  # set on create only: an existing record keeps its type
+            if planned.errors:
+                refused.append((item, planned.errors))
+            elif not item.salesforce_id and not item.external_id_field:
+                fallback.append((opportunity, item))
+            items.append(item)
+        for item, errors in refused:
+            refuse(ctx, sobject, item, errors)
+        _match_by_title_and_date(ctx, sobject, fallback)
+        write(ctx, sobject, items)
+        settle(ctx, sobject, items)
+        written = {item.record_id: item.result_id for item in items if item.result_id}
+        batch.publish(self.record_type, written)
+        _add_team_members(batch, [o for o in records if o.pk in written], written)
+
+    def activities(self, batch: Batch, records: list[Opportunity]) -> list[Activity]:
+        window = (batch.ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
+        now, zone = timezone.now(), batch.ctx.time_zone
+        planned = []
+        for opportunity in records:
+            entries = batch.entries_of(self.record_type, opportunity.pk)
+            changed = set().union(*(e.changed_fields for e in entries))
+            events = {e.event for e in entries}
+            if "status" in changed and Event.CREATED not in events:
+                planned.append(status_changed(opportunity, window, now, zone))
+            if "@deadline" in changed and opportunity.closing_date:
+                planned.append(deadline_approaching(opportunity, now, zone))
+            if opportunity.status == OpportunityStatus.SUBMITTED and ("status" in changed or Event.SUBMITTED in events):
+                planned.append(proposal_submitted(opportunity, now, zone, base_url=batch.ctx.base_url))
+        return planned
+
+
+def _match_by_title_and_date(ctx: PushContext, sobject: str, pairs: list[tuple[Opportunity, Item]]) -> None:
+    """The fallback when there is no reference: exact Name + CloseDate."""
+    for opportunity, item in pairs:
+        name = item.fields.get("Name", opportunity.title)
+        close = item.fields.get("CloseDate")
+        where = f"Name = {soql_quote(name)}" + (f" AND CloseDate = {close}" if close else " AND CloseDate = null")
+        records = ctx.client.query(f"SELECT Id FROM {sobject} WHERE {where} LIMIT 1")["records"]
+        if records:
+            item.salesforce_id = records[0]["Id"]
+            item.matched_by = MatchedBy.TITLE_DATE
+
+
+def _add_team_members(batch: Batch, opportunities: list[Opportunity], salesforce_ids: dict[int, str]) -> None:
+    """Owner mode "team_member" or "both": the assignee's Salesforce user joins the team (role
+    "Bid Manager") when the opportunity is new, re-sent in full, or its assignee changed.
+    Looked up first (one query a batch), so a member is never added twice."""
+    ctx = batch.ctx
+    if mapping.owner_mode(ctx.settings) == "owner":
+        return
+    wanted: dict[str, str] = {}
+    for opportunity in opportunities:
+        user_id = ctx.user_ids.get(opportunity.assignee_id) if opportunity.assignee_id else None
+        entries = batch.entries_of(RecordType.OPPORTUNITY, opportunity.pk)
+        relevant = any(e.event in (Event.CREATED, Event.SYNC) or "assignee" in (e.changed_fields or []) for e in entries)
+        if user_id and relevant:
+            wanted[salesforce_ids[opportunity.pk]] = user_id
+    if not wanted:
+        return
+    ids = ", ".join(soql_quote(i) for i in wanted)
+    existing = {(r["OpportunityId"][:15], r["UserId"][:15]) for r in ctx.client.query_all_iter(
+        f"SELECT OpportunityId, UserId FROM {team_member.SOBJECT} WHERE OpportunityId IN ({ids})")}
+    by_id = {salesforce_ids[o.pk]: o for o in opportunities}
+    items = [Item(record_type=RecordType.OPPORTUNITY, record_id=by_id[opp_id].pk, label=f"Team member on {by_id[opp_id].title}",
+                  fields=team_member.to_salesforce(opportunity_id=opp_id, user_id=user_id))
+             for opp_id, user_id in wanted.items() if (opp_id[:15], user_id[:15]) not in existing]
+    write(ctx, team_member.SOBJECT, items)

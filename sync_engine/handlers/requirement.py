@@ -1,0 +1,46 @@
+"""Requirement → the configured requirement object (master-detail child of the analysis)."""
+
+from __future__ import annotations
+
+from integrations.mapping import requirement as mapping
+from integrations.mapping.common import objects
+from opportunities.models import Requirement
+from sync_engine.handlers.base import Batch, Handler
+from sync_engine.links import links_for
+from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.vocabulary import RecordType
+
+
+class RequirementHandler(Handler):
+    record_type = RecordType.REQUIREMENT
+
+    def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
+        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("analysis"))
+
+    def push(self, batch: Batch, records: list[Requirement]) -> None:
+        if not records:
+            return
+        ctx = batch.ctx
+        names = objects(ctx.settings)
+        sobject = names["requirement"]
+        parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names["analysis"])
+        links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[r.pk for r in records], sobject=sobject)
+        describe = ctx.describe(sobject)
+        items = []
+        for requirement in records:
+            parent = parents.get(requirement.analysis_id)
+            if not parent:
+                batch.settle(self.record_type, requirement.pk, retry=True)  # the analysis is not in Salesforce yet
+                continue
+            link = links.get(requirement.pk)
+            planned = mapping.to_salesforce(requirement, sobject=sobject, parent_sobject=names["analysis"], parent_id=parent,
+                                            linked=bool(link and link.salesforce_id), describe_fields=describe)
+            item = Item(record_type=self.record_type, record_id=requirement.pk, label=planned.label, fields=planned.fields,
+                        entries=batch.entries_of(self.record_type, requirement.pk), external_id_field=planned.external_id_field,
+                        salesforce_id=link.salesforce_id if link else "")
+            if planned.errors:
+                refuse(ctx, sobject, item, planned.errors)
+            items.append(item)
+        write(ctx, sobject, items)
+        settle(ctx, sobject, items)
+        batch.publish(self.record_type, {item.record_id: item.result_id for item in items if item.result_id})
