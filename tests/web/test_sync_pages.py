@@ -247,25 +247,35 @@ def test_record_page_shows_its_sync_history_and_resumes_an_active_sync(web_as, a
 
 # --- the list badge ----------------------------------------------------------------------------
 
-def test_list_badge_marks_linked_rows_with_one_query_per_page(web_as, alice, opportunity_factory):
-    from sync_engine.models import SyncLink
+def test_list_badge_labels_each_rows_sync_state_with_a_fixed_number_of_queries(web_as, alice, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
 
     conn = _connection(alice.tenant)
     opps = [opportunity_factory(alice.tenant) for _ in range(6)]
+    OutboxEntry.objects.all().delete()  # as if the saves were pushed
     client = web_as(alice.viewer)
     client.get(reverse("opportunities:list"))  # the first request of a session also stores the tenant in it
     SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opps[0].pk,
                             sobject="Opportunity", salesforce_id="006A", status="synced", last_synced_at=timezone.now())
     with CaptureQueriesContext(db_connection) as one:
         html = client.get(reverse("opportunities:list")).content.decode()
-    assert html.count('class="sf-row-badge') == 1 and "Salesforce: Synced" in html
+    assert '<th scope="col">Salesforce</th>' in html
+    assert html.count('class="sync-badge') == 6
+    assert html.count('data-sync-state="in_sync"') == 1 and html.count('data-sync-state="not_synced"') == 5
+    assert ">In sync<" in html and ">Not synced<" in html  # a word, not a bare icon
     for opp in opps[1:]:
         SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
                                 sobject="Opportunity", salesforce_id=f"006{opp.pk}", status="failed", last_error_code="X")
     with CaptureQueriesContext(db_connection) as six:
         html = client.get(reverse("opportunities:list")).content.decode()
-    assert html.count('class="sf-row-badge') == 6 and "Salesforce: Failed" in html
-    assert len(six.captured_queries) == len(one.captured_queries)
+    assert html.count('data-sync-state="failed"') == 5 and ">Failed<" in html
+    assert len(six.captured_queries) <= len(one.captured_queries)
+
+
+def test_list_has_no_salesforce_column_without_a_connection(web_as, alice, opportunity_factory):
+    opportunity_factory(alice.tenant)
+    html = web_as(alice.viewer).get(reverse("opportunities:list")).content.decode()
+    assert "sync-badge" not in html and '<th scope="col">Salesforce</th>' not in html
 
 
 # --- Sync Now ----------------------------------------------------------------------------------
