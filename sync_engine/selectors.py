@@ -135,6 +135,17 @@ def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: 
     return LogPage(rows, has_older=len(chunk) > size, has_newer=has_newer)
 
 
+LOG_COUNT_CAP = 10_000
+
+
+def sync_log_count(*, tenant: Tenant, filters: LogFilters | None = None, cap: int = LOG_COUNT_CAP) -> tuple[int, bool]:
+    """How many rows match, counted up to `cap`: (count, more than cap). The count reads at
+    most cap + 1 index entries, so a page over a million-row log stays fast and still says
+    honestly how many rows there are ("more than 10,000")."""
+    counted = sync_log_filtered(tenant=tenant, filters=filters).values("id")[: cap + 1].count()
+    return (cap, True) if counted > cap else (counted, False)
+
+
 def sync_log_export_rows(*, tenant: Tenant, filters: LogFilters | None = None, chunk_size: int = 2000):
     """Every matching row as a tuple, newest first, read through a server-side cursor (PostgreSQL)
     in chunks, so memory stays flat whatever the number of rows."""

@@ -65,15 +65,36 @@ def duration_ms(value) -> str:
     if value in (None, ""):
         return "—"
     value = int(value)
+    if value < 1:
+        return "under 1 ms"
     if value < 1000:
         return f"{value} ms"
     return f"{value / 1000:.1f} s"
+
+
+@register.simple_tag
+def log_cost(log) -> dict:
+    """The cost column of a log row. A Bulk API job writes one row per record: the job's
+    time is shared out between them and its calls are counted once, on its first row, so the
+    others say they were part of the job instead of "0 ms · 0 calls"."""
+    bulk = str(log.operation or "").startswith("bulk_")
+    calls = int(log.api_calls or 0)
+    if not bulk:
+        return {"duration": duration_ms(log.duration_ms), "duration_tip": "Duration",
+                "calls": f"{calls} call{'s' if calls != 1 else ''}", "calls_tip": "Salesforce API calls"}
+    share = int(log.duration_ms or 0)
+    return {"duration": f"{'under 1 ms' if share < 1 else duration_ms(share)} share",
+            "duration_tip": "This record's share of the Bulk API job's time",
+            "calls": f"Bulk job: {calls} call{'s' if calls != 1 else ''}" if calls else "part of a Bulk job",
+            "calls_tip": "A Bulk API job's calls are counted once, on its first row"}
 
 
 @register.filter
 def elapsed(delta: datetime.timedelta | None) -> str:
     if delta is None:
         return "—"
+    if delta < datetime.timedelta(seconds=1):
+        return "under 1 s"
     seconds = int(delta.total_seconds())
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)

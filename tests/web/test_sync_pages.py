@@ -391,6 +391,74 @@ def test_log_row_shows_time_connection_record_link_error_and_figures(web_as, ali
     assert "1.5 s" in html and 'class="pill pill-red"' in html
 
 
+def test_the_log_says_how_many_rows_there_are_not_the_page_size(web_as, alice, settings):
+    from sync_engine import selectors
+
+    conn = _connection(alice.tenant)
+    _logs(conn, 1500)
+    _logs(conn, 3, result="failed", error_code="X")
+    client = web_as(alice.viewer)
+    html = client.get(reverse("sync:logs")).content.decode()
+    assert "Newest <strong>50</strong> of <strong>1,503</strong> rows" in html
+    html = client.get(reverse("sync:logs"), {"result": "failed"}).content.decode()
+    assert "of <strong>3</strong> rows matching the filters" in html
+    # Past the cap the count stops reading and says so, so a million-row log stays fast.
+    assert selectors.sync_log_count(tenant=alice.tenant, cap=1000) == (1000, True)
+    assert selectors.sync_log_count(tenant=alice.tenant) == (1503, False)
+
+
+def test_bulk_log_rows_show_their_share_of_the_job_not_zero(web_as, alice):
+    conn = _connection(alice.tenant)
+    first, second = _logs(conn, 2, operation="bulk_upsert", duration_ms=0, api_calls=0)
+    from sync_engine.models import SyncLog
+    SyncLog.objects.filter(pk=first.pk).update(api_calls=6, duration_ms=3)
+    html = web_as(alice.viewer).get(reverse("sync:logs")).content.decode()
+    assert "Bulk job: 6 calls" in html and "part of a Bulk job" in html
+    assert "3 ms share" in html and "under 1 ms share" in html
+    assert "0 ms" not in html and "0 calls" not in html
+
+
+def test_sub_second_runs_say_under_one_second_not_zero(web_as, alice):
+    from sync_engine.models import SyncRun
+
+    conn = _connection(alice.tenant)
+    now = timezone.now()
+    run = SyncRun.objects.create(tenant=alice.tenant, connection=conn, kind="incremental", status="succeeded", total=2,
+                                 processed=2, succeeded=2, started_at=now - datetime.timedelta(milliseconds=300),
+                                 finished_at=now)
+    client = web_as(alice.admin)
+    html = client.get(reverse("sync:sync_now", args=[conn.pk])).content.decode()
+    assert "under 1 s" in html and ">0 s<" not in html
+    html = client.get(reverse("sync:run_progress", args=[run.pk])).content.decode()
+    assert "under 1 s" in html and ">0 s<" not in html
+
+
+def test_a_later_edit_does_not_turn_a_finished_manual_sync_into_still_queued(web_as, alice, opportunity_factory):
+    from opportunities import services as opp_services
+    from sync_engine.models import OutboxEntry, SyncRun
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)
+    run = _manual_run(conn, opp, seconds_ago=600)
+    OutboxEntry.objects.filter(record_id=opp.pk).delete()  # the sync went out…
+    _logs(conn, 1, record_id=opp.pk, result="success")
+    from sync_engine.models import SyncLog
+    SyncLog.objects.update(created_at=run.started_at + datetime.timedelta(seconds=1))
+    # …and twenty minutes later someone edits the record: a new real-time row is queued.
+    opp_services.opportunity_update(tenant=alice.tenant, opportunity=opp, data={"description": "Later edit"})
+    assert OutboxEntry.objects.filter(record_id=opp.pk, state="pending").exists()
+    OutboxEntry.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=1))
+    client = web_as(alice.member)
+    html = client.get(reverse("sync:record_run_status", args=[run.pk])).content.decode()
+    assert 'data-state="succeeded"' in html and "Still queued" not in html and "is-waiting" not in html
+    # The same once the run was settled by the worker.
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded", finished_at=run.started_at + datetime.timedelta(seconds=2))
+    html = client.get(reverse("sync:record_run_status", args=[run.pk])).content.decode()
+    assert 'data-state="succeeded"' in html and "Still queued" not in html
+    panel = client.get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert "Still queued" not in panel and 'data-sync-state="pending"' in panel  # the badge tells the new change
+
+
 # --- keyset pagination --------------------------------------------------------------------------
 
 def _walk(client, **params):
