@@ -47,6 +47,13 @@ def user_link_rows(*, tenant: Tenant, connection: SalesforceConnection) -> list[
     return [{"membership": m, "user": m.user, "link": links.get(m.user_id)} for m in members]
 
 
+def user_has_salesforce_user(*, tenant: Tenant, connection: SalesforceConnection, user_id: int) -> bool:
+    """Whether this member is mapped to a Salesforce user in the connection (else an
+    opportunity assigned to them keeps its Owner in Salesforce)."""
+    return (SalesforceUserLink.objects.filter(connection__tenant=tenant, connection=connection, user_id=user_id)
+            .exclude(salesforce_user_id="").exists())
+
+
 # --- the Salesforce state of a record, as the record pages and the API show it ---------------
 
 def opportunity_salesforce_link(*, tenant: Tenant, opportunity) -> dict[str, Any]:

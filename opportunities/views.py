@@ -116,7 +116,10 @@ def _salesforce_panel(request: HttpRequest, opportunity) -> dict:
                   "A manual Sync is not enabled on this server.")
     else:
         reason = ""
-    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason,
+    unmapped_assignee = (opportunity.assignee if connection is not None and opportunity.assignee_id
+                         and not integration_selectors.user_has_salesforce_user(tenant=request.tenant, connection=connection,
+                                                                                user_id=opportunity.assignee_id) else None)
+    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason, "unmapped_assignee": unmapped_assignee,
             "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
 
 
