@@ -49,7 +49,7 @@ FIELD_DIRECTION_LABELS = dict(zip(FIELD_DIRECTIONS, ("Cothon → Salesforce", "S
 MAP_TITLES = {
     "category_to_type": "Category → Type",
     "procurement_method": "Procurement method → Cothon_Method__c",
-    "procurement_method_to_type": "Procurement method → Type (seed table)",
+    "procurement_method_to_type": "Procurement method → Type (recommended)",
     "pursuit_decision": "Pursuit decision → Cothon_Pursuit__c",
     "analysis_status": "Analysis status → Cothon_Analysis_Status__c",
 }
@@ -244,7 +244,8 @@ class SettingsForm:
         if not fields:
             return []
         compatible = OPPORTUNITY_FIELDS[cothon_field].compatible_types if cothon_field in OPPORTUNITY_FIELDS else ()
-        choices = [(f["name"], f"{f['name']} — {f['label']} ({f['type']})") for f in sorted(fields, key=lambda f: f["name"].lower())
+        # The label people know, with the API name beside it (what the settings store).
+        choices = [(f["name"], f"{f['label']} — {f['name']} ({f['type']})") for f in sorted(fields, key=lambda f: f["label"].lower())
                    if not compatible or f["type"] in compatible]
         if current and current.lower() not in {c[0].lower() for c in choices}:
             choices.insert(0, (current, f"{current} — not in this org or not compatible"))
@@ -286,6 +287,7 @@ class SettingsForm:
                 "removed": removed,
                 "enabled": m.get("enabled", True) is not False,
                 "label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else cothon,
+                "sf_label": (self._sf_fields().get((m.get("sf_field") or "").lower()) or {}).get("label", ""),
                 "is_choice": cothon in OPPORTUNITY_FIELDS and OPPORTUNITY_FIELDS[cothon].kind == "choice",
                 "is_status": cothon == "status",
                 "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", cothon, cothon_choices, "select"),
@@ -392,7 +394,7 @@ class SettingsForm:
         freq = self.data.get("frequencies") or {}
         return {
             "incremental_minutes": SField(self, "frequencies.incremental_minutes", "Incremental sync every (minutes)",
-                                          freq.get("incremental_minutes"), kind="number", help="5 to 1440; the seed's default is 15."),
+                                          freq.get("incremental_minutes"), kind="number", help="5 to 1440; 15 by default."),
             "reconciliation_minutes": SField(self, "frequencies.reconciliation_minutes", "Reconciliation every (minutes)",
                                              freq.get("reconciliation_minutes"), kind="number", help="15 to 1440; catches missed updates."),
             "daily_full_at": SField(self, "frequencies.daily_full_at", "Daily full sync at", freq.get("daily_full_at", ""), kind="time"),

@@ -113,7 +113,7 @@ def opportunity_write(opportunity: Opportunity, ctx: MappingContext) -> PlannedW
         return write
     if not opportunity.reference:
         write.external_id_field = None
-        write.notes.append("No reference number: matched by exact Name + CloseDate, created when no match (seed fallback).")
+        write.notes.append("No reference number: matched by exact Name + CloseDate, created when no match.")
     for mapping in settings["opportunity_mappings"]:
         cothon_name, sf_field = mapping["cothon_field"], mapping["sf_field"]
         if mapping.get("enabled") is False:
