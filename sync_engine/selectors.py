@@ -451,7 +451,7 @@ _ADMIN_FIX_CODES = {
 
 
 def _failure_action(code: str) -> str:
-    return _ADMIN_FIX_CODES.get(code, "Fix the record (see the hint), then press Sync on its page.")
+    return _ADMIN_FIX_CODES.get(code, "Fix what the hint says, then press Sync on the record.")
 
 
 _PRIMARY_OBJECT_SETTING = {"opportunity": "opportunity", "analysis": "analysis"}
