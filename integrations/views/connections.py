@@ -280,7 +280,7 @@ USER_FIELDS = ("salesforce_user_id", "unique_identifier", "username")
 
 def _org_users(connection: SalesforceConnection) -> tuple[list[OrgUser] | None, str]:
     """The org's active users for the picker, or None and why not (the Id box still works)."""
-    if connection.status != ConnectionStatus.CONNECTED:
+    if connection.status != ConnectionStatus.CONNECTED or not connection.access_token_encrypted:
         return None, "The connection is not connected, so the org's users cannot be listed; type User Ids instead."
     try:
         return org_active_users(connection=connection), ""
