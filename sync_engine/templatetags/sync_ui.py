@@ -227,3 +227,14 @@ def record_sync_state(context, record_type: str, record_id, connection=None) -> 
     show_link_error = bool(link and (link.last_error_code or link.last_error_message) and not run_shows_error)
     return {"history": history, "active_run": active, "active_state": run_state, "state": state,
             "show_link_error": show_link_error}
+
+
+@register.simple_tag(takes_context=True)
+def connection_sync_state(context, connection):
+    """A connection's one state (in sync / pending with the oldest change's age / failed)."""
+    from sync_engine.selectors import connection_sync_state as read
+
+    tenant = getattr(context.get("request"), "tenant", None)
+    if tenant is None or connection is None or connection.tenant_id != tenant.pk:
+        return None
+    return read(tenant=tenant, connection=connection)

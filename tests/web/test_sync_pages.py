@@ -607,3 +607,25 @@ def test_sync_index_lists_connections_with_their_pages(web_as, alice):
     assert reverse("sync:sync_now", args=[conn.pk]) in html and reverse("sync:usage", args=[conn.pk]) in html
     html = web_as(alice.viewer).get(reverse("sync:index")).content.decode()
     assert reverse("sync:sync_now", args=[conn.pk]) not in html
+
+
+def test_a_connection_shows_its_one_sync_state_on_the_sync_and_connection_pages(web_as, alice, bob, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)  # queued for the default connection
+    client = web_as(alice.admin)
+    html = client.get(reverse("sync:index")).content.decode()
+    assert 'data-testid="connection-sync-state"' in html and 'data-sync-state="pending"' in html and "1 change queued." in html
+    OutboxEntry.objects.all().delete()
+    SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="X")
+    html = client.get(reverse("integrations:connection", args=[conn.pk])).content.decode()
+    assert 'data-sync-state="failed"' in html and "1 record could not be synced." in html
+    # Bob's failures are not Alice's state.
+    bobs = _connection(bob.tenant)
+    SyncLink.objects.create(tenant=bob.tenant, connection=bobs, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="X")
+    SyncLink.objects.filter(tenant=alice.tenant).delete()
+    html = client.get(reverse("sync:index")).content.decode()
+    assert 'data-sync-state="in_sync"' in html
