@@ -137,6 +137,8 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     SyncRun.objects.filter(pk=run.pk).update(total=total)
     run.total = total
     if total == 0:
+        # Nothing to send: it started and ended now (the run list says "under 1 s", not "—").
+        SyncRun.objects.filter(pk=run.pk).update(started_at=timezone.now())
         run_finish(run.pk)
     elif enqueue:
         transaction.on_commit(lambda: enqueue_push([connection.pk], priority))

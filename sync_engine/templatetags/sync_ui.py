@@ -213,7 +213,7 @@ def record_sync_state(context, record_type: str, record_id, connection=None) -> 
     request = context.get("request")
     tenant = getattr(request, "tenant", None)
     if tenant is None or record_id is None:
-        return {"history": [], "active_run": None, "state": None, "show_link_error": False}
+        return {"history": [], "active_run": None, "state": None, "show_link_error": False, "show_reason": False}
     history = selectors.record_sync_history(tenant=tenant, record_type=record_type, record_id=record_id)
     active = selectors.record_run_active(tenant=tenant, record_type=record_type, record_id=record_id)
     run_state = None
@@ -225,8 +225,10 @@ def record_sync_state(context, record_type: str, record_id, connection=None) -> 
     link = state.link if state is not None else None
     run_shows_error = run_state is not None and run_state.state == "failed"
     show_link_error = bool(link and (link.last_error_code or link.last_error_message) and not run_shows_error)
+    # The reason beside the badge, unless an error block below already says it.
+    show_reason = not (show_link_error or (run_shows_error and state is not None and state.state == "failed"))
     return {"history": history, "active_run": active, "active_state": run_state, "state": state,
-            "show_link_error": show_link_error}
+            "show_link_error": show_link_error, "show_reason": show_reason}
 
 
 @register.simple_tag(takes_context=True)

@@ -629,3 +629,21 @@ def test_a_connection_shows_its_one_sync_state_on_the_sync_and_connection_pages(
     SyncLink.objects.filter(tenant=alice.tenant).delete()
     html = client.get(reverse("sync:index")).content.decode()
     assert 'data-sync-state="in_sync"' in html
+
+
+def test_the_panel_shows_a_failed_syncs_error_once(web_as, alice, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)
+    run = _manual_run(conn, opp)
+    OutboxEntry.objects.filter(record_id=opp.pk).update(state="failed", updated_at=timezone.now())
+    message = "Required fields are missing: [CloseDate]"
+    _logs(conn, 1, record_id=opp.pk, result="failed", error_code="REQUIRED_FIELD_MISSING", error_message=message)
+    SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="REQUIRED_FIELD_MISSING",
+                            last_error_message=message)
+    html = web_as(alice.member).get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert reverse("sync:record_run_status", args=[run.pk]) not in html or 'data-state="failed"' in html
+    assert html.count(message) == 1
+    assert 'data-sync-state="failed"' in html
