@@ -259,7 +259,7 @@ def test_list_badge_labels_each_rows_sync_state_with_a_fixed_number_of_queries(w
                             sobject="Opportunity", salesforce_id="006A", status="synced", last_synced_at=timezone.now())
     with CaptureQueriesContext(db_connection) as one:
         html = client.get(reverse("opportunities:list")).content.decode()
-    assert '<th scope="col">Salesforce</th>' in html
+    assert '<th scope="col" class="col-sync">Salesforce</th>' in html
     assert html.count('class="sync-badge') == 6
     assert html.count('data-sync-state="in_sync"') == 1 and html.count('data-sync-state="not_synced"') == 5
     assert ">In sync<" in html and ">Not synced<" in html  # a word, not a bare icon
@@ -275,7 +275,7 @@ def test_list_badge_labels_each_rows_sync_state_with_a_fixed_number_of_queries(w
 def test_list_has_no_salesforce_column_without_a_connection(web_as, alice, opportunity_factory):
     opportunity_factory(alice.tenant)
     html = web_as(alice.viewer).get(reverse("opportunities:list")).content.decode()
-    assert "sync-badge" not in html and '<th scope="col">Salesforce</th>' not in html
+    assert "sync-badge" not in html and '<th scope="col" class="col-sync">Salesforce</th>' not in html
 
 
 # --- Sync Now ----------------------------------------------------------------------------------
