@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 
 from cothon.models import Tenant
+from integrations.salesforce.hosts import is_loopback_host
 
 
 class Environment(models.TextChoices):
@@ -84,8 +87,18 @@ class SalesforceConnection(models.Model):
 
     def record_url(self, sobject: str, salesforce_id: str) -> str:
         """The Lightning URL of a record in this org ("open in Salesforce")."""
-        base = self.instance_url.rstrip("/")
+        base = self.browser_base_url()
         return f"{base}/lightning/r/{sobject}/{salesforce_id}/view" if base else ""
+
+    def browser_base_url(self) -> str:
+        """Where a person's browser opens this org's pages: the instance URL, except for the
+        local emulator (decisions.md), whose HTTPS port serves a self-signed certificate to the
+        API only; its pages are served on the plain-HTTP loopback port stored as the login URL."""
+        instance, login = urlsplit(self.instance_url or ""), urlsplit(self.login_url or "")
+        if (instance.hostname and is_loopback_host(instance.hostname) and login.scheme == "http"
+                and login.hostname and is_loopback_host(login.hostname)):
+            return f"http://{login.netloc}"
+        return (self.instance_url or "").rstrip("/")
 
 
 class SalesforceUserLink(models.Model):

@@ -47,6 +47,14 @@ def user_link_rows(*, tenant: Tenant, connection: SalesforceConnection) -> list[
     return [{"membership": m, "user": m.user, "link": links.get(m.user_id)} for m in members]
 
 
+def user_has_salesforce_user(*, tenant: Tenant, connection: SalesforceConnection, user_id: int) -> bool:
+    """Whether this member is mapped to a Salesforce user in the connection (else an
+    opportunity assigned to them keeps its Owner in Salesforce)."""
+    return (SalesforceUserLink.objects.filter(connection__tenant=tenant, connection=connection, user_id=user_id)
+            .exclude(salesforce_user_id="").exists())
+
+
+
 def configured_sobject(*, connection: SalesforceConnection, record_type: str) -> str:
     """The Salesforce object a record type goes to in this connection (its settings › objects),
     e.g. Opportunity or a custom object; "" for record types whose object is not configurable."""

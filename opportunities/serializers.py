@@ -13,10 +13,13 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from cothon.api.fields import FIELD_MAPPING
+from integrations import selectors as integration_selectors
 from opportunities import selectors
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
 from opportunities.numbers import MONEY_MAX, NEGATIVE_MONEY_MESSAGE, PERCENT_MAX
 from sync_engine import links as sync_links
+from sync_engine import selectors as sync_selectors
+from sync_engine.selectors import SyncState
 
 
 class TenantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -76,8 +79,47 @@ SALESFORCE_LINK_SCHEMA = inline_serializer(
 )
 
 
+SYNC_STATE_SCHEMA = inline_serializer(
+    name="SyncState",
+    fields={
+        "state": serializers.ChoiceField(choices=list(SyncState.ALL), help_text=(
+            "in_sync: Salesforce has the current version; pending: a change waits to be sent; skipped: left out by the "
+            "connection's filters or direction; failed: Salesforce refused it (see code, hint, action); "
+            "deleted_in_salesforce; conflict; not_synced: never sent.")),
+        "label": serializers.CharField(help_text="The state in words, as the pages show it."),
+        "since": serializers.DateTimeField(allow_null=True, help_text="When the state began: the last sync (in_sync), "
+                                           "the oldest unsent change (pending), the failure…"),
+        "age_seconds": serializers.IntegerField(allow_null=True, help_text="Seconds since `since`."),
+        "reason": serializers.CharField(help_text="Why the record is in this state."),
+        "code": serializers.CharField(allow_null=True, help_text="Salesforce's error code, when there is one."),
+        "hint": serializers.CharField(allow_null=True, help_text="How to fix the error."),
+        "action": serializers.CharField(allow_null=True, help_text="What to do next."),
+    },
+    allow_null=True,
+)
+
+
+def sync_state_data(state) -> dict[str, Any] | None:
+    """The API shape of a RecordSyncState (null without a default Salesforce connection)."""
+    if state is None:
+        return None
+    age = state.age()
+    return {
+        "state": state.state, "label": state.label,
+        "since": serializers.DateTimeField().to_representation(state.since) if state.since else None,
+        "age_seconds": int(age.total_seconds()) if age is not None else None,
+        "reason": state.reason, "code": state.code or None, "hint": state.hint or None, "action": state.action or None,
+    }
+
+
+def _sync_states(tenant, records: list[Opportunity]) -> dict[int, Any]:
+    connection = integration_selectors.salesforce_default_connection(tenant=tenant)
+    return sync_selectors.record_sync_states(tenant=tenant, record_type="opportunity", record_ids=[r.pk for r in records],
+                                             connection=connection, versions={r.pk: r.updated_at for r in records})
+
+
 class OpportunityListSerializer(serializers.ListSerializer):
-    """Loads the Salesforce links of a whole page in one query before shaping it."""
+    """Loads the Salesforce links and sync states of a whole page in a few queries before shaping it."""
 
     def to_representation(self, data):
         items = list(data.all() if isinstance(data, Manager) else data)
@@ -87,6 +129,7 @@ class OpportunityListSerializer(serializers.ListSerializer):
             self._context["salesforce_links"] = sync_links.opportunity_salesforce_links(
                 tenant=tenant, opportunity_ids=[item.pk for item in items]
             )
+            self._context["sync_states"] = _sync_states(tenant, items)
         return super().to_representation(items)
 
 
@@ -100,6 +143,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
     department_name = serializers.SerializerMethodField(help_text="Null when the opportunity has no department.")
     assignee = tenant_member_field(allow_null=True, required=False, help_text="Id of a user who is a member of your organization.")
     salesforce = serializers.SerializerMethodField()
+    sync_state = serializers.SerializerMethodField()
 
     serializer_field_mapping = FIELD_MAPPING
 
@@ -111,7 +155,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "department", "department_name", "category", "procurement_method", "location", "unspsc_code",
             "pursuit_decision", "win_probability", "assignee", "description",
             "compliance_score", "analysis_status", "last_analyzed_at",
-            "created_by", "created_at", "updated_at", "salesforce",
+            "created_by", "created_at", "updated_at", "salesforce", "sync_state",
         ]
         # Analysis results are rolled up by completing an analysis, not written directly.
         read_only_fields = ["compliance_score", "analysis_status", "last_analyzed_at", "created_by", "created_at", "updated_at"]
@@ -144,6 +188,15 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "last_synced_at": serializers.DateTimeField().to_representation(link.last_synced_at) if link.last_synced_at else None,
             "last_error": link.last_error_message or link.last_error_code or None,
         }
+
+
+    @extend_schema_field(SYNC_STATE_SCHEMA)
+    def get_sync_state(self, obj: Opportunity) -> dict[str, Any] | None:
+        states = self.context.get("sync_states")
+        if states is None:
+            tenant = getattr(self.context.get("request"), "tenant", None)
+            states = _sync_states(tenant, [obj]) if tenant is not None else {}
+        return sync_state_data(states.get(obj.pk))
 
 
 # --- analyses and requirements -------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from sync_engine import links
 
@@ -36,7 +37,10 @@ def opportunity_salesforce_panel(request: HttpRequest, opportunity) -> dict:
                   "A manual Sync is not enabled on this server.")
     else:
         reason = ""
-    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason,
+    unmapped_assignee = (opportunity.assignee if connection is not None and opportunity.assignee_id
+                         and not integration_selectors.user_has_salesforce_user(tenant=request.tenant, connection=connection,
+                                                                                user_id=opportunity.assignee_id) else None)
+    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason, "unmapped_assignee": unmapped_assignee,
             "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
 from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -132,6 +133,17 @@ def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: 
     rows = chunk[:size]
     has_newer = before is not None and base.filter(id__gte=before).exists()
     return LogPage(rows, has_older=len(chunk) > size, has_newer=has_newer)
+
+
+LOG_COUNT_CAP = 10_000
+
+
+def sync_log_count(*, tenant: Tenant, filters: LogFilters | None = None, cap: int = LOG_COUNT_CAP) -> tuple[int, bool]:
+    """How many rows match, counted up to `cap`: (count, more than cap). The count reads at
+    most cap + 1 index entries, so a page over a million-row log stays fast and still says
+    honestly how many rows there are ("more than 10,000")."""
+    counted = sync_log_filtered(tenant=tenant, filters=filters).values("id")[: cap + 1].count()
+    return (cap, True) if counted > cap else (counted, False)
 
 
 def sync_log_export_rows(*, tenant: Tenant, filters: LogFilters | None = None, chunk_size: int = 2000):
@@ -257,9 +269,21 @@ def record_run_state(*, tenant: Tenant, run: SyncRun, sobject: str | None = None
                        .filter(Q(state__in=(OutboxState.PENDING, OutboxState.CLAIMED))
                                | Q(state=OutboxState.FAILED, updated_at__gte=started))
                        .order_by("-id"))
+    logs = SyncLog.objects.filter(tenant=tenant, connection_id=run.connection_id, created_at__gte=started, **record)
+    if run.finished_at is not None:
+        # Settled (manual_runs_settle): its result is the last attempt before it ended; later
+        # rows and logs are later changes of the record, not this sync.
+        logs = logs.filter(created_at__lte=run.finished_at)
+        outbox_rows = [r for r in outbox_rows if r.state == OutboxState.FAILED and r.updated_at <= run.finished_at]
+    else:
+        # A row queued after this sync's outcome was logged belongs to a later edit of the
+        # record: it must not turn a finished sync back into "Still queued".
+        concluded = (logs.filter(result__in=(SyncResult.SUCCESS, SyncResult.SKIPPED, SyncResult.FAILED))
+                     .order_by("id").values_list("created_at", flat=True).first())
+        if concluded is not None:
+            outbox_rows = [r for r in outbox_rows if r.created_at <= concluded]
     open_row = next((r for r in outbox_rows if r.state in (OutboxState.PENDING, OutboxState.CLAIMED)), None)
     failed_row = next((r for r in outbox_rows if r.state == OutboxState.FAILED), None)
-    logs = SyncLog.objects.filter(tenant=tenant, connection_id=run.connection_id, created_at__gte=started, **record)
     if sobject:
         # The record's own object first (an opportunity's sync also logs its Account).
         log = logs.filter(sobject=sobject).order_by("-id").first() or logs.order_by("-id").first()
@@ -370,3 +394,241 @@ def record_known_to_tenant(*, tenant: Tenant, record_type: str, record_id: int) 
         return False
     return (model.objects.filter(tenant=tenant, pk=record_id).exists()
             or SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id).exists())
+
+
+# --- one sync state per record and per connection ----------------------------------------------
+
+class SyncState:
+    """The states a record (or a connection) can be in, as the badge, the panel and the API say."""
+
+    IN_SYNC = "in_sync"
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    DELETED = "deleted_in_salesforce"
+    CONFLICT = "conflict"  # set by the conflict feature (next issue) on the link; never guessed here
+    NOT_SYNCED = "not_synced"
+
+    LABELS = {IN_SYNC: "In sync", PENDING: "Pending", SKIPPED: "Skipped", FAILED: "Failed",
+              DELETED: "Deleted in Salesforce", CONFLICT: "Conflict", NOT_SYNCED: "Not synced"}
+    TONES = {IN_SYNC: "green", PENDING: "amber", SKIPPED: "slate", FAILED: "red", DELETED: "red", CONFLICT: "red",
+             NOT_SYNCED: "slate"}
+    ALL = tuple(LABELS)
+
+
+@dataclass(frozen=True)
+class RecordSyncState:
+    """One record's sync state in one connection. `since` is when the state began: the last
+    successful exchange (in sync), the oldest unsent change (pending), the failure…"""
+
+    state: str
+    reason: str = ""
+    since: datetime.datetime | None = None
+    code: str = ""
+    hint: str = ""
+    action: str = ""
+    link: SyncLink | None = None
+
+    @property
+    def label(self) -> str:
+        return SyncState.LABELS[self.state]
+
+    @property
+    def tone(self) -> str:
+        return SyncState.TONES[self.state]
+
+    def age(self, now: datetime.datetime | None = None) -> datetime.timedelta | None:
+        if self.since is None:
+            return None
+        return max((now or timezone.now()) - self.since, datetime.timedelta(0))
+
+
+# Error codes whose fix is an admin's (reconnect, permissions, mapping), not another Sync click.
+_ADMIN_FIX_CODES = {
+    "INVALID_SESSION_ID": "Reconnect the connection in Settings › Integrations.",
+    "invalid_grant": "Reconnect the connection in Settings › Integrations.",
+    "invalid_client": "Check the connected app, then reconnect.",
+    "INSUFFICIENT_ACCESS_OR_READONLY": "Ask a Salesforce admin to grant the integration user access, then sync again.",
+    "INSUFFICIENT_ACCESS": "Ask a Salesforce admin to grant the integration user access, then sync again.",
+    "INVALID_FIELD": "Fix the field mapping in Settings › Integrations; failed records are retried when settings are saved.",
+    "INVALID_FIELD_FOR_INSERT_UPDATE": "Fix the field mapping in Settings › Integrations; failed records are retried when settings are saved.",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "Fix the stage or picklist mapping in Settings › Integrations; failed records are retried when settings are saved.",
+    "REQUIRED_FIELD_MISSING": "Map the required field in Settings › Integrations, or fill it in, then sync again.",
+}
+
+
+def _failure_action(code: str) -> str:
+    return _ADMIN_FIX_CODES.get(code, "Fix what the hint says, then press Sync on the record.")
+
+
+_PRIMARY_OBJECT_SETTING = {"opportunity": "opportunity", "analysis": "analysis"}
+
+
+def _primary_links(links: list[SyncLink], record_type: str, objects: dict[str, str]) -> dict[int, SyncLink]:
+    """The link that stands for each record: an opportunity's own object, not a side record."""
+    configured = objects.get(_PRIMARY_OBJECT_SETTING.get(record_type, ""), "")
+    chosen: dict[int, SyncLink] = {}
+    for link in sorted(links, key=lambda lk: (lk.sobject == configured, lk.updated_at)):
+        chosen[link.record_id] = link  # the configured object wins, else the newest
+    return chosen
+
+
+def _record_versions(*, tenant: Tenant, record_type: str, record_ids: list[int]) -> dict[int, datetime.datetime]:
+    model = _record_models().get(record_type)
+    if model is None or not hasattr(model, "updated_at"):
+        return {}
+    return dict(model.objects.filter(tenant=tenant, pk__in=record_ids).values_list("pk", "updated_at"))
+
+
+def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int], connection: SalesforceConnection | None,
+                       versions: dict[int, datetime.datetime] | None = None,
+                       now: datetime.datetime | None = None) -> dict[int, RecordSyncState]:
+    """The sync state of each record in one connection, computed from its link and the queue.
+
+    A fixed number of queries whatever the number of records (links, open queue rows, the
+    latest log row of records the link does not explain, the settings), so a list page costs
+    no N+1. `versions` are the records' updated_at when the caller has them loaded.
+
+    "In sync" only when the link's last successful exchange is at or after the record's current
+    version and nothing is queued; a change not yet sent is pending however old the link is.
+    Records of another tenant are simply absent. No connection: {} (nothing to say)."""
+    ids = sorted({int(i) for i in record_ids})
+    if connection is None or connection.tenant_id != tenant.pk or not ids:
+        return {}
+    now = now or timezone.now()
+    if versions is None:
+        versions = _record_versions(tenant=tenant, record_type=record_type, record_ids=ids)
+    else:
+        versions = {pk: at for pk, at in versions.items() if pk in set(ids)}
+    ids = [i for i in ids if i in versions] if versions else []
+    if not ids:
+        return {}
+    from integrations.salesforce.errors import HINTS
+    from integrations.sync_settings import settings_current
+
+    settings_data = settings_current(connection=connection)
+    scope = dict(tenant=tenant, connection=connection, record_type=record_type, record_id__in=ids)
+    links = _primary_links(list(SyncLink.objects.filter(**scope)), record_type, settings_data.get("objects") or {})
+    open_rows: dict[int, OutboxEntry] = {}
+    for row in OutboxEntry.objects.filter(**scope, state__in=(OutboxState.PENDING, OutboxState.CLAIMED)).order_by("created_at"):
+        open_rows.setdefault(row.record_id, row)  # the oldest open row: the age of the wait
+    pull_only = settings_data.get("direction") == "pull"
+
+    # Records neither queued nor explained by a current link: their latest log row tells
+    # whether the last attempt was skipped (a filter) and why.
+    unexplained = [i for i in ids if i not in open_rows and not (
+        (link := links.get(i)) is not None and link.status in (LinkStatus.SYNCED, LinkStatus.FAILED, LinkStatus.DELETED_IN_SALESFORCE)
+        and link.last_synced_at is not None and link.last_synced_at >= versions[i])]
+    last_logs: dict[int, SyncLog] = {}
+    if unexplained and not pull_only:
+        latest_ids = (SyncLog.objects.filter(tenant=tenant, connection=connection, record_type=record_type,
+                                             record_id__in=unexplained)
+                      .values("record_id").annotate(last=models.Max("id")).values_list("last", flat=True))
+        last_logs = {log.record_id: log for log in SyncLog.objects.filter(pk__in=list(latest_ids))}
+
+    states: dict[int, RecordSyncState] = {}
+    for record_id in ids:
+        link, row, version = links.get(record_id), open_rows.get(record_id), versions[record_id]
+        states[record_id] = _one_state(link=link, row=row, version=version, log=last_logs.get(record_id),
+                                       connection=connection, pull_only=pull_only, now=now, hints=HINTS)
+    return states
+
+
+def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datetime.datetime, log: SyncLog | None,
+               connection: SalesforceConnection, pull_only: bool, now: datetime.datetime, hints: dict[str, str]) -> RecordSyncState:
+    from integrations.models import ConnectionStatus
+
+    S = SyncState
+    if link is not None and link.status == S.CONFLICT:
+        return RecordSyncState(S.CONFLICT, "Cothon and Salesforce both changed this record.", link.updated_at, link=link)
+    if link is not None and link.status == LinkStatus.DELETED_IN_SALESFORCE:
+        return RecordSyncState(S.DELETED, "The record was deleted in Salesforce; Cothon no longer sends it.", link.updated_at,
+                               code=link.last_error_code, hint=link.last_error_hint or hints.get("ENTITY_IS_DELETED", ""),
+                               action="Re-link it to another Salesforce record, or leave it unlinked.", link=link)
+    if row is not None:
+        code = link.last_error_code if link is not None and row.attempts else ""
+        if connection.status != ConnectionStatus.CONNECTED:
+            reason = f"Queued: the connection is {connection.get_status_display().lower()}; it is sent once an admin reconnects it."
+        elif row.state == OutboxState.CLAIMED:
+            reason = "Being sent to Salesforce now."
+        elif row.attempts and code:
+            reason = f"Retrying after a temporary error ({code})."
+        elif row.available_at > now + datetime.timedelta(seconds=5):
+            reason = "Waiting for Salesforce API capacity; it stays queued."
+        else:
+            reason = "Queued to be sent to Salesforce."
+        return RecordSyncState(S.PENDING, reason, row.created_at, code=code, link=link)
+    if link is not None and link.status == LinkStatus.FAILED:
+        code = link.last_error_code
+        return RecordSyncState(S.FAILED, link.last_error_message or "Salesforce refused the record.", link.updated_at, code=code,
+                               hint=link.last_error_hint or hints.get(code, ""), action=_failure_action(code), link=link)
+    if pull_only:
+        return RecordSyncState(S.SKIPPED, "This connection only brings changes from Salesforce into Cothon; nothing is sent.",
+                               link=link)
+    if log is not None and log.result == SyncResult.SKIPPED and (link is None or link.last_synced_at is None
+                                                                 or log.created_at >= link.last_synced_at):
+        return RecordSyncState(S.SKIPPED, log.error_message or "Not sent: the connection's filters leave it out.", log.created_at,
+                               code=log.error_code, link=link)
+    if link is not None and link.status == LinkStatus.SYNCED and link.last_synced_at is not None:
+        if link.last_synced_at >= version:
+            return RecordSyncState(S.IN_SYNC, "Salesforce has the current version.", link.last_synced_at, link=link)
+        return RecordSyncState(S.PENDING, "Changed after the last sync and not queued; the next incremental sync sends it.",
+                               version, link=link)
+    if log is not None and log.result == SyncResult.FAILED:
+        return RecordSyncState(S.FAILED, log.error_message or "Salesforce refused the record.", log.created_at,
+                               code=log.error_code, hint=log.hint or hints.get(log.error_code, ""),
+                               action=_failure_action(log.error_code), link=link)
+    return RecordSyncState(S.NOT_SYNCED, "Not sent to Salesforce yet; the next full sync sends it.", link=link)
+
+
+def record_sync_state(*, tenant: Tenant, record_type: str, record_id: int,
+                      connection: SalesforceConnection | None) -> RecordSyncState | None:
+    """One record's state (the record page)."""
+    return record_sync_states(tenant=tenant, record_type=record_type, record_ids=[record_id], connection=connection).get(record_id)
+
+
+@dataclass(frozen=True)
+class ConnectionSyncState:
+    """A connection's one state: failed (not connected, or records failing), pending (queued
+    changes, with the oldest one's age), else in sync."""
+
+    state: str
+    reason: str
+    since: datetime.datetime | None = None
+    queued: int = 0
+    failed: int = 0
+    code: str = ""
+    hint: str = ""
+    action: str = ""
+
+    @property
+    def label(self) -> str:
+        return SyncState.LABELS[self.state]
+
+    @property
+    def tone(self) -> str:
+        return SyncState.TONES[self.state]
+
+
+def connection_sync_state(*, tenant: Tenant, connection: SalesforceConnection) -> ConnectionSyncState:
+    """Three aggregate queries over the queue and the links of one connection."""
+    from integrations.models import ConnectionStatus
+
+    S = SyncState
+    rows = OutboxEntry.objects.filter(tenant=tenant, connection=connection)
+    queue = rows.filter(state__in=(OutboxState.PENDING, OutboxState.CLAIMED)).aggregate(n=models.Count("id"), oldest=models.Min("created_at"))
+    failed_links = SyncLink.objects.filter(tenant=tenant, connection=connection, status=LinkStatus.FAILED)
+    failed = failed_links.count()
+    if connection.status != ConnectionStatus.CONNECTED:
+        return ConnectionSyncState(S.FAILED, f"The connection is {connection.get_status_display().lower()}: nothing is sent.",
+                                   connection.updated_at, queue["n"], failed, connection.last_error_code,
+                                   action="An admin reconnects it in Settings › Integrations; queued changes go out then.")
+    if failed:
+        latest = failed_links.order_by("-updated_at").first()
+        return ConnectionSyncState(S.FAILED, f"{failed} record{'s' if failed != 1 else ''} could not be synced.",
+                                   latest.updated_at if latest else None, queue["n"], failed,
+                                   action="Open the sync log, filtered on failures, to see each error and its fix.")
+    if queue["n"]:
+        return ConnectionSyncState(S.PENDING, f"{queue['n']} change{'s' if queue['n'] != 1 else ''} queued.", queue["oldest"],
+                                   queue["n"], 0)
+    return ConnectionSyncState(S.IN_SYNC, "Nothing is waiting to be sent.", connection.last_success_at)

@@ -99,6 +99,19 @@ def _queue_records(connection: SalesforceConnection, record_type: str, ids, prio
         flush()
 
 
+def incremental_since(*, connection: SalesforceConnection) -> datetime.datetime | None:
+    """Where an incremental run picks up: the moment the last completed full or incremental run
+    chose its records (its created_at — the selection runs right after the row is written).
+
+    Only those kinds count: a manual Sync of one record covers that record alone, and its run
+    must not hide other records' changes. created_at, not started_at: a run that had nothing to
+    send never starts, and a run that waited in the queue must not skip records changed while
+    it waited. None (send everything) when no run completed yet."""
+    return (SyncRun.objects.filter(connection=connection, kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL],
+                                   status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS])
+            .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
+
+
 def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None, enqueue: bool = True) -> SyncRun:
     """Settings › Sync Now: queue every record (full) or what changed since the last run
     (incremental) at background priority, with a run row for the progress bar."""
@@ -111,10 +124,8 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
         raise ValidationError("A sync is already running for this connection; cancel it or wait for it to finish.")
     tenant = connection.tenant
     priority = Priority.FULL if kind == SyncRunKind.FULL else Priority.INCREMENTAL
-    since = None
-    if kind == SyncRunKind.INCREMENTAL:
-        last = SyncRun.objects.filter(connection=connection, status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS]).first()
-        since = last.started_at if last else None
+    since = incremental_since(connection=connection) if kind == SyncRunKind.INCREMENTAL else None
+
     def changed(qs):
         return qs.filter(updated_at__gte=since) if since else qs
     run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=kind, requested_by=actor)
@@ -128,6 +139,8 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     SyncRun.objects.filter(pk=run.pk).update(total=total)
     run.total = total
     if total == 0:
+        # Nothing to send: it started and ended now (the run list says "under 1 s", not "—").
+        SyncRun.objects.filter(pk=run.pk).update(started_at=timezone.now())
         run_finish(run.pk)
     elif enqueue:
         transaction.on_commit(lambda: enqueue_push([connection.pk], priority))

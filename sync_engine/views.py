@@ -58,6 +58,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     before, after = form.cursor()
     page = selectors.sync_log_page(tenant=tenant, filters=filters, before=before, after=after)
+    total, total_more = selectors.sync_log_count(tenant=tenant, filters=filters) if page.rows else (0, False)
     query = request.GET.copy()
     for key in ("before", "after"):
         query.pop(key, None)
@@ -74,6 +75,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
         "error_codes": sorted(HINTS),
         "connection_names": {c.pk: c.name for c in form.connections},
         "is_first_page": before is None and after is None,
+        "total": total, "total_more": total_more,
         "filter_errors": _filter_errors(form),
     }
     template = "sync_engine/_log_results.html" if is_htmx(request) and request.htmx.target == "sync-log-results" else "sync_engine/logs.html"

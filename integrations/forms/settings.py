@@ -256,7 +256,8 @@ class SettingsForm:
         if not fields:
             return []
         compatible = OPPORTUNITY_FIELDS[cothon_field].compatible_types if cothon_field in OPPORTUNITY_FIELDS else ()
-        choices = [(f["name"], f"{f['name']} — {f['label']} ({f['type']})") for f in sorted(fields, key=lambda f: f["name"].lower())
+        # The label people know, with the API name beside it (what the settings store).
+        choices = [(f["name"], f"{f['label']} — {f['name']} ({f['type']})") for f in sorted(fields, key=lambda f: f["label"].lower())
                    if not compatible or f["type"] in compatible]
         if current and current.lower() not in {c[0].lower() for c in choices}:
             choices.insert(0, (current, f"{current} — not in this org or not compatible"))
@@ -298,6 +299,7 @@ class SettingsForm:
                 "removed": removed,
                 "enabled": m.get("enabled", True) is not False,
                 "label": OPPORTUNITY_FIELDS[cothon].label if cothon in OPPORTUNITY_FIELDS else cothon,
+                "sf_label": (self._sf_fields().get((m.get("sf_field") or "").lower()) or {}).get("label", ""),
                 "is_choice": cothon in OPPORTUNITY_FIELDS and OPPORTUNITY_FIELDS[cothon].kind == "choice",
                 "is_status": cothon == "status",
                 "cothon_field": SField(self, f"{prefix}.cothon_field", "Cothon field", cothon, cothon_choices, "select"),

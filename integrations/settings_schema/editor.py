@@ -27,7 +27,7 @@ OWNER_LABELS = {
 MAP_TITLES = {
     "category_to_type": "Category → Type",
     "procurement_method": "Procurement method → Cothon_Method__c",
-    "procurement_method_to_type": "Procurement method → Type (seed table)",
+    "procurement_method_to_type": "Procurement method → Type (recommended)",
     "pursuit_decision": "Pursuit decision → Cothon_Pursuit__c",
     "analysis_status": "Analysis status → Cothon_Analysis_Status__c",
 }

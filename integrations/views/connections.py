@@ -27,7 +27,7 @@ from integrations.forms import (
 from integrations.models import AuthMethod, ConnectionStatus, CredentialMode, SalesforceConnection
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.oauth import authorization_url
-from integrations.user_links import user_link_set, user_links_prefill
+from integrations.user_links import OrgUser, org_active_users, suggested_org_user, user_link_set, user_links_prefill
 from sync_engine.services import first_full_sync_done
 from integrations.views.common import (
     AUTHORIZE_HINTS,
@@ -179,8 +179,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_admin:
         context["update_form"] = ConnectionUpdateForm(initial={
             "name": connection.name, "push_enabled": connection.push_enabled, "credential_mode": connection.credential_mode})
-        context["user_rows"] = selectors.user_link_rows(tenant=request.tenant, connection=connection)
-        context["per_user"] = connection.credential_mode == CredentialMode.PER_USER
+        context.update(_user_section(request, connection))
         context["uses_product_app"] = not connection.client_id
     return render(request, "integrations/connection.html", context)
 
@@ -276,6 +275,47 @@ def connection_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- user mapping ---------------------------------------------------------------------------------
 
+USER_FIELDS = ("salesforce_user_id", "unique_identifier", "username")
+
+
+def _org_users(connection: SalesforceConnection) -> tuple[list[OrgUser] | None, str]:
+    """The org's active users for the picker, or None and why not (the Id box still works)."""
+    if connection.status != ConnectionStatus.CONNECTED or not connection.access_token_encrypted:
+        return None, "The connection is not connected, so the org's users cannot be listed; type User Ids instead."
+    try:
+        return org_active_users(connection=connection), ""
+    except SalesforceError as exc:
+        return None, f"Could not list the org's users ({exc.code}); type User Ids instead."
+
+
+def _posted_user_fields(request: HttpRequest, uid: int) -> dict[str, str]:
+    """A row's posted values. A typed Id (the fallback box) wins over the picker."""
+    posted = {key: request.POST.get(f"u{uid}-{key}", "") for key in USER_FIELDS}
+    typed = request.POST.get(f"u{uid}-salesforce_user_id_typed", "").strip()
+    if typed:
+        posted["salesforce_user_id"] = typed
+    return posted
+
+
+def _user_section(request: HttpRequest, connection: SalesforceConnection, *, org_users: list[OrgUser] | None = None,
+                  org_users_error: str = "", loaded: bool = False) -> dict[str, Any]:
+    """The Users card: one row per member with the picker's choice (the link, else the
+    suggested org user, matched by e-mail then name), and the members left unmapped."""
+    if not loaded:
+        org_users, org_users_error = _org_users(connection)
+    rows = selectors.user_link_rows(tenant=request.tenant, connection=connection)
+    known = {u.id for u in org_users or []}
+    for row in rows:
+        link = row["link"]
+        current = link.salesforce_user_id if link else ""
+        row["suggested"] = None if current or not org_users else suggested_org_user(row["user"], org_users)
+        row["selected"] = current or (row["suggested"].id if row["suggested"] else "")
+        # A stored Id that is not an active user of the org (deactivated, or typed long ago).
+        row["stale_id"] = current if current and org_users is not None and current not in known else ""
+    unmapped = [row["user"] for row in rows if not (row["link"] and row["link"].salesforce_user_id)]
+    return {"user_rows": rows, "org_users": org_users, "org_users_error": org_users_error, "unmapped_members": unmapped,
+            "per_user": connection.credential_mode == CredentialMode.PER_USER}
+
 @sensitive_post_parameters()  # every row has a password box (u<id>-password)
 @tenant_page("admin")
 @require_POST
@@ -283,37 +323,39 @@ def connection_update(request: HttpRequest, pk: int) -> HttpResponse:
 def user_links_save(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     rows = selectors.user_link_rows(tenant=request.tenant, connection=connection)
+    org_users, org_users_error = _org_users(connection)
     errors: dict[int, dict[str, list[str]]] = {}
     try:
         with transaction.atomic():
             for row in rows:
                 uid = row["user"].pk
                 link = row["link"]
-                posted = {key: request.POST.get(f"u{uid}-{key}", "") for key in ("salesforce_user_id", "unique_identifier", "username")}
+                posted = _posted_user_fields(request, uid)
                 password = request.POST.get(f"u{uid}-password", "")
                 current = {key: getattr(link, key, "") if link else "" for key in posted}
                 if posted == current and not password:
                     continue
                 try:
                     # Passwords are write-only: an empty box keeps the stored one.
-                    user_link_set(connection=connection, user_id=uid, password=password or None, **posted)
+                    user_link_set(connection=connection, user_id=uid, password=password or None, org_users=org_users, **posted)
                 except ValidationError as exc:
                     errors[uid] = exc.message_dict
             if errors:
                 raise _RollBack(SalesforceError("INVALID", "user links"))
     except _RollBack:
-        rows = selectors.user_link_rows(tenant=request.tenant, connection=connection)
-        for row in rows:
+        section = _user_section(request, connection, org_users=org_users, org_users_error=org_users_error, loaded=True)
+        for row in section["user_rows"]:
             uid = row["user"].pk
             row["errors"] = errors.get(uid, {})
-            row["posted"] = {key: request.POST.get(f"u{uid}-{key}", "") for key in ("salesforce_user_id", "unique_identifier", "username")}
-        return render(request, "integrations/connection.html", {
+            row["posted"] = _posted_user_fields(request, uid)
+            row["selected"] = row["posted"]["salesforce_user_id"]
+            row["typed"] = request.POST.get(f"u{uid}-salesforce_user_id_typed", "").strip()
+        return render(request, "integrations/connection.html", {**section,
             "connection": connection, "is_admin": True, "can_dry_run": True, "usage": _usage(connection),
             "error_hint": _hint(connection.last_error_code),
             "events": _events(request, connection),
             "update_form": ConnectionUpdateForm(initial={"name": connection.name, "push_enabled": connection.push_enabled,
                                                          "credential_mode": connection.credential_mode}),
-            "user_rows": rows, "per_user": connection.credential_mode == CredentialMode.PER_USER,
             "user_errors": True, "uses_product_app": not connection.client_id,
             "can_reconnect": connection.status != ConnectionStatus.CONNECTED,
         }, status=400)

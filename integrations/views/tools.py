@@ -14,6 +14,7 @@ from integrations.custom_fields import connection_specs, install_custom_fields, 
 from integrations.dry_run import dry_run
 from integrations.models import ConnectionStatus
 from integrations.salesforce.errors import SalesforceError
+from integrations.sync_settings import describe_get
 from integrations.views.common import (
     _connection,
     _hint,
@@ -33,8 +34,32 @@ def _shown_value(value: Any) -> tuple[str | None, bool]:
     return json.dumps(value, ensure_ascii=False, default=str), False
 
 
-def _writes_shown(result) -> list[dict[str, Any]]:
-    return [{"write": w, "rows": [(name, *_shown_value(value)) for name, value in w.fields.items()]} for w in result.writes]
+def _field_labels(connection, sobjects: set[str]) -> dict[str, dict[str, str]]:
+    """Salesforce field labels by object and lower-cased API name, from the org's describe
+    (cached). An object the org cannot describe just shows API names."""
+    labels: dict[str, dict[str, str]] = {}
+    if connection.status != ConnectionStatus.CONNECTED:
+        return labels
+    for sobject in sobjects:
+        try:
+            payload = describe_get(connection=connection, sobject=sobject) or {}
+        except SalesforceError:
+            payload = {}
+        labels[sobject] = {f["name"].lower(): f.get("label", "") for f in payload.get("fields", [])}
+    return labels
+
+
+def _writes_shown(result, connection=None) -> list[dict[str, Any]]:
+    """Each planned write with its rows: (API name, field label, value shown, is a reference)."""
+    labels = _field_labels(connection, {w.sobject for w in result.writes}) if connection is not None else {}
+    def label(sobject: str, name: str) -> str:
+        text = labels.get(sobject, {}).get(name.lower(), "")
+        return "" if text == name else text  # said once when the label is the API name
+
+    return [{"write": w,
+             "rows": [(name, label(w.sobject, name), *_shown_value(value)) for name, value in w.fields.items()],
+             "skipped": [(name, label(w.sobject, name), reason) for name, reason in w.skipped]}
+            for w in result.writes]
 
 
 @tenant_page("admin")
@@ -55,7 +80,7 @@ def dry_run_view(request: HttpRequest, pk: int) -> HttpResponse:
         except SalesforceError as exc:
             error = exc
         else:
-            writes = _writes_shown(result)
+            writes = _writes_shown(result, connection)
     return render(request, "integrations/dry_run.html", {
         "connection": connection, "query": query, "candidates": candidates, "opportunity": opportunity,
         "result": result, "writes": writes, "error": error, "error_hint": _hint(error.code) if error else "",

@@ -65,15 +65,36 @@ def duration_ms(value) -> str:
     if value in (None, ""):
         return "—"
     value = int(value)
+    if value < 1:
+        return "under 1 ms"
     if value < 1000:
         return f"{value} ms"
     return f"{value / 1000:.1f} s"
+
+
+@register.simple_tag
+def log_cost(log) -> dict:
+    """The cost column of a log row. A Bulk API job writes one row per record: the job's
+    time is shared out between them and its calls are counted once, on its first row, so the
+    others say they were part of the job instead of "0 ms · 0 calls"."""
+    bulk = str(log.operation or "").startswith("bulk_")
+    calls = int(log.api_calls or 0)
+    if not bulk:
+        return {"duration": duration_ms(log.duration_ms), "duration_tip": "Duration",
+                "calls": f"{calls} call{'s' if calls != 1 else ''}", "calls_tip": "Salesforce API calls"}
+    share = int(log.duration_ms or 0)
+    return {"duration": f"{'under 1 ms' if share < 1 else duration_ms(share)} share",
+            "duration_tip": "This record's share of the Bulk API job's time",
+            "calls": f"Bulk job: {calls} call{'s' if calls != 1 else ''}" if calls else "part of a Bulk job",
+            "calls_tip": "A Bulk API job's calls are counted once, on its first row"}
 
 
 @register.filter
 def elapsed(delta: datetime.timedelta | None) -> str:
     if delta is None:
         return "—"
+    if delta < datetime.timedelta(seconds=1):
+        return "under 1 s"
     seconds = int(delta.total_seconds())
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -91,57 +112,131 @@ def run_took(run) -> str:
     return elapsed(run.finished_at - run.started_at)
 
 
-# --- the opportunity list's Salesforce badge ---------------------------------------------------
+# --- the sync state badge (lists, the record panel) -----------------------------------------------
+
+STATE_ICONS = {
+    "in_sync": '<path d="M20 6 9 17l-5-5"/>',
+    "pending": '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
+    "skipped": '<circle cx="12" cy="12" r="9"/><path d="M8 12h8"/>',
+    "failed": '<path d="M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0zM12 9v4M12 17h.01"/>',
+    "deleted_in_salesforce": '<path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6"/>',
+    "conflict": '<path d="M16 3h5v5M4 20 21 3M21 16v5h-5M15 15l6 6M4 4l5 5"/>',
+    "not_synced": '<path d="M17.5 19H7a5 5 0 1 1 .9-9.9A6 6 0 0 1 19 11a4 4 0 0 1-1.5 8z"/>',
+}
+
 
 @register.simple_tag(takes_context=True)
-def sf_links_for(context, records) -> dict:
-    """SyncLinks of these records in the default connection, by id — one query for the page.
+def sync_states_for(context, records, record_type: str = "opportunity") -> dict:
+    """The sync state of each record of a page in the tenant's default connection, by id: a
+    fixed number of queries for the page. {} when the tenant has no default connection (the
+    list then has no Salesforce column).
 
     Iterating `records` evaluates (and caches) the page's queryset, so the table's own loop
     over the same object costs no second query."""
-    from sync_engine import links as sync_links
+    from integrations.selectors import salesforce_default_connection
+    from sync_engine.selectors import record_sync_states
 
     request = context.get("request")
     tenant = getattr(request, "tenant", None)
     if tenant is None:
         return {}
-    return sync_links.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[r.pk for r in records])
+    connection = salesforce_default_connection(tenant=tenant)
+    if connection is None:
+        return {}
+    rows = list(records)
+    return record_sync_states(tenant=tenant, record_type=record_type, record_ids=[r.pk for r in rows], connection=connection,
+                              versions={r.pk: r.updated_at for r in rows})
+
+
+@register.filter
+def state_of(states: dict, record_id):
+    return states.get(record_id) if states else None
+
+
+@register.filter
+def age(value: datetime.datetime | None) -> str:
+    """How long ago, in words short enough for a badge's tip ("3 min", "2 h", "4 days")."""
+    if not value:
+        return ""
+    seconds = max(int((timezone.now() - value).total_seconds()), 0)
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _state_tip(state) -> str:
+    parts = [state.reason]
+    if state.state == "pending" and state.since:
+        parts.append(f"waiting for {age(state.since)}")
+    elif state.state == "in_sync" and state.since:
+        parts.append("last synced " + timezone.localtime(state.since).strftime("%b %-d, %Y, %-I:%M %p %Z"))
+    if state.code:
+        parts.append(state.code)
+    return " · ".join(p for p in parts if p)
 
 
 @register.simple_tag
-def sf_row_badge(links: dict, record_id):
-    link = links.get(record_id) if links else None
-    if link is None:
+def sync_badge(state, compact: bool = False, describe: bool = True):
+    """A labelled badge: icon + word. `describe`: the reason as its tip and, for screen
+    readers, in text (off where the reason is printed next to it). Nothing for no state."""
+    if state is None:
         return ""
-    parts = [f"Salesforce: {link.get_status_display()}"]
-    if link.last_synced_at:
-        parts.append("last synced " + timezone.localtime(link.last_synced_at).strftime("%b %-d, %Y, %-I:%M %p %Z"))
-    if link.last_error_code:
-        parts.append(link.last_error_code)
-    tip = " · ".join(parts)
     icon = mark_safe('<svg class="icon icon-sm" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" '
-            'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">'
-            '<path d="M17.5 19H7a5 5 0 1 1 .9-9.9A6 6 0 0 1 19 11a4 4 0 0 1-1.5 8z"/></svg>')
-    return format_html('<span class="sf-row-badge sf-row-{}" title="{}" role="img" aria-label="{}">{}</span>',
-                       link_tone(link.status), tip, tip, icon)
+                     'stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">'
+                     + STATE_ICONS.get(state.state, "") + "</svg>")
+    label = state.label
+    if state.state == "pending" and state.since and not compact:
+        label = f"{label} · {age(state.since)}"
+    if not describe:
+        return format_html('<span class="sync-badge sync-badge-{}" data-sync-state="{}">{}{}</span>',
+                           state.tone, state.state, icon, label)
+    tip = _state_tip(state)
+    return format_html('<span class="sync-badge sync-badge-{}" data-sync-state="{}" title="{}">{}'
+                       '<span class="visually-hidden">Salesforce: </span>{}<span class="visually-hidden">. {}</span></span>',
+                       state.tone, state.state, tip, icon, label, tip)
 
 
 # --- a record's panel: own sync history and an in-progress manual sync ----------------------------
 
 @register.simple_tag(takes_context=True)
-def record_sync_state(context, record_type: str, record_id) -> dict:
-    """History (latest log rows) and the active manual sync of one record, for its panel."""
+def record_sync_state(context, record_type: str, record_id, connection=None) -> dict:
+    """A record's panel: its sync state in `connection`, its history (latest log rows), the
+    active manual sync, and whether the link's last error still needs its own block (not when
+    the manual sync's failure above shows the same error)."""
     from sync_engine import selectors
 
     request = context.get("request")
     tenant = getattr(request, "tenant", None)
     if tenant is None or record_id is None:
-        return {"history": [], "active_run": None}
+        return {"history": [], "active_run": None, "state": None, "show_link_error": False, "show_reason": False}
     history = selectors.record_sync_history(tenant=tenant, record_type=record_type, record_id=record_id)
     active = selectors.record_run_active(tenant=tenant, record_type=record_type, record_id=record_id)
-    state = None
+    run_state = None
     if active is not None:
-        state = selectors.record_run_state(tenant=tenant, run=active)
-        if state.done and active.created_at < timezone.now() - RESULT_SHOWN_FOR:
-            active = state = None  # an old result: the panel's own fields tell the story
-    return {"history": history, "active_run": active, "active_state": state}
+        run_state = selectors.record_run_state(tenant=tenant, run=active)
+        if run_state.done and active.created_at < timezone.now() - RESULT_SHOWN_FOR:
+            active = run_state = None  # an old result: the panel's own fields tell the story
+    state = selectors.record_sync_state(tenant=tenant, record_type=record_type, record_id=record_id, connection=connection)
+    link = state.link if state is not None else None
+    run_shows_error = run_state is not None and run_state.state == "failed"
+    show_link_error = bool(link and (link.last_error_code or link.last_error_message) and not run_shows_error)
+    # The reason beside the badge, unless an error block below already says it.
+    show_reason = not (show_link_error or (run_shows_error and state is not None and state.state == "failed"))
+    return {"history": history, "active_run": active, "active_state": run_state, "state": state,
+            "show_link_error": show_link_error, "show_reason": show_reason}
+
+
+@register.simple_tag(takes_context=True)
+def connection_sync_state(context, connection):
+    """A connection's one state (in sync / pending with the oldest change's age / failed)."""
+    from sync_engine.selectors import connection_sync_state as read
+
+    tenant = getattr(context.get("request"), "tenant", None)
+    if tenant is None or connection is None or connection.tenant_id != tenant.pk:
+        return None
+    return read(tenant=tenant, connection=connection)

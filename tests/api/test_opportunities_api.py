@@ -15,6 +15,24 @@ from sync_engine.models import LinkStatus, RecordType, SyncLink
 from tests.api.conftest import API, errors_of
 
 URL = f"{API}/opportunities/"
+
+
+@pytest.fixture
+def connected(alice, emulator_reset):
+    """Alice's organization connected to the emulator's demo org (as tests/sync_engine's fixture)."""
+    from integrations import connections as svc
+    from integrations.models import Environment
+    from sync_engine.governor import get_governor
+
+    creds = emulator_reset.demo
+    connection = svc.connection_create(
+        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
+        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
+        actor=alice.admin)
+    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
+    get_governor().resume(connection.pk)
+    yield connection
+    get_governor().resume(connection.pk)
 TODAY = datetime.date.today()
 
 
@@ -330,5 +348,60 @@ def test_the_salesforce_state_costs_one_query_per_page(alice, alice_api, opportu
         with CaptureQueriesContext(connection) as queries:
             response = alice_api.get(URL, {"page_size": page_size})
         assert all(row["salesforce"]["status"] == "synced" for row in response.json()["results"])
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+# --- the sync state of each opportunity --------------------------------------------------------
+
+def test_sync_state_says_in_sync_after_a_real_push_and_pending_after_an_edit(alice, alice_api, connected, opportunity_factory):
+    from opportunities import services as opp_services
+    from sync_engine.executor import push_connection
+
+    opportunity = opportunity_factory(alice.tenant)
+    body = alice_api.get(f"{URL}{opportunity.pk}/").json()["sync_state"]
+    assert body["state"] == "pending" and body["label"] == "Pending" and body["age_seconds"] >= 0 and body["since"]
+
+    push_connection(connection_id=connected.pk)
+    body = alice_api.get(f"{URL}{opportunity.pk}/").json()["sync_state"]
+    assert (body["state"], body["label"], body["code"], body["hint"]) == ("in_sync", "In sync", None, None)
+    assert body["since"] == alice_api.get(f"{URL}{opportunity.pk}/").json()["salesforce"]["last_synced_at"]
+
+    opp_services.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"description": "Edited"})
+    rows = alice_api.get(URL).json()["results"]
+    assert [r["sync_state"]["state"] for r in rows if r["id"] == opportunity.pk] == ["pending"]
+
+
+def test_sync_state_of_a_failed_record_has_code_hint_and_action(alice, alice_api, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    from sync_engine.models import OutboxEntry
+    OutboxEntry.objects.all().delete()
+    _link(_connection(alice.tenant), opportunity, status=LinkStatus.FAILED, last_error_code="REQUIRED_FIELD_MISSING",
+          last_error_message="Required fields are missing: [Region__c]")
+    body = alice_api.get(f"{URL}{opportunity.pk}/").json()["sync_state"]
+    assert body["state"] == "failed" and body["code"] == "REQUIRED_FIELD_MISSING"
+    assert "Region__c" in body["reason"] and "field mapping" in body["hint"] and body["action"]
+
+
+def test_sync_state_is_null_without_a_default_connection_and_ignores_other_tenants(alice, bob, alice_api, bob_api, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    assert alice_api.get(f"{URL}{opportunity.pk}/").json()["sync_state"] is None
+    bobs = _connection(bob.tenant)
+    _link(bobs, opportunity, status=LinkStatus.FAILED, last_error_code="X")  # a stray row naming Alice's id
+    assert alice_api.get(f"{URL}{opportunity.pk}/").json()["sync_state"] is None
+    assert bob_api.get(f"{URL}{opportunity.pk}/").status_code == 404
+
+
+def test_sync_states_cost_a_fixed_number_of_queries_per_page(alice, alice_api, opportunity_factory):
+    default = _connection(alice.tenant)
+    for n in range(8):
+        _link(default, opportunity_factory(alice.tenant), salesforce_id=f"0060000000000{n:02d}AAA",
+              last_synced_at=datetime.datetime.now(datetime.UTC))
+    alice_api.get(URL)
+    counts = []
+    for page_size in (2, 8):
+        with CaptureQueriesContext(connection) as queries:
+            response = alice_api.get(URL, {"page_size": page_size})
+        assert all(row["sync_state"]["state"] == "in_sync" for row in response.json()["results"])
         counts.append(len(queries))
     assert counts[0] == counts[1], counts

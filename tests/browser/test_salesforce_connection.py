@@ -91,7 +91,7 @@ def test_admin_connects_the_emulator_org_edits_settings_and_disconnects(
     assert connection.settings_versions.count() == 2
     page.get_by_role("link", name="Version history").first.click()
     page.wait_for_selector("#version-2")
-    assert "frequencies.incremental_minutes: 15 → 30" in page.inner_text("#version-2")
+    assert "Incremental sync every (minutes): 15 → 30" in page.inner_text("#version-2")
     screenshot(page, "sf-07-version-history")
 
     # Dry run: search, pick, see the payloads.

@@ -136,7 +136,7 @@ def test_record_sync_button_shows_live_progress_then_the_result(page, live_serve
     status.get_by_text("Synced to Salesforce").wait_for(timeout=5000)
     # The whole panel then reloads: its status, Salesforce id and link reflect the sync.
     panel = page.locator("#salesforce-panel")
-    panel.locator(".card-header").get_by_text("Synced").wait_for()
+    panel.locator(".sync-badge[data-sync-state='in_sync']").wait_for()
     assert panel.get_by_role("link", name="Open in Salesforce").first.get_attribute("href") == \
         "https://alice.my.salesforce.com/lightning/r/Opportunity/006000000000042AAA/view"
     assert panel.get_by_text("Synced to Salesforce").is_visible()

@@ -115,7 +115,7 @@ def test_stages_come_from_the_org_and_an_unknown_stage_is_refused_inline(web_as,
     stage_select = html.split('id="s-stage-mapping-won"')[1].split("</select>")[0]
     assert "Closed Won" in stage_select and "Negotiation" in stage_select
     assert "Legal Review" not in stage_select  # not a demo-org stage
-    assert "AccountId — Account ID (reference)" in html  # org fields from describe
+    assert "Account ID — AccountId (reference)" in html  # org fields from describe: the label, the API name beside it
     response = client.post(reverse("integrations:settings", args=[connected.pk]),
                            _settings_post(connected, **{"stage_mapping.won": "Signed"}))
     assert response.status_code == 400
@@ -186,3 +186,15 @@ def test_a_dry_run_against_the_org_shows_the_cut_title_and_full_title(web_as, al
     html = web_as(alice.admin).get(reverse("integrations:dry_run", args=[connected.pk]), {"opportunity": opportunity.pk}).content.decode()
     assert "Cothon_Full_Title__c" in html and "…" in html
     assert "not connected" not in html
+
+
+def test_field_labels_from_the_describe_stand_beside_the_api_names(web_as, alice, connected, opportunity_factory):
+    client = web_as(alice.admin)
+    html = client.get(reverse("integrations:settings", args=[connected.pk])).content.decode()
+    # A locked row: the org's label, the API name beside it.
+    assert 'Cothon Reference <span class="mono cell-sub">Cothon_Ref__c</span>' in html
+    assert '>Name <span class="mono cell-sub">Name</span>' not in html  # a label that is the API name is said once
+    opportunity = opportunity_factory(alice.tenant)
+    html = client.get(reverse("integrations:dry_run", args=[connected.pk]), {"opportunity": opportunity.pk}).content.decode()
+    assert 'Close Date <span class="mono cell-sub">CloseDate</span>' in html
+    assert 'Full Title <span class="mono cell-sub">Cothon_Full_Title__c</span>' in html

@@ -333,7 +333,7 @@ def test_the_editor_shows_every_section_with_locked_rows(web_as, alice, conn):
     html = _html(web_as(alice.admin).get(_url("settings", conn)))
     for text in ("Sync direction", "Field mappings", "Stage mapping", "Picklist maps", "Conflict rules", "Flag conflicts for review",
                  "Filters", "Incremental sync every (minutes)", "Times in America/Toronto", "Activity logging", "Parallel sync",
-                 "Bulk API threshold", "Procurement method → Type (seed table)", "Switch Type to this map"):
+                 "Bulk API threshold", "Procurement method → Type (recommended)", "Switch Type to this map"):
         assert text in html, text
     assert html.count('class="is-locked"') == 4
     assert 'name="opportunity_mappings[0].sf_field" value="Name"' in html
@@ -349,7 +349,8 @@ def test_saving_valid_settings_adds_a_version_with_who_and_what(web_as, alice, c
     assert version.data["direction"] == "push" and version.data["frequencies"]["incremental_minutes"] == 30
     assert version.data["filters"]["min_value"] == "50000"
     html = _html(client.get(_url("settings_history", conn)))
-    assert "Version 2" in html and "direction: bidirectional → push" in html and "frequencies.incremental_minutes: 15 → 30" in html
+    assert "Version 2" in html and "Sync direction: Both ways → Cothon → Salesforce" in html
+    assert "Incremental sync every (minutes): 15 → 30" in html
     assert "alice-admin" in html and "Version 1" in html
 
 
@@ -542,3 +543,33 @@ def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice,
     assert 'id="pull-not-available"' in html and "changes made in Salesforce are not pulled into Cothon" in html
     assert 'id="conflicts-not-applied"' in html and "Not applied yet." in html
     assert "Reconciliation does not run yet" in html
+
+
+def test_the_version_history_speaks_plain_words_not_settings_paths(web_as, alice):
+    from integrations.models import ConnectionSettingsVersion, SalesforceConnection
+
+    connection = SalesforceConnection.objects.create(tenant=alice.tenant, name="Prod", login_url="https://login.salesforce.com",
+                                                     is_default=True)
+    ConnectionSettingsVersion.objects.create(connection=connection, version=1, data={}, summary="Initial settings.")
+    ConnectionSettingsVersion.objects.create(connection=connection, version=2, data={}, summary="\n".join([
+        "activity.mode: tasks → notes", "frequencies.incremental_minutes: 15 → 30", "stage_mapping.won: Closed Won → Signed",
+        "mapping description: {...} → null", "flag_conflicts_for_review: false → true"]))
+    html = web_as(alice.admin).get(reverse("integrations:settings_history", args=[connection.pk])).content.decode()
+    assert "Log activities as: Tasks → Notes" in html
+    assert "Incremental sync every (minutes): 15 → 30" in html
+    assert "Stage for status “won”: Closed Won → Signed" in html
+    assert "Flag conflicts for review: Off → On" in html
+    assert "activity.mode" not in html and "frequencies.incremental_minutes" not in html
+
+
+def test_no_page_of_the_settings_says_seed(web_as, alice):
+    from integrations.models import SalesforceConnection
+    from integrations.sync_settings import settings_ensure_initial
+
+    connection = SalesforceConnection.objects.create(tenant=alice.tenant, name="Prod", login_url="https://login.salesforce.com",
+                                                     is_default=True)
+    settings_ensure_initial(connection=connection)
+    client = web_as(alice.admin)
+    for name in ("integrations:settings", "integrations:settings_history", "integrations:connection"):
+        html = client.get(reverse(name, args=[connection.pk])).content.decode().lower()
+        assert " seed" not in html and "seed's" not in html, name

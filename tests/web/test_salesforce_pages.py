@@ -57,7 +57,8 @@ def test_panel_shows_the_default_connections_link(web_as, alice, opportunity_fac
     assert "Mar 1, 2030, 10:30 AM EST" in html  # tenant time zone: America/Toronto
     assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in html and "Amount is required" in html
     assert "Fill in the value range." in html
-    assert 'class="pill pill-red"' in html
+    assert 'class="sync-badge sync-badge-red" data-sync-state="failed"' in html and ">Failed<" in html
+    assert html.count("Amount is required") == 1  # one error block, not the badge tip and a block twice
 
 
 def test_panel_ignores_links_of_other_tenants_and_non_default_connections(web_as, alice, bob, opportunity_factory):
@@ -75,7 +76,7 @@ def test_panel_with_connection_but_no_link_yet(web_as, alice, opportunity_factor
     opportunity = opportunity_factory(alice.tenant)
     _connection(alice.tenant)
     html = _detail(web_as(alice.viewer), opportunity)
-    assert "Not synced yet" in html
+    assert 'data-sync-state="not_synced"' in html and ">Not synced<" in html
     assert "Open in Salesforce" not in html
     assert "viewers can read the sync state only" in html
 

@@ -247,25 +247,35 @@ def test_record_page_shows_its_sync_history_and_resumes_an_active_sync(web_as, a
 
 # --- the list badge ----------------------------------------------------------------------------
 
-def test_list_badge_marks_linked_rows_with_one_query_per_page(web_as, alice, opportunity_factory):
-    from sync_engine.models import SyncLink
+def test_list_badge_labels_each_rows_sync_state_with_a_fixed_number_of_queries(web_as, alice, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
 
     conn = _connection(alice.tenant)
     opps = [opportunity_factory(alice.tenant) for _ in range(6)]
+    OutboxEntry.objects.all().delete()  # as if the saves were pushed
     client = web_as(alice.viewer)
     client.get(reverse("opportunities:list"))  # the first request of a session also stores the tenant in it
     SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opps[0].pk,
                             sobject="Opportunity", salesforce_id="006A", status="synced", last_synced_at=timezone.now())
     with CaptureQueriesContext(db_connection) as one:
         html = client.get(reverse("opportunities:list")).content.decode()
-    assert html.count('class="sf-row-badge') == 1 and "Salesforce: Synced" in html
+    assert '<th scope="col" class="col-sync">Salesforce</th>' in html
+    assert html.count('class="sync-badge') == 6
+    assert html.count('data-sync-state="in_sync"') == 1 and html.count('data-sync-state="not_synced"') == 5
+    assert ">In sync<" in html and ">Not synced<" in html  # a word, not a bare icon
     for opp in opps[1:]:
         SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
                                 sobject="Opportunity", salesforce_id=f"006{opp.pk}", status="failed", last_error_code="X")
     with CaptureQueriesContext(db_connection) as six:
         html = client.get(reverse("opportunities:list")).content.decode()
-    assert html.count('class="sf-row-badge') == 6 and "Salesforce: Failed" in html
-    assert len(six.captured_queries) == len(one.captured_queries)
+    assert html.count('data-sync-state="failed"') == 5 and ">Failed<" in html
+    assert len(six.captured_queries) <= len(one.captured_queries)
+
+
+def test_list_has_no_salesforce_column_without_a_connection(web_as, alice, opportunity_factory):
+    opportunity_factory(alice.tenant)
+    html = web_as(alice.viewer).get(reverse("opportunities:list")).content.decode()
+    assert "sync-badge" not in html and '<th scope="col" class="col-sync">Salesforce</th>' not in html
 
 
 # --- Sync Now ----------------------------------------------------------------------------------
@@ -379,6 +389,74 @@ def test_log_row_shows_time_connection_record_link_error_and_figures(web_as, ali
     assert reverse("opportunities:detail", args=[opp.pk]) in html and "Production org" in html
     assert "INSUFFICIENT_ACCESS" in html and "insufficient access rights" in html and "Grant the object permissions." in html
     assert "1.5 s" in html and 'class="pill pill-red"' in html
+
+
+def test_the_log_says_how_many_rows_there_are_not_the_page_size(web_as, alice, settings):
+    from sync_engine import selectors
+
+    conn = _connection(alice.tenant)
+    _logs(conn, 1500)
+    _logs(conn, 3, result="failed", error_code="X")
+    client = web_as(alice.viewer)
+    html = client.get(reverse("sync:logs")).content.decode()
+    assert "Newest <strong>50</strong> of <strong>1,503</strong> rows" in html
+    html = client.get(reverse("sync:logs"), {"result": "failed"}).content.decode()
+    assert "of <strong>3</strong> rows matching the filters" in html
+    # Past the cap the count stops reading and says so, so a million-row log stays fast.
+    assert selectors.sync_log_count(tenant=alice.tenant, cap=1000) == (1000, True)
+    assert selectors.sync_log_count(tenant=alice.tenant) == (1503, False)
+
+
+def test_bulk_log_rows_show_their_share_of_the_job_not_zero(web_as, alice):
+    conn = _connection(alice.tenant)
+    first, second = _logs(conn, 2, operation="bulk_upsert", duration_ms=0, api_calls=0)
+    from sync_engine.models import SyncLog
+    SyncLog.objects.filter(pk=first.pk).update(api_calls=6, duration_ms=3)
+    html = web_as(alice.viewer).get(reverse("sync:logs")).content.decode()
+    assert "Bulk job: 6 calls" in html and "part of a Bulk job" in html
+    assert "3 ms share" in html and "under 1 ms share" in html
+    assert "0 ms" not in html and "0 calls" not in html
+
+
+def test_sub_second_runs_say_under_one_second_not_zero(web_as, alice):
+    from sync_engine.models import SyncRun
+
+    conn = _connection(alice.tenant)
+    now = timezone.now()
+    run = SyncRun.objects.create(tenant=alice.tenant, connection=conn, kind="incremental", status="succeeded", total=2,
+                                 processed=2, succeeded=2, started_at=now - datetime.timedelta(milliseconds=300),
+                                 finished_at=now)
+    client = web_as(alice.admin)
+    html = client.get(reverse("sync:sync_now", args=[conn.pk])).content.decode()
+    assert "under 1 s" in html and ">0 s<" not in html
+    html = client.get(reverse("sync:run_progress", args=[run.pk])).content.decode()
+    assert "under 1 s" in html and ">0 s<" not in html
+
+
+def test_a_later_edit_does_not_turn_a_finished_manual_sync_into_still_queued(web_as, alice, opportunity_factory):
+    from opportunities import services as opp_services
+    from sync_engine.models import OutboxEntry, SyncRun
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)
+    run = _manual_run(conn, opp, seconds_ago=600)
+    OutboxEntry.objects.filter(record_id=opp.pk).delete()  # the sync went out…
+    _logs(conn, 1, record_id=opp.pk, result="success")
+    from sync_engine.models import SyncLog
+    SyncLog.objects.update(created_at=run.started_at + datetime.timedelta(seconds=1))
+    # …and twenty minutes later someone edits the record: a new real-time row is queued.
+    opp_services.opportunity_update(tenant=alice.tenant, opportunity=opp, data={"description": "Later edit"})
+    assert OutboxEntry.objects.filter(record_id=opp.pk, state="pending").exists()
+    OutboxEntry.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=1))
+    client = web_as(alice.member)
+    html = client.get(reverse("sync:record_run_status", args=[run.pk])).content.decode()
+    assert 'data-state="succeeded"' in html and "Still queued" not in html and "is-waiting" not in html
+    # The same once the run was settled by the worker.
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded", finished_at=run.started_at + datetime.timedelta(seconds=2))
+    html = client.get(reverse("sync:record_run_status", args=[run.pk])).content.decode()
+    assert 'data-state="succeeded"' in html and "Still queued" not in html
+    panel = client.get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert "Still queued" not in panel and 'data-sync-state="pending"' in panel  # the badge tells the new change
 
 
 # --- keyset pagination --------------------------------------------------------------------------
@@ -529,3 +607,43 @@ def test_sync_index_lists_connections_with_their_pages(web_as, alice):
     assert reverse("sync:sync_now", args=[conn.pk]) in html and reverse("sync:usage", args=[conn.pk]) in html
     html = web_as(alice.viewer).get(reverse("sync:index")).content.decode()
     assert reverse("sync:sync_now", args=[conn.pk]) not in html
+
+
+def test_a_connection_shows_its_one_sync_state_on_the_sync_and_connection_pages(web_as, alice, bob, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)  # queued for the default connection
+    client = web_as(alice.admin)
+    html = client.get(reverse("sync:index")).content.decode()
+    assert 'data-testid="connection-sync-state"' in html and 'data-sync-state="pending"' in html and "1 change queued." in html
+    OutboxEntry.objects.all().delete()
+    SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="X")
+    html = client.get(reverse("integrations:connection", args=[conn.pk])).content.decode()
+    assert 'data-sync-state="failed"' in html and "1 record could not be synced." in html
+    # Bob's failures are not Alice's state.
+    bobs = _connection(bob.tenant)
+    SyncLink.objects.create(tenant=bob.tenant, connection=bobs, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="X")
+    SyncLink.objects.filter(tenant=alice.tenant).delete()
+    html = client.get(reverse("sync:index")).content.decode()
+    assert 'data-sync-state="in_sync"' in html
+
+
+def test_the_panel_shows_a_failed_syncs_error_once(web_as, alice, opportunity_factory):
+    from sync_engine.models import OutboxEntry, SyncLink
+
+    conn = _connection(alice.tenant)
+    opp = opportunity_factory(alice.tenant)
+    run = _manual_run(conn, opp)
+    OutboxEntry.objects.filter(record_id=opp.pk).update(state="failed", updated_at=timezone.now())
+    message = "Required fields are missing: [CloseDate]"
+    _logs(conn, 1, record_id=opp.pk, result="failed", error_code="REQUIRED_FIELD_MISSING", error_message=message)
+    SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
+                            sobject="Opportunity", status="failed", last_error_code="REQUIRED_FIELD_MISSING",
+                            last_error_message=message)
+    html = web_as(alice.member).get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert reverse("sync:record_run_status", args=[run.pk]) not in html or 'data-state="failed"' in html
+    assert html.count(message) == 1
+    assert 'data-sync-state="failed"' in html
