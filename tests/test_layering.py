@@ -38,8 +38,15 @@ ALLOWED = {
 }
 
 
+# The sync engine's shared vocabulary (record types, priorities, Event, Origin) imports only
+# Django's choices, so every layer may name a change with it.
+SHARED_LEAVES = {"sync_engine.vocabulary"}
+
+
 def layer_of(module: str) -> int | None:
     """The layer of a dotted module name of the project; None outside the Django apps."""
+    if module in SHARED_LEAVES:
+        return min(APP_LAYERS.values())
     parts = module.split(".")
     if parts[0] not in APP_LAYERS:
         return None
