@@ -26,6 +26,7 @@ from integrations.models import (
     SalesforceConnection,
 )
 from integrations.salesforce import hosts, oauth
+from integrations.signals import connection_reconnected
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from integrations.salesforce.errors import ErrorKind, SalesforceAuthError, SalesforceError
 
@@ -177,6 +178,10 @@ def _lock_org(org_id: str) -> None:
 
 
 def _store_connected(connection: SalesforceConnection, grant: oauth.TokenGrant, info: dict, new_org: str, actor) -> None:
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        # Changes made while it was disconnected were not queued for it: once this commits,
+        # the sync engine queues them ("sync resumes where it stopped").
+        transaction.on_commit(lambda: connection_reconnected.send(sender=SalesforceConnection, connection=connection))
     connection.sf_username = info.get("preferred_username", "")
     connection.org_id = new_org
     connection.sf_user_id = info.get("user_id", grant.user_id)
