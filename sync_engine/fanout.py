@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, connection as db, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
@@ -34,10 +35,8 @@ from sync_engine.vocabulary import Origin
 _ACTIVE_STATUSES = (ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_RECONNECT)
 BATCH = 1000
 
-# Coalescing a burst (`await_burst`): push once nothing new arrived for QUIET seconds, once a
-# full Salesforce collection (200) is waiting, or once the oldest change has waited MAX_WAIT.
-BURST_QUIET_SECONDS = 0.08
-BURST_MAX_WAIT_SECONDS = 0.35
+# Coalescing a burst (`await_burst`): push once a full Salesforce collection is waiting, else
+# see settings.COTHON_COALESCE_QUIET_MS / COTHON_COALESCE_MAX_MS.
 BURST_FULL = 200
 
 
@@ -166,12 +165,15 @@ def _write(connection: SalesforceConnection, merged: dict[tuple[str, int], Pendi
             upsert_pending(connection, record_type, record_id, pending.event, pending.fields, pending.priority, now)
 
 
-def await_burst(*, tenant_id: int, quiet: float = BURST_QUIET_SECONDS, max_wait: float = BURST_MAX_WAIT_SECONDS,
-                full: int = BURST_FULL) -> None:
+def await_burst(*, tenant_id: int, full: int = BURST_FULL) -> None:
     """Wait (briefly) while a burst of changes is still arriving, so one push carries it: until
-    nothing new came for `quiet` seconds, a full collection is waiting, or the oldest change has
-    waited `max_wait`. A lone edit waits about `quiet`; a burst costs a few calls, not one per
-    handful of records."""
+    nothing new came for the quiet time, a full collection is waiting, or the oldest change has
+    waited the longest wait. A lone edit waits about the quiet time; a burst costs a few calls,
+    not one per handful of records."""
+    quiet = settings.COTHON_COALESCE_QUIET_MS / 1000
+    max_wait = settings.COTHON_COALESCE_MAX_MS / 1000
+    if quiet <= 0 or max_wait <= 0:
+        return
     while True:
         stats = ChangeRecord.objects.filter(tenant_id=tenant_id).aggregate(n=Count("id"), oldest=Min("created_at"),
                                                                            newest=Max("created_at"))
