@@ -105,6 +105,10 @@ def connection_create(
 
 def _store_grant(connection: SalesforceConnection, grant: oauth.TokenGrant, *, actor: AbstractBaseUser | None, kind: str) -> None:
     now = timezone.now()
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        # Changes made while it was disconnected were not queued for it: once this commits,
+        # the sync engine queues them ("sync resumes where it stopped").
+        transaction.on_commit(lambda: connection_reconnected.send(sender=SalesforceConnection, connection=connection))
     connection.access_token_encrypted = encrypt_token(grant.access_token)
     if grant.refresh_token:
         connection.refresh_token_encrypted = encrypt_token(grant.refresh_token)
@@ -178,10 +182,6 @@ def _lock_org(org_id: str) -> None:
 
 
 def _store_connected(connection: SalesforceConnection, grant: oauth.TokenGrant, info: dict, new_org: str, actor) -> None:
-    if connection.status == ConnectionStatus.DISCONNECTED:
-        # Changes made while it was disconnected were not queued for it: once this commits,
-        # the sync engine queues them ("sync resumes where it stopped").
-        transaction.on_commit(lambda: connection_reconnected.send(sender=SalesforceConnection, connection=connection))
     connection.sf_username = info.get("preferred_username", "")
     connection.org_id = new_org
     connection.sf_user_id = info.get("user_id", grant.user_id)

@@ -20,7 +20,7 @@ from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Depart
 from proposals.models import Proposal
 from sync_engine import claim as queue, wakeups
 from sync_engine.executor import MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
-from sync_engine.fanout import await_burst, fan_out_pending
+from sync_engine.fanout import await_burst, fan_out_pending, push_targets
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.outbox import record_change, upsert_pending
 from sync_engine.vocabulary import Event
@@ -41,7 +41,8 @@ def fan_out_and_push(*, tenant_id: int) -> int:
     rows in this same task (one hop from the save to Salesforce). Background-priority rows wake
     the connection's background lane. Returns how many changes were fanned out."""
     wakeups.fanout_started(tenant_id)
-    await_burst(tenant_id=tenant_id)
+    if push_targets(tenant_id=tenant_id):
+        await_burst(tenant_id=tenant_id)  # (a tenant with no connection has nothing to wait for)
     result = fan_out_pending(tenant_id=tenant_id)
     for connection_id, priority in sorted(result.touched.items()):
         if priority <= Priority.REALTIME:
