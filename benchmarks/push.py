@@ -21,7 +21,7 @@ import time
 from _harness import Emulator, peak_rss_mb, setup_django, table, teardown_django
 
 
-def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str, int]:
+def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000, prefix: str = "") -> dict[str, int]:
     """Bulk-create realistic records in chunks (benchmark set-up only; the app itself writes
     through services). Chunked so the seeding does not set the process's peak memory."""
     import datetime
@@ -30,7 +30,7 @@ def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str
     from cothon.demo_data import DEPARTMENTS, SUBJECTS
     from opportunities.models import BidAnalysis, Department, Opportunity, Requirement
 
-    departments = Department.objects.bulk_create([
+    departments = list(Department.objects.filter(tenant=tenant)) or Department.objects.bulk_create([
         Department(tenant=tenant, name=name, acronym=acronym, key=f"dept-{i}") for i, (name, acronym) in enumerate(DEPARTMENTS)])
     today = datetime.date.today()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -38,7 +38,7 @@ def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str
     for start in range(0, n, chunk):
         opportunities = Opportunity.objects.bulk_create([
             Opportunity(tenant=tenant, title=f"{SUBJECTS[i % len(SUBJECTS)][0]} {departments[i % len(departments)].name} #{i}",
-                        reference=f"BENCH-{i:06d}", value_min=Decimal(100000 + i), value_max=Decimal(200000 + i),
+                        reference=f"BENCH-{prefix}{i:06d}", value_min=Decimal(100000 + i), value_max=Decimal(200000 + i),
                         closing_date=today + datetime.timedelta(days=30 + i % 300), department=departments[i % len(departments)],
                         status=("identified", "analyzing", "pursuing", "submitted")[i % 4], category="it", procurement_method="rfp",
                         location="Ontario", unspsc_code="43233200")
@@ -371,7 +371,7 @@ def main() -> None:
 
             have = Opportunity.objects.filter(tenant=tenant).count()
             if have < args.parallel:
-                seed(tenant, args.parallel - have)
+                seed(tenant, args.parallel - have, prefix="P")
             sync_run_execute_inline(run=sync_now_start(connection=connection, kind="full", actor=None, enqueue=False))
             rows = parallel(connection, emu, latency_ms=args.latency_ms, workers_list=(1, 2))
             print(f"\nFull sync of one org, {args.latency_ms} ms injected on every collections call (records already linked):")
