@@ -19,7 +19,7 @@ from integrations.sync_settings import settings_current
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
 from proposals.models import Proposal
 from sync_engine import claim as queue, wakeups
-from sync_engine.executor import MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
+from sync_engine.executor import BATCH_SIZE, MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
 from sync_engine.fanout import await_burst, fan_out_pending, push_targets
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.outbox import record_change, upsert_pending
@@ -32,7 +32,6 @@ DEADLINE_DAYS = 3
 # Batches per task before the task yields its worker: a 100,000-record run then takes turns
 # with other connections' work in the queue instead of holding a worker until it is done.
 BATCHES_PER_TURN = 5
-BATCH_SIZE = 200
 
 
 def fan_out_and_push(*, tenant_id: int) -> int:
