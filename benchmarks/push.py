@@ -1,8 +1,13 @@
 """Push benchmark: full sync API calls vs the minimum (and a naive per-record baseline in the
-same run), records/s, peak memory, an incremental run with nothing changed, and real-time
-latency (save → visible in Salesforce) with a real worker.
+same run), records/s, peak memory, an incremental run with nothing changed, real-time
+latency (save → visible in Salesforce) with a real worker, a real-time burst (opportunities
+created through the API by concurrent clients: calls against the minimum, p95 save →
+Salesforce, with and without coalescing), and the full-sync throughput of one org with one
+and two background workers under injected latency (parallel sync).
 
     .venv/bin/python benchmarks/push.py [--records 10000] [--latency-samples 200]
+        [--burst 450 --clients 4] [--parallel 1500 --latency-ms 100]
+    .venv/bin/python benchmarks/push.py --records 0 --latency-samples 0 --burst 450   # only the burst
 
 Runs against PostgreSQL + Redis when reachable (prints which) and a private emulator."""
 
@@ -16,7 +21,7 @@ import time
 from _harness import Emulator, peak_rss_mb, setup_django, table, teardown_django
 
 
-def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str, int]:
+def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000, prefix: str = "") -> dict[str, int]:
     """Bulk-create realistic records in chunks (benchmark set-up only; the app itself writes
     through services). Chunked so the seeding does not set the process's peak memory."""
     import datetime
@@ -25,7 +30,7 @@ def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str
     from demo.data import DEPARTMENTS, SUBJECTS
     from opportunities.models import BidAnalysis, Department, Opportunity, Requirement
 
-    departments = Department.objects.bulk_create([
+    departments = list(Department.objects.filter(tenant=tenant)) or Department.objects.bulk_create([
         Department(tenant=tenant, name=name, acronym=acronym, key=f"dept-{i}") for i, (name, acronym) in enumerate(DEPARTMENTS)])
     today = datetime.date.today()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -33,7 +38,7 @@ def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000) -> dict[str
     for start in range(0, n, chunk):
         opportunities = Opportunity.objects.bulk_create([
             Opportunity(tenant=tenant, title=f"{SUBJECTS[i % len(SUBJECTS)][0]} {departments[i % len(departments)].name} #{i}",
-                        reference=f"BENCH-{i:06d}", value_min=Decimal(100000 + i), value_max=Decimal(200000 + i),
+                        reference=f"BENCH-{prefix}{i:06d}", value_min=Decimal(100000 + i), value_max=Decimal(200000 + i),
                         closing_date=today + datetime.timedelta(days=30 + i % 300), department=departments[i % len(departments)],
                         status=("identified", "analyzing", "pursuing", "submitted")[i % 4], category="it", procurement_method="rfp",
                         location="Ontario", unspsc_code="43233200")
@@ -110,11 +115,158 @@ def latency(connection, emu: Emulator, samples: int) -> list[float]:
     return results
 
 
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _api_clients(tenant, n: int) -> list:
+    from rest_framework.test import APIClient
+
+    from cothon.tenancy.services import api_token_create, membership_set, user_get_or_create
+
+    clients = []
+    for i in range(n):
+        user = user_get_or_create(username=f"burst-{tenant.slug}-{i}", email=f"burst{i}@{tenant.slug}.example", password="bench-pass-123")
+        _, key = api_token_create(membership=membership_set(tenant=tenant, user=user, role="member"))
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        clients.append(client)
+    return clients
+
+
+def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, worker_env: dict | None) -> dict:
+    """`records` opportunities created through the API by `clients` concurrent clients while a
+    real-time worker runs (worker_env=None: no worker; the rows are pushed inline afterwards in
+    one go, which gives the calls of the same records sent in full collections — the minimum).
+    Returns API calls (the emulator's count) and save → visible-in-Salesforce latencies."""
+    import datetime
+    import threading
+
+    from django.db import connections
+
+    from opportunities.models import Department
+    from sync_engine.executor import push_connection
+    from tests.sync_engine.workers import Worker
+
+    tenant = connection.tenant
+    departments = list(Department.objects.filter(tenant=tenant).values_list("pk", flat=True))
+    api = _api_clients(tenant, clients)
+    worker = Worker(queues="realtime", extra_env=worker_env).start() if worker_env is not None else None
+    saved: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    ids: dict[int, str] = {}
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def client_loop(index: int) -> None:
+        try:
+            for k in range(index, records, clients):
+                ref = f"BURST-{label}-{k:05d}"
+                body = {"title": f"Burst {label} {k}", "reference": ref, "value_min": "1000", "value_max": "2000",
+                        "closing_date": (datetime.date.today() + datetime.timedelta(days=40)).isoformat(),
+                        "status": "identified", "department": departments[k % len(departments)]}
+                response = api[index].post("/api/v1/opportunities/", body, format="json")
+                if response.status_code != 201:
+                    errors.append(f"{response.status_code} {response.content[:200]!r}")
+                    return
+                saved[ref] = time.time()
+                ids[response.json()["id"]] = ref
+        finally:
+            connections.close_all()
+
+    def watch() -> None:
+        # A record is in Salesforce once its link is written, right after Salesforce confirmed
+        # the write (reading the link table is cheap; polling the org would load the machine).
+        from sync_engine.models import SyncLink
+
+        try:
+            while not stop.is_set():
+                for created, record_id in SyncLink.objects.filter(connection=connection, record_type="opportunity",
+                                                                   record_id__in=list(ids)).values_list("created_at", "record_id"):
+                    ref = ids[record_id]
+                    if ref not in seen:
+                        seen[ref] = created.timestamp()
+                time.sleep(0.1)
+        finally:
+            connections.close_all()
+
+    emu.client.reset_counters()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        saving = time.perf_counter() - started
+        if errors:
+            raise RuntimeError(f"API errors: {errors[:3]}")
+        if worker is None:
+            push_connection(connection_id=connection.pk)
+        deadline = time.perf_counter() + 60
+        while len(seen) < records and time.perf_counter() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        watcher.join()
+        if worker is not None:
+            worker.stop()
+    counters = emu.client.counters("demo")
+    latencies = [seen[ref] - saved[ref] for ref in saved if ref in seen]
+    return {"calls": counters["total"], "counters": counters, "latencies": latencies, "arrived": len(seen), "saving": saving}
+
+
+def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...]) -> list[tuple]:
+    """A full sync of one org with `n` background workers (parallel sync on), every collections
+    call slowed by `latency_ms`. Records are already linked, so every run does the same work."""
+    from integrations.sync_settings import settings_current, settings_save
+    from sync_engine.models import OutboxEntry, SyncRun, SyncRunStatus
+    from sync_engine.services import sync_now_start
+    from tests.sync_engine.workers import Worker
+
+    rows = []
+    for parallel_on, n in [(False, 1), *[(True, k) for k in workers_list]]:
+        data = settings_current(connection=connection)
+        data["parallel_sync"] = parallel_on
+        data["bulk_threshold"] = 1_000_000  # collections only: the latency hook slows collections calls
+        settings_save(connection=connection, data=data, actor=None, against_org=False)
+        workers = [Worker(queues="default").start() for _ in range(n)]
+        emu.client.clear_faults()
+        emu.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
+        try:
+            started = time.perf_counter()
+            run = sync_now_start(connection=connection, kind="full", actor=None)
+            deadline = started + 900
+            while time.perf_counter() < deadline:
+                run.refresh_from_db()
+                if run.status not in (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING):
+                    break
+                time.sleep(0.1)
+            elapsed = time.perf_counter() - started
+        finally:
+            emu.client.clear_faults()
+            for worker in workers:
+                worker.stop()
+        left = OutboxEntry.objects.filter(connection=connection).count()
+        rows.append((f"{n} background worker{'s' if n > 1 else ''}, parallel sync {'on' if parallel_on else 'off'}",
+                     run.total, f"{elapsed:.1f}s", f"{run.total / elapsed:,.0f}", run.status, left))
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.CANCELLED) if run.status == SyncRunStatus.RUNNING else None
+        OutboxEntry.objects.filter(connection=connection).delete()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10000)
     parser.add_argument("--latency-samples", type=int, default=200)
     parser.add_argument("--naive-sample", type=int, default=300)
+    parser.add_argument("--burst", type=int, default=450, help="opportunities created through the API in the burst (0: skip)")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--parallel", type=int, default=1500, help="opportunities in the 1-vs-2-worker full sync (0: skip)")
+    parser.add_argument("--latency-ms", type=int, default=100, help="injected latency on every collections call (parallel)")
     args = parser.parse_args()
 
     backend = setup_django("push")
@@ -133,41 +285,42 @@ def main() -> None:
                                            login_url=emu.client.instance_url, client_id=emu.demo["client_id"],
                                            client_secret=emu.demo["client_secret"], ca_bundle_path=emu.client.ca_bundle)
         connection = svc.connection_connect_client_credentials(connection=connection, actor=None)
-        t0 = time.perf_counter()
-        counts = seed(tenant, args.records)
-        print(f"Seeded {counts} in {time.perf_counter() - t0:.1f}s; RSS before the sync: {peak_rss_mb():.0f} MB")
+        if args.records:
+            t0 = time.perf_counter()
+            counts = seed(tenant, args.records)
+            print(f"Seeded {counts} in {time.perf_counter() - t0:.1f}s; RSS before the sync: {peak_rss_mb():.0f} MB")
 
-        emu.client.reset_counters()
-        run = sync_now_start(connection=connection, kind="full", actor=None, enqueue=False)
-        started = time.perf_counter()
-        run = sync_run_execute_inline(run=run)
-        elapsed = time.perf_counter() - started
-        counters = emu.client.counters("demo")
-        emulator_calls = counters["total"]
-        minimum = sum(math.ceil(c / 200) for c in counts.values()) + 1  # + one Account lookup query
-        records = sum(counts.values())
-        naive_calls_sample, naive_seconds = naive_baseline(emu, connection, args.naive_sample)
-        naive_calls = counts["Opportunity"] * 2 + counts["Cothon_Analysis__c"] * 2 + counts["Cothon_Requirement__c"] + counts["Account"]
-        naive_rate = args.naive_sample / naive_seconds
-        print()
-        print(f"Full sync of {counts['Opportunity']:,} opportunities ({records:,} Salesforce records):")
-        print(table([
-            ("Cothon (collections of 200; Bulk 2.0 jobs above the threshold)", run.api_calls, f"{run.api_calls / minimum:.2f}x", f"{records / elapsed:,.0f}", f"{elapsed:.1f}s"),
-            ("minimum with collections: ceil(N/200) per object + lookups", minimum, "1.00x", "", ""),
-            ("naive per-record baseline (projected)", naive_calls, f"{naive_calls / minimum:.1f}x", f"{naive_rate:,.0f} opp/s",
-             f"{counts['Opportunity'] / naive_rate:.0f}s (projected from {args.naive_sample})"),
-        ], ("approach", "API calls", "vs minimum", "records/s", "time")))
-        print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; the emulator counted {emulator_calls} "
-              f"requests during the sync; the naive sample made {naive_calls_sample}")
-        print(f"peak RSS of the benchmark process (seeding + sync + executor): {peak_rss_mb():.0f} MB; emulator RSS: {emu.rss_mb():.0f} MB")
+            emu.client.reset_counters()
+            run = sync_now_start(connection=connection, kind="full", actor=None, enqueue=False)
+            started = time.perf_counter()
+            run = sync_run_execute_inline(run=run)
+            elapsed = time.perf_counter() - started
+            counters = emu.client.counters("demo")
+            emulator_calls = counters["total"]
+            minimum = sum(math.ceil(c / 200) for c in counts.values()) + 1  # + one Account lookup query
+            records = sum(counts.values())
+            naive_calls_sample, naive_seconds = naive_baseline(emu, connection, args.naive_sample)
+            naive_calls = counts["Opportunity"] * 2 + counts["Cothon_Analysis__c"] * 2 + counts["Cothon_Requirement__c"] + counts["Account"]
+            naive_rate = args.naive_sample / naive_seconds
+            print()
+            print(f"Full sync of {counts['Opportunity']:,} opportunities ({records:,} Salesforce records):")
+            print(table([
+                ("Cothon (collections of 200; Bulk 2.0 jobs above the threshold)", run.api_calls, f"{run.api_calls / minimum:.2f}x", f"{records / elapsed:,.0f}", f"{elapsed:.1f}s"),
+                ("minimum with collections: ceil(N/200) per object + lookups", minimum, "1.00x", "", ""),
+                ("naive per-record baseline (projected)", naive_calls, f"{naive_calls / minimum:.1f}x", f"{naive_rate:,.0f} opp/s",
+                 f"{counts['Opportunity'] / naive_rate:.0f}s (projected from {args.naive_sample})"),
+            ], ("approach", "API calls", "vs minimum", "records/s", "time")))
+            print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; the emulator counted {emulator_calls} "
+                  f"requests during the sync; the naive sample made {naive_calls_sample}")
+            print(f"peak RSS of the benchmark process (seeding + sync + executor): {peak_rss_mb():.0f} MB; emulator RSS: {emu.rss_mb():.0f} MB")
 
-        before = connection.api_usage_used
-        idle = push_connection(connection_id=connection.pk)
-        incremental = sync_now_start(connection=connection, kind="incremental", actor=None, enqueue=False)
-        incremental = sync_run_execute_inline(run=incremental)
-        print(f"\nIncremental run with nothing changed: {incremental.api_calls} API calls "
-              f"(queued {incremental.total}); idle push: {idle.api_calls} calls")
-        del before
+            before = connection.api_usage_used
+            idle = push_connection(connection_id=connection.pk)
+            incremental = sync_now_start(connection=connection, kind="incremental", actor=None, enqueue=False)
+            incremental = sync_run_execute_inline(run=incremental)
+            print(f"\nIncremental run with nothing changed: {incremental.api_calls} API calls "
+                  f"(queued {incremental.total}); idle push: {idle.api_calls} calls")
+            del before
 
         if args.latency_samples:
             samples = latency(connection, emu, args.latency_samples)
@@ -176,6 +329,58 @@ def main() -> None:
             p95 = samples[max(0, math.ceil(0.95 * len(samples)) - 1)]
             print(f"\nReal-time latency, save → visible in Salesforce, {len(samples)} status changes, one real-time worker:")
             print(f"  p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   max {samples[-1] * 1000:.0f} ms")
+
+        if args.burst or args.parallel:
+            from opportunities.models import Department
+
+            if not Department.objects.filter(tenant=tenant).exists():
+                from cothon.demo_data import DEPARTMENTS
+
+                Department.objects.bulk_create([Department(tenant=tenant, name=name, acronym=acronym, key=f"dept-{i}")
+                                                 for i, (name, acronym) in enumerate(DEPARTMENTS)])
+            # Departments (Accounts) linked first, as in a live org: the burst measures opportunities.
+            emu.client.set_limits("demo", allowance=50_000_000, used=0)
+            sync_run_execute_inline(run=sync_now_start(connection=connection, kind="full", actor=None, enqueue=False))
+
+        if args.burst:
+            n = args.burst
+            floor = math.ceil(n / 200)
+            one_go = burst(connection, emu, records=n, clients=args.clients, label="min", worker_env=None)
+            results = [("all pushed in one go (no worker during the burst): the minimum", one_go)]
+            results.append(("real-time worker, no coalescing (push at once)",
+                            burst(connection, emu, records=n, clients=args.clients, label="nowait",
+                                  worker_env={"COTHON_COALESCE_QUIET_MS": "0", "COTHON_COALESCE_MAX_MS": "0"})))
+            results.append(("real-time worker, coalescing (quiet 80 ms, at most 350 ms)",
+                            burst(connection, emu, records=n, clients=args.clients, label="shorter",
+                                  worker_env={"COTHON_COALESCE_QUIET_MS": "80", "COTHON_COALESCE_MAX_MS": "350"})))
+            results.append(("real-time worker, coalescing (default: quiet 150 ms, at most 600 ms)",
+                            burst(connection, emu, records=n, clients=args.clients, label="coalesce", worker_env={})))
+            minimum = one_go["calls"]
+            print(f"\nReal-time burst: {n} opportunities created through the API by {args.clients} concurrent clients "
+                  f"(ceil(N/200) = {floor} collections calls for the opportunities themselves):")
+            print(table([(name, r["calls"], f"{r['calls'] / minimum:.2f}x", f"{r['arrived']}/{n}",
+                          f"{_percentile(r['latencies'], 0.5) * 1000:.0f} ms" if r["latencies"] else "—",
+                          f"{_percentile(r['latencies'], 0.95) * 1000:.0f} ms" if r["latencies"] else "—",
+                          f"{r['saving']:.1f}s")
+                         for name, r in results],
+                        ("", "API calls", "vs minimum", "in Salesforce", "p50 save→SF", "p95 save→SF", "saves took")))
+            print(f"  the minimum's calls by kind: { {k: v for k, v in one_go['counters'].items() if k != 'total'} }")
+
+        if args.parallel:
+            from opportunities.models import Opportunity
+
+            have = Opportunity.objects.filter(tenant=tenant).count()
+            if have < args.parallel:
+                seed(tenant, args.parallel - have, prefix="P")
+            sync_run_execute_inline(run=sync_now_start(connection=connection, kind="full", actor=None, enqueue=False))
+            rows = parallel(connection, emu, latency_ms=args.latency_ms, workers_list=(1, 2))
+            print(f"\nFull sync of one org, {args.latency_ms} ms injected on every collections call (records already linked):")
+            print(table(rows, ("background", "records", "time", "records/s", "run", "left queued")))
+            rates = {row[0]: float(row[3].replace(",", "")) for row in rows}
+            one = rates.get("1 background worker, parallel sync on")
+            two = rates.get("2 background workers, parallel sync on")
+            if one and two:
+                print(f"  two workers vs one (parallel sync on): {two / one:.2f}x")
     finally:
         emu.stop()
         teardown_django()

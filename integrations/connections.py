@@ -26,6 +26,7 @@ from integrations.models import (
     SalesforceConnection,
 )
 from integrations.salesforce import hosts, oauth
+from integrations.signals import connection_reconnected
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from integrations.salesforce.errors import ErrorKind, SalesforceAuthError, SalesforceError
 
@@ -104,6 +105,10 @@ def connection_create(
 
 def _store_grant(connection: SalesforceConnection, grant: oauth.TokenGrant, *, actor: AbstractBaseUser | None, kind: str) -> None:
     now = timezone.now()
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        # Changes made while it was disconnected were not queued for it: once this commits,
+        # the sync engine queues them ("sync resumes where it stopped").
+        transaction.on_commit(lambda: connection_reconnected.send(sender=SalesforceConnection, connection=connection))
     connection.access_token_encrypted = encrypt_token(grant.access_token)
     if grant.refresh_token:
         connection.refresh_token_encrypted = encrypt_token(grant.refresh_token)

@@ -1,5 +1,5 @@
 """Writes for the bid team's records. Each service validates, saves, and records the change in
-the sync outbox in the same transaction (`sync_engine.outbox.record_change`)."""
+the sync engine in the same transaction (`sync_engine.outbox.record_change`)."""
 
 from __future__ import annotations
 
@@ -180,7 +180,6 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
 def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mapping[str, Any]) -> Opportunity:
     """Change fields of an opportunity; only real changes reach the outbox."""
     _assert_tenant(opportunity, tenant)
-    previous_status = opportunity.status
     changed = _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if not changed:
         return opportunity
@@ -188,11 +187,12 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
-    event = "status_changed" if "status" in changed and previous_status != opportunity.status else "updated"
-    if event == "status_changed" and opportunity.status == OpportunityStatus.SUBMITTED:
-        event = Event.SUBMITTED  # logged in Salesforce as a completed "Proposal submitted" Task
-    if "assignee" in changed and event == Event.UPDATED:
-        event = "assigned"
+    # A status or owner change is an update like any other: its changed fields say what the
+    # push does about it (the "Status changed" Task follows `status`). Submitting is logged in
+    # Salesforce as a completed "Proposal submitted" Task.
+    event = Event.UPDATED
+    if "status" in changed and opportunity.status == OpportunityStatus.SUBMITTED:
+        event = Event.SUBMITTED
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=event,
                   changed_fields=changed)
     return opportunity

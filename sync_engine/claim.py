@@ -16,7 +16,7 @@ from django.db import connection as db, transaction
 from django.utils import timezone
 
 from sync_engine.models import OutboxEntry, OutboxState, Priority
-from sync_engine.vocabulary import Event
+from sync_engine.vocabulary import Event, RecordType
 
 def lease() -> datetime.timedelta:
     """How long a claim holds before the sweeper may hand the rows to another worker."""
@@ -49,6 +49,10 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         else:
             # Background runs: one record type per batch, so every batch is full collections
             # of one object (≤200 records a call) instead of a few calls split at type borders.
+            if _parents_in_flight(connection_id, first[0], first[1], now):
+                # With parallel sync another lane is still writing their parents (the last
+                # analyses, say): children claimed now would only fail and back off.
+                return []
             candidates = candidates.filter(priority=first[0], record_type=first[1])
         if db.features.has_select_for_update_skip_locked:
             ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
@@ -59,6 +63,18 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
             state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
     return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+
+
+# Parents before children (the executor's order): a background batch of a type waits while a
+# batch of an earlier type of the same run is in flight.
+TYPE_ORDER = (RecordType.DEPARTMENT, RecordType.CONTACT, RecordType.OPPORTUNITY, RecordType.ANALYSIS,
+              RecordType.REQUIREMENT, RecordType.COMMENT, RecordType.PROPOSAL, RecordType.QUOTE, RecordType.APPOINTMENT)
+
+
+def _parents_in_flight(connection_id: int, priority: int, record_type: str, now: datetime.datetime) -> bool:
+    earlier = TYPE_ORDER[:TYPE_ORDER.index(record_type)] if record_type in TYPE_ORDER else TYPE_ORDER
+    return OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.CLAIMED, priority=priority,
+                                      record_type__in=earlier, lease_expires_at__gt=now).exists()
 
 
 def renew(*, owner: str, ids: list[int]) -> int:
@@ -96,7 +112,7 @@ def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = No
                 newer.priority = min(newer.priority, entry.priority)
                 newer.attempts = max(newer.attempts, entry.attempts + (1 if count_attempt else 0))
                 if entry.event == Event.CREATED:
-                    newer.event = "created"
+                    newer.event = Event.CREATED
                 newer.run_id = newer.run_id or entry.run_id
                 newer.save()
                 OutboxEntry.objects.filter(pk=entry.pk).delete()

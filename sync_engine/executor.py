@@ -29,6 +29,7 @@ from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.mapping.common import objects
 from integrations.sync_settings import settings_current
 from sync_engine import claim as queue, wakeups
+from sync_engine.fanout import fan_out_pending
 from sync_engine.governor import get_governor
 from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, SyncLog, SyncResult, SyncRun, SyncRunStatus
@@ -65,8 +66,12 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
     """Push everything pending for one connection (up to `max_priority`), batch by batch.
 
     `run_id` is kept for callers that follow one run (cancel); every row counts towards its
-    own run whichever call pushes it."""
+    own run whichever call pushes it. Changes recorded for the tenant but not yet fanned out
+    are fanned out first: they are pending too."""
     summary = PushSummary()
+    tenant_id = SalesforceConnection.objects.filter(pk=connection_id).values_list("tenant_id", flat=True).first()
+    if tenant_id is not None:
+        fan_out_pending(tenant_id=tenant_id)
     governor = get_governor()
     owner = worker_id()
     lease_seconds = float(django_settings.COTHON_OUTBOX_LEASE_SECONDS)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from cothon.models import Tenant
-from integrations.models import SalesforceConnection
 from sync_engine.vocabulary import Event, Origin, Priority, RecordType  # noqa: F401 - re-exported
+
+# Referred to by label, not imported: the outbox (a leaf the domain imports) must not pull in
+# `integrations/` through its models.
+TENANT = "cothon.Tenant"
+CONNECTION = "integrations.SalesforceConnection"
 
 
 class OutboxState(models.TextChoices):
@@ -18,18 +21,45 @@ class OutboxState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ChangeRecord(models.Model):
+    """A change of one local record, as the domain recorded it: tenant-level intent, before it
+    is known which connections it goes to.
+
+    `record_change` writes it in the caller's transaction; the fan-out in the worker
+    (`sync_engine.fanout`) turns it into one `OutboxEntry` per target connection and deletes it
+    in the same transaction, so a change is either still here or already queued — never lost,
+    never queued twice."""
+
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    event = models.CharField(max_length=20, choices=Event.choices)
+    fields = models.JSONField(default=list)
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.COTHON)
+    # The connection a Salesforce change came from (never pushed back to it). A plain id: a
+    # deleted connection leaves nothing to skip.
+    origin_connection_id = models.BigIntegerField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.REALTIME)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"], name="change_tenant_idx"),
+                   models.Index(fields=["created_at"], name="change_created_idx")]
+
+
 class OutboxEntry(models.Model):
     """One pending push of one local record to one connection.
 
-    Written by domain services in the same transaction as the change. Several changes of one
-    record before it is pushed coalesce into this one row (changed_fields is the union).
+    Written by the fan-out of `ChangeRecord` rows (and by Sync Now / manual record syncs).
+    Several changes of one record before it is pushed coalesce into this one row
+    (changed_fields is the union).
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="outbox_entries")
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="outbox_entries")
     record_type = models.CharField(max_length=20, choices=RecordType.choices)
     record_id = models.BigIntegerField()
-    event = models.CharField(max_length=40, help_text="What happened: created, updated, status_changed, deleted…")
+    event = models.CharField(max_length=40, help_text="What happened (sync_engine.vocabulary.Event).")
     changed_fields = models.JSONField(default=list)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.REALTIME)
     state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
@@ -74,8 +104,8 @@ class MatchedBy(models.TextChoices):
 class SyncLink(models.Model):
     """The link between one local record and its Salesforce record in one connection."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="links")
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="links")
     record_type = models.CharField(max_length=20, choices=RecordType.choices)
     record_id = models.BigIntegerField()
     sobject = models.CharField(max_length=80)
@@ -146,8 +176,8 @@ class SyncRun(models.Model):
 
     Cancel is a flag the executor checks between batches (decisions.md), not a task revoke."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="runs")
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=20, choices=SyncRunKind.choices)
     status = models.CharField(max_length=24, choices=SyncRunStatus.choices, default=SyncRunStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
@@ -178,8 +208,8 @@ class SyncLog(models.Model):
     these; the table is expected to reach millions of rows, so reads use keyset pagination on
     id with the indexes below."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+", db_index=False)
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="logs", db_index=False)
     run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="logs", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     record_type = models.CharField(max_length=20, blank=True)
@@ -211,7 +241,7 @@ class SyncLog(models.Model):
 class ApiCallBucket(models.Model):
     """API calls per connection, hour and kind (realtime, manual, incremental, …): the usage chart."""
 
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="call_buckets")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="call_buckets")
     hour = models.DateTimeField()
     kind = models.CharField(max_length=20)
     calls = models.PositiveIntegerField(default=0)
@@ -223,7 +253,7 @@ class ApiCallBucket(models.Model):
 class AccountCacheEntry(models.Model):
     """Department name → Salesforce Account id, per connection (refreshed hourly)."""
 
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="account_cache")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="account_cache")
     name_key = models.CharField(max_length=255, help_text="Lower-cased account name.")
     salesforce_id = models.CharField(max_length=18)
     refreshed_at = models.DateTimeField()
@@ -235,7 +265,7 @@ class AccountCacheEntry(models.Model):
 class GovernorState(models.Model):
     """The database backend of the governor (embedded stack): one row per connection."""
 
-    connection = models.OneToOneField(SalesforceConnection, on_delete=models.CASCADE, related_name="governor_state")
+    connection = models.OneToOneField(CONNECTION, on_delete=models.CASCADE, related_name="governor_state")
     used = models.IntegerField(null=True, blank=True)
     allowance = models.IntegerField(null=True, blank=True)
     paused_until = models.FloatField(null=True, blank=True, help_text="Epoch seconds.")
@@ -250,28 +280,36 @@ class GovernorSlot(models.Model):
     """A request in flight against an org (concurrency cap), with a lease so a killed worker's
     slot frees itself."""
 
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=40, unique=True)
     expires_at = models.FloatField()
 
 
 class WakeUp(models.Model):
-    """The one pending wake-up task of a connection's lane (real-time or background).
+    """The one pending wake-up task of a connection's lane (real-time or background), or of a
+    tenant's fan-out (lane "fanout": turn its recorded changes into outbox rows and push them).
 
     Every path that wants a worker to look at a connection (a save, the sweeper, a retry after
-    backoff, the end of a governor pause) goes through `sync_engine.wakeups.wake`, which enqueues
+    backoff, the end of a governor pause) goes through `sync_engine.wakeups`, which enqueues
     a task only when none is pending that would run as early — so a held slot or a long pause
     can never pile up broker messages. A row whose task is overdue by more than a grace period
     counts as lost (its worker died holding the message) and may be enqueued again."""
 
-    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
     lane = models.CharField(max_length=10)
     due_at = models.DateTimeField(null=True, blank=True, help_text="When the pending task runs; empty: none pending.")
     enqueued = models.BooleanField(default=False, help_text="A broker message exists (else the sweeper sends it when due).")
     misses = models.PositiveSmallIntegerField(default=0, help_text="Consecutive wake-ups that found the org busy (backoff).")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["connection", "lane"], name="wakeup_one_per_lane")]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "lane"], name="wakeup_one_per_lane"),
+            models.UniqueConstraint(fields=["tenant", "lane"], condition=models.Q(connection__isnull=True),
+                                    name="wakeup_one_fanout_per_tenant"),
+            models.CheckConstraint(condition=models.Q(connection__isnull=False) | models.Q(tenant__isnull=False),
+                                   name="wakeup_has_a_target"),
+        ]
 
 
 class HeldLink(models.Model):
@@ -284,7 +322,7 @@ class HeldLink(models.Model):
     Sync Now or scheduled run on its default connection turns them into links
     (`sync_engine.links.held_links_adopt`)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey("cothon.Tenant", on_delete=models.CASCADE, related_name="+")
     record_type = models.CharField(max_length=20, choices=RecordType.choices)
     record_id = models.BigIntegerField()
     sobject = models.CharField(max_length=80)

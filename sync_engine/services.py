@@ -1,5 +1,7 @@
-"""Sync engine services: push with rescheduling, Sync Now runs, manual record sync, the
-sweeper and the deadline reminders."""
+"""Sync engine services: the fan-out and push with rescheduling, Sync Now runs, manual record
+sync, the catch-up after a reconnect, the sweeper and the deadline reminders.
+
+Tasks import this module; it never imports tasks (wake-ups are sent by name, sync_engine.wakeups)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.models import ConnectionStatus, SalesforceConnection
-from opportunities.models import BidAnalysis, BidAnalysisStatus, Department, Opportunity, OpportunityStatus, Requirement
+from integrations.models import ConnectionEvent, ConnectionStatus, SalesforceConnection
+from integrations.sync_settings import settings_current
+from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
+from proposals.models import Proposal
 from sync_engine import claim as queue, links, wakeups
-from sync_engine.dispatch import enqueue_push
-from sync_engine.executor import PushSummary, push_connection, run_finish
-from sync_engine.outbox import upsert_pending
+from sync_engine.executor import BATCH_SIZE, MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
+from sync_engine.fanout import await_burst, fan_out_pending, push_targets
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.outbox import record_change, upsert_pending
 from sync_engine.vocabulary import Event
 
 logger = logging.getLogger(__name__)
@@ -30,20 +34,69 @@ DEADLINE_DAYS = 3
 BATCHES_PER_TURN = 5
 
 
-def push_and_reschedule(*, connection_id: int, max_priority: int | None) -> PushSummary:
+def fan_out_and_push(*, tenant_id: int) -> int:
+    """The real-time path of a save: wait briefly while a burst is still arriving, fan the
+    tenant's recorded changes out to its connections, then push each connection's real-time
+    rows in this same task (one hop from the save to Salesforce). Background-priority rows wake
+    the connection's background lane. Returns how many changes were fanned out."""
+    wakeups.fanout_started(tenant_id)
+    if push_targets(tenant_id=tenant_id):
+        await_burst(tenant_id=tenant_id)  # (a tenant with no connection has nothing to wait for)
+    result = fan_out_pending(tenant_id=tenant_id)
+    for connection_id, priority in sorted(result.touched.items()):
+        if priority <= Priority.REALTIME:
+            push_and_reschedule(connection_id=connection_id, max_priority=Priority.REALTIME)
+        else:
+            wakeups.wake_quietly([connection_id], priority)
+    return result.changes
+
+
+def background_lanes(connection_id: int) -> int:
+    """How many background lanes (tasks at once) a connection's runs may use: its concurrency
+    cap with parallel sync on, else one."""
+    connection = SalesforceConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return 1
+    return MAX_CONCURRENT_PER_ORG if settings_current(connection=connection).get("parallel_sync") else 1
+
+
+def push_and_reschedule(*, connection_id: int, max_priority: int | None, lane: str | None = None) -> PushSummary:
     """A worker's turn on one connection lane: push what is pending, then ask for the one next
-    wake-up the outcome calls for (more work, a retry after backoff, the end of a pause)."""
-    lane = wakeups.lane_for(max_priority if max_priority is not None else Priority.FULL)
+    wake-up the outcome calls for (more work, a retry after backoff, the end of a pause).
+
+    With parallel sync on, a background turn first wakes the connection's other background
+    lanes when more than a batch is waiting, so up to the org's cap of workers push one run
+    at once, each claiming its own batches."""
+    lane = lane or wakeups.lane_for(max_priority if max_priority is not None else Priority.FULL)
     wakeups.started(connection_id, lane)
+    if lane != wakeups.REALTIME:
+        _spread_background(connection_id, lane)
     summary = push_connection(connection_id=connection_id, max_priority=max_priority, max_batches=BATCHES_PER_TURN)
     manual_runs_settle(connection_id=connection_id)
     runs_settle(connection_id=connection_id)
+    extra_lane = lane not in (wakeups.REALTIME, wakeups.BACKGROUND)
     if summary.batches >= BATCHES_PER_TURN and not summary.stopped_because:
         # More may be pending: back of the queue, so other tenants' work runs in between.
         wakeups.wake(connection_id, lane)
+    elif extra_lane and summary.stopped_because == "busy":
+        pass  # the org's slots are all in use by its other lanes: they carry on
     elif summary.retry_in_seconds is not None and summary.stopped_because not in ("cancelled", "needs reconnect"):
         wakeups.wake(connection_id, lane, delay=max(1.0, min(summary.retry_in_seconds, 3600.0)))
     return summary
+
+
+def _spread_background(connection_id: int, lane: str) -> None:
+    lanes = background_lanes(connection_id)
+    if lanes <= 1:
+        return
+    waiting = OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.PENDING, priority__gt=Priority.REALTIME,
+                                         available_at__lte=timezone.now())[:BATCH_SIZE + 1].count()
+    if waiting <= BATCH_SIZE:
+        return
+    for index in range(lanes):
+        other = wakeups.background_lane(index)
+        if other != lane:
+            wakeups.wake(connection_id, other, only_if_idle=True)
 
 
 def runs_settle(*, connection_id: int | None = None) -> int:
@@ -112,6 +165,25 @@ def incremental_since(*, connection: SalesforceConnection) -> datetime.datetime 
             .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
 
 
+def _queue_changed_records(connection: SalesforceConnection, run: SyncRun, priority: int, since: datetime.datetime | None,
+                           *, activities: bool = False) -> None:
+    """Queue the records a run pushes: every one, or those changed since `since`. With
+    `activities`, comments and generated proposals too (they are otherwise only pushed in real
+    time, so a catch-up must not miss them)."""
+    tenant = connection.tenant
+
+    def changed(qs):
+        return qs.filter(updated_at__gte=since) if since else qs
+
+    _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    if activities:
+        _queue_records(connection, RecordType.COMMENT, changed(Comment.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
+        _queue_records(connection, RecordType.PROPOSAL, changed(Proposal.objects.filter(tenant=tenant, generated_at__isnull=False)).values_list("pk", flat=True), priority, run)
+
+
 def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None, enqueue: bool = True) -> SyncRun:
     """Settings › Sync Now: queue every record (full) or what changed since the last run
     (incremental) at background priority, with a run row for the progress bar."""
@@ -125,16 +197,10 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
     tenant = connection.tenant
     priority = Priority.FULL if kind == SyncRunKind.FULL else Priority.INCREMENTAL
     since = incremental_since(connection=connection) if kind == SyncRunKind.INCREMENTAL else None
-
-    def changed(qs):
-        return qs.filter(updated_at__gte=since) if since else qs
     run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=kind, requested_by=actor)
     # Salesforce ids kept while the tenant had no default connection become its links now.
     links.held_links_adopt(connection=connection)
-    _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    _queue_changed_records(connection, run, priority, since)
     total = OutboxEntry.objects.filter(run=run).count()
     SyncRun.objects.filter(pk=run.pk).update(total=total)
     run.total = total
@@ -143,7 +209,39 @@ def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: Abstra
         SyncRun.objects.filter(pk=run.pk).update(started_at=timezone.now())
         run_finish(run.pk)
     elif enqueue:
-        transaction.on_commit(lambda: enqueue_push([connection.pk], priority))
+        wakeups.wake_on_commit([connection.pk], priority)
+    return run
+
+
+# Records changed this long before the disconnect are queued again on reconnect too: a clock
+# step or an edit committing during the disconnect must not be missed (a re-push is harmless).
+RECONNECT_OVERLAP = datetime.timedelta(seconds=5)
+
+
+def catch_up_after_reconnect(*, connection: SalesforceConnection) -> SyncRun | None:
+    """A disconnected connection receives no outbox rows, so after a reconnect the records
+    changed since the disconnect are queued as an incremental run ("sync resumes where it
+    stopped"), and both lanes are woken for rows kept from before. Returns the run, if any."""
+    disconnected_at = (ConnectionEvent.objects.filter(connection=connection, kind="disconnected").order_by("-created_at")
+                       .values_list("created_at", flat=True).first())
+    run = None
+    if disconnected_at is not None:
+        with transaction.atomic():
+            # A run left over from before the disconnect takes the records; else a new one.
+            run = (SyncRun.objects.select_for_update().filter(
+                connection=connection, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING],
+                kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL]).first()
+                or SyncRun.objects.create(tenant=connection.tenant, connection=connection, kind=SyncRunKind.INCREMENTAL,
+                                          message="Catching up on changes made while the connection was disconnected."))
+            _queue_changed_records(connection, run, Priority.INCREMENTAL, disconnected_at - RECONNECT_OVERLAP, activities=True)
+            total = OutboxEntry.objects.filter(run=run).count()
+            SyncRun.objects.filter(pk=run.pk).update(total=total)
+            if total == 0:
+                run_finish(run.pk)
+    wakeups.wake_quietly([connection.pk], Priority.REALTIME)
+    wakeups.wake_quietly([connection.pk], Priority.INCREMENTAL)
+    if run is not None:
+        run.refresh_from_db()
     return run
 
 
@@ -179,8 +277,8 @@ def record_sync_now(*, connection: SalesforceConnection, record_type: str, recor
                                  requested_by=actor, record_type=record_type, record_id=record_id, status=SyncRunStatus.RUNNING,
                                  started_at=timezone.now())
     # One record: merge into its pending row if any, raising it to manual priority.
-    upsert_pending(connection, connection.tenant, record_type, record_id, "manual", [], Priority.MANUAL, timezone.now())
-    transaction.on_commit(lambda: enqueue_push([connection.pk], Priority.MANUAL))
+    upsert_pending(connection, record_type, record_id, Event.SYNC, [], Priority.MANUAL, timezone.now())
+    wakeups.wake_on_commit([connection.pk], Priority.MANUAL)
     return run
 
 
@@ -223,11 +321,19 @@ def requeue_failed_after_settings_change() -> int:
     return len(stale)
 
 
+# A change row this old was not fanned out by the real-time path (its wake-up was lost, or its
+# worker was killed): the sweeper fans it out. Younger ones are left to the real-time task, so
+# the sweeper never splits a burst that is being coalesced.
+FANOUT_LEFT_BEHIND = datetime.timedelta(seconds=5)
+
+
 def outbox_sweep() -> int:
-    """Beat, every 15 s: expired leases (a killed worker's rows) back to the queue, due or lost
-    wake-ups sent, one wake-up for every connection with due work that has none pending, and
-    runs whose rows are all settled finished. Asking for a wake-up that is already pending sends
-    nothing, so the sweeper never piles up tasks (a held slot or a long pause included)."""
+    """Beat, every 15 s: recorded changes left behind fanned out, expired leases (a killed
+    worker's rows) back to the queue, due or lost wake-ups sent, one wake-up for every
+    connection with due work that has none pending, and runs whose rows are all settled
+    finished. Asking for a wake-up that is already pending sends nothing, so the sweeper never
+    piles up tasks (a held slot or a long pause included)."""
+    fan_out_pending(older_than=FANOUT_LEFT_BEHIND)
     requeue_failed_after_settings_change()
     reclaimed = queue.reclaim_expired()
     wakeups.send_due()
@@ -235,8 +341,8 @@ def outbox_sweep() -> int:
            .values_list("connection_id", "priority").distinct())
     realtime = sorted({c for c, p in due if p <= Priority.REALTIME})
     background = sorted({c for c, p in due if p > Priority.REALTIME})
-    enqueue_push(realtime, Priority.REALTIME, only_if_idle=True)
-    enqueue_push(background, Priority.INCREMENTAL, only_if_idle=True)
+    wakeups.wake_quietly(realtime, Priority.REALTIME, only_if_idle=True)
+    wakeups.wake_quietly(background, Priority.INCREMENTAL, only_if_idle=True)
     runs_settle()
     return reclaimed
 
@@ -244,7 +350,6 @@ def outbox_sweep() -> int:
 def deadline_reminders_queue(*, today: datetime.date | None = None) -> int:
     """Opportunities closing within 3 days and not yet submitted get an open high-priority
     "Submission Deadline Approaching" task (idempotent by key, so running hourly is safe)."""
-    from sync_engine.outbox import record_change
 
     from zoneinfo import ZoneInfo
 

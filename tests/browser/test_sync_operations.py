@@ -11,6 +11,8 @@ import io
 import pytest
 from django.utils import timezone
 
+from sync_engine.fanout import fan_out_pending
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 
@@ -127,6 +129,7 @@ def test_record_sync_button_shows_live_progress_then_the_result(page, live_serve
     page.locator("#salesforce-panel").screenshot(path=str(_artifact("sync-record-progress")))
 
     # The worker's part, as the executor writes it: the row leaves the queue, a log row and the link.
+    fan_out_pending()
     OutboxEntry.objects.filter(record_id=opp.pk).delete()
     SyncLog.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
                            record_label=opp.title, sobject="Opportunity", salesforce_id="006000000000042AAA",

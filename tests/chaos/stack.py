@@ -319,10 +319,12 @@ def inject(fault: str, stack: ChaosStack, emulator: PrivateEmulator, connection,
 
 
 def settled(connection_id: int, run_id: int) -> bool:
-    from sync_engine.models import OutboxEntry, OutboxState, SyncRun, SyncRunStatus
+    from sync_engine.models import ChangeRecord, OutboxEntry, OutboxState, SyncRun, SyncRunStatus
 
-    open_rows = OutboxEntry.objects.filter(connection_id=connection_id, state__in=[OutboxState.PENDING, OutboxState.CLAIMED]).exists()
     run = SyncRun.objects.get(pk=run_id)
+    # A change recorded but not fanned out yet is open work too.
+    open_rows = (OutboxEntry.objects.filter(connection_id=connection_id, state__in=[OutboxState.PENDING, OutboxState.CLAIMED]).exists()
+                 or ChangeRecord.objects.filter(tenant_id=run.tenant_id).exists())
     return not open_rows and run.status not in (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING)
 
 

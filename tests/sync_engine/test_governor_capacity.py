@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from opportunities import services as opp
+from sync_engine.fanout import fan_out_pending
 from sync_engine import claim as queue, wakeups
 from sync_engine.executor import push_connection
 from sync_engine.governor import get_governor
@@ -72,6 +73,7 @@ def test_an_exhausted_org_is_checked_every_few_minutes_not_paused_for_a_day(alic
 def test_work_resumes_as_soon_as_capacity_returns_manual_and_realtime_first(window, alice, connected, emulator_reset,
                                                                             opportunity_factory):
     background = [opportunity_factory(alice.tenant) for _ in range(3)]
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
     exhaust(emulator_reset)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from integrations.models import ConnectionStatus
 from sync_engine import claim as queue, wakeups
 from sync_engine.executor import push_connection
+from sync_engine.fanout import fan_out_pending
 from sync_engine.governor import DatabaseGovernor, get_governor
 from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunStatus, WakeUp
@@ -156,6 +157,7 @@ def test_saves_during_a_pause_send_nothing_until_it_ends(alice, connected, sent)
 
 def test_a_run_whose_worker_died_is_finished_by_the_rows_another_worker_pushes(alice, connected, opportunity_factory):
     opportunities = [opportunity_factory(alice.tenant) for _ in range(4)]
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
     assert run.total >= 4
@@ -175,7 +177,8 @@ def test_a_run_whose_worker_died_is_finished_by_the_rows_another_worker_pushes(a
 def test_records_already_queued_count_in_the_run_that_queues_them(alice, connected, opportunity_factory):
     """A record with a pending real-time row keeps it; that row joins the run, so the run
     cannot end at 0/255 while its rows are pushed by someone else."""
-    opportunity_factory(alice.tenant)  # a pending real-time row
+    opportunity_factory(alice.tenant)
+    fan_out_pending()  # a pending real-time row
     assert OutboxEntry.objects.filter(run__isnull=True).count() >= 1
     run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
     assert OutboxEntry.objects.filter(run__isnull=True).count() == 0
@@ -198,6 +201,7 @@ def test_a_run_that_cannot_go_on_fails_with_the_reason_and_keeps_its_rows(alice,
 
 def test_cancel_keeps_rows_that_carry_a_real_change(alice, connected, opportunity_factory):
     changed = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
     from sync_engine.services import sync_run_cancel
 

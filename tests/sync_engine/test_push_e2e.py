@@ -8,6 +8,7 @@ from decimal import Decimal
 
 
 from opportunities import services as opp
+from sync_engine.fanout import fan_out_pending
 from sync_engine.executor import push_connection
 from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
 
@@ -100,6 +101,7 @@ def test_a_comment_becomes_a_note_once(alice, connected, emulator_reset, opportu
 
 def test_a_department_deleted_before_its_push_is_dropped_without_an_error(alice, connected, emulator_reset, department_factory):
     department = department_factory(alice.tenant, "Typo Departmnet")
+    fan_out_pending()
     assert OutboxEntry.objects.filter(record_type="department", record_id=department.pk).exists()
     opp.department_delete(tenant=alice.tenant, department=department)
     summary = push_connection(connection_id=connected.pk)
@@ -139,6 +141,7 @@ def test_a_large_background_run_goes_through_bulk_api_2_with_per_row_results(ali
     settings_save(connection=connected, data=data, actor=alice.admin, against_org=False)
     good = [opportunity_factory(alice.tenant) for _ in range(40)]
     bad = opportunity_factory(alice.tenant, closing_date=None)
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()  # as if created before the connection: the full sync sends them
     run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
     run = sync_run_execute_inline(run=run)

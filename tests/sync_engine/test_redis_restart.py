@@ -12,7 +12,7 @@ import pytest
 
 from integrations import connections as svc
 from integrations.models import Environment
-from sync_engine.models import OutboxEntry
+from sync_engine.models import ChangeRecord, OutboxEntry
 from sync_engine.services import outbox_sweep
 from tests.sync_engine.workers import Worker, wait_for
 
@@ -85,19 +85,19 @@ def test_a_broker_restart_loses_no_change(alice, emulator_reset, private_broker,
         wait_for(lambda: sf.query(f"SELECT Id FROM Opportunity WHERE Cothon_Ref__c = '{first.reference}'")["totalSize"] == 1,
                  message="the first change")
         private_broker.stop()  # everything in the broker is gone
-        during = [opportunity_factory(alice.tenant) for _ in range(3)]  # enqueues fail; the outbox keeps them
-        assert OutboxEntry.objects.filter(record_id__in=[o.pk for o in during]).count() == 3
+        during = [opportunity_factory(alice.tenant) for _ in range(3)]  # enqueues fail; the change records keep them
+        assert ChangeRecord.objects.filter(record_id__in=[o.pk for o in during]).count() == 3
         private_broker.start()  # a new, empty redis on the same port
         time.sleep(1)
 
         def swept_and_drained() -> bool:
             outbox_sweep()  # what beat runs every 30 s: re-enqueues what the broker lost
-            return OutboxEntry.objects.count() == 0
+            return OutboxEntry.objects.count() == 0 and ChangeRecord.objects.count() == 0
 
         try:
             wait_for(swept_and_drained, timeout=40, interval=2, message="the queue to drain")
         except AssertionError:
-            raise AssertionError(f"{list(OutboxEntry.objects.values('state', 'available_at'))}\n{worker.log()[-2500:]}") from None
+            raise AssertionError(f"{list(OutboxEntry.objects.values('state', 'available_at'))} {ChangeRecord.objects.count()} change(s) left\n{worker.log()[-2500:]}") from None
         for opportunity in [first, *during]:
             assert sf.query(f"SELECT Id FROM Opportunity WHERE Cothon_Ref__c = '{opportunity.reference}'")["totalSize"] == 1
     finally:

@@ -12,6 +12,7 @@ from opportunities import services
 from opportunities.models import BidAnalysis, Requirement
 from proposals.models import Proposal, ProposalSection
 from proposals.services import proposal_create
+from sync_engine.fanout import fan_out_pending
 from sync_engine.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +163,7 @@ def test_the_completion_form_suggests_the_share_of_requirements_met(web_as, alic
 
 def test_completing_an_analysis_rolls_up_and_queues_the_sync(web_as, alice, opportunity, analysis, connected):
     services.requirement_add(tenant=alice.tenant, analysis=analysis, text="Clearance", kind="mandatory")
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     response = web_as(alice.member).post(reverse("opportunities:analysis_complete", args=[analysis.pk]), {
         f"done-{analysis.pk}-compliance_score": "85", f"done-{analysis.pk}-recommendation": "Bid"})
@@ -170,6 +172,7 @@ def test_completing_an_analysis_rolls_up_and_queues_the_sync(web_as, alice, oppo
     opportunity.refresh_from_db()
     assert (analysis.status, analysis.compliance_score, analysis.recommendation) == ("completed", 85, "Bid")
     assert (opportunity.compliance_score, opportunity.analysis_status) == (85, "complete")
+    fan_out_pending()
     queued = set(OutboxEntry.objects.values_list("record_type", "event"))
     assert {("analysis", "completed"), ("requirement", "created")} <= queued
     assert any(kind == "opportunity" for kind, _ in queued)
@@ -254,12 +257,14 @@ def test_member_edits_status_and_sections(web_as, alice, proposal):
 
 
 def test_generating_makes_the_pdf_and_queues_the_sync(web_as, alice, opportunity, proposal, connected):
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     client = web_as(alice.member)
     response = client.post(reverse("proposals:generate", args=[proposal.pk]))
     assert response.status_code == 302 and response["Location"].endswith(f"#proposal-{proposal.pk}")
     proposal.refresh_from_db()
     assert proposal.status == "ready" and proposal.generated_at and proposal.document
+    fan_out_pending()
     assert OutboxEntry.objects.filter(record_type="proposal", record_id=proposal.pk, event="generated").exists()
     page = _html(client.get(response["Location"], follow=True))
     assert "Proposal Generated" in page and reverse("proposals:document", args=[proposal.pk]) in page

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from integrations.models import SalesforceConnection
 from opportunities.models import Department
+from sync_engine.fanout import fan_out_pending
 from sync_engine.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,7 @@ def test_member_adds_a_department_and_its_account_sync_is_queued(web_as, alice):
     department = Department.objects.get()
     assert (department.name, department.acronym, department.key) == (
         "Canada Border Services Agency", "CBSA", "canada-border-services-agency")
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     assert OutboxEntry.objects.filter(record_type="department", record_id=department.pk, event="created").exists()
     # It can be chosen on an opportunity straight away.
     assert "Canada Border Services Agency" in _html(web_as(alice.member).get(reverse("opportunities:create")))

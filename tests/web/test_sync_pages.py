@@ -13,6 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from sync_engine.fanout import fan_out_pending
+
 pytestmark = pytest.mark.django_db
 
 
@@ -96,6 +98,7 @@ def test_viewers_cannot_sync_a_record_start_or_cancel_sync_now(web_as, alice, op
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     run = SyncRun.objects.create(tenant=alice.tenant, connection=conn, kind="full", status="running", total=10)
     viewer = web_as(alice.viewer)
@@ -129,6 +132,7 @@ def test_sync_post_queues_a_manual_outbox_row_and_a_run(web_as, alice, opportuni
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()  # the worker turns recorded changes into outbox rows
     OutboxEntry.objects.all().delete()
     response = web_as(alice.member).post(reverse("opportunities:sync", args=[opp.pk]), **htmx_headers)
     assert response.status_code == 200
@@ -169,6 +173,7 @@ def test_status_polls_while_the_record_is_queued_or_in_flight(web_as, alice, opp
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp)
     entry = OutboxEntry.objects.filter(connection=conn, record_type="opportunity", record_id=opp.pk).first()
     assert entry is not None  # opportunity_create queued it
@@ -208,6 +213,7 @@ def test_status_reports_failure_with_code_message_and_hint(web_as, alice, opport
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp)
     OutboxEntry.objects.filter(record_id=opp.pk).update(state="failed", updated_at=timezone.now())
     _logs(conn, 1, record_id=opp.pk, result="failed", error_code="REQUIRED_FIELD_MISSING",
@@ -224,6 +230,7 @@ def test_status_keeps_polling_through_a_retry_and_says_why(web_as, alice, opport
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp)
     OutboxEntry.objects.filter(record_id=opp.pk).update(attempts=1, available_at=timezone.now() + datetime.timedelta(seconds=20))
     _logs(conn, 1, record_id=opp.pk, result="retrying", error_code="UNABLE_TO_LOCK_ROW")
@@ -235,6 +242,7 @@ def test_record_page_shows_its_sync_history_and_resumes_an_active_sync(web_as, a
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
     other = opportunity_factory(alice.tenant)
+    fan_out_pending()
     _logs(conn, 1, record_id=opp.pk, result="failed", error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION")
     _logs(conn, 1, record_id=other.pk, result="failed", error_code="NOT_THIS_RECORD")
     run = _manual_run(conn, opp)
