@@ -24,6 +24,7 @@ from integrations.models import SalesforceConnection
 from sync_engine.models import (
     ApiCallBucket,
     LinkStatus,
+    ChangeRecord,
     OutboxEntry,
     OutboxState,
     SyncLink,
@@ -512,6 +513,12 @@ def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int
     open_rows: dict[int, OutboxEntry] = {}
     for row in OutboxEntry.objects.filter(**scope, state__in=(OutboxState.PENDING, OutboxState.CLAIMED)).order_by("created_at"):
         open_rows.setdefault(row.record_id, row)  # the oldest open row: the age of the wait
+    # A change recorded but not yet fanned out to connections (normally under a second) is
+    # pending too: shown as a queued row of this connection unless it came from this org.
+    for change in (ChangeRecord.objects.filter(tenant=tenant, record_type=record_type, record_id__in=ids)
+                   .exclude(origin_connection_id=connection.pk).order_by("created_at")):
+        open_rows.setdefault(change.record_id, OutboxEntry(
+            state=OutboxState.PENDING, attempts=0, created_at=change.created_at, available_at=change.created_at))
     pull_only = settings_data.get("direction") == "pull"
 
     # Records neither queued nor explained by a current link: their latest log row tells
@@ -617,6 +624,11 @@ def connection_sync_state(*, tenant: Tenant, connection: SalesforceConnection) -
     S = SyncState
     rows = OutboxEntry.objects.filter(tenant=tenant, connection=connection)
     queue = rows.filter(state__in=(OutboxState.PENDING, OutboxState.CLAIMED)).aggregate(n=models.Count("id"), oldest=models.Min("created_at"))
+    unsent = ChangeRecord.objects.filter(tenant=tenant).exclude(origin_connection_id=connection.pk).aggregate(
+        n=models.Count("id"), oldest=models.Min("created_at"))
+    if unsent["n"]:
+        queue = {"n": queue["n"] + unsent["n"],
+                 "oldest": min(at for at in (queue["oldest"], unsent["oldest"]) if at is not None)}
     failed_links = SyncLink.objects.filter(tenant=tenant, connection=connection, status=LinkStatus.FAILED)
     failed = failed_links.count()
     if connection.status != ConnectionStatus.CONNECTED:

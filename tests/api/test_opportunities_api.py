@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from integrations.models import SalesforceConnection
 from opportunities.models import Opportunity
-from sync_engine.models import LinkStatus, RecordType, SyncLink
+from sync_engine.models import LinkStatus, OutboxEntry, RecordType, SyncLink
 from tests.api.conftest import API, errors_of
+from sync_engine.fanout import fan_out_pending
 
 URL = f"{API}/opportunities/"
 
@@ -375,6 +376,7 @@ def test_sync_state_says_in_sync_after_a_real_push_and_pending_after_an_edit(ali
 def test_sync_state_of_a_failed_record_has_code_hint_and_action(alice, alice_api, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
     from sync_engine.models import OutboxEntry
+    fan_out_pending()
     OutboxEntry.objects.all().delete()
     _link(_connection(alice.tenant), opportunity, status=LinkStatus.FAILED, last_error_code="REQUIRED_FIELD_MISSING",
           last_error_message="Required fields are missing: [Region__c]")
@@ -397,6 +399,7 @@ def test_sync_states_cost_a_fixed_number_of_queries_per_page(alice, alice_api, o
     for n in range(8):
         _link(default, opportunity_factory(alice.tenant), salesforce_id=f"0060000000000{n:02d}AAA",
               last_synced_at=datetime.datetime.now(datetime.UTC))
+    fan_out_pending(); OutboxEntry.objects.all().delete()  # as if the saves were pushed
     alice_api.get(URL)
     counts = []
     for page_size in (2, 8):

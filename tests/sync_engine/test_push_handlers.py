@@ -18,6 +18,7 @@ from integrations.sync_settings import settings_current, settings_save
 from opportunities import services as opp
 from sync_engine.executor import push_connection
 from sync_engine.handlers.registry import HANDLERS
+from sync_engine.fanout import fan_out_pending
 from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
 from sync_engine.outbox import record_change
 from sync_engine.vocabulary import Event, RecordType
@@ -358,10 +359,12 @@ def test_a_submitted_proposal_logs_one_completed_task(alice, connected, emulator
     proposal = proposal_create(tenant=alice.tenant, opportunity=opportunity, title="Proposal — Network modernization")
     push_connection(connection_id=connected.pk)
     proposal_update(tenant=alice.tenant, proposal=proposal, data={"status": "submitted"})
+    fan_out_pending()
     assert OutboxEntry.objects.get(record_type="proposal").event == Event.SUBMITTED
     push_connection(connection_id=connected.pk)
     # Moving the opportunity to Submitted records the same submission: still one Task.
     opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"status": "submitted"})
+    fan_out_pending()
     assert OutboxEntry.objects.get(record_type="opportunity").event == Event.SUBMITTED
     push_connection(connection_id=connected.pk)
     link = SyncLink.objects.get(record_type="opportunity", record_id=opportunity.pk)

@@ -99,6 +99,7 @@ def test_viewers_cannot_sync_a_record_start_or_cancel_sync_now(web_as, alice, op
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
     fan_out_pending()  # the worker turns recorded changes into outbox rows
+    fan_out_pending()
     OutboxEntry.objects.all().delete()
     run = SyncRun.objects.create(tenant=alice.tenant, connection=conn, kind="full", status="running", total=10)
     viewer = web_as(alice.viewer)
@@ -133,6 +134,7 @@ def test_sync_post_queues_a_manual_outbox_row_and_a_run(web_as, alice, opportuni
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
     fan_out_pending()  # the worker turns recorded changes into outbox rows
+    fan_out_pending()
     OutboxEntry.objects.all().delete()
     response = web_as(alice.member).post(reverse("opportunities:sync", args=[opp.pk]), **htmx_headers)
     assert response.status_code == 200
@@ -191,6 +193,7 @@ def test_status_reports_success_from_the_log_and_link(web_as, alice, opportunity
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp)
     _logs(conn, 1, record_id=opp.pk, result="failed", error_code="OLD_ERROR")  # before the run: ignored
     from sync_engine.models import SyncLog
@@ -260,7 +263,7 @@ def test_list_badge_labels_each_rows_sync_state_with_a_fixed_number_of_queries(w
 
     conn = _connection(alice.tenant)
     opps = [opportunity_factory(alice.tenant) for _ in range(6)]
-    OutboxEntry.objects.all().delete()  # as if the saves were pushed
+    fan_out_pending(); OutboxEntry.objects.all().delete()  # as if the saves were pushed
     client = web_as(alice.viewer)
     client.get(reverse("opportunities:list"))  # the first request of a session also stores the tenant in it
     SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opps[0].pk,
@@ -447,6 +450,7 @@ def test_a_later_edit_does_not_turn_a_finished_manual_sync_into_still_queued(web
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp, seconds_ago=600)
     OutboxEntry.objects.filter(record_id=opp.pk).delete()  # the sync went out…
     _logs(conn, 1, record_id=opp.pk, result="success")
@@ -454,6 +458,7 @@ def test_a_later_edit_does_not_turn_a_finished_manual_sync_into_still_queued(web
     SyncLog.objects.update(created_at=run.started_at + datetime.timedelta(seconds=1))
     # …and twenty minutes later someone edits the record: a new real-time row is queued.
     opp_services.opportunity_update(tenant=alice.tenant, opportunity=opp, data={"description": "Later edit"})
+    fan_out_pending()
     assert OutboxEntry.objects.filter(record_id=opp.pk, state="pending").exists()
     OutboxEntry.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=1))
     client = web_as(alice.member)
@@ -625,6 +630,7 @@ def test_a_connection_shows_its_one_sync_state_on_the_sync_and_connection_pages(
     client = web_as(alice.admin)
     html = client.get(reverse("sync:index")).content.decode()
     assert 'data-testid="connection-sync-state"' in html and 'data-sync-state="pending"' in html and "1 change queued." in html
+    fan_out_pending()
     OutboxEntry.objects.all().delete()
     SyncLink.objects.create(tenant=alice.tenant, connection=conn, record_type="opportunity", record_id=opp.pk,
                             sobject="Opportunity", status="failed", last_error_code="X")
@@ -644,6 +650,7 @@ def test_the_panel_shows_a_failed_syncs_error_once(web_as, alice, opportunity_fa
 
     conn = _connection(alice.tenant)
     opp = opportunity_factory(alice.tenant)
+    fan_out_pending()
     run = _manual_run(conn, opp)
     OutboxEntry.objects.filter(record_id=opp.pk).update(state="failed", updated_at=timezone.now())
     message = "Required fields are missing: [CloseDate]"
