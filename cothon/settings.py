@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "proposals",
     "integrations",
     "sync_engine",
+    "sync_engine.pull",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +349,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
     "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
     "scheduled-syncs": {"task": "sync_engine.scheduled_syncs", "schedule": 60.0},
+    # Salesforce → Cothon: each connection's incremental pull when due, and Outbound Messages
+    # whose processing task was lost (sync_engine.pull).
+    "scheduled-pulls": {"task": "sync_engine.pull.scheduled_pulls", "schedule": 60.0},
+    "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.
