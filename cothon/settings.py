@@ -344,6 +344,9 @@ COTHON_PUSH_BATCH_SIZE = env_int("COTHON_PUSH_BATCH_SIZE", 200)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
+# Create the org's Outbound Message + workflow rule (real-time pull) when a connection that
+# pulls connects or saves its settings (sync_engine.pull.rules). The test suite switches it off.
+COTHON_OUTBOUND_RULES_AUTO = env_bool("COTHON_OUTBOUND_RULES_AUTO", True)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},

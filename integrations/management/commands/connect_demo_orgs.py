@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Demo tenant {slug!r} is missing: run `manage.py seed_demo` first.")
             connection = self._connect(tenant, creds, name)
             self._confirm_mappings(connection)
+            self._outbound_rules(connection)
             if not options["no_sync"]:
                 self._first_sync(connection)
 
@@ -91,6 +92,23 @@ class Command(BaseCommand):
             admin = connection.tenant.memberships.filter(role="admin").first()
             settings_save(connection=connection, data=data, actor=admin.user if admin else None)
             self.stdout.write(f"{connection.tenant.name}: stage and Type mappings confirmed for the org's values.")
+
+    def _outbound_rules(self, connection: SalesforceConnection) -> None:
+        """Real-time pull for the demo: the org's Outbound Message + workflow rule pointing at
+        this Cothon (COTHON_BASE_URL). Best effort: without it, changes arrive with the
+        incremental pull."""
+        if connection.status != "connected":
+            return
+        from sync_engine.pull.rules import ensure_outbound_rules
+
+        try:
+            result = ensure_outbound_rules(connection=connection)
+        except SalesforceError as exc:
+            self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce not switched on "
+                              f"({exc.code}: {exc.message}); the incremental pull brings changes every few minutes.")
+            return
+        self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message {result.message}, "
+                          f"workflow rule {result.rule}.")
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
         if connection.status != "connected":
