@@ -22,6 +22,7 @@ from typing import Any
 
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
 from integrations.mapping.payloads import ELLIPSIS, amount_for
+from opportunities.models import Opportunity
 
 # Written by Cothon for Salesforce users to read; never pulled back.
 COTHON_ONLY = frozenset({"source", "cothon_url", "full_title"})
@@ -39,6 +40,7 @@ class InboundContext:
     account_departments: dict[str, int | None] = field(default_factory=dict)  # 18-char Account Id -> department id
     department_accounts: dict[int, str] = field(default_factory=dict)  # department id -> Account Id (what the push sends)
     title_length: int = 120  # Opportunity.Name's length in the org (the push shortens titles to it)
+    integration_user_id: str = ""  # the connection's own user: the owner of records Cothon created unassigned
 
 
 @dataclass
@@ -163,7 +165,8 @@ def outbound_value(opportunity: Any, mapping: dict[str, Any], ctx: InboundContex
         return (settings.get("stage_mapping") or {}).get(opportunity.status)
     if name == "assignee":
         if opportunity.assignee_id is None:
-            return None
+            # Created by Cothon without an owner: Salesforce made the integration user the owner.
+            return ctx.integration_user_id or None
         for sf_id, user_id in ctx.users_by_salesforce_id.items():
             if user_id == opportunity.assignee_id:
                 return sf_id
@@ -292,6 +295,10 @@ def _convert(mapping: dict[str, Any], pulled: Any, working: _Working, ctx: Inbou
         if pulled is None:
             return "No owner in Salesforce: the assignee is kept."
         user_id = ctx.users_by_salesforce_id.get(pulled)
+        if user_id is None and pulled == ctx.integration_user_id:
+            if working.current is None:
+                return ""  # imported unassigned: its owner is the integration user, nobody in Cothon
+            return "The owner is the integration user (nobody in Cothon): the assignee stays."
         if user_id is None:
             who = ctx.user_names.get(pulled)
             message = (f"Salesforce user {who} ({pulled})" if who else f"Salesforce user {pulled}") + \
@@ -373,6 +380,8 @@ def _reverse_choice(name: str, mapping: dict[str, Any], pulled: Any, working: _W
     Salesforce value; the declared reverse value (`picklist_reverse`) when several have it."""
     choices = dict(OPPORTUNITY_FIELDS[name].choices)
     if pulled is None:
+        if not Opportunity._meta.get_field(name).blank:
+            return "Empty in Salesforce; Cothon needs a value: the value is kept."
         working.set(name, "")
         return ""
     map_name = mapping.get("picklist_map") or ""

@@ -318,7 +318,8 @@ def _inbound_context(ctx: PullContext, records: list[dict]) -> InboundContext:
             if department_id is not None:
                 department_accounts.setdefault(department_id, account_id)
     return InboundContext(settings=ctx.settings, users_by_salesforce_id=users, user_names=names,
-                          account_departments=account_departments, department_accounts=department_accounts)
+                          account_departments=account_departments, department_accounts=department_accounts,
+                          integration_user_id=id18(ctx.connection.sf_user_id))
 
 
 def _departments_for_accounts(ctx: PullContext, account_ids: set[str], records: list[dict]) -> dict[str, int | None]:
@@ -417,8 +418,9 @@ def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: Sy
     if operation != "unchanged" or result.skipped:
         ctx.log(operation=operation, result=SyncResult.SUCCESS, opportunity=opportunity, salesforce_id=record["Id"],
                 code="FIELDS_SKIPPED" if result.skipped else "",
-                message=("Not applied: " + result.reasons) if result.skipped else
-                ("Changed: " + ", ".join(sorted(result.changes)) if result.changes else ""))
+                message="; ".join(part for part in (
+                    ("Changed: " + ", ".join(sorted(result.changes))) if result.changes else "",
+                    ("Not applied: " + result.reasons) if result.skipped else "") if part))
 
 
 def _instances(changes: dict[str, Any]) -> dict[str, Any]:
