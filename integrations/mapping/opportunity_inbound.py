@@ -61,7 +61,8 @@ class InboundResult:
 def normalize(value: Any) -> Any:
     """Numbers as float, datetimes as UTC ISO with milliseconds and Z, dates as YYYY-MM-DD,
     empty strings as None; Outbound Messages send every value as text, so text that reads as a
-    number or datetime is normalized the same way."""
+    datetime is normalized the same way (numbers arrive typed: the receiver converts them by
+    the object's describe)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):

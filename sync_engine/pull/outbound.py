@@ -171,7 +171,8 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
             latest: dict[str, InboundNotification] = {}
             for row in ours:
                 latest[row.salesforce_id] = row
-            records = [dict(row.fields, Id=row.salesforce_id) for row in latest.values()]
+            types = _field_types(connection, sobject) if latest else {}
+            records = [dict(typed_fields(row.fields, types), Id=row.salesforce_id) for row in latest.values()]
             try:
                 with transaction.atomic():
                     summary = pull_apply(connection=connection, sobject_records=records, settings=data, source="outbound")
@@ -196,6 +197,37 @@ def _give_up(rows: list[InboundNotification]) -> None:
     still brings the record's change)."""
     InboundNotification.objects.filter(pk__in=[r.pk for r in rows], attempts__gte=MAX_ATTEMPTS).update(
         processed_at=timezone.now(), result="failed")
+
+
+_NUMBER_TYPES = ("double", "currency", "percent", "int", "long")
+
+
+def typed_fields(fields: dict[str, str | None], types: dict[str, str]) -> dict:
+    """An Outbound Message sends every value as text: numbers and booleans back to their type
+    (by the object's describe), so "250000.0" compares with the pushed 250000 and a text field
+    holding "12345" stays text."""
+    out: dict = {}
+    for name, value in fields.items():
+        kind = types.get(name.lower(), "")
+        if value is None or not isinstance(value, str):
+            out[name] = value
+        elif kind in _NUMBER_TYPES:
+            try:
+                out[name] = float(value)
+            except ValueError:
+                out[name] = value
+        elif kind == "boolean":
+            out[name] = value.strip().lower() == "true"
+        else:
+            out[name] = value
+    return out
+
+
+def _field_types(connection: SalesforceConnection, sobject: str) -> dict[str, str]:
+    from integrations.sync_settings import describe_get
+
+    describe = describe_get(connection=connection, sobject=sobject)  # cached for an hour
+    return {f["name"].lower(): f.get("type", "") for f in (describe or {}).get("fields", [])}
 
 
 def notifications_sweep(*, now: datetime.datetime | None = None) -> list[int]:

@@ -5,6 +5,7 @@ written."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -182,3 +183,15 @@ def test_the_sweeper_resends_processing_for_notifications_left_behind(client, co
     assert notifications_sweep(now=timezone.now() + datetime.timedelta(minutes=1)) == [connected.pk]
     notifications_process(connection_id=connected.pk)
     assert notifications_sweep(now=timezone.now() + datetime.timedelta(minutes=1)) == []
+
+
+def test_values_sent_as_text_are_typed_by_the_describe(client, connected, linked):
+    opportunity, link = linked
+    post(client, connected, soap(connected.org_id, [("04l00000000000DAAA", {
+        "Id": link.salesforce_id, "Amount": "250000.0", "Cothon_Compliance__c": "91", "Cothon_UNSPSC__c": "12345",
+        "Description": "Ours", "SystemModstamp": stamp()})]))
+    notifications_process(connection_id=connected.pk)
+    opportunity.refresh_from_db()
+    width = Decimal("150000.00")  # the factory's 100,000 … 250,000
+    assert (opportunity.value_min, opportunity.value_max) == (Decimal("250000.00") - width / 2, Decimal("250000.00") + width / 2)
+    assert opportunity.compliance_score == 91 and opportunity.unspsc_code == "12345"
