@@ -82,10 +82,21 @@ class PullContext:
     logs: list[SyncLog] = field(default_factory=list)
     calls: int = 0
     _client: Any = None
+    _labels: dict[str, str] | None = None
 
     @property
     def sobject(self) -> str:
         return (self.settings.get("objects") or {}).get("opportunity", "Opportunity")
+
+    def field_labels(self) -> dict[str, str]:
+        """API name → label from the cached describe (no call): extended data shows labels."""
+        if self._labels is None:
+            from integrations.models import DescribeCache
+
+            payload = (DescribeCache.objects.filter(connection=self.connection, sobject=self.sobject)
+                       .values_list("payload", flat=True).first()) or {}
+            self._labels = {f["name"]: f.get("label") or f["name"] for f in payload.get("fields", [])}
+        return self._labels
 
     def client(self):
         if self._client is None:
@@ -480,10 +491,14 @@ def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
     """Extended data: the custom fields no mapping reads, and the pull's warnings, per connection."""
     key = str(ctx.connection.pk)
     extra = dict(opportunity.salesforce_extra or {})
-    entry = {"org": ctx.connection.name, "fields": {**(extra.get(key) or {}).get("fields", {}), **result.extra},
-             "warnings": result.warnings, "pulled_at": timezone.now().isoformat(timespec="seconds")}
-    if extra.get(key) == entry:
+    fields = {**(extra.get(key) or {}).get("fields", {}), **result.extra}
+    labels = ctx.field_labels() if fields else {}
+    entry = {"org": ctx.connection.name, "fields": fields, "labels": {name: labels.get(name, name) for name in fields},
+             "warnings": result.warnings}
+    previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
+    if previous == entry:
         return
+    entry["pulled_at"] = timezone.now().isoformat(timespec="seconds")
     extra[key] = entry
     Opportunity.objects.filter(pk=opportunity.pk).update(salesforce_extra=extra)
     opportunity.salesforce_extra = extra

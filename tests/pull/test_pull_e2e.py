@@ -335,3 +335,19 @@ def test_an_idle_cycle_costs_one_call_and_a_refused_admission_none(alice, connec
     monkeypatch.setattr(type(governor), "admit", lambda self, cid, priority, cost=1: Admission(False, 60, "API limit reached", "paused"))
     result = pull_incremental(connection_id=connected.pk)
     assert result.stopped_because == "API limit reached" and pull_calls(connected) - before == 1
+
+
+def test_the_record_page_shows_extended_data_and_pull_warnings(alice, connected, sf, emulator_reset, opportunity_factory, web_as):
+    admin = emulator_reset.session(token=emulator_reset.token("demo", emulator_reset.demo["admin"]["username"]))
+    admin.post(f"{emulator_reset.api()}/tooling/sobjects/CustomField", json={
+        "FullName": "Opportunity.Region_Code__c", "Metadata": {"type": "Text", "label": "Region code", "length": 20}})
+    from integrations.sync_settings import describe_forget
+
+    describe_forget(connection=connected)
+    opportunity = opportunity_factory(alice.tenant, assignee=alice.admin)
+    link = pushed(connected, opportunity)
+    sf.Opportunity.update(link.salesforce_id, {"Region_Code__c": "NCR", "OwnerId": sf_users(sf)["rep"]})
+    pull_incremental(connection_id=connected.pk)
+    page = web_as(alice.member).get(f"/opportunities/{opportunity.pk}/").content.decode()
+    assert "More from Salesforce" in page and "Region code" in page and "Region_Code__c" in page and "NCR" in page
+    assert "Riley Rep" in page and "has no Cothon user" in page
