@@ -17,7 +17,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -79,7 +79,11 @@ def _soql(sobject: str, fields: list[str], since: datetime.datetime | None) -> s
 def _claim(connection: SalesforceConnection, sobject: str) -> PullWatermark | None:
     """The watermark row with a lease, or None while another worker holds it."""
     now = timezone.now()
-    PullWatermark.objects.get_or_create(connection=connection, sobject=sobject)
+    try:
+        with transaction.atomic():
+            PullWatermark.objects.get_or_create(connection=connection, sobject=sobject)
+    except IntegrityError:
+        pass  # created by a concurrent pull a moment ago
     claimed = PullWatermark.objects.filter(connection=connection, sobject=sobject).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)).update(lease_until=now + LEASE, last_started_at=now)
     return PullWatermark.objects.get(connection=connection, sobject=sobject) if claimed else None

@@ -226,7 +226,11 @@ def typed_fields(fields: dict[str, str | None], types: dict[str, str]) -> dict:
 def _field_types(connection: SalesforceConnection, sobject: str) -> dict[str, str]:
     from integrations.sync_settings import describe_get
 
-    describe = describe_get(connection=connection, sobject=sobject)  # cached for an hour
+    try:
+        describe = describe_get(connection=connection, sobject=sobject)  # cached for an hour
+    except Exception:  # noqa: BLE001 - no describe (org unreachable): values stay text, still applied
+        logger.warning("No describe of %s for connection %s; notification values stay text", sobject, connection.pk)
+        return {}
     return {f["name"].lower(): f.get("type", "") for f in (describe or {}).get("fields", [])}
 
 
