@@ -403,3 +403,22 @@ def _reverse_choice(name: str, mapping: dict[str, Any], pulled: Any, working: _W
         return f"“{pulled}” has no Cothon value in the picklist mapping: the value is kept."
     working.set(name, candidates[0])
     return ""
+
+
+def missing_reverse_values(settings: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """For settings validation: (map name, Salesforce value, Cothon values) for each Salesforce
+    value several Cothon values map to, in a map a pulled mapping uses, with no declared reverse
+    value in `picklist_reverse`. Such a value coming back from Salesforce is not applied."""
+    problems = []
+    reverse = settings.get("picklist_reverse") or {}
+    used = {m.get("picklist_map") for m in pulled_mappings(settings) if m.get("picklist_map")}
+    for map_name in sorted(used):
+        picklist = (settings.get("picklist_maps") or {}).get(map_name) or {}
+        shared: dict[str, list[str]] = {}
+        for cothon_value, sf_value in picklist.items():
+            if sf_value:
+                shared.setdefault(sf_value, []).append(cothon_value)
+        for sf_value, cothon_values in sorted(shared.items()):
+            if len(cothon_values) > 1 and (reverse.get(map_name) or {}).get(sf_value) not in cothon_values:
+                problems.append((map_name, sf_value, sorted(cothon_values)))
+    return problems

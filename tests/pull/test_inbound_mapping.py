@@ -113,3 +113,18 @@ def test_cothon_only_fields_are_never_pulled():
     result = opportunity_from_salesforce({"Cothon_Source__c": "Someone", "Cothon_Url__c": "http://x", "Cothon_Full_Title__c": "x"},
                                          _current(), InboundContext(settings=default_settings()))
     assert result.changes == {} and result.extra == {}
+
+
+def test_settings_validation_can_list_the_shared_values_without_a_reverse():
+    from integrations.mapping.opportunity_inbound import missing_reverse_values
+
+    settings = default_settings()
+    assert missing_reverse_values(settings) == [
+        ("category_to_type", "New Business", ["construction", "goods"]),
+        ("category_to_type", "Services", ["it", "professional", "services"]),
+    ]
+    settings["picklist_reverse"] = {"category_to_type": {"New Business": "goods", "Services": "it"}}
+    assert missing_reverse_values(settings) == []
+    settings["direction"] = "push"
+    settings["picklist_reverse"] = {}
+    assert missing_reverse_values(settings) == []
