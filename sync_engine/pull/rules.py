@@ -97,8 +97,14 @@ def ensure_outbound_rules(*, connection: SalesforceConnection, client=None) -> R
         if current.get("endpointUrl") == metadata["endpointUrl"] and list(current.get("fields") or []) == metadata["fields"]:
             result.message = "unchanged"
         else:
-            client.rest("PATCH", f"tooling/sobjects/WorkflowOutboundMessage/{found['Id']}", json={"Metadata": metadata})
-            result.message = "updated"
+            try:
+                client.rest("PATCH", f"tooling/sobjects/WorkflowOutboundMessage/{found['Id']}", json={"Metadata": metadata})
+                result.message = "updated"
+            except SalesforceError as exc:
+                if exc.status not in (404, 405):
+                    raise
+                result.message = "unchanged"
+                result.note = "The org does not let the existing Outbound Message be updated through the Tooling API."
     rule = _tooling_find(client, "WorkflowRule", RULE_NAME, sobject)
     if rule is None:
         client.rest("POST", "tooling/sobjects/WorkflowRule", json={"FullName": f"{sobject}.{RULE_NAME}", "Metadata": {
