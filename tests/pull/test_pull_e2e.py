@@ -367,3 +367,26 @@ def test_an_unmapped_owner_survives_a_cothon_edit(alice, connected, sf, opportun
     opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"unspsc_code": "80101500"})
     push_connection(connection_id=connected.pk)
     assert sf.Opportunity.get(link.salesforce_id)["OwnerId"] == users["rep"]
+
+
+def test_a_large_pull_reads_the_rest_through_one_bulk_query(alice, connected, sf, emulator_reset, opportunity_factory, monkeypatch):
+    opportunity = opportunity_factory(alice.tenant, description="Ours")
+    link = pushed(connected, opportunity)
+    session, api = emulator_reset.session(), emulator_reset.api()
+    for start in range(0, 2400, 200):
+        batch = [{"attributes": {"type": "Opportunity"}, "Name": f"Bulk {i}", "StageName": "Prospecting", "CloseDate": "2030-01-01"}
+                 for i in range(start, start + 200)]
+        assert all(r["success"] for r in session.post(f"{api}/composite/sobjects", json={"records": batch}).json())
+    sf.Opportunity.update(link.salesforce_id, {"Description": "Theirs", "Amount": 300000})  # the newest change
+    monkeypatch.setattr(incremental, "BULK_QUERY_MIN_REMAINING", 100)
+    calls = []
+    real = incremental._bulk_rest
+    monkeypatch.setattr(incremental, "_bulk_rest", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = pull_incremental(connection_id=connected.pk)
+    # Rows sharing the first page's last SystemModstamp second are read again by the job (idempotent).
+    assert calls == [1] and result.summary.seen >= 2401 and result.summary.failed == 0, result
+    assert result.summary.api_calls <= 5  # describe excluded: query, job create, poll(s), one result chunk
+    opportunity.refresh_from_db()
+    assert opportunity.description == "Theirs" and opportunity.value_min == Decimal("225000.00")
+    mark = PullWatermark.objects.get(connection=connected)
+    assert mark.watermark == SyncLink.objects.get(pk=link.pk).salesforce_modstamp
