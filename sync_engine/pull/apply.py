@@ -47,6 +47,7 @@ from sync_engine.vocabulary import Origin, RecordType
 logger = logging.getLogger(__name__)
 
 CALL_KIND = "pull"
+APPLY_CHUNK = 100
 
 
 @dataclass
@@ -242,8 +243,18 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     if not work:
         return
     inbound = _inbound_context(ctx, [r for r, _l, _o in work])
-    for record, link, opportunity in work:
-        _apply_one(ctx, inbound, record, link, opportunity, summary)
+    # One commit per chunk, a savepoint per record: a refused record rolls back alone, and row
+    # locks are held for one chunk only (users' edits wait a fraction of a second at most).
+    for start in range(0, len(work), APPLY_CHUNK):
+        chunk = work[start:start + APPLY_CHUNK]
+        with transaction.atomic():
+            # Locked and read afresh: the changes are computed from the values they will replace.
+            locked = Opportunity.objects.select_for_update(of=("self",)).filter(pk__in=[o.pk for _r, _l, o in chunk if o is not None])
+            fresh = {o.pk: o for o in locked.select_related("department")}
+            for record, link, opportunity in chunk:
+                if opportunity is not None and opportunity.pk not in fresh:
+                    continue  # deleted in Cothon a moment ago
+                _apply_one(ctx, inbound, record, link, fresh.get(opportunity.pk) if opportunity else None, summary)
 
 
 def _is_deleted(record: dict[str, Any]) -> bool:
@@ -449,11 +460,10 @@ def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict
     with its reason and the rest applied."""
     if not changes:
         return []
-    fresh = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     try:
-        with transaction.atomic():
-            opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=fresh, data=changes,
-                                                    origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+        # opportunity_update is atomic itself: a refused value rolls back to here.
+        opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=opportunity, data=changes,
+                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
     except ValidationError as exc:
         bad = set(getattr(exc, "message_dict", {}) or {})
         if not bad or not (bad & set(changes)):
