@@ -50,6 +50,7 @@ class InboundResult:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # unmapped custom fields -> value
     agreed: dict[str, Any] = field(default_factory=dict)  # Salesforce field -> normalized value both sides now hold
+    unmapped_owner: dict[str, str] | None = None  # {"id", "name"}: the Salesforce owner with no Cothon user
 
     @property
     def reasons(self) -> str:
@@ -305,6 +306,7 @@ def _convert(mapping: dict[str, Any], pulled: Any, working: _Working, ctx: Inbou
             message = (f"Salesforce user {who} ({pulled})" if who else f"Salesforce user {pulled}") + \
                 " has no Cothon user in this connection's user mapping: the assignee stays."
             result.warnings.append(message)
+            result.unmapped_owner = {"id": pulled, "name": who or ""}
             return message
         working.set("assignee", user_id)
         return ""

@@ -504,7 +504,7 @@ def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
     fields = {**(extra.get(key) or {}).get("fields", {}), **result.extra}
     labels = ctx.field_labels() if fields else {}
     entry = {"org": ctx.connection.name, "fields": fields, "labels": {name: labels.get(name, name) for name in fields},
-             "warnings": result.warnings}
+             "warnings": result.warnings, "unmapped_owner": result.unmapped_owner}
     previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
     if previous == entry:
         return

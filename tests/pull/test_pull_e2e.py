@@ -390,3 +390,13 @@ def test_a_large_pull_reads_the_rest_through_one_bulk_query(alice, connected, sf
     assert opportunity.description == "Theirs" and opportunity.value_min == Decimal("225000.00")
     mark = PullWatermark.objects.get(connection=connected)
     assert mark.watermark == SyncLink.objects.get(pk=link.pk).salesforce_modstamp
+
+
+def test_the_connection_page_names_salesforce_owners_without_a_cothon_user(alice, connected, sf, opportunity_factory, web_as):
+    opportunity = opportunity_factory(alice.tenant, assignee=alice.admin)
+    link = pushed(connected, opportunity)
+    sf.Opportunity.update(link.salesforce_id, {"OwnerId": sf_users(sf)["rep"]})
+    pull_incremental(connection_id=connected.pk)
+    page = web_as(alice.admin).get(f"/settings/integrations/salesforce/{connected.pk}/").content.decode()
+    assert "From Salesforce" in page and "Salesforce owners with no Cothon user" in page and "Riley Rep" in page
+    assert "Last incremental pull" in page

@@ -18,3 +18,12 @@ def salesforce_extra_panels(opportunity) -> list[dict]:
         if rows or entry.get("warnings"):
             panels.append({"id": connection_id, "org": entry.get("org", ""), "rows": rows, "warnings": entry.get("warnings") or []})
     return panels
+
+
+@register.inclusion_tag("sync_pull/_connection_pull.html")
+def connection_pull_panel(connection) -> dict:
+    """The connection page's "From Salesforce" panel: the last incremental pull and the
+    Salesforce owners without a Cothon user."""
+    from sync_engine.pull.selectors import pull_state, unmapped_owners
+
+    return {"state": pull_state(connection=connection), "owners": unmapped_owners(connection=connection)}
