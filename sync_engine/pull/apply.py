@@ -204,6 +204,7 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     current = {o.pk: o for o in opportunities.select_related("department")}
     mappings = pulled_mappings(ctx.settings)
     work: list[tuple[dict, SyncLink | None, Opportunity | None]] = []
+    echoed: list[SyncLink] = []
     not_imported: dict[str, int] = {}
     for record in records:
         link = links.get(record["Id"])
@@ -232,9 +233,13 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
             continue
         if link is not None and _is_echo(link, record, mappings):
             summary.echoes += 1
-            _remember_stamp(link, stamp)
+            if stamp is not None and (link.salesforce_modstamp is None or stamp > link.salesforce_modstamp):
+                link.salesforce_modstamp = stamp
+                echoed.append(link)
             continue
         work.append((record, link, opportunity))
+    # Echoes write nothing but the stamp seen (so the overlap window skips them next time): one statement.
+    SyncLink.objects.bulk_update(echoed, ["salesforce_modstamp"], batch_size=500)
     for refusal, count in not_imported.items():
         summary.not_imported += count
         ctx.log(operation="not imported", result=SyncResult.SKIPPED, code="NOT_IMPORTED",
@@ -260,12 +265,6 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
 def _is_deleted(record: dict[str, Any]) -> bool:
     value = record.get("IsDeleted")
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def _remember_stamp(link: SyncLink, stamp: datetime.datetime | None) -> None:
-    if stamp is not None and (link.salesforce_modstamp is None or stamp > link.salesforce_modstamp):
-        SyncLink.objects.filter(pk=link.pk).update(salesforce_modstamp=stamp, updated_at=timezone.now())
-        link.salesforce_modstamp = stamp
 
 
 def _is_echo(link: SyncLink, record: dict[str, Any], mappings: list[dict]) -> bool:
