@@ -505,8 +505,8 @@ def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
     entry = {"org": ctx.connection.name, "fields": fields, "labels": {name: labels.get(name, name) for name in fields},
              "warnings": result.warnings, "unmapped_owner": result.unmapped_owner}
     previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
-    if previous == entry:
-        return
+    if previous == entry or (not previous and not fields and not result.warnings):
+        return  # nothing new to show (most records: no custom fields, no warning)
     entry["pulled_at"] = timezone.now().isoformat(timespec="seconds")
     extra[key] = entry
     Opportunity.objects.filter(pk=opportunity.pk).update(salesforce_extra=extra)
