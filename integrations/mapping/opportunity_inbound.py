@@ -51,6 +51,7 @@ class InboundResult:
     extra: dict[str, Any] = field(default_factory=dict)  # unmapped custom fields -> value
     agreed: dict[str, Any] = field(default_factory=dict)  # Salesforce field -> normalized value both sides now hold
     unmapped_owner: dict[str, str] | None = None  # {"id", "name"}: the Salesforce owner with no Cothon user
+    notes: list[str] = field(default_factory=list)  # what a conversion did, shown on the record
 
     @property
     def reasons(self) -> str:
@@ -269,6 +270,11 @@ def _convert(mapping: dict[str, Any], pulled: Any, working: _Working, ctx: Inbou
                                            settings.get("value_conversion", "midpoint"))
         working.set("value_min", low)
         working.set("value_max", high)
+        if pulled is not None:
+            conversion = settings.get("value_conversion", "midpoint")
+            shown = " – ".join(f"${v:,.2f}" for v in (low, high) if v is not None)
+            result.notes.append(f"Salesforce Amount ${to_decimal(pulled):,.2f}: the value range became {shown} "
+                                f"(its {'midpoint' if conversion == 'midpoint' else conversion + 'imum'} is the Amount).")
         return ""
     if name == "value_max":
         top = to_decimal(pulled)

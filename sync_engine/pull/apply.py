@@ -503,9 +503,10 @@ def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
     fields = {**(extra.get(key) or {}).get("fields", {}), **result.extra}
     labels = ctx.field_labels() if fields else {}
     entry = {"org": ctx.connection.name, "fields": fields, "labels": {name: labels.get(name, name) for name in fields},
-             "warnings": result.warnings, "unmapped_owner": result.unmapped_owner}
+             "warnings": result.warnings, "unmapped_owner": result.unmapped_owner,
+             "notes": result.notes or (extra.get(key) or {}).get("notes", [])}
     previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
-    if previous == entry or (not previous and not fields and not result.warnings):
+    if previous == entry or (not previous and not fields and not result.warnings and not result.notes):
         return  # nothing new to show (most records: no custom fields, no warning)
     entry["pulled_at"] = timezone.now().isoformat(timespec="seconds")
     extra[key] = entry

@@ -62,6 +62,8 @@ def test_every_mapped_field_comes_back_from_salesforce(alice, connected, sf, man
     assert opportunity.title == "Renamed by sales" and opportunity.reference == "NEW-REF-1"
     # Midpoint conversion: the 200,000-wide range is centred on the new Amount.
     assert (opportunity.value_min, opportunity.value_max) == (Decimal("150000.00"), Decimal("350000.00"))
+    assert "the value range became $150,000.00 – $350,000.00 (its midpoint is the Amount)" in \
+        opportunity.salesforce_extra[str(connected.pk)]["notes"][0]
     assert opportunity.closing_date == datetime.date(2031, 3, 31)
     assert opportunity.department.name == "Transport Canada"
     assert opportunity.status == "submitted" and opportunity.category == "it" and opportunity.procurement_method == "standing_offer"

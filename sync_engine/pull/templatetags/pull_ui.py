@@ -15,8 +15,9 @@ def salesforce_extra_panels(opportunity) -> list[dict]:
         fields = entry.get("fields") or {}
         labels = entry.get("labels") or {}
         rows = [{"name": name, "label": labels.get(name, name), "value": value} for name, value in sorted(fields.items())]
-        if rows or entry.get("warnings"):
-            panels.append({"id": connection_id, "org": entry.get("org", ""), "rows": rows, "warnings": entry.get("warnings") or []})
+        if rows or entry.get("warnings") or entry.get("notes"):
+            panels.append({"id": connection_id, "org": entry.get("org", ""), "rows": rows, "warnings": entry.get("warnings") or [],
+                           "notes": entry.get("notes") or []})
     return panels
 
 
