@@ -1,7 +1,7 @@
 """The incremental pull: what changed in Salesforce since the watermark, page by page.
 
-One `queryAll` on SystemModstamp (from the watermark minus an overlap window, so a record
-committed late with an earlier stamp is not missed), ordered by SystemModstamp, selecting only
+One `queryAll` on SystemModstamp (from the watermark, moved back by an overlap window as far
+as needed so a record committed late with an earlier stamp is not missed — `read_from`), ordered by SystemModstamp, selecting only
 the mapped fields plus the org's unmapped custom fields (extended data). queryAll also returns
 records deleted since (IsDeleted = true, their SystemModstamp moves at deletion), so deletions
 cost no extra call and an idle cycle costs exactly one call per connection and object.
@@ -120,7 +120,8 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
     try:
         client = ctx.client()
         describe = describe_get(connection=connection, sobject=sobject, client=client)
-        since = mark.watermark - OVERLAP if mark.watermark else None
+        since = read_from(mark)
+        query_started = timezone.now()
         fields = select_fields(data, describe)
         soql = _soql(sobject, fields, since)
         page = client.call(lambda sf: sf.query(soql, include_deleted=True))
@@ -148,8 +149,22 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
         raise
     summary.api_calls += ctx.calls
     ctx.flush()
+    # Every page applied: records changed before this query started minus the overlap are in.
+    PullWatermark.objects.filter(pk=mark.pk).update(queried_at=query_started)
     _finish(mark, "succeeded", _describe(summary), ctx, summary)
     return result
+
+
+def read_from(mark: PullWatermark) -> datetime.datetime | None:
+    """Where a cycle starts reading: the watermark, moved back by the overlap window only as far
+    as the last complete cycle's query time requires. A record committed late carries a stamp at
+    most OVERLAP before its commit, so one not visible to that query has a stamp after
+    `queried_at - OVERLAP`."""
+    if mark.watermark is None:
+        return None
+    if mark.queried_at is None:
+        return mark.watermark - OVERLAP
+    return min(mark.watermark, mark.queried_at - OVERLAP)
 
 
 def _apply_page(connection, data: dict, client, mark: PullWatermark, records: list[dict], summary: PullSummary) -> None:

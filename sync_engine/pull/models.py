@@ -11,14 +11,17 @@ from integrations.models import SalesforceConnection
 class PullWatermark(models.Model):
     """How far the incremental pull of one object of one connection has applied.
 
-    `watermark` is the highest SystemModstamp of a page that was applied in full; the next
-    cycle reads from it minus an overlap window (records committed late in Salesforce with an
-    earlier stamp are not missed). `lease_until` keeps two workers from pulling one connection
+    `watermark` is the highest SystemModstamp of a page that was applied in full. The next cycle
+    reads from min(watermark, queried_at − overlap): a record committed late in Salesforce with an
+    earlier stamp than the watermark is not missed, yet once a cycle has run well after the last
+    change, idle cycles read nothing again (not the last overlap-window of changes, every time). `lease_until` keeps two workers from pulling one connection
     at once; a killed worker's lease simply runs out."""
 
     connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="pull_watermarks")
     sobject = models.CharField(max_length=80)
     watermark = models.DateTimeField(null=True, blank=True, help_text="SystemModstamp applied up to (empty: never pulled).")
+    queried_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the last fully applied cycle's query started (bounds the overlap window).")
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
     last_result = models.CharField(max_length=20, blank=True)
