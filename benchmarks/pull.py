@@ -199,7 +199,18 @@ def main() -> None:
         ], ("approach", "API calls", "vs floor", "records/s", "time")))
         print(f"applied {s.applied:,}, echoes {s.echoes:,}, failed {s.failed:,}; peak RSS {peak_rss_mb():.0f} MB")
         idle = pull_incremental(connection_id=connection.pk)
-        print(f"Idle cycle right after: {idle.summary.api_calls} API call(s)")
+        print(f"Next cycle, nothing changed: {idle.summary.api_calls} API call(s) (the burst's last two minutes are read "
+              "again once: the overlap window)")
+        # As 15 minutes later (the next scheduled cycle): the last query ran well after the burst.
+        import datetime
+
+        from django.utils import timezone
+
+        from sync_engine.pull.models import PullWatermark
+
+        PullWatermark.objects.filter(connection=connection).update(queried_at=timezone.now() + datetime.timedelta(minutes=15))
+        steady = pull_incremental(connection_id=connection.pk)
+        print(f"Idle cycle once a cycle has run after the burst: {steady.summary.api_calls} API call(s)")
 
         if args.latency_samples:
             samples = sorted(latency(connection, emu, links, args.latency_samples))
