@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "proposals",
     "integrations",
     "sync_engine",
+    "sync_engine.pull",
     "demo",  # entry points (demo seeding): above every layer
 ]
 
@@ -349,11 +350,18 @@ COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 600)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
+# Create the org's Outbound Message + workflow rule (real-time pull) when a connection that
+# pulls connects or saves its settings (sync_engine.pull.rules). The test suite switches it off.
+COTHON_OUTBOUND_RULES_AUTO = env_bool("COTHON_OUTBOUND_RULES_AUTO", True)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "sync_engine.sweep_outbox", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
     "deadline-reminders": {"task": "sync_engine.deadline_reminders", "schedule": 3600.0},
     "scheduled-syncs": {"task": "sync_engine.scheduled_syncs", "schedule": 60.0},
+    # Salesforce → Cothon: each connection's incremental pull when due, and Outbound Messages
+    # whose processing task was lost (sync_engine.pull).
+    "scheduled-pulls": {"task": "sync_engine.pull.scheduled_pulls", "schedule": 60.0},
+    "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.

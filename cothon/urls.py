@@ -19,6 +19,8 @@ urlpatterns = [
     path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),
     path("sync/", include("sync_engine.urls")),
+    # Salesforce Outbound Messages (no login: a secret token per connection, the org id checked).
+    path("integrations/", include("sync_engine.pull.urls")),
     path("api/v1/", include("cothon.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (?script): no inline script,

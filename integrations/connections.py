@@ -170,6 +170,9 @@ def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, a
         connection_health_refresh(connection=connection)
     except SalesforceError:
         pass  # health is informative; the connection itself works
+    from sync_engine.pull.rules import outbound_rules_refresh_later
+
+    outbound_rules_refresh_later(connection_id=connection.pk)  # real-time pull: the org's Outbound Message (best effort)
     return connection
 
 

@@ -137,8 +137,13 @@ def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], act
         try:
             with transaction.atomic():
                 number = (connection.settings_versions.values_list("version", flat=True).first() or 0) + 1
-                return ConnectionSettingsVersion.objects.create(
+                version = ConnectionSettingsVersion.objects.create(
                     connection=connection, version=number, data=data, changed_by=actor, summary="\n".join(changes))
+            from sync_engine.pull.rules import outbound_rules_refresh_later
+
+            # The Outbound Message carries the mapped fields: bring it up to date (best effort, after commit).
+            outbound_rules_refresh_later(connection_id=connection.pk)
+            return version
         except IntegrityError:
             continue  # two admins saved at once: take the next number
     raise RuntimeError("Could not save the settings version")

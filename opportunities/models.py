@@ -113,6 +113,10 @@ class Opportunity(TenantOwned):
     last_analyzed_at = models.DateTimeField(null=True, blank=True)
     description = models.TextField(blank=True, max_length=32000)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Extended data: the org's custom fields that no mapping reads, as last pulled, per
+    # connection ({connection id: {"org": name, "fields": {...}, "pulled_at": iso, "warnings": [...]}}).
+    # Shown on the record page; written only by the pull (sync_engine.pull).
+    salesforce_extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]

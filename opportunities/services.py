@@ -24,7 +24,7 @@ from opportunities.models import (
     OpportunityStatus,
     Requirement,
 )
-from sync_engine.vocabulary import Event, RecordType
+from sync_engine.vocabulary import Event, Origin, RecordType
 from sync_engine.outbox import record_change
 
 OPPORTUNITY_FIELDS = (
@@ -50,13 +50,16 @@ def _unique_department_key(tenant: Tenant, name: str) -> str:
 
 
 @transaction.atomic
-def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: str = "") -> Department:
+def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: str = "",
+                      origin: str = Origin.COTHON, origin_connection_id: int | None = None) -> Department:
+    """`origin`/`origin_connection_id`: a department created by the pull (an imported
+    opportunity's Account) is not sent back to the org it came from."""
     department = Department(tenant=tenant, name=name.strip(), acronym=acronym, website=website)
     department.key = _unique_department_key(tenant, department.name)
     _validate(department)
     department.save()
     record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.CREATED,
-                  changed_fields=["name", "acronym", "website"])
+                  changed_fields=["name", "acronym", "website"], origin=origin, origin_connection_id=origin_connection_id)
     return department
 
 
@@ -163,8 +166,10 @@ def _apply(instance, data: Mapping[str, Any], allowed: tuple[str, ...]) -> list[
 
 
 @transaction.atomic
-def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = None, **data: Any) -> Opportunity:
-    """Create an opportunity and queue it for Salesforce (real-time priority)."""
+def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = None, origin: str = Origin.COTHON,
+                       origin_connection_id: int | None = None, **data: Any) -> Opportunity:
+    """Create an opportunity and queue it for Salesforce (real-time priority). One imported
+    from Salesforce (`origin=Origin.SALESFORCE`) is never sent back to its own org."""
     opportunity = Opportunity(tenant=tenant, created_by=created_by)
     _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if opportunity.department_id is not None:
@@ -172,13 +177,16 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=Event.CREATED,
-                  changed_fields=[f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")])
+                  changed_fields=[f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")],
+                  origin=origin, origin_connection_id=origin_connection_id)
     return opportunity
 
 
 @transaction.atomic
-def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mapping[str, Any]) -> Opportunity:
-    """Change fields of an opportunity; only real changes reach the outbox."""
+def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mapping[str, Any], origin: str = Origin.COTHON,
+                       origin_connection_id: int | None = None) -> Opportunity:
+    """Change fields of an opportunity; only real changes reach the outbox. A change pulled
+    from Salesforce (`origin=Origin.SALESFORCE`) is never pushed back to its own org."""
     _assert_tenant(opportunity, tenant)
     changed = _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if not changed:
@@ -194,7 +202,7 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
     if "status" in changed and opportunity.status == OpportunityStatus.SUBMITTED:
         event = Event.SUBMITTED
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=event,
-                  changed_fields=changed)
+                  changed_fields=changed, origin=origin, origin_connection_id=origin_connection_id)
     return opportunity
 
 

@@ -15,5 +15,8 @@ os.environ.setdefault("COTHON_CACHE_PREFIX", f"test-{os.getpid()}")
 
 # Other suites send many bad tokens (fuzzing); tests/security/ sets the real limit per test.
 os.environ.setdefault("COTHON_API_AUTH_FAILURE_LIMIT", "100000")
+# No background Outbound Message setup after every connect/settings save (tests call
+# sync_engine.pull.rules.ensure_outbound_rules themselves).
+os.environ.setdefault("COTHON_OUTBOUND_RULES_AUTO", "0")
 
 from cothon.settings import *  # noqa: E402,F401,F403

@@ -537,10 +537,10 @@ def test_custom_fields_need_a_connected_org(web_as, alice, conn):
 
 
 def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice, conn):
-    """Pull, conflict rules and reconciliation are saved settings without behaviour until two-way
-    sync lands: the page must not promise them."""
+    """Conflict rules and reconciliation are saved settings without behaviour yet: the page must
+    not promise them (the pull itself works and the page says what it does)."""
     html = web_as(alice.admin).get(_url("settings", conn)).content.decode()
-    assert 'id="pull-not-available"' in html and "changes made in Salesforce are not pulled into Cothon" in html
+    assert 'id="pull-in-effect"' in html and "Changes made in Salesforce come back to Cothon" in html
     assert 'id="conflicts-not-applied"' in html and "Not applied yet." in html
     assert "Reconciliation does not run yet" in html
 

@@ -58,6 +58,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "sync:record_run_status": {"pk": "record_run"},
     **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "run_list", "usage")},
     **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
+    # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
+    # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
+    "sync_pull:outbound": {"token": "@0-forged"},
     **{f"api:{n}": {"pk": "opportunity"} for n in ("opportunity-detail", "opportunity-comments")},
     **{f"api:{n}": {"pk": "analysis"} for n in ("analysis-detail", "analysis-complete", "analysis-requirements")},
     **{f"api:{n}": {"pk": "proposal"} for n in ("proposal-detail", "proposal-document", "proposal-generate")},

@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Demo tenant {slug!r} is missing: run `manage.py seed_demo` first.")
             connection = self._connect(tenant, creds, name)
             self._confirm_mappings(connection)
+            self._outbound_rules(connection, creds)
             if not options["no_sync"]:
                 self._first_sync(connection)
 
@@ -94,6 +95,51 @@ class Command(BaseCommand):
             admin = connection.tenant.memberships.filter(role="admin").first()
             settings_save(connection=connection, data=data, actor=admin.user if admin else None)
             self.stdout.write(f"{connection.tenant.name}: stage and Type mappings confirmed for the org's values.")
+
+    def _outbound_rules(self, connection: SalesforceConnection, creds: dict) -> None:
+        """Real-time pull for the demo: the org's Outbound Message + workflow rule pointing at
+        this Cothon (COTHON_BASE_URL). Best effort: without it, changes arrive with the
+        incremental pull."""
+        if connection.status != "connected":
+            return
+        from sync_engine.pull.rules import ensure_outbound_rules
+
+        try:
+            result = ensure_outbound_rules(connection=connection)
+        except SalesforceError as exc:
+            if exc.code in ("INVALID_TYPE", "NOT_FOUND") and self._emulator_rule(connection, creds):
+                return
+            self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce not switched on "
+                              f"({exc.code}: {exc.message}); the incremental pull brings changes every few minutes.")
+            return
+        self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message {result.message}, "
+                          f"workflow rule {result.rule}.")
+
+    def _emulator_rule(self, connection: SalesforceConnection, creds: dict) -> bool:
+        """An emulator whose Tooling API does not take WorkflowOutboundMessage yet: the same rule
+        through its ops hook (demo only: the emulator is local and its key is in the credentials)."""
+        import requests
+
+        from sync_engine.pull.rules import message_fields, receiver_url
+
+        if not creds.get("http_url") or not creds.get("admin_key"):
+            return False
+        try:
+            session = requests.Session()
+            session.trust_env = False
+            session.headers["X-Emulator-Key"] = creds["admin_key"]
+            response = session.post(f"{creds['http_url']}/_emulator/outbound/rules", timeout=30, json={
+                "org": creds.get("org"), "name": "Cothon Sync", "object": "Opportunity",
+                "criteria": {"field": "IsDeleted", "value": False}, "evaluation": "created_and_every_edit",
+                "endpoint_url": receiver_url(connection),
+                "fields": message_fields(connection, describe=describe_get(connection=connection, sobject="Opportunity"))})
+        except requests.RequestException:
+            return False
+        if response.status_code != 201:
+            return False
+        self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message rule "
+                          "registered with the local emulator.")
+        return True
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
         if connection.status != "connected":

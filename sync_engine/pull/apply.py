@@ -1,0 +1,541 @@
+"""pull_apply: Salesforce Opportunity records in, Cothon opportunities updated or imported.
+
+For each record: a record deleted in Salesforce marks its link "deleted in Salesforce" (the
+Cothon record stays); a record already seen at this SystemModstamp is skipped silently (the
+incremental's overlap window and Outbound Message replays); a record whose mapped values are
+what we last pushed or agreed on is our own echo — nothing is written, nothing is pushed; the
+rest go through `opportunity_from_salesforce` and the opportunities services with
+`origin=salesforce`, so the change is never pushed back to this org (other push-enabled orgs
+still get it). Unlinked records are imported only where the connection's import setting is on
+and they pass its import filter.
+
+Every applied, skipped or failed record is a SyncLog row with direction "pull"; echoes and
+not-imported records are counted in one row per call (a commercial pipeline must not write a
+log row per record per cycle)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.mapping.opportunity_inbound import (
+    InboundContext,
+    id18,
+    normalize,
+    opportunity_from_salesforce,
+    parse_datetime,
+    pulled_mappings,
+)
+from integrations.models import SalesforceConnection
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.soql import soql_quote
+from integrations.sync_settings import settings_current
+from opportunities import services as opportunity_services
+from opportunities.models import Department, Opportunity
+from sync_engine.links import values_hash
+from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
+from sync_engine.vocabulary import Origin, RecordType
+
+logger = logging.getLogger(__name__)
+
+CALL_KIND = "pull"
+APPLY_CHUNK = 100
+
+
+@dataclass
+class PullSummary:
+    seen: int = 0
+    applied: int = 0
+    created: int = 0
+    echoes: int = 0
+    unchanged: int = 0
+    already_seen: int = 0
+    not_imported: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, other: "PullSummary") -> None:
+        for name in ("seen", "applied", "created", "echoes", "unchanged", "already_seen", "not_imported", "skipped",
+                     "deleted", "failed", "api_calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.warnings.extend(other.warnings)
+
+
+@dataclass
+class PullContext:
+    """One pull call's connection, settings, lazily made client and log rows."""
+
+    connection: SalesforceConnection
+    settings: dict[str, Any]
+    client_factory: Callable[[], Any] | None = None
+    source: str = "incremental"
+    logs: list[SyncLog] = field(default_factory=list)
+    calls: int = 0
+    _client: Any = None
+    _labels: dict[str, str] | None = None
+
+    @property
+    def sobject(self) -> str:
+        return (self.settings.get("objects") or {}).get("opportunity", "Opportunity")
+
+    def field_labels(self) -> dict[str, str]:
+        """API name → label from the cached describe (no call): extended data shows labels."""
+        if self._labels is None:
+            from integrations.models import DescribeCache
+
+            payload = (DescribeCache.objects.filter(connection=self.connection, sobject=self.sobject)
+                       .values_list("payload", flat=True).first()) or {}
+            self._labels = {f["name"]: f.get("label") or f["name"] for f in payload.get("fields", [])}
+        return self._labels
+
+    def client(self):
+        if self._client is None:
+            if self.client_factory is None:
+                raise SalesforceError("NO_CLIENT", "This pull has no Salesforce client.")
+            self._client = self.client_factory()
+        return self._client
+
+    def on_call(self, record) -> None:
+        self.calls += 1
+
+    def log(self, *, operation: str, result: str, opportunity: Opportunity | None = None, salesforce_id: str = "",
+            label: str = "", code: str = "", message: str = "", hint: str = "") -> None:
+        self.logs.append(SyncLog(
+            tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, direction=SyncDirection.PULL,
+            record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk if opportunity else None,
+            record_label=(label or (opportunity.title if opportunity else ""))[:255], sobject=self.sobject,
+            salesforce_id=salesforce_id, operation=operation[:20], result=result, error_code=code[:80],
+            error_message=message[:4000], hint=hint))
+
+    def flush(self) -> None:
+        if self.logs:
+            if self.calls and not any(row.api_calls for row in self.logs):
+                self.logs[0].api_calls = min(self.calls, 32767)
+            SyncLog.objects.bulk_create(self.logs, batch_size=500)
+            self.logs = []
+        if self.calls:
+            hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+            bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection.pk, hour=hour, kind=CALL_KIND)
+            ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + self.calls)
+            self.calls = 0
+
+
+def client_factory_for(connection: SalesforceConnection, ctx_holder: list) -> Callable[[], Any]:
+    """A client made on first use, its calls counted on the context and fed to the governor."""
+    def make():
+        from integrations.connections import client_for
+        from sync_engine.governor import get_governor
+
+        governor = get_governor()
+
+        def on_call(record) -> None:
+            ctx_holder[0].on_call(record)
+            if record.usage is not None:
+                governor.observe(connection.pk, record.usage.used, record.usage.allowance)
+        return client_for(connection, on_call=on_call)
+    return make
+
+
+def import_enabled(settings: dict[str, Any]) -> bool:
+    """Opportunities created in Salesforce come into Cothon only where this is on: by default
+    for pull-only connections, not for bidirectional or hybrid ones (decisions.md)."""
+    direction = settings.get("direction", "bidirectional")
+    if direction == "push":
+        return False
+    return bool(settings.get("import_new", direction == "pull"))
+
+
+def import_refusal(record: dict[str, Any], settings: dict[str, Any]) -> str:
+    """Why an unlinked record is not imported ("" when it is)."""
+    if not import_enabled(settings):
+        return "import of opportunities created in Salesforce is off for this connection"
+    rule = settings.get("import_filter") or {}
+    stages = rule.get("stages") or []
+    if stages and record.get("StageName") not in stages:
+        return f"stage “{record.get('StageName')}” is not in the import filter"
+    if rule.get("require_cothon_ref") and not record.get("Cothon_Ref__c"):
+        return "it has no Cothon reference (Cothon_Ref__c) and the import filter requires one"
+    return ""
+
+
+# --- the service ------------------------------------------------------------------------------
+
+def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[str, Any]], client_factory=None,
+               source: str = "incremental", settings: dict[str, Any] | None = None) -> PullSummary:
+    """Apply pulled Opportunity records of one connection. Raises only for infrastructure
+    errors (database, a Salesforce call that failed): the caller then keeps its watermark or
+    its notification unprocessed and tries again."""
+    data = settings if settings is not None else settings_current(connection=connection)
+    holder: list = []
+    ctx = PullContext(connection=connection, settings=data, source=source,
+                      client_factory=client_factory or client_factory_for(connection, holder))
+    holder.append(ctx)
+    summary = PullSummary(seen=len(sobject_records))
+    if data.get("direction", "bidirectional") == "push" or not sobject_records:
+        summary.skipped = len(sobject_records)
+        return summary  # push-only never writes Cothon
+    try:
+        _apply_records(ctx, sobject_records, summary)
+    finally:
+        summary.api_calls += ctx.calls
+        ctx.flush()
+    return summary
+
+
+def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: PullSummary) -> None:
+    connection = ctx.connection
+    for record in records:
+        record["Id"] = id18(record.get("Id"))
+    ids = [r["Id"] for r in records if r.get("Id")]
+    links = {link.salesforce_id: link for link in SyncLink.objects.filter(
+        connection=connection, record_type=RecordType.OPPORTUNITY, sobject=ctx.sobject, salesforce_id__in=ids)}
+    opportunities = Opportunity.objects.filter(tenant_id=connection.tenant_id, pk__in=[link.record_id for link in links.values()])
+    current = {o.pk: o for o in opportunities.select_related("department")}
+    mappings = pulled_mappings(ctx.settings)
+    work: list[tuple[dict, SyncLink | None, Opportunity | None]] = []
+    echoed: list[SyncLink] = []
+    not_imported: dict[str, int] = {}
+    for record in records:
+        link = links.get(record["Id"])
+        if _is_deleted(record):
+            if link is not None:
+                _mark_deleted(ctx, link, current.get(link.record_id), record, summary)
+            continue
+        stamp = parse_datetime(record.get("SystemModstamp") or "")
+        if link is not None and stamp is not None and link.salesforce_modstamp and stamp <= link.salesforce_modstamp:
+            summary.already_seen += 1
+            continue
+        if link is None:
+            refusal = import_refusal(record, ctx.settings)
+            if refusal:
+                not_imported[refusal] = not_imported.get(refusal, 0) + 1
+                continue
+            matched = _match_by_reference(ctx, record, links)
+            if matched is not None:
+                link, opportunity = matched
+                current[opportunity.pk] = opportunity
+        opportunity = current.get(link.record_id) if link is not None else None
+        if link is not None and opportunity is None:
+            summary.skipped += 1
+            ctx.log(operation="skip", result=SyncResult.SKIPPED, salesforce_id=record["Id"], label=record.get("Name") or "",
+                    code="DELETED_IN_COTHON", message="The Cothon opportunity of this record was deleted: it is not re-created.")
+            continue
+        if link is not None and _is_echo(link, record, mappings):
+            summary.echoes += 1
+            if stamp is not None and (link.salesforce_modstamp is None or stamp > link.salesforce_modstamp):
+                link.salesforce_modstamp = stamp
+                echoed.append(link)
+            continue
+        work.append((record, link, opportunity))
+    # Echoes write nothing but the stamp seen (so the overlap window skips them next time): one statement.
+    SyncLink.objects.bulk_update(echoed, ["salesforce_modstamp"], batch_size=500)
+    for refusal, count in not_imported.items():
+        summary.not_imported += count
+        ctx.log(operation="not imported", result=SyncResult.SKIPPED, code="NOT_IMPORTED",
+                label=f"{count} Salesforce opportunit{'y' if count == 1 else 'ies'} not linked to Cothon",
+                message=f"Not imported: {refusal}.")
+    if not work:
+        return
+    inbound = _inbound_context(ctx, [r for r, _l, _o in work])
+    # One commit per chunk, a savepoint per record: a refused record rolls back alone, and row
+    # locks are held for one chunk only (users' edits wait a fraction of a second at most).
+    for start in range(0, len(work), APPLY_CHUNK):
+        chunk = work[start:start + APPLY_CHUNK]
+        with transaction.atomic():
+            # Locked and read afresh: the changes are computed from the values they will replace.
+            locked = Opportunity.objects.select_for_update(of=("self",)).filter(pk__in=[o.pk for _r, _l, o in chunk if o is not None])
+            fresh = {o.pk: o for o in locked.select_related("department")}
+            for record, link, opportunity in chunk:
+                if opportunity is not None and opportunity.pk not in fresh:
+                    continue  # deleted in Cothon a moment ago
+                _apply_one(ctx, inbound, record, link, fresh.get(opportunity.pk) if opportunity else None, summary)
+
+
+def _is_deleted(record: dict[str, Any]) -> bool:
+    value = record.get("IsDeleted")
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _is_echo(link: SyncLink, record: dict[str, Any], mappings: list[dict]) -> bool:
+    """Our own write coming back: the mapped values hash to what we last pushed, or every mapped
+    field equals the base snapshot (the values both sides agreed on last)."""
+    base = link.base_snapshot or {}
+    if not base:
+        return False
+    names = [m["sf_field"] for m in mappings if m["sf_field"] in record]
+    if not names:
+        return True
+    pulled = {name: _comparable(name, record[name]) for name in names}
+    if link.pushed_hash:
+        pushed_keys = [k for k in base if k in record]
+        if pushed_keys and values_hash({k: record[k] for k in pushed_keys}) == link.pushed_hash and \
+                all(pulled[n] is None for n in names if n not in base):
+            return True
+    return all(pulled[name] == _comparable(name, base.get(name)) for name in names)
+
+
+def _comparable(name: str, value: Any) -> Any:
+    normalized = normalize(value)
+    return id18(normalized) if name in ("OwnerId", "AccountId") and normalized else normalized
+
+
+def _mark_deleted(ctx: PullContext, link: SyncLink, opportunity: Opportunity | None, record: dict, summary: PullSummary) -> None:
+    summary.deleted += 1
+    if link.status == LinkStatus.DELETED_IN_SALESFORCE:
+        return
+    SyncLink.objects.filter(pk=link.pk).update(status=LinkStatus.DELETED_IN_SALESFORCE, updated_at=timezone.now(),
+                                               salesforce_modstamp=parse_datetime(record.get("SystemModstamp") or "") or link.salesforce_modstamp)
+    ctx.log(operation="deleted", result=SyncResult.SUCCESS, opportunity=opportunity, salesforce_id=link.salesforce_id,
+            code="DELETED_IN_SALESFORCE",
+            message="Deleted in Salesforce: the Cothon opportunity stays and no longer syncs with this record.")
+
+
+def _match_by_reference(ctx: PullContext, record: dict, links: dict[str, SyncLink]) -> tuple[SyncLink, Opportunity] | None:
+    """An unlinked record carrying the reference of a Cothon opportunity that has no link in this
+    connection yet is that opportunity (the push's external id): link instead of duplicating."""
+    reference = (record.get("Cothon_Ref__c") or "").strip()
+    if not reference:
+        return None
+    opportunity = Opportunity.objects.filter(tenant_id=ctx.connection.tenant_id, reference=reference).select_related("department").first()
+    if opportunity is None or SyncLink.objects.filter(connection=ctx.connection, record_type=RecordType.OPPORTUNITY,
+                                                      record_id=opportunity.pk, sobject=ctx.sobject).exists():
+        return None
+    link = SyncLink.objects.create(tenant_id=ctx.connection.tenant_id, connection=ctx.connection, record_type=RecordType.OPPORTUNITY,
+                                   record_id=opportunity.pk, sobject=ctx.sobject, salesforce_id=record["Id"],
+                                   matched_by=MatchedBy.EXTERNAL_ID, status=LinkStatus.SYNCED)
+    links[record["Id"]] = link
+    return link, opportunity
+
+
+# --- users and departments ----------------------------------------------------------------------
+
+def _inbound_context(ctx: PullContext, records: list[dict]) -> InboundContext:
+    users = {id18(sf_id): user_id for user_id, sf_id in
+             ctx.connection.user_links.exclude(salesforce_user_id="").values_list("user_id", "salesforce_user_id")}
+    names = {}
+    for record in records:
+        owner = record.get("Owner")
+        if isinstance(owner, dict) and owner.get("Name") and record.get("OwnerId"):
+            names[id18(record["OwnerId"])] = owner["Name"]
+    department_accounts = dict(SyncLink.objects.filter(connection=ctx.connection, record_type=RecordType.DEPARTMENT)
+                               .exclude(salesforce_id="").values_list("record_id", "salesforce_id"))
+    inverse = {id18(acc): dept for dept, acc in department_accounts.items()}
+    wanted = {id18(r.get("AccountId")) for r in records if r.get("AccountId")} - set(inverse)
+    account_departments: dict[str, int | None] = dict(inverse)
+    if wanted:
+        account_departments.update(_departments_for_accounts(ctx, wanted, records))
+        for account_id, department_id in account_departments.items():
+            if department_id is not None:
+                department_accounts.setdefault(department_id, account_id)
+    return InboundContext(settings=ctx.settings, users_by_salesforce_id=users, user_names=names,
+                          account_departments=account_departments, department_accounts=department_accounts,
+                          integration_user_id=id18(ctx.connection.sf_user_id))
+
+
+def _departments_for_accounts(ctx: PullContext, account_ids: set[str], records: list[dict]) -> dict[str, int | None]:
+    """Account → department: by Cothon_Department_Key__c, then by name; a department is created
+    (and linked to the Account) only because an opportunity being applied needs it."""
+    info: dict[str, dict] = {}
+    for record in records:
+        account = record.get("Account")
+        if isinstance(account, dict) and record.get("AccountId") and account.get("Name"):
+            info[id18(record["AccountId"])] = account
+    missing = sorted(account_ids - set(info))
+    if missing:
+        info.update(_read_accounts(ctx, missing))
+    tenant_id = ctx.connection.tenant_id
+    found: dict[str, int | None] = {}
+    for account_id in account_ids:
+        account = info.get(account_id)
+        if not account:
+            found[account_id] = None
+            continue
+        department = _department_for(tenant_id, account)
+        if department is None:
+            department = opportunity_services.department_create(
+                tenant=ctx.connection.tenant, name=_free_department_name(tenant_id, account["Name"]),
+                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+        SyncLink.objects.get_or_create(
+            connection=ctx.connection, record_type=RecordType.DEPARTMENT, record_id=department.pk, sobject="Account",
+            defaults={"tenant_id": tenant_id, "salesforce_id": account_id, "matched_by": MatchedBy.PULLED,
+                      "status": LinkStatus.SYNCED, "base_snapshot": {"Name": account["Name"]}, "last_synced_at": timezone.now()})
+        found[account_id] = department.pk
+    return found
+
+
+def _read_accounts(ctx: PullContext, account_ids: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for start in range(0, len(account_ids), 200):
+        chunk = ", ".join(soql_quote(a) for a in account_ids[start:start + 200])
+        try:
+            rows = list(ctx.client().query_all_iter(f"SELECT Id, Name, Cothon_Department_Key__c FROM Account WHERE Id IN ({chunk})"))
+        except SalesforceError as exc:
+            if exc.code != "INVALID_FIELD":
+                raise
+            rows = list(ctx.client().query_all_iter(f"SELECT Id, Name FROM Account WHERE Id IN ({chunk})"))
+        for row in rows:
+            out[id18(row["Id"])] = row
+    return out
+
+
+def _department_for(tenant_id: int, account: dict) -> Department | None:
+    key = account.get("Cothon_Department_Key__c") or ""
+    if key:
+        prefix, _, bare = key.partition(".")
+        if prefix == f"t{tenant_id}" and bare:
+            department = Department.objects.filter(tenant_id=tenant_id, key=bare).first()
+            if department is not None:
+                return department
+    return Department.objects.filter(tenant_id=tenant_id, name__iexact=(account.get("Name") or "").strip()).first()
+
+
+def _free_department_name(tenant_id: int, name: str) -> str:
+    return (name or "Salesforce account").strip()[:255]
+
+
+# --- applying one record ------------------------------------------------------------------------
+
+def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: SyncLink | None, opportunity: Opportunity | None,
+               summary: PullSummary) -> None:
+    stamp = parse_datetime(record.get("SystemModstamp") or "")
+    base = (link.base_snapshot or {}) if link is not None else {}
+    result = opportunity_from_salesforce(record, opportunity, inbound, base=base)
+    summary.warnings.extend(result.warnings)
+    try:
+        with transaction.atomic():
+            if opportunity is None:
+                opportunity = _import(ctx, record, result)
+                summary.created += 1
+                operation = "create"
+            else:
+                changes = _instances(result.changes)
+                dropped = _update_with_retry(ctx, opportunity, changes, result)
+                if dropped:
+                    result.skipped.extend(dropped)
+                operation = "update" if result.changes else "unchanged"
+            _store_extra(ctx, opportunity, result)
+            link = _settle_link(ctx, link, opportunity, record, result, stamp)
+    except ValidationError as exc:
+        summary.failed += 1
+        ctx.log(operation="create" if opportunity is None else "update", result=SyncResult.FAILED, opportunity=opportunity,
+                salesforce_id=record["Id"], label=record.get("Name") or "", code="INVALID_VALUE",
+                message=_messages(exc), hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
+        return
+    if operation == "unchanged":
+        summary.unchanged += 1
+    else:
+        summary.applied += 1
+    if operation != "unchanged" or result.skipped:
+        ctx.log(operation=operation, result=SyncResult.SUCCESS, opportunity=opportunity, salesforce_id=record["Id"],
+                code="FIELDS_SKIPPED" if result.skipped else "",
+                message="; ".join(part for part in (
+                    ("Changed: " + ", ".join(sorted(result.changes))) if result.changes else "",
+                    ("Not applied: " + result.reasons) if result.skipped else "") if part))
+
+
+def _instances(changes: dict[str, Any]) -> dict[str, Any]:
+    """Department and assignee ids → the instances the opportunities services take."""
+    out = dict(changes)
+    if "department" in out and out["department"] is not None:
+        out["department"] = Department.objects.get(pk=out["department"])
+    if "assignee" in out and out["assignee"] is not None:
+        out["assignee"] = get_user_model().objects.get(pk=out["assignee"])
+    return out
+
+
+def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict[str, Any], result) -> list[tuple[str, str]]:
+    """Apply; a value Cothon refuses (a reference another opportunity uses, say) is left out
+    with its reason and the rest applied."""
+    if not changes:
+        return []
+    try:
+        # opportunity_update is atomic itself: a refused value rolls back to here.
+        opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=opportunity, data=changes,
+                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+    except ValidationError as exc:
+        bad = set(getattr(exc, "message_dict", {}) or {})
+        if not bad or not (bad & set(changes)):
+            raise
+        dropped = [(name, _messages(exc)) for name in sorted(bad & set(changes))]
+        for name in bad:
+            changes.pop(name, None)
+            result.changes.pop(name, None)
+            for sf_field, value in list(result.agreed.items()):
+                if _cothon_name(ctx.settings, sf_field) == name:
+                    result.agreed.pop(sf_field)
+        fresh = Opportunity.objects.get(pk=opportunity.pk)
+        opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=fresh, data=changes,
+                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+        return dropped
+    return []
+
+
+def _cothon_name(settings: dict, sf_field: str) -> str:
+    for mapping in settings.get("opportunity_mappings") or []:
+        if mapping["sf_field"] == sf_field:
+            return "value_min" if mapping["cothon_field"] == "value" else mapping["cothon_field"]
+    return ""
+
+
+def _import(ctx: PullContext, record: dict, result) -> Opportunity:
+    data = _instances(result.changes)
+    if not data.get("title"):
+        data["title"] = (record.get("Name") or "Salesforce opportunity")[:255]
+    return opportunity_services.opportunity_create(tenant=ctx.connection.tenant, origin=Origin.SALESFORCE,
+                                                   origin_connection_id=ctx.connection.pk, **data)
+
+
+def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
+    """Extended data: the custom fields no mapping reads, and the pull's warnings, per connection."""
+    key = str(ctx.connection.pk)
+    extra = dict(opportunity.salesforce_extra or {})
+    fields = {**(extra.get(key) or {}).get("fields", {}), **result.extra}
+    labels = ctx.field_labels() if fields else {}
+    entry = {"org": ctx.connection.name, "fields": fields, "labels": {name: labels.get(name, name) for name in fields},
+             "warnings": result.warnings, "unmapped_owner": result.unmapped_owner,
+             "notes": result.notes or (extra.get(key) or {}).get("notes", [])}
+    previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
+    if previous == entry or (not previous and not fields and not result.warnings and not result.notes):
+        return  # nothing new to show (most records: no custom fields, no warning)
+    entry["pulled_at"] = timezone.now().isoformat(timespec="seconds")
+    extra[key] = entry
+    Opportunity.objects.filter(pk=opportunity.pk).update(salesforce_extra=extra)
+    opportunity.salesforce_extra = extra
+
+
+def _settle_link(ctx: PullContext, link: SyncLink | None, opportunity: Opportunity, record: dict, result,
+                 stamp: datetime.datetime | None) -> SyncLink:
+    """The base snapshot takes the fields both sides now hold (applied or already equal) —
+    never a field that was skipped — with the SystemModstamp seen."""
+    now = timezone.now()
+    if link is None:
+        return SyncLink.objects.create(
+            tenant_id=ctx.connection.tenant_id, connection=ctx.connection, record_type=RecordType.OPPORTUNITY,
+            record_id=opportunity.pk, sobject=ctx.sobject, salesforce_id=record["Id"], matched_by=MatchedBy.PULLED,
+            status=LinkStatus.SYNCED, base_snapshot=dict(result.agreed), salesforce_modstamp=stamp, last_synced_at=now)
+    snapshot = dict(link.base_snapshot or {})
+    snapshot.update(result.agreed)
+    link.base_snapshot = snapshot
+    link.salesforce_modstamp = stamp or link.salesforce_modstamp
+    link.last_synced_at = now
+    if link.status in (LinkStatus.DELETED_IN_SALESFORCE, LinkStatus.PENDING):
+        link.status = LinkStatus.SYNCED  # undeleted in Salesforce, or first seen from there
+    link.save(update_fields=["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
+    return link
+
+
+def _messages(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return "; ".join(exc.messages)
