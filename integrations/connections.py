@@ -26,7 +26,7 @@ from integrations.models import (
     SalesforceConnection,
 )
 from integrations.salesforce import hosts, oauth
-from integrations.signals import connection_reconnected
+from integrations.signals import connection_connected, connection_reconnected
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from integrations.salesforce.errors import ErrorKind, SalesforceAuthError, SalesforceError
 
@@ -170,9 +170,7 @@ def _finish_connect(connection: SalesforceConnection, grant: oauth.TokenGrant, a
         connection_health_refresh(connection=connection)
     except SalesforceError:
         pass  # health is informative; the connection itself works
-    from sync_engine.pull.rules import outbound_rules_refresh_later
-
-    outbound_rules_refresh_later(connection_id=connection.pk)  # real-time pull: the org's Outbound Message (best effort)
+    connection_connected.send(sender=SalesforceConnection, connection=connection)
     return connection
 
 

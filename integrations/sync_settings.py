@@ -19,6 +19,7 @@ from django.utils import timezone
 from integrations.mapping.validation import ValidationReport, validate_settings
 from integrations.models import ConnectionSettingsVersion, DescribeCache, Environment, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
+from integrations.signals import settings_saved
 from integrations.settings_schema import SettingsShapeError, SyncSettings, default_settings_dict, normalise
 
 DESCRIBE_MAX_AGE = datetime.timedelta(hours=1)
@@ -139,10 +140,7 @@ def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], act
                 number = (connection.settings_versions.values_list("version", flat=True).first() or 0) + 1
                 version = ConnectionSettingsVersion.objects.create(
                     connection=connection, version=number, data=data, changed_by=actor, summary="\n".join(changes))
-            from sync_engine.pull.rules import outbound_rules_refresh_later
-
-            # The Outbound Message carries the mapped fields: bring it up to date (best effort, after commit).
-            outbound_rules_refresh_later(connection_id=connection.pk)
+            settings_saved.send(sender=SalesforceConnection, connection=connection, version=version)
             return version
         except IntegrityError:
             continue  # two admins saved at once: take the next number

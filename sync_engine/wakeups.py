@@ -186,6 +186,14 @@ def _send(target: int, lane: str, countdown: float) -> None:
         logger.warning("Could not enqueue %s for %s; the sweeper will retry", name, target, exc_info=True)
 
 
+def send_named(name: str, *, args: list, queue: str) -> None:
+    """Enqueue a sync task that has no wake-up row (the pull's tasks: an incremental pull, the
+    processing of stored notifications, the org's Outbound Message setup), by name, so nothing
+    in the sync engine imports the task modules. Raises what the broker raises: the caller
+    decides whether its sweeper covers a lost message."""
+    current_app.send_task(name, args=args, queue=queue)
+
+
 def started(connection_id: int, lane: str) -> None:
     """A task of this lane is running: its wake-up is consumed (a later one, asked for after
     this task was sent, stays)."""

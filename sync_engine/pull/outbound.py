@@ -140,10 +140,10 @@ def notifications_receive(*, connection: SalesforceConnection, body: bytes) -> i
 
 
 def enqueue_processing(connection_id: int) -> None:
-    from sync_engine.pull import tasks
+    from sync_engine import wakeups
 
     try:
-        tasks.process_notifications.apply_async(args=[connection_id], queue="realtime")
+        wakeups.send_named("sync_engine.pull.process_notifications", args=[connection_id], queue="realtime")
     except Exception:  # noqa: BLE001 - stored already: the sweeper sends it again
         logger.warning("Could not enqueue notification processing for connection %s", connection_id, exc_info=True)
 

@@ -164,10 +164,10 @@ def outbound_rules_refresh_later(*, connection_id: int) -> None:
         return
 
     def enqueue() -> None:
-        from sync_engine.pull import tasks
+        from sync_engine import wakeups
 
         try:
-            tasks.ensure_outbound_rules_task.apply_async(args=[connection_id], queue="default")
+            wakeups.send_named("sync_engine.pull.ensure_outbound_rules", args=[connection_id], queue="default")
         except Exception:  # noqa: BLE001 - best effort
             logger.warning("Could not enqueue the Outbound Message setup for connection %s", connection_id, exc_info=True)
 

@@ -38,9 +38,9 @@ def pulls_due(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 def scheduled_pulls(*, now: datetime.datetime | None = None) -> list[int]:
-    from sync_engine.pull import tasks
+    from sync_engine import wakeups
 
     due = pulls_due(now=now)
     for connection_id in due:
-        tasks.pull_incremental_task.apply_async(args=[connection_id], queue="default")
+        wakeups.send_named("sync_engine.pull.incremental", args=[connection_id], queue="default")
     return due

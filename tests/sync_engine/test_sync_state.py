@@ -11,6 +11,7 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from opportunities.models import Opportunity
 from sync_engine.models import LinkStatus, OutboxEntry, OutboxState, RecordType, SyncLink, SyncLog
 from sync_engine.selectors import SyncState, connection_sync_state, record_sync_state, record_sync_states
+from sync_engine.fanout import fan_out_pending
 
 OPP = RecordType.OPPORTUNITY
 
@@ -29,6 +30,7 @@ def _connection(tenant, **fields):
 def world(alice, opportunity_factory):
     conn = _connection(alice.tenant)
     opportunity = opportunity_factory(alice.tenant)
+    fan_out_pending()
     OutboxEntry.objects.all().delete()  # start from "everything pushed"
     Opportunity.objects.filter(pk=opportunity.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
     opportunity.refresh_from_db()
