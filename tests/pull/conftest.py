@@ -19,5 +19,8 @@ def save_settings(connection, **changes):
 
     data = dict(settings_current(connection=connection))
     data.update(changes)
+    if "direction" in changes and "import_new" not in changes:
+        # As an admin switching the direction sees it: import follows the direction's default.
+        data["import_new"] = changes["direction"] == "pull"
     settings_save(connection=connection, data=data, actor=None, against_org=False)
     return data

@@ -43,7 +43,7 @@ def manager(alice, connected, sf):
 
 
 def test_every_mapped_field_comes_back_from_salesforce(alice, connected, sf, manager, department_factory, opportunity_factory):
-    save_settings(connected, picklist_reverse={"category_to_type": {"Services": "it", "New Business": "goods"}})
+    save_settings(connected, picklist_reverse=_reverse(connected, category_to_type={"Services": "it", "New Business": "goods"}))
     department = department_factory(alice.tenant, "Health Canada")
     opportunity = opportunity_factory(alice.tenant, department=department, value_min=Decimal("100000"), value_max=Decimal("300000"),
                                       category="goods", procurement_method="rfp", assignee=alice.admin, description="Ours",
@@ -185,9 +185,33 @@ def test_a_field_changed_in_cothon_and_not_yet_pushed_keeps_cothons_value(alice,
     assert (opportunity.description, opportunity.location) == ("Theirs", "Manitoba")
 
 
-def test_a_picklist_value_standing_for_several_cothon_values_needs_a_declared_reverse(alice, connected, sf, opportunity_factory):
+def _reverse(connection, **maps):
+    """The connection's declared reverse values with these maps' replaced."""
+    from integrations.sync_settings import settings_current
+
+    return {**settings_current(connection=connection)["picklist_reverse"], **maps}
+
+
+def test_a_picklist_value_standing_for_several_cothon_values_comes_back_as_its_declared_reverse(alice, connected, sf, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant, category="goods", description="Ours")
     link = pushed(connected, opportunity)
+    save_settings(connected, picklist_reverse=_reverse(connected, category_to_type={"New Business": "construction", "Services": "it"}))
+    sf.Opportunity.update(link.salesforce_id, {"Type": "Services", "Description": "Theirs"})
+    pull_incremental(connection_id=connected.pk)
+    opportunity.refresh_from_db()
+    assert opportunity.category == "it" and opportunity.description == "Theirs"
+
+
+def test_a_shared_picklist_value_without_a_reverse_is_skipped_and_said(alice, connected, sf, opportunity_factory):
+    """A settings version saved before reverse values existed (saving one now is refused)."""
+    from integrations.models import ConnectionSettingsVersion
+
+    opportunity = opportunity_factory(alice.tenant, category="goods", description="Ours")
+    link = pushed(connected, opportunity)
+    version = connected.settings_versions.first()
+    data = dict(version.data)
+    data["picklist_reverse"] = {}
+    ConnectionSettingsVersion.objects.filter(pk=version.pk).update(data=data)
     sf.Opportunity.update(link.salesforce_id, {"Type": "Services", "Description": "Theirs"})
     pull_incremental(connection_id=connected.pk)
     opportunity.refresh_from_db()
