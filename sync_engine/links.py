@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
-from integrations.sync_settings import settings_current
+from integrations.sync_settings import sync_settings_for
 from sync_engine.models import HeldLink, LinkStatus, SyncLink
 from sync_engine.vocabulary import RecordType
 
@@ -160,14 +160,14 @@ def held_links_adopt(*, connection) -> int:
     held = list(HeldLink.objects.filter(tenant_id=connection.tenant_id))
     if not held:
         return 0
-    objects = settings_current(connection=connection).get("objects") or {}
+    objects = sync_settings_for(connection=connection).objects
     now = timezone.now()
     adopted = 0
     for row in held:
         key, default = LINKED_OBJECTS.get(row.record_type, ("", row.sobject))
         _, created = SyncLink.objects.get_or_create(
             connection=connection, record_type=row.record_type, record_id=row.record_id,
-            sobject=objects.get(key) or default,
+            sobject=getattr(objects, key, "") or default,
             defaults={"tenant_id": connection.tenant_id, "salesforce_id": row.salesforce_id,
                       "status": LinkStatus.SYNCED, "last_synced_at": now})
         adopted += created

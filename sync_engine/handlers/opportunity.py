@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from integrations.mapping import opportunity as mapping, team_member
 from integrations.mapping.activity import Activity, deadline_approaching, proposal_submitted, status_changed
-from integrations.mapping.common import MappingContext, objects
+from integrations.mapping.common import MappingContext
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
@@ -28,7 +28,7 @@ class OpportunityHandler(Handler):
 
     def push(self, batch: Batch, records: list[Opportunity]) -> None:
         ctx = batch.ctx
-        sobject = objects(ctx.settings)["opportunity"]
+        sobject = ctx.settings.objects.opportunity
         context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
                                  base_url=ctx.base_url)
         links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
@@ -70,7 +70,7 @@ class OpportunityHandler(Handler):
         _add_team_members(batch, [o for o in records if o.pk in written], written)
 
     def activities(self, batch: Batch, records: list[Opportunity]) -> list[Activity]:
-        window = (batch.ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
+        window = batch.ctx.settings.activity.batch_window_minutes
         now, zone = timezone.now(), batch.ctx.time_zone
         planned = []
         for opportunity in records:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrations.mapping import requirement as mapping
-from integrations.mapping.common import objects
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import links_for
@@ -21,9 +20,9 @@ class RequirementHandler(Handler):
         if not records:
             return
         ctx = batch.ctx
-        names = objects(ctx.settings)
-        sobject = names["requirement"]
-        parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names["analysis"])
+        names = ctx.settings.objects
+        sobject = names.requirement
+        parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names.analysis)
         links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[r.pk for r in records], sobject=sobject)
         describe = ctx.describe(sobject)
         items = []
@@ -33,7 +32,7 @@ class RequirementHandler(Handler):
                 batch.settle(self.record_type, requirement.pk, retry=True)  # the analysis is not in Salesforce yet
                 continue
             link = links.get(requirement.pk)
-            planned = mapping.to_salesforce(requirement, sobject=sobject, parent_sobject=names["analysis"], parent_id=parent,
+            planned = mapping.to_salesforce(requirement, sobject=sobject, parent_sobject=names.analysis, parent_id=parent,
                                             linked=bool(link and link.salesforce_id), describe_fields=describe)
             item = Item(record_type=self.record_type, record_id=requirement.pk, label=planned.label, fields=planned.fields,
                         entries=batch.entries_of(self.record_type, requirement.pk), external_id_field=planned.external_id_field,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import SalesforceConnection
+from integrations.settings_schema import SyncSettings
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from sync_engine.models import ApiCallBucket, OutboxEntry, SyncLog, SyncResult, SyncRun
 
@@ -31,7 +31,7 @@ class Outcome:
 class PushContext:
     connection: SalesforceConnection
     client: SalesforceClient
-    settings: dict[str, Any]
+    settings: SyncSettings
     describe_fields: dict[str, dict] | None
     user_ids: dict[int, str]
     base_url: str
