@@ -188,11 +188,11 @@ def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mappin
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
-    event = "status_changed" if "status" in changed and previous_status != opportunity.status else "updated"
-    if event == "status_changed" and opportunity.status == OpportunityStatus.SUBMITTED:
-        event = Event.SUBMITTED  # logged in Salesforce as a completed "Proposal submitted" Task
-    if "assignee" in changed and event == Event.UPDATED:
-        event = "assigned"
+    # The changed fields say what changed (a status, an assignee: the push logs the Task or adds
+    # the team member from them); a move to Submitted is its own event, logged in Salesforce as a
+    # completed "Proposal submitted" Task.
+    submitted = "status" in changed and previous_status != opportunity.status and opportunity.status == OpportunityStatus.SUBMITTED
+    event = Event.SUBMITTED if submitted else Event.UPDATED
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=event,
                   changed_fields=changed)
     return opportunity
