@@ -29,6 +29,13 @@ def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int]
     return {link.record_id: link for link in qs}
 
 
+def linked_salesforce_ids(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, str]:
+    """{record id: Salesforce id} of the records linked in this object (a linked record without
+    an id yet is absent). Two columns, not whole links: the push asks this for every batch."""
+    return dict(SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids),
+                                        sobject=sobject).exclude(salesforce_id="").values_list("record_id", "salesforce_id"))
+
+
 _LINK_COLUMNS = ("tenant_id", "connection_id", "record_type", "record_id", "sobject", "salesforce_id", "matched_by", "status",
                  "pushed_hash", "base_snapshot", "last_synced_at", "last_error_code", "last_error_message", "last_error_hint",
                  "created_at", "updated_at")
