@@ -43,6 +43,8 @@ class MappingContext:
     user_ids: dict[int, str] = field(default_factory=dict)  # Cothon user id -> Salesforce User Id
     base_url: str = ""
     time_zone: str = ""  # the tenant's zone: dates the product writes follow it
+    # What the payload functions work out once per context (e.g. the opportunity mapping plan).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def json_value(value: Any) -> Any:

@@ -86,29 +86,20 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool
         write.external_id_field = None
         write.notes.append("No reference number: matched by exact Name + CloseDate, created when no match.")
     cleared = []
-    for mapping in settings.opportunity_mappings:
-        cothon_name, sf_field = mapping.cothon_field, mapping.sf_field
-        if not mapping.enabled:
-            write.skipped.append((sf_field, "Mapping switched off."))
+    for mapping, skip, described, name, limit in _mapping_plan(ctx):
+        if skip:
+            write.skipped.append((mapping.sf_field, skip))
             continue
-        if not settings.pushes_field(sf_field):
-            write.skipped.append((sf_field, "Salesforce → Cothon only for this field (hybrid)."))
-            continue
-        described = ctx.describe_fields.get(sf_field.lower()) if ctx.describe_fields is not None else {}
-        if described is None:
-            write.skipped.append((sf_field, "Field not in the org (or hidden from the integration user)."))
-            continue
-        value, reason = _value_for(opportunity, cothon_name, mapping, ctx, described or {})
+        value, reason = _value_for(opportunity, mapping.cothon_field, mapping, ctx, described)
         if reason:
-            write.skipped.append((sf_field, reason))
+            write.skipped.append((mapping.sf_field, reason))
             continue
-        name = (described or {}).get("name", sf_field)
         if value is None:
             if not linked:
                 write.skipped.append((name, "Empty in Cothon."))
                 continue
             cleared.append(name)
-        check_length(write, name, value, field_length(ctx.describe_fields, name))
+        check_length(write, name, value, limit)
         write.fields[name] = json_value(value)
     if cleared:
         write.notes.append(f"Empty in Cothon, sent as null so Salesforce clears any old value: {', '.join(cleared)}.")
@@ -123,6 +114,31 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool
     if not write.fields.get("CloseDate") and closing_date_required(ctx, sobject):
         write.notes.append("Salesforce requires CloseDate: without a closing date, creating this record fails with REQUIRED_FIELD_MISSING.")
     return write
+
+
+def _mapping_plan(ctx: MappingContext) -> list[tuple[FieldMapping, str, dict, str, int | None]]:
+    """Per mapping: (mapping, reason it is skipped or "", its describe field, the org's field
+    name, its length limit). The same for every record of a context, so a batch works it out
+    once (a context's settings and describe do not change)."""
+    if "opportunity_plan" in ctx.memo:
+        return ctx.memo["opportunity_plan"]
+    settings, plan = ctx.settings, []
+    for mapping in settings.opportunity_mappings:
+        sf_field = mapping.sf_field
+        if not mapping.enabled:
+            plan.append((mapping, "Mapping switched off.", {}, sf_field, None))
+            continue
+        if not settings.pushes_field(sf_field):
+            plan.append((mapping, "Salesforce → Cothon only for this field (hybrid).", {}, sf_field, None))
+            continue
+        described = ctx.describe_fields.get(sf_field.lower()) if ctx.describe_fields is not None else {}
+        if described is None:
+            plan.append((mapping, "Field not in the org (or hidden from the integration user).", {}, sf_field, None))
+            continue
+        name = described.get("name", sf_field)
+        plan.append((mapping, "", described, name, field_length(ctx.describe_fields, name)))
+    ctx.memo["opportunity_plan"] = plan
+    return plan
 
 
 def _value_for(opportunity: Opportunity, name: str, mapping: FieldMapping, ctx: MappingContext, described: dict) -> tuple[Any, str]:
