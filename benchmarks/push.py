@@ -5,9 +5,13 @@ created through the API by concurrent clients: calls against the minimum, p95 sa
 Salesforce, with and without coalescing), and the full-sync throughput of one org with one
 and two background workers under injected latency (parallel sync).
 
-    .venv/bin/python benchmarks/push.py [--records 10000] [--latency-samples 200]
+    .venv/bin/python benchmarks/push.py [--records 10000] [--latency-samples 200] [--profile out.prof]
         [--burst 450 --clients 4] [--parallel 1500 --latency-ms 100]
     .venv/bin/python benchmarks/push.py --records 0 --latency-samples 0 --burst 450   # only the burst
+
+Also prints the CPU seconds our process and the emulator process spent during the full sync
+(both share the machine, so the emulator's cost is part of the wall time). `--profile` writes a
+cProfile of our side of the full sync (read it with `python -m pstats`).
 
 Runs against PostgreSQL + Redis when reachable (prints which) and a private emulator."""
 
@@ -267,6 +271,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--parallel", type=int, default=1500, help="opportunities in the 1-vs-2-worker full sync (0: skip)")
     parser.add_argument("--latency-ms", type=int, default=100, help="injected latency on every collections call (parallel)")
+    parser.add_argument("--profile", default="", help="write a cProfile of the full sync (our process) to this file")
     args = parser.parse_args()
 
     backend = setup_django("push")
@@ -292,9 +297,24 @@ def main() -> None:
 
             emu.client.reset_counters()
             run = sync_now_start(connection=connection, kind="full", actor=None, enqueue=False)
+            import psutil
+
+            emulator_process = psutil.Process(emu.process.pid)
+            ours_before, emulator_before = time.process_time(), sum(emulator_process.cpu_times()[:2])
+            profiler = None
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             started = time.perf_counter()
             run = sync_run_execute_inline(run=run)
             elapsed = time.perf_counter() - started
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            ours_cpu = time.process_time() - ours_before
+            emulator_cpu = sum(emulator_process.cpu_times()[:2]) - emulator_before
             counters = emu.client.counters("demo")
             emulator_calls = counters["total"]
             minimum = sum(math.ceil(c / 200) for c in counts.values()) + 1  # + one Account lookup query
@@ -312,6 +332,8 @@ def main() -> None:
             ], ("approach", "API calls", "vs minimum", "records/s", "time")))
             print(f"run status: {run.status}, succeeded {run.succeeded:,}, failed {run.failed:,}; the emulator counted {emulator_calls} "
                   f"requests during the sync; the naive sample made {naive_calls_sample}")
+            print(f"CPU during the full sync: ours {ours_cpu:.1f}s, emulator {emulator_cpu:.1f}s (wall {elapsed:.1f}s); "
+                  "PostgreSQL and Redis not counted")
             print(f"peak RSS of the benchmark process (seeding + sync + executor): {peak_rss_mb():.0f} MB; emulator RSS: {emu.rss_mb():.0f} MB")
 
             before = connection.api_usage_used

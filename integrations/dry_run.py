@@ -12,9 +12,10 @@ from django.conf import settings as django_settings
 
 from integrations.mapping import account, analysis as analysis_mapping, opportunity as opportunity_mapping
 from integrations.mapping import requirement as requirement_mapping
-from integrations.mapping.common import MappingContext, PlannedWrite, objects
+from integrations.mapping.common import MappingContext, PlannedWrite
 from integrations.models import SalesforceConnection
-from integrations.sync_settings import describe_get, settings_current
+from integrations.settings_schema import SyncSettings
+from integrations.sync_settings import describe_get, sync_settings_for
 from opportunities.models import BidAnalysisStatus, Opportunity
 
 
@@ -34,12 +35,12 @@ def describe_fields_for(connection: SalesforceConnection, sobject: str, client=N
     return {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
 
 
-def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, settings_data: dict | None = None) -> DryRun:
+def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, settings: SyncSettings | None = None) -> DryRun:
     from sync_engine.links import links_for
     from sync_engine.vocabulary import RecordType
 
-    data = settings_data or settings_current(connection=connection)
-    names = objects(data)
+    settings = settings or sync_settings_for(connection=connection)
+    names = settings.objects
     result = DryRun()
     connected = connection.status == "connected"
 
@@ -48,31 +49,31 @@ def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, setti
 
     if not connected:
         result.warnings.append("The connection is not connected: fields are not checked against the org.")
-    ctx = MappingContext(settings=data, describe_fields=describe(names["opportunity"]), user_ids=user_ids_for(connection),
+    ctx = MappingContext(settings=settings, describe_fields=describe(names.opportunity), user_ids=user_ids_for(connection),
                          base_url=django_settings.COTHON_BASE_URL)
     if opportunity.department_id:
-        result.writes.append(account.to_salesforce(opportunity.department, sobject=names["account"]))
+        result.writes.append(account.to_salesforce(opportunity.department, sobject=names.account))
 
     def linked(record_type: str, record_id: int, sobject: str) -> str:
         link = links_for(connection_id=connection.pk, record_type=record_type, record_ids=[record_id], sobject=sobject).get(record_id)
         return link.salesforce_id if link else ""
 
-    opportunity_id = linked(RecordType.OPPORTUNITY, opportunity.pk, names["opportunity"])
+    opportunity_id = linked(RecordType.OPPORTUNITY, opportunity.pk, names.opportunity)
     planned = opportunity_mapping.to_salesforce(opportunity, ctx, linked=bool(opportunity_id))
     result.writes.append(planned)
     analysis = opportunity.analyses.filter(status=BidAnalysisStatus.COMPLETED).prefetch_related("requirements").first()
     if analysis is None or planned.operation == "skip":
         return result
-    result.writes.append(analysis_mapping.to_salesforce(analysis, sobject=names["analysis"], parent_sobject=names["opportunity"],
+    result.writes.append(analysis_mapping.to_salesforce(analysis, sobject=names.analysis, parent_sobject=names.opportunity,
                                                         parent_id=opportunity_id or None,
-                                                        describe_fields=describe(names["analysis"])))
-    analysis_id = linked(RecordType.ANALYSIS, analysis.pk, names["analysis"])
-    requirement_fields = describe(names["requirement"])
+                                                        describe_fields=describe(names.analysis)))
+    analysis_id = linked(RecordType.ANALYSIS, analysis.pk, names.analysis)
+    requirement_fields = describe(names.requirement)
     requirement_links = links_for(connection_id=connection.pk, record_type=RecordType.REQUIREMENT,
-                                  record_ids=[r.pk for r in analysis.requirements.all()], sobject=names["requirement"])
+                                  record_ids=[r.pk for r in analysis.requirements.all()], sobject=names.requirement)
     for requirement in analysis.requirements.all():
         link = requirement_links.get(requirement.pk)
         result.writes.append(requirement_mapping.to_salesforce(
-            requirement, sobject=names["requirement"], parent_sobject=names["analysis"], parent_id=analysis_id or None,
+            requirement, sobject=names.requirement, parent_sobject=names.analysis, parent_id=analysis_id or None,
             linked=bool(link and link.salesforce_id), describe_fields=requirement_fields))
     return result

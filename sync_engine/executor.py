@@ -26,8 +26,8 @@ from integrations.dry_run import user_ids_for
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.client import CallRecord
 from integrations.salesforce.errors import ErrorKind, SalesforceError
-from integrations.mapping.common import objects
-from integrations.sync_settings import settings_current
+from integrations.settings_schema import SyncSettings
+from integrations.sync_settings import sync_settings_for
 from sync_engine import claim as queue, wakeups
 from sync_engine.fanout import fan_out_pending
 from sync_engine.governor import get_governor
@@ -101,8 +101,8 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
             return summary
         # Parallel sync off: one background request at a time per org. Manual and real-time
         # work always has one more slot, so a long run never holds back a user's change.
-        data = settings_current(connection=connection)
-        parallel = bool(data.get("parallel_sync"))
+        data = sync_settings_for(connection=connection)
+        parallel = data.parallel_sync
         cap = (MAX_CONCURRENT_PER_ORG if parallel else 1) + (1 if next_priority <= Priority.REALTIME else 0)
         slot = governor.acquire(connection_id, cap, lease_seconds=lease_seconds)
         if slot is None:
@@ -132,14 +132,14 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
     return summary
 
 
-def _batch_plan(connection: SalesforceConnection, priority: int, data: dict) -> tuple[int, int]:
+def _batch_plan(connection: SalesforceConnection, priority: int, data: SyncSettings) -> tuple[int, int]:
     """(claim size, bulk threshold). Real-time work always goes by collections (a Bulk job's
     polling would break the latency goal); background runs with enough records of one type
     take a Bulk API 2.0 job, which costs about six calls whatever its size."""
     batch_size = max(1, min(BATCH_SIZE, int(django_settings.COTHON_PUSH_BATCH_SIZE)))
     if priority < Priority.INCREMENTAL:
         return batch_size, 0
-    threshold = int(data.get("bulk_threshold") or 2000)
+    threshold = data.bulk_threshold or 2000
     first = (OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, available_at__lte=timezone.now())
              .order_by("id").values_list("record_type", flat=True).first())
     pending = OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, record_type=first).count()
@@ -155,7 +155,7 @@ def _next_priority(connection_id: int, max_priority: int | None) -> int | None:
     return qs.order_by("priority").values_list("priority", flat=True).first()
 
 
-def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor, data: dict) -> PushContext:
+def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor, data: SyncSettings) -> PushContext:
     ctx_holder: dict = {}
 
     def on_call(record: CallRecord) -> None:
@@ -167,7 +167,7 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
     ctx = PushContext(connection=connection, client=client, settings=data, describe_fields=None,
                       user_ids=user_ids_for(connection), base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run)
     ctx_holder["ctx"] = ctx
-    ctx.describe_fields = ctx.describe(objects(data)["opportunity"])
+    ctx.describe_fields = ctx.describe(data.objects.opportunity)
     return ctx
 
 
@@ -178,7 +178,7 @@ def _batch_run(entries: list[OutboxEntry]) -> SyncRun | None:
 
 
 def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], summary: PushSummary,
-                governor, data: dict, *, bulk_threshold: int = 0) -> None:
+                governor, data: SyncSettings, *, bulk_threshold: int = 0) -> None:
     kind = KIND_BY_PRIORITY.get(Priority(min(e.priority for e in entries)), "realtime")
     try:
         ctx = _context(connection, _batch_run(entries), kind, governor, data)

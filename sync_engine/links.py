@@ -13,8 +13,9 @@ from typing import Any
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
-from integrations.sync_settings import settings_current
+from integrations.sync_settings import sync_settings_for
 from sync_engine.models import HeldLink, LinkStatus, SyncLink
+from sync_engine.rows import insert_rows
 from sync_engine.vocabulary import RecordType
 
 
@@ -28,8 +29,18 @@ def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int]
     return {link.record_id: link for link in qs}
 
 
-_LINK_UPDATE_FIELDS = ["salesforce_id", "matched_by", "status", "pushed_hash", "base_snapshot", "last_synced_at",
-                       "last_error_code", "last_error_message", "last_error_hint", "updated_at"]
+def linked_salesforce_ids(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, str]:
+    """{record id: Salesforce id} of the records linked in this object (a linked record without
+    an id yet is absent). Two columns, not whole links: the push asks this for every batch."""
+    return dict(SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids),
+                                        sobject=sobject).exclude(salesforce_id="").values_list("record_id", "salesforce_id"))
+
+
+_LINK_COLUMNS = ("tenant_id", "connection_id", "record_type", "record_id", "sobject", "salesforce_id", "matched_by", "status",
+                 "pushed_hash", "base_snapshot", "last_synced_at", "last_error_code", "last_error_message", "last_error_hint",
+                 "created_at", "updated_at")
+_LINK_UPDATE_FIELDS = ("salesforce_id", "matched_by", "status", "pushed_hash", "base_snapshot", "last_synced_at",
+                       "last_error_code", "last_error_message", "last_error_hint", "updated_at")
 
 
 def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, successes: list[tuple], failures: list[tuple]) -> None:
@@ -41,31 +52,29 @@ def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, su
     keys = {(r[0], r[1]) for r in successes} | {(r[0], r[1]) for r in failures}
     if not keys:
         return
-    existing = {(link.record_type, link.record_id): link for link in SyncLink.objects.filter(
-        connection_id=connection_id, sobject=sobject, record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys})}
+    # Only the columns the new row takes from the old one (not whole instances: a full sync
+    # reads thousands of links here).
+    existing = {(row[0], row[1]): row for row in SyncLink.objects.filter(
+        connection_id=connection_id, sobject=sobject, record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys},
+    ).values_list("record_type", "record_id", "salesforce_id", "matched_by", "pushed_hash", "base_snapshot", "last_synced_at")}
     now = timezone.now()
-    rows: dict[tuple, SyncLink] = {}
+    rows: dict[tuple, tuple] = {}
     for record_type, record_id, salesforce_id, fields, matched_by in successes:
         old = existing.get((record_type, record_id))
-        snapshot = dict(old.base_snapshot or {}) if old else {}
+        snapshot = dict(old[5] or {}) if old else {}
         snapshot.update({k: v for k, v in fields.items() if not k.startswith("@")})
-        rows[(record_type, record_id)] = SyncLink(
-            tenant_id=tenant_id, connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
-            salesforce_id=salesforce_id, matched_by=(old.matched_by if old and old.matched_by else matched_by),
-            status=LinkStatus.SYNCED, pushed_hash=values_hash(fields), base_snapshot=snapshot, last_synced_at=now,
-            last_error_code="", last_error_message="", last_error_hint="", created_at=now, updated_at=now)
+        rows[(record_type, record_id)] = (
+            tenant_id, connection_id, record_type, record_id, sobject, salesforce_id, (old[3] if old and old[3] else matched_by),
+            LinkStatus.SYNCED.value, values_hash(fields), snapshot, now, "", "", "", now, now)
     for record_type, record_id, error, status in failures:
         old = existing.get((record_type, record_id))
-        rows[(record_type, record_id)] = SyncLink(
-            tenant_id=tenant_id, connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
-            salesforce_id=old.salesforce_id if old else "", matched_by=old.matched_by if old else "", status=status,
-            pushed_hash=old.pushed_hash if old else "", base_snapshot=old.base_snapshot if old else {},
-            last_synced_at=old.last_synced_at if old else None, last_error_code=error.code,
-            last_error_message=error.message[:4000], last_error_hint=error.hint, created_at=now, updated_at=now)
-    # One statement; concurrent workers writing the same link converge instead of colliding.
-    SyncLink.objects.bulk_create(list(rows.values()), update_conflicts=True,
-                                 unique_fields=["connection", "record_type", "record_id", "sobject"],
-                                 update_fields=_LINK_UPDATE_FIELDS)
+        rows[(record_type, record_id)] = (
+            tenant_id, connection_id, record_type, record_id, sobject, old[2] if old else "", old[3] if old else "", str(status),
+            old[4] if old else "", old[5] if old else {}, old[6] if old else None, error.code, error.message[:4000], error.hint,
+            now, now)
+    # One statement a thousand rows; concurrent workers writing the same link converge instead of colliding.
+    insert_rows(SyncLink, _LINK_COLUMNS, list(rows.values()), conflict=("connection_id", "record_type", "record_id", "sobject"),
+                update=_LINK_UPDATE_FIELDS)
 
 
 # --- the Salesforce state of a record, as the record pages and the API show it ---------------
@@ -160,14 +169,14 @@ def held_links_adopt(*, connection) -> int:
     held = list(HeldLink.objects.filter(tenant_id=connection.tenant_id))
     if not held:
         return 0
-    objects = settings_current(connection=connection).get("objects") or {}
+    objects = sync_settings_for(connection=connection).objects
     now = timezone.now()
     adopted = 0
     for row in held:
         key, default = LINKED_OBJECTS.get(row.record_type, ("", row.sobject))
         _, created = SyncLink.objects.get_or_create(
             connection=connection, record_type=row.record_type, record_id=row.record_id,
-            sobject=objects.get(key) or default,
+            sobject=getattr(objects, key, "") or default,
             defaults={"tenant_id": connection.tenant_id, "salesforce_id": row.salesforce_id,
                       "status": LinkStatus.SYNCED, "last_synced_at": now})
         adopted += created

@@ -16,6 +16,7 @@ from django.http import QueryDict
 
 from integrations.mapping.defaults import DEFAULT_OPPORTUNITY_MAPPINGS
 from integrations.settings_schema import EDITOR_FIELDS, EditorField, ambiguous_values
+from integrations.settings_schema.checks import locked_mappings
 from integrations.settings_schema.editor import TOP_LEVEL_INPUTS
 from opportunities.models import OpportunityStatus
 
@@ -83,6 +84,9 @@ def parse_settings_post(base: dict[str, Any], post: QueryDict) -> ParsedSettings
     for f in EDITOR_FIELDS:
         _set_path(data, f.path, _posted_value(f, post, f.value_in(data)))
 
+    # Which mappings cannot be removed depends on the object: a custom opportunity object need
+    # not have Amount or CloseDate (its describe says what it requires).
+    locked_fields = set(locked_mappings(data))
     count = _int_or_raw(post.get("mapping_count"))
     count = count if isinstance(count, int) else 0
     mappings: list[dict[str, Any]] = []
@@ -95,7 +99,7 @@ def parse_settings_post(base: dict[str, Any], post: QueryDict) -> ParsedSettings
         if is_new and not (cothon or sf):
             continue
         removed = post.get(f"{prefix}.remove") == "on"
-        locked = cothon in LOCKED_FIELDS
+        locked = cothon in locked_fields
         entry = {"row": row, "cothon_field": cothon, "sf_field": sf, "picklist_map": post.get(f"{prefix}.picklist_map", ""),
                  "direction": post.get(f"{prefix}.direction", "both"),
                  "enabled": is_new or post.get(f"{prefix}.enabled") == "on",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from integrations.settings_schema import ActivitySettings
 from opportunities.models import BidAnalysis, Opportunity
 from proposals.models import Proposal
 from sync_engine.vocabulary import RecordType
@@ -31,18 +31,17 @@ class Activity:
     record_id: int = 0
 
 
-def activity_allowed(settings: dict, opportunity: Opportunity) -> bool:
+def activity_allowed(rules: ActivitySettings, opportunity: Opportunity) -> bool:
     """The admin's thresholds: by value, by stage (status) and by type (category)."""
-    rules = settings.get("activity") or {}
-    if rules.get("mode", "tasks") == "off":
+    if rules.mode == "off":
         return False
-    if rules.get("min_value") not in (None, ""):
+    if rules.min_value is not None:
         top = opportunity.value_max if opportunity.value_max is not None else opportunity.value_min
-        if top is None or top < Decimal(str(rules["min_value"])):
+        if top is None or top < rules.min_value:
             return False
-    if rules.get("stages") and opportunity.status not in rules["stages"]:
+    if rules.stages and opportunity.status not in rules.stages:
         return False
-    if rules.get("types") and opportunity.category not in rules["types"]:
+    if rules.types and opportunity.category not in rules.types:
         return False
     return True
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from integrations.settings_schema import SyncSettings
 
 ELLIPSIS = "…"
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "combobox", "encryptedstring"})
@@ -35,20 +38,13 @@ class PlannedWrite:
 
 @dataclass(frozen=True)
 class MappingContext:
-    settings: dict[str, Any]
+    settings: SyncSettings
     describe_fields: dict[str, dict] | None = None  # the opportunity object: lower-case name -> describe field
     user_ids: dict[int, str] = field(default_factory=dict)  # Cothon user id -> Salesforce User Id
     base_url: str = ""
     time_zone: str = ""  # the tenant's zone: dates the product writes follow it
-
-
-def objects(settings: dict[str, Any]) -> dict[str, str]:
-    """The configured Salesforce objects (settings › Advanced: custom objects)."""
-    configured = settings.get("objects") or {}
-    return {"opportunity": configured.get("opportunity") or "Opportunity",
-            "account": configured.get("account") or "Account",
-            "analysis": configured.get("analysis") or "Cothon_Analysis__c",
-            "requirement": configured.get("requirement") or "Cothon_Requirement__c"}
+    # What the payload functions work out once per context (e.g. the opportunity mapping plan).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def json_value(value: Any) -> Any:

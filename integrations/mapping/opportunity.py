@@ -10,20 +10,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
-from integrations.mapping.common import ELLIPSIS, MappingContext, PlannedWrite, check_length, field_length, json_value, objects
+from integrations.mapping.common import ELLIPSIS, MappingContext, PlannedWrite, check_length, field_length, json_value
 from integrations.mapping.account import department_external_key
+from integrations.settings_schema import OWNER_MODES, FieldMapping, SyncFilters, SyncSettings
 from opportunities.models import Opportunity
 
 EXTERNAL_ID_FIELD = "Cothon_Ref__c"
-OWNER_MODES = ("owner", "team_member", "both")
 TEAM_MEMBER_ROLE = "Bid Manager"
 
 
-def owner_mode(settings: dict[str, Any]) -> str:
+def owner_mode(settings: SyncSettings) -> str:
     """How an assignee reaches Salesforce: as the Owner (default), as an opportunity team
     member, or both."""
-    mode = settings.get("owner_mode") or "owner"
-    return mode if mode in OWNER_MODES else "owner"
+    return settings.owner_mode if settings.owner_mode in OWNER_MODES else "owner"
 
 
 def amount_for(opportunity: Opportunity, conversion: str) -> Decimal | None:
@@ -39,25 +38,27 @@ def amount_for(opportunity: Opportunity, conversion: str) -> Decimal | None:
     return ((low + high) / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def passes_filters(opportunity: Opportunity, filters: dict[str, Any]) -> str | None:
+def passes_filters(opportunity: Opportunity, filters: SyncFilters) -> str | None:
     """None when the connection's filters let the opportunity through, else the reason."""
-    min_value = filters.get("min_value")
-    if min_value not in (None, ""):
+    if filters.min_value is not None:
         top = opportunity.value_max if opportunity.value_max is not None else opportunity.value_min
-        if top is None or top < Decimal(str(min_value)):
-            return f"Filtered out: value below the minimum of ${Decimal(str(min_value)):,.0f}."
-    if filters.get("statuses") and opportunity.status not in filters["statuses"]:
+        if top is None or top < filters.min_value:
+            return f"Filtered out: value below the minimum of ${filters.min_value:,.0f}."
+    if filters.statuses and opportunity.status not in filters.statuses:
         return f"Filtered out: status “{opportunity.get_status_display()}” is not in the synced statuses."
-    if filters.get("categories") and opportunity.category not in filters["categories"]:
+    if filters.categories and opportunity.category not in filters.categories:
         return "Filtered out: category is not in the synced categories."
     return None
 
 
-def pushes_field(settings: dict[str, Any], sf_field: str) -> bool:
-    direction = settings["direction"]
-    if direction == "hybrid":
-        return settings.get("field_directions", {}).get(sf_field, "both") in ("push", "both")
-    return direction in ("bidirectional", "push")
+def closing_date_required(ctx: MappingContext, sobject: str) -> bool:
+    """Does the object refuse a new record without CloseDate? By its describe; without one
+    (not connected), only the standard Opportunity is known to."""
+    if ctx.describe_fields is None:
+        return sobject == "Opportunity"
+    described = ctx.describe_fields.get("closedate")
+    return bool(described and described.get("createable", True) and described.get("nillable") is False
+                and not described.get("defaultedOnCreate"))
 
 
 def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool = False) -> PlannedWrite:
@@ -69,14 +70,14 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool
     Salesforce's own defaults (Probability from the stage, …) and values already on a matched
     record stay."""
     settings = ctx.settings
-    sobject = objects(settings)["opportunity"]
+    sobject = settings.objects.opportunity
     write = PlannedWrite(sobject=sobject, operation="upsert", external_id_field=EXTERNAL_ID_FIELD,
                          external_id=opportunity.reference or None, label=opportunity.title)
-    if settings["direction"] == "pull":
+    if settings.direction == "pull":
         write.operation = "skip"
         write.notes.append("Sync direction is Salesforce → Cothon (pull only): nothing is pushed.")
         return write
-    filtered = passes_filters(opportunity, settings.get("filters") or {})
+    filtered = passes_filters(opportunity, settings.filters)
     if filtered:
         write.operation = "skip"
         write.notes.append(filtered)
@@ -85,33 +86,24 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool
         write.external_id_field = None
         write.notes.append("No reference number: matched by exact Name + CloseDate, created when no match.")
     cleared = []
-    for mapping in settings["opportunity_mappings"]:
-        cothon_name, sf_field = mapping["cothon_field"], mapping["sf_field"]
-        if mapping.get("enabled") is False:
-            write.skipped.append((sf_field, "Mapping switched off."))
+    for mapping, skip, described, name, limit in _mapping_plan(ctx):
+        if skip:
+            write.skipped.append((mapping.sf_field, skip))
             continue
-        if not pushes_field(settings, sf_field):
-            write.skipped.append((sf_field, "Salesforce → Cothon only for this field (hybrid)."))
-            continue
-        described = ctx.describe_fields.get(sf_field.lower()) if ctx.describe_fields is not None else {}
-        if described is None:
-            write.skipped.append((sf_field, "Field not in the org (or hidden from the integration user)."))
-            continue
-        value, reason = _value_for(opportunity, cothon_name, mapping, ctx, described or {})
+        value, reason = _value_for(opportunity, mapping.cothon_field, mapping, ctx, described)
         if reason:
-            write.skipped.append((sf_field, reason))
+            write.skipped.append((mapping.sf_field, reason))
             continue
-        name = (described or {}).get("name", sf_field)
         if value is None:
             if not linked:
                 write.skipped.append((name, "Empty in Cothon."))
                 continue
             cleared.append(name)
-        check_length(write, name, value, field_length(ctx.describe_fields, name))
+        check_length(write, name, value, limit)
         write.fields[name] = json_value(value)
     if cleared:
         write.notes.append(f"Empty in Cothon, sent as null so Salesforce clears any old value: {', '.join(cleared)}.")
-    record_type = (settings.get("record_type_id") or "").strip()
+    record_type = settings.record_type_id.strip()
     if record_type:
         if ctx.describe_fields is not None and "recordtypeid" not in ctx.describe_fields:
             write.skipped.append(("RecordTypeId", f"The org has no record types on {sobject}: the configured record type "
@@ -119,12 +111,37 @@ def to_salesforce(opportunity: Opportunity, ctx: MappingContext, *, linked: bool
         else:
             write.fields["RecordTypeId"] = record_type
             write.notes.append("RecordTypeId is set when the record is created; an existing record keeps its record type.")
-    if not write.fields.get("CloseDate") and sobject == "Opportunity":
+    if not write.fields.get("CloseDate") and closing_date_required(ctx, sobject):
         write.notes.append("Salesforce requires CloseDate: without a closing date, creating this record fails with REQUIRED_FIELD_MISSING.")
     return write
 
 
-def _value_for(opportunity: Opportunity, name: str, mapping: dict, ctx: MappingContext, described: dict) -> tuple[Any, str]:
+def _mapping_plan(ctx: MappingContext) -> list[tuple[FieldMapping, str, dict, str, int | None]]:
+    """Per mapping: (mapping, reason it is skipped or "", its describe field, the org's field
+    name, its length limit). The same for every record of a context, so a batch works it out
+    once (a context's settings and describe do not change)."""
+    if "opportunity_plan" in ctx.memo:
+        return ctx.memo["opportunity_plan"]
+    settings, plan = ctx.settings, []
+    for mapping in settings.opportunity_mappings:
+        sf_field = mapping.sf_field
+        if not mapping.enabled:
+            plan.append((mapping, "Mapping switched off.", {}, sf_field, None))
+            continue
+        if not settings.pushes_field(sf_field):
+            plan.append((mapping, "Salesforce → Cothon only for this field (hybrid).", {}, sf_field, None))
+            continue
+        described = ctx.describe_fields.get(sf_field.lower()) if ctx.describe_fields is not None else {}
+        if described is None:
+            plan.append((mapping, "Field not in the org (or hidden from the integration user).", {}, sf_field, None))
+            continue
+        name = described.get("name", sf_field)
+        plan.append((mapping, "", described, name, field_length(ctx.describe_fields, name)))
+    ctx.memo["opportunity_plan"] = plan
+    return plan
+
+
+def _value_for(opportunity: Opportunity, name: str, mapping: FieldMapping, ctx: MappingContext, described: dict) -> tuple[Any, str]:
     """(value, "") to send — None clears the field — or (None, reason) to leave it alone."""
     settings = ctx.settings
     if name == "title":
@@ -134,13 +151,13 @@ def _value_for(opportunity: Opportunity, name: str, mapping: dict, ctx: MappingC
     if name == "full_title":
         return opportunity.title, ""
     if name == "value":
-        return amount_for(opportunity, settings.get("value_conversion", "midpoint")), ""
+        return amount_for(opportunity, settings.value_conversion), ""
     if name == "department":
         if opportunity.department_id is None:
             return None, ""
         return {"@account": department_external_key(opportunity.department)}, ""
     if name == "status":
-        stage = settings["stage_mapping"].get(opportunity.status)
+        stage = settings.stage_for(opportunity.status)
         return (stage, "") if stage else (None, f"No stage mapped for “{opportunity.get_status_display()}”.")
     if name == "assignee":
         if owner_mode(settings) == "team_member":
@@ -158,7 +175,7 @@ def _value_for(opportunity: Opportunity, name: str, mapping: dict, ctx: MappingC
         return None, ""
     cothon = OPPORTUNITY_FIELDS[name]
     if cothon.kind == "choice":
-        picklist = settings.get("picklist_maps", {}).get(mapping.get("picklist_map") or "", None)
+        picklist = settings.picklist_maps.get(mapping.picklist_map or "")
         if picklist is None:
             return dict(cothon.choices)[raw], ""
         mapped = picklist.get(raw)

@@ -88,11 +88,32 @@ def _check_against_org(settings: SyncSettings, describe: Describe, report: Valid
                 report.error(path, f"{name} holds {length} characters but Cothon's {cothon.label} can be {cothon.max_length}; widen the field in Salesforce or map another one.")
         if cothon.kind == "choice" and sf["type"] == "picklist":
             _check_picklist_values(settings, mapping, cothon, sf, path, report)
+    _check_required_fields(settings, sobject, fields, report)
     stages = _picklist_values(fields.get("stagename") or {})
     if stages:
         for stage in settings.import_filter.stages:
             if stage not in stages:
                 report.error("import_filter.stages", f"“{stage}” is not a stage of this org (stages: {', '.join(sorted(stages))}).")
+
+
+def required_fields(fields: dict[str, dict]) -> list[str]:
+    """The fields a new record of the object cannot be created without, by its describe:
+    writable, not nillable, and without a default Salesforce fills in (checkboxes always have one)."""
+    return [f["name"] for f in fields.values()
+            if f.get("createable") and f.get("nillable") is False and not f.get("defaultedOnCreate") and f.get("type") != "boolean"]
+
+
+def _check_required_fields(settings: SyncSettings, sobject: str, fields: dict[str, dict], report: ValidationReport) -> None:
+    """Every field the configured object requires is sent: the standard Opportunity needs Name,
+    StageName and CloseDate, a custom object only what its own describe says (it may have no
+    Amount at all)."""
+    if not settings.pushes:
+        return
+    sent = {m.sf_field.lower() for m in settings.active_mappings if settings.pushes_field(m.sf_field)}
+    for name in required_fields(fields):
+        if name.lower() not in sent:
+            report.error("opportunity_mappings", f"{sobject}.{name} is required in this org: map a Cothon field to it (and send it), "
+                                                 "or Salesforce refuses every new record.")
 
 
 def _check_picklist_values(settings: SyncSettings, mapping: FieldMapping, cothon, sf, path, report: ValidationReport) -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
-from integrations.mapping.defaults import DEFAULT_OPPORTUNITY_MAPPINGS
+from integrations.mapping.defaults import DEFAULT_OBJECTS, DEFAULT_OPPORTUNITY_MAPPINGS
 from integrations.settings_schema.editor import map_title
 from integrations.settings_schema.model import (
     ACTIVITY_MODES,
@@ -26,6 +26,18 @@ from integrations.settings_schema.report import ValidationReport
 from opportunities.models import Category, OpportunityStatus
 
 LOCKED = {m["cothon_field"]: m["sf_field"] for m in DEFAULT_OPPORTUNITY_MAPPINGS if m["locked"]}
+# Whatever the object: the record's name and the external id Cothon upserts by. The other locked
+# mappings (Amount, CloseDate) are the standard Opportunity's; a custom object's required fields
+# come from its describe (integrations/mapping/validation.py), so it need not have an Amount.
+LOCKED_ON_ANY_OBJECT = ("title", "reference")
+
+
+def locked_mappings(data: Mapping[str, Any]) -> dict[str, str]:
+    """{Cothon field: Salesforce field} of the mappings that cannot be removed or changed."""
+    objects = data.get("objects") if isinstance(data.get("objects"), Mapping) else {}
+    if (objects.get("opportunity") or DEFAULT_OBJECTS["opportunity"]) == DEFAULT_OBJECTS["opportunity"]:
+        return dict(LOCKED)
+    return {field: LOCKED[field] for field in LOCKED_ON_ANY_OBJECT}
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _RECORD_TYPE_ID = re.compile(r"012[A-Za-z0-9]{12}([A-Za-z0-9]{3})?")
 STATUSES = [value for value, _ in OpportunityStatus.choices]
@@ -115,6 +127,7 @@ def _check_mappings(data: Mapping[str, Any], report: ValidationReport) -> None:
     maps = data.get("picklist_maps") if isinstance(data.get("picklist_maps"), Mapping) else {}
     targets: dict[str, int] = {}
     present = set()
+    locked = locked_mappings(data)
     for index, mapping in enumerate(mappings):
         path = f"opportunity_mappings[{index}]"
         if not isinstance(mapping, Mapping):
@@ -129,8 +142,8 @@ def _check_mappings(data: Mapping[str, Any], report: ValidationReport) -> None:
         if not sf_field:
             report.error(f"{path}.sf_field", f"Choose the Salesforce field for {OPPORTUNITY_FIELDS[cothon_field].label}.")
             continue
-        if cothon_field in LOCKED and sf_field != LOCKED[cothon_field]:
-            report.error(f"{path}.sf_field", f"{OPPORTUNITY_FIELDS[cothon_field].label} always maps to {LOCKED[cothon_field]}; this mapping is not customizable.")
+        if cothon_field in locked and sf_field != locked[cothon_field]:
+            report.error(f"{path}.sf_field", f"{OPPORTUNITY_FIELDS[cothon_field].label} always maps to {locked[cothon_field]}; this mapping is not customizable.")
         if sf_field.lower() in targets:
             report.error(f"{path}.sf_field", f"{sf_field} is already the target of another mapping (row {targets[sf_field.lower()] + 1}).")
         targets[sf_field.lower()] = index
@@ -139,9 +152,9 @@ def _check_mappings(data: Mapping[str, Any], report: ValidationReport) -> None:
         picklist_map = mapping.get("picklist_map")
         if picklist_map and picklist_map not in maps:
             report.error(f"{path}.picklist_map", f"Picklist map “{picklist_map}” does not exist.")
-    for locked in LOCKED:
-        if locked not in present:
-            report.error("opportunity_mappings", f"{OPPORTUNITY_FIELDS[locked].label} → {LOCKED[locked]} is required and cannot be removed.")
+    for field in locked:
+        if field not in present:
+            report.error("opportunity_mappings", f"{OPPORTUNITY_FIELDS[field].label} → {locked[field]} is required and cannot be removed.")
 
 
 def _check_stage_mapping(stage_mapping: Any, report: ValidationReport) -> None:

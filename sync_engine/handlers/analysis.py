@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from integrations.mapping import analysis as mapping
 from integrations.mapping.activity import Activity, analysis_completed
-from integrations.mapping.common import objects
 from opportunities.models import BidAnalysis
 from sync_engine.handlers.base import Batch, Handler
-from sync_engine.links import links_for
+from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy
 from sync_engine.push.writer import Item, refuse, settle, write
 from sync_engine.vocabulary import RecordType
@@ -24,17 +23,17 @@ class AnalysisHandler(Handler):
 
     def push(self, batch: Batch, records: list[BidAnalysis]) -> None:
         ctx = batch.ctx
-        names = objects(ctx.settings)
-        sobject = names["analysis"]
+        names = ctx.settings.objects
+        sobject = names.analysis
         ready = [a for a in records if mapping.ready(a)]
         for analysis in records:
             if not mapping.ready(analysis):
                 batch.settle(self.record_type, analysis.pk, done=True)  # not completed yet: nothing to send
         if not ready:
             return
-        parents = batch.parent_ids(RecordType.OPPORTUNITY, {a.opportunity_id for a in ready}, names["opportunity"])
+        parents = batch.parent_ids(RecordType.OPPORTUNITY, {a.opportunity_id for a in ready}, names.opportunity)
         describe = ctx.describe(sobject)
-        links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[a.pk for a in ready], sobject=sobject)
+        linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[a.pk for a in ready], sobject=sobject)
         items = []
         for analysis in ready:
             parent = parents.get(analysis.opportunity_id)
@@ -42,12 +41,12 @@ class AnalysisHandler(Handler):
                 # The opportunity is not in Salesforce yet (it failed or is filtered out): retried when it syncs.
                 batch.settle(self.record_type, analysis.pk, retry=True)
                 continue
-            planned = mapping.to_salesforce(analysis, sobject=sobject, parent_sobject=names["opportunity"], parent_id=parent,
+            planned = mapping.to_salesforce(analysis, sobject=sobject, parent_sobject=names.opportunity, parent_id=parent,
                                             describe_fields=describe)
-            link = links.get(analysis.pk)
+            salesforce_id = linked.get(analysis.pk, "")
             item = Item(record_type=self.record_type, record_id=analysis.pk, label=planned.label, fields=planned.fields,
                         entries=batch.entries_of(self.record_type, analysis.pk), external_id_field=planned.external_id_field,
-                        salesforce_id=link.salesforce_id if link else "")
+                        salesforce_id=salesforce_id)
             if planned.errors:
                 refuse(ctx, sobject, item, planned.errors)
             items.append(item)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from integrations.mapping.activity import Activity
-from sync_engine.links import links_for
+from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import OutboxEntry
 from sync_engine.push.context import PushContext
 
@@ -63,10 +63,8 @@ class Batch:
         known = self.salesforce_ids[record_type]
         missing = {i for i in record_ids if i not in known}
         if missing:
-            for record_id, link in links_for(connection_id=self.ctx.connection.pk, record_type=record_type,
-                                             record_ids=missing, sobject=sobject).items():
-                if link.salesforce_id:
-                    known[record_id] = link.salesforce_id
+            known.update(linked_salesforce_ids(connection_id=self.ctx.connection.pk, record_type=record_type,
+                                               record_ids=missing, sobject=sobject))
         return {i: known[i] for i in record_ids if i in known}
 
     def settle(self, record_type: str, record_id: int, *, done: bool = False, failed: bool = False, retry: bool = False) -> None:

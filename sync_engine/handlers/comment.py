@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from integrations.mapping import note as mapping
-from integrations.mapping.common import objects
 from opportunities.models import Comment
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.push.activities import NoteSource, push_notes
@@ -19,7 +18,7 @@ class CommentHandler(Handler):
     def push(self, batch: Batch, records: list[Comment]) -> None:
         if not records:
             return
-        parents = batch.parent_ids(RecordType.OPPORTUNITY, {c.opportunity_id for c in records}, objects(batch.ctx.settings)["opportunity"])
+        parents = batch.parent_ids(RecordType.OPPORTUNITY, {c.opportunity_id for c in records}, batch.ctx.settings.objects.opportunity)
         notes = []
         for comment in records:
             parent = parents.get(comment.opportunity_id)

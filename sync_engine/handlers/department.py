@@ -13,7 +13,6 @@ import datetime
 from django.utils import timezone
 
 from integrations.mapping import account as mapping
-from integrations.mapping.common import objects
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
@@ -62,7 +61,7 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     entries = entries or {}
     if not departments:
         return
-    sobject = objects(ctx.settings)["account"]
+    sobject = ctx.settings.objects.account
     links = links_for(connection_id=ctx.connection.pk, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments],
                       sobject=sobject)
     unresolved = []

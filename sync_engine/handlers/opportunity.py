@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from integrations.mapping import opportunity as mapping, team_member
 from integrations.mapping.activity import Activity, deadline_approaching, proposal_submitted, status_changed
-from integrations.mapping.common import MappingContext, objects
+from integrations.mapping.common import MappingContext
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
 from sync_engine.handlers.base import Batch, Handler
-from sync_engine.links import links_for
+from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, settle, write
@@ -28,15 +28,15 @@ class OpportunityHandler(Handler):
 
     def push(self, batch: Batch, records: list[Opportunity]) -> None:
         ctx = batch.ctx
-        sobject = objects(ctx.settings)["opportunity"]
+        sobject = ctx.settings.objects.opportunity
         context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
                                  base_url=ctx.base_url)
-        links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
+        linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
         items, fallback, refused = [], [], []
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
-            link = links.get(opportunity.pk)
-            planned = mapping.to_salesforce(opportunity, context, linked=bool(link and link.salesforce_id))
+            salesforce_id = linked.get(opportunity.pk, "")
+            planned = mapping.to_salesforce(opportunity, context, linked=bool(salesforce_id))
             if planned.operation == "skip":
                 batch.settle(self.record_type, opportunity.pk, done=True)
                 ctx.log(entry=(entries or [None])[0], sobject=sobject, operation="skip", result=SyncResult.SKIPPED,
@@ -52,7 +52,7 @@ class OpportunityHandler(Handler):
                     fields.pop("AccountId")  # the Account failed: the rest still goes out
             item = Item(record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title, fields=fields,
                         entries=entries, external_id_field=planned.external_id_field,
-                        salesforce_id=link.salesforce_id if link else "")
+                        salesforce_id=salesforce_id)
             if item.salesforce_id:
                 fields.pop("RecordTypeId", None)  # set on create only: an existing record keeps its type
             if planned.errors:
@@ -70,7 +70,7 @@ class OpportunityHandler(Handler):
         _add_team_members(batch, [o for o in records if o.pk in written], written)
 
     def activities(self, batch: Batch, records: list[Opportunity]) -> list[Activity]:
-        window = (batch.ctx.settings.get("activity") or {}).get("batch_window_minutes", 60)
+        window = batch.ctx.settings.activity.batch_window_minutes
         now, zone = timezone.now(), batch.ctx.time_zone
         planned = []
         for opportunity in records:

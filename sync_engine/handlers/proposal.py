@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.utils import timezone
 
 from integrations.mapping.activity import Activity, proposal_generated, proposal_submitted
-from integrations.mapping.common import objects
 from proposals.models import Proposal, ProposalStatus
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.push.activities import push_proposal_file
@@ -24,7 +23,7 @@ class ProposalHandler(Handler):
     def push(self, batch: Batch, records: list[Proposal]) -> None:
         if not records:
             return
-        parents = batch.parent_ids(RecordType.OPPORTUNITY, {p.opportunity_id for p in records}, objects(batch.ctx.settings)["opportunity"])
+        parents = batch.parent_ids(RecordType.OPPORTUNITY, {p.opportunity_id for p in records}, batch.ctx.settings.objects.opportunity)
         for proposal in records:
             parent = parents.get(proposal.opportunity_id)
             if not parent:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from integrations.mapping.common import objects
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine.handlers.analysis import AnalysisHandler
 from sync_engine.handlers.base import Batch, Handler
@@ -54,7 +53,7 @@ def push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
     planned = [a for record_type, handler in HANDLERS.items() for a in handler.activities(batch, batch.records[record_type])]
     if planned:
         opportunity_ids = batch.parent_ids(RecordType.OPPORTUNITY, {a.opportunity.pk for a in planned},
-                                           objects(ctx.settings)["opportunity"])
+                                           ctx.settings.objects.opportunity)
         activities.push_activities(ctx, planned, opportunity_ids)
     for entry in entries:
         outcome = ctx.outcome(entry)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from integrations.mapping import requirement as mapping
-from integrations.mapping.common import objects
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
-from sync_engine.links import links_for
+from sync_engine.links import linked_salesforce_ids
 from sync_engine.push.writer import Item, refuse, settle, write
 from sync_engine.vocabulary import RecordType
 
@@ -21,10 +20,10 @@ class RequirementHandler(Handler):
         if not records:
             return
         ctx = batch.ctx
-        names = objects(ctx.settings)
-        sobject = names["requirement"]
-        parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names["analysis"])
-        links = links_for(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[r.pk for r in records], sobject=sobject)
+        names = ctx.settings.objects
+        sobject = names.requirement
+        parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names.analysis)
+        linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[r.pk for r in records], sobject=sobject)
         describe = ctx.describe(sobject)
         items = []
         for requirement in records:
@@ -32,12 +31,12 @@ class RequirementHandler(Handler):
             if not parent:
                 batch.settle(self.record_type, requirement.pk, retry=True)  # the analysis is not in Salesforce yet
                 continue
-            link = links.get(requirement.pk)
-            planned = mapping.to_salesforce(requirement, sobject=sobject, parent_sobject=names["analysis"], parent_id=parent,
-                                            linked=bool(link and link.salesforce_id), describe_fields=describe)
+            salesforce_id = linked.get(requirement.pk, "")
+            planned = mapping.to_salesforce(requirement, sobject=sobject, parent_sobject=names.analysis, parent_id=parent,
+                                            linked=bool(salesforce_id), describe_fields=describe)
             item = Item(record_type=self.record_type, record_id=requirement.pk, label=planned.label, fields=planned.fields,
                         entries=batch.entries_of(self.record_type, requirement.pk), external_id_field=planned.external_id_field,
-                        salesforce_id=link.salesforce_id if link else "")
+                        salesforce_id=salesforce_id)
             if planned.errors:
                 refuse(ctx, sobject, item, planned.errors)
             items.append(item)

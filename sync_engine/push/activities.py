@@ -29,7 +29,7 @@ class NoteSource:
 def push_activities(ctx: PushContext, activities: list[activity_mapping.Activity], opportunity_ids: dict[int, str]) -> None:
     """Tasks (or Notes, when the admin prefers notes) on each activity's opportunity. An
     activity whose opportunity is not in Salesforce, or below the admin's thresholds, is not sent."""
-    mode = (ctx.settings.get("activity") or {}).get("mode", "tasks")
+    mode = ctx.settings.activity.mode
     ready = [(a, opportunity_ids[a.opportunity.pk]) for a in activities
              if opportunity_ids.get(a.opportunity.pk) and activity_allowed(ctx, a)]
     if not ready:
@@ -53,7 +53,7 @@ def push_activities(ctx: PushContext, activities: list[activity_mapping.Activity
 
 
 def activity_allowed(ctx: PushContext, activity: activity_mapping.Activity) -> bool:
-    return activity_mapping.activity_allowed(ctx.settings, activity.opportunity)
+    return activity_mapping.activity_allowed(ctx.settings.activity, activity.opportunity)
 
 
 def push_notes(ctx: PushContext, notes: list[tuple[str, str, str, NoteSource]]) -> None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import SalesforceConnection
+from integrations.settings_schema import SyncSettings
 from integrations.salesforce.client import CallRecord, SalesforceClient
-from sync_engine.models import ApiCallBucket, OutboxEntry, SyncLog, SyncResult, SyncRun
+from sync_engine.models import ApiCallBucket, OutboxEntry, SyncDirection, SyncLog, SyncResult, SyncRun
+from sync_engine.rows import insert_rows
+
+# The SyncLog columns a push writes, in the order of the tuples in PushContext.logs.
+LOG_COLUMNS = ("tenant_id", "connection_id", "run_id", "created_at", "record_type", "record_id", "record_label", "sobject",
+               "salesforce_id", "direction", "operation", "result", "error_code", "error_message", "hint", "retries",
+               "duration_ms", "api_calls")
 
 
 @dataclass
@@ -31,7 +37,7 @@ class Outcome:
 class PushContext:
     connection: SalesforceConnection
     client: SalesforceClient
-    settings: dict[str, Any]
+    settings: SyncSettings
     describe_fields: dict[str, dict] | None
     user_ids: dict[int, str]
     base_url: str
@@ -39,7 +45,7 @@ class PushContext:
     run: SyncRun | None = None
     bulk_threshold: int = 0  # > 0: write groups at least this large through Bulk API 2.0
     calls: int = 0
-    logs: list[SyncLog] = field(default_factory=list)
+    logs: list[tuple] = field(default_factory=list)  # SyncLog rows (LOG_COLUMNS), written by flush()
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     account_ids: dict[int, str] = field(default_factory=dict)  # department id -> Account Id
     started: float = field(default_factory=time.monotonic)
@@ -72,20 +78,20 @@ class PushContext:
             record_id: int | None = None, label: str = "", salesforce_id: str = "", error=None, api_calls: int = 0,
             duration_ms: int = 0, message: str = "") -> None:
         run_id = entry.run_id if entry is not None and entry.run_id else (self.run.pk if self.run is not None else None)
-        self.logs.append(SyncLog(
-            tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, run_id=run_id,
-            record_type=record_type or (entry.record_type if entry else ""),
-            record_id=record_id if record_id is not None else (entry.record_id if entry else None),
-            record_label=label[:255], sobject=sobject, salesforce_id=salesforce_id or "", operation=operation,
-            result=result, error_code=getattr(error, "code", "") or "", error_message=(getattr(error, "message", "") or message or "")[:4000],
-            hint=getattr(error, "hint", "") if error is not None and result != SyncResult.SUCCESS else "",
-            retries=entry.attempts if entry else 0, duration_ms=duration_ms, api_calls=api_calls,
+        self.logs.append((
+            self.connection.tenant_id, self.connection.pk, run_id, timezone.now(),
+            record_type or (entry.record_type if entry else ""),
+            record_id if record_id is not None else (entry.record_id if entry else None),
+            label[:255], sobject, salesforce_id or "", SyncDirection.PUSH.value, operation, str(result),
+            getattr(error, "code", "") or "", (getattr(error, "message", "") or message or "")[:4000],
+            (getattr(error, "hint", "") or "") if error is not None and result != SyncResult.SUCCESS else "",
+            entry.attempts if entry else 0, duration_ms, api_calls,
         ))
 
     def flush(self) -> None:
         """Write the batch's log rows and API-call count in a few statements."""
         if self.logs:
-            SyncLog.objects.bulk_create(self.logs, batch_size=500)
+            insert_rows(SyncLog, LOG_COLUMNS, self.logs)
             self.logs = []
         if self.calls:
             hour = timezone.now().replace(minute=0, second=0, microsecond=0)

@@ -135,3 +135,43 @@ def test_malformed_settings_are_refused_with_the_field_path(mutate, path):
     data = default_settings()
     mutate(data)
     assert path in paths(validate_settings(data, None))
+
+
+# --- a custom opportunity object: required fields come from its describe ----------------------------
+
+def _bid_describe(*extra):
+    fields = [{**_field("Name", "string", 80), "nillable": False}, _field("Cothon_Ref__c", "string", 50),
+              _field("Cothon_Location__c", "string", 100), *extra]
+    return {"name": "Bid__c", "fields": fields}
+
+
+def _bid_settings():
+    data = default_settings()
+    data["objects"]["opportunity"] = "Bid__c"
+    data["opportunity_mappings"] = [m for m in data["opportunity_mappings"] if m["cothon_field"] in ("title", "reference", "location")]
+    return data
+
+
+def test_a_custom_opportunity_object_without_amount_or_close_date_is_valid():
+    report = validate_settings(_bid_settings(), lambda sobject: _bid_describe() if sobject == "Bid__c" else None)
+    assert report.ok, report.errors
+
+
+def test_a_required_field_of_the_custom_object_must_be_mapped():
+    required = {**_field("Bid_Code__c", "string", 20), "nillable": False}
+    report = validate_settings(_bid_settings(), lambda sobject: _bid_describe(required) if sobject == "Bid__c" else None)
+    assert [issue.message for issue in report.errors] == [
+        "Bid__c.Bid_Code__c is required in this org: map a Cothon field to it (and send it), or Salesforce refuses every new record."]
+
+
+def test_the_standard_opportunity_still_needs_its_amount_and_close_date_mappings():
+    data = default_settings()
+    data["opportunity_mappings"] = [m for m in data["opportunity_mappings"] if m["cothon_field"] not in ("value", "closing_date")]
+    messages = [issue.message for issue in validate_settings(data, None).errors]
+    assert any("Amount" in m for m in messages) and any("CloseDate" in m for m in messages)
+
+
+def test_the_name_and_external_id_mappings_stay_required_on_a_custom_object():
+    data = _bid_settings()
+    data["opportunity_mappings"] = [m for m in data["opportunity_mappings"] if m["cothon_field"] != "reference"]
+    assert any("Cothon_Ref__c is required" in issue.message for issue in validate_settings(data, None).errors)

@@ -97,3 +97,23 @@ def test_department_get_or_create_matches_names_case_insensitively(alice):
     assert first.pk == again.pk
     other = department_get_or_create(tenant=alice.tenant, name="Transport Canada Marine")
     assert other.key != first.key
+
+
+@pytest.mark.parametrize("data, event, field", [
+    ({"status": "analyzing"}, "updated", "status"),
+    ({"assignee": "member"}, "updated", "assignee"),
+    ({"status": "submitted"}, "submitted", "status"),
+])
+def test_an_update_is_queued_as_a_vocabulary_event_with_its_changed_fields(alice, opportunity_factory, data, event, field):
+    from integrations.models import ConnectionStatus, SalesforceConnection
+    from sync_engine.models import OutboxEntry
+    from sync_engine.vocabulary import Event
+
+    opportunity = opportunity_factory(alice.tenant)
+    SalesforceConnection.objects.create(tenant=alice.tenant, name="Production", login_url="https://login.salesforce.com",
+                                        is_default=True, push_enabled=True, status=ConnectionStatus.CONNECTED)
+    data = {k: alice.member if v == "member" else v for k, v in data.items()}
+    opportunity_update(tenant=alice.tenant, opportunity=opportunity, data=data)
+    entry = OutboxEntry.objects.get()
+    assert entry.event == event and entry.event in Event.values
+    assert field in entry.changed_fields

@@ -133,10 +133,10 @@ def test_clearing_mapped_fields_in_cothon_clears_them_in_salesforce(alice, conne
 
 
 def test_empty_fields_are_left_out_of_a_first_write_and_sent_as_null_once_linked(alice, opportunity_factory):
-    from integrations.mapping.defaults import default_settings
+    from integrations.settings_schema import SyncSettings
 
     opportunity = opportunity_factory(alice.tenant, description="", win_probability=None)
-    ctx = MappingContext(settings=default_settings())
+    ctx = MappingContext(settings=SyncSettings())
     first = opportunity_mapping.to_salesforce(opportunity, ctx, linked=False)
     assert "Description" not in first.fields and ("Description", "Empty in Cothon.") in first.skipped
     assert "Probability" not in first.fields  # Salesforce's default from the stage stays
@@ -251,10 +251,11 @@ def _describe(*names):
 
 def test_the_configured_record_type_is_sent_when_the_org_has_record_types(alice, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
-    from integrations.mapping.defaults import default_settings
+    from dataclasses import replace
 
-    data = default_settings()
-    data["record_type_id"] = "012000000000AbCAAA"
+    from integrations.settings_schema import SyncSettings
+
+    data = replace(SyncSettings(), record_type_id="012000000000AbCAAA")
     with_types = MappingContext(settings=data, describe_fields=_describe("Name", "Cothon_Ref__c", "CloseDate", "RecordTypeId"))
     assert opportunity_mapping.to_salesforce(opportunity, with_types).fields["RecordTypeId"] == "012000000000AbCAAA"
     without = MappingContext(settings=data, describe_fields=_describe("Name", "Cothon_Ref__c", "CloseDate"))

@@ -339,6 +339,20 @@ def test_the_editor_shows_every_section_with_locked_rows(web_as, alice, conn):
     assert 'name="opportunity_mappings[0].sf_field" value="Name"' in html
 
 
+@pytest.mark.parametrize("sobject, removable", [("Bid__c", True), ("Opportunity", False)])
+def test_the_amount_mapping_can_be_removed_only_for_a_custom_opportunity_object(web_as, alice, conn, sobject, removable):
+    from integrations.sync_settings import settings_current, settings_save, sync_settings_for
+
+    data = settings_current(connection=conn)
+    data["objects"]["opportunity"] = sobject
+    settings_save(connection=conn, data=data, actor=alice.admin, against_org=False)
+    post = _settings_post(conn)
+    row = next(i for i, m in enumerate(data["opportunity_mappings"]) if m["cothon_field"] == "value")
+    post[f"opportunity_mappings[{row}].remove"] = "on"
+    web_as(alice.admin).post(_url("settings", conn), post)
+    assert (sync_settings_for(connection=conn).mapping_for("value") is None) == removable
+
+
 def test_saving_valid_settings_adds_a_version_with_who_and_what(web_as, alice, conn):
     client = web_as(alice.admin)
     response = client.post(_url("settings", conn), _settings_post(conn, direction="push", **{"frequencies.incremental_minutes": "30",

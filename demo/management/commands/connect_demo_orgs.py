@@ -19,7 +19,7 @@ from integrations import connections as svc
 from integrations.mapping.suggest import picklist_values, suggest_picklist_reverse, suggest_stage_mapping, suggest_value_map
 from integrations.models import Environment, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
-from integrations.sync_settings import describe_get, settings_current, settings_save, sync_settings_for
+from integrations.sync_settings import describe_get, settings_save, sync_settings_for
 from opportunities.models import Category
 from sync_engine.models import SyncRun, SyncRunStatus
 from sync_engine.services import sync_now_start, sync_run_execute_inline
@@ -76,20 +76,22 @@ class Command(BaseCommand):
         matches, as an admin would in the stage-mapping screen."""
         if connection.status != "connected":
             return
-        data = settings_current(connection=connection)
-        describe = describe_get(connection=connection, sobject=sync_settings_for(connection=connection).objects.opportunity)
+        settings = sync_settings_for(connection=connection)
+        describe = describe_get(connection=connection, sobject=settings.objects.opportunity)
         stages = picklist_values(describe, "StageName")
         types = picklist_values(describe, "Type")
+        data = settings.to_dict()  # the new version, edited below
         changed = False
-        if any(stage not in stages for stage in data["stage_mapping"].values()):
+        if any(stage not in stages for stage in settings.stage_mapping.values()):
             data["stage_mapping"] = suggest_stage_mapping(stages)
             changed = True
-        current = data["picklist_maps"]["category_to_type"]
+        current = settings.picklist_maps.get("category_to_type", {})
         if any(value and value not in types for value in current.values()):
-            data["picklist_maps"]["category_to_type"] = suggest_value_map(dict(Category.choices), types, current)
+            type_map = suggest_value_map(dict(Category.choices), types, current)
+            data["picklist_maps"]["category_to_type"] = type_map
             # Several categories may land on one Type: say which one each such Type comes back as.
-            reverse = data["picklist_reverse"].get("category_to_type") or {}
-            data["picklist_reverse"]["category_to_type"] = suggest_picklist_reverse(data["picklist_maps"]["category_to_type"], reverse)
+            reverse = settings.picklist_reverse.get("category_to_type", {})
+            data["picklist_reverse"]["category_to_type"] = suggest_picklist_reverse(type_map, reverse)
             changed = True
         if changed:
             admin = connection.tenant.memberships.filter(role="admin").first()

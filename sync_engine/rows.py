@@ -1,0 +1,74 @@
+"""Write many rows in a few statements without building a model instance per row.
+
+A full sync writes one SyncLog row and one SyncLink upsert per record; through `bulk_create`
+Django prepares every value of every instance in Python, which costs more than the Salesforce
+calls themselves. On PostgreSQL plain inserts go through COPY and upserts through psycopg2's
+`execute_values` (values already in their database form: str, int, aware datetimes, dicts for
+JSON); elsewhere through `bulk_create`, with the same result."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection as db, models
+
+PAGE_SIZE = 1000
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                conflict: Sequence[str] = (), update: Sequence[str] = ()) -> None:
+    """INSERT `rows` (tuples in the order of `columns`, the fields' attnames such as
+    "tenant_id"). With `conflict` (the unique columns) and `update`, a row that exists is updated
+    with the new values of those columns instead (INSERT … ON CONFLICT … DO UPDATE)."""
+    if not rows:
+        return
+    if db.vendor != "postgresql":
+        objects = [model(**dict(zip(columns, row))) for row in rows]
+        if conflict:
+            names = [model._meta.get_field(c).name for c in conflict]
+            model.objects.bulk_create(objects, batch_size=500, update_conflicts=True, unique_fields=names,
+                                      update_fields=[model._meta.get_field(c).name for c in update])
+        else:
+            model.objects.bulk_create(objects, batch_size=500)
+        return
+    from psycopg2.extras import Json, execute_values
+
+    fields = [model._meta.get_field(c) for c in columns]
+    if not conflict:
+        _copy(model, fields, rows)
+        return
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    if json_positions:
+        rows = [tuple(Json(v) if i in json_positions else v for i, v in enumerate(row)) for row in rows]
+    quote = db.ops.quote_name
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES %s"
+    if conflict:
+        targets = ", ".join(quote(model._meta.get_field(c).column) for c in conflict)
+        sets = ", ".join(f"{quote(model._meta.get_field(c).column)} = EXCLUDED.{quote(model._meta.get_field(c).column)}"
+                         for c in update)
+        sql += f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+    with db.cursor() as cursor:
+        execute_values(cursor.cursor, sql, rows, page_size=PAGE_SIZE)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return "\\N"  # unquoted: NULL (a quoted \N is the text itself)
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _copy(model: type[models.Model], fields: list, rows: Sequence[Sequence[Any]]) -> None:
+    """COPY … FROM STDIN: about twice as fast as a multi-row INSERT for thousands of rows."""
+    quote = db.ops.quote_name
+    text = "".join(",".join(map(_csv_cell, row)) + "\n" for row in rows)
+    sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           "FROM STDIN WITH (FORMAT csv, NULL '\\N')")
+    with db.cursor() as cursor:
+        cursor.cursor.copy_expert(sql, io.StringIO(text))

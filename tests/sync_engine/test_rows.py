@@ -1,0 +1,41 @@
+"""sync_engine.rows writes exactly what bulk_create would, whatever the text holds."""
+
+import pytest
+from django.utils import timezone
+
+from integrations.models import SalesforceConnection
+from sync_engine.links import _LINK_COLUMNS, _LINK_UPDATE_FIELDS
+from sync_engine.models import SyncLink, SyncLog
+from sync_engine.push.context import LOG_COLUMNS
+from sync_engine.rows import insert_rows
+
+AWKWARD = ['plain', 'a "quoted", comma', "two\nlines", "\\N", "", "accents: é ü — “curly”"]
+
+
+@pytest.fixture
+def connection(alice):
+    return SalesforceConnection.objects.create(tenant=alice.tenant, name="Production", login_url="https://login.salesforce.com")
+
+
+def test_log_rows_keep_their_text_nulls_and_times(alice, connection):
+    now = timezone.now()
+    rows = [(alice.tenant.pk, connection.pk, None, now, "opportunity", i if i else None, text, "Opportunity", "", "push", "upsert",
+             "failed", "CODE", text, text, 1, 2, 3) for i, text in enumerate(AWKWARD)]
+    insert_rows(SyncLog, LOG_COLUMNS, rows)
+    saved = list(SyncLog.objects.order_by("id").values_list("record_id", "record_label", "error_message", "hint", "run_id", "created_at"))
+    assert saved == [(i if i else None, text, text, text, None, now) for i, text in enumerate(AWKWARD)]
+
+
+def test_link_rows_upsert_on_the_record_and_keep_json(alice, connection):
+    now = timezone.now()
+
+    def row(salesforce_id, snapshot):
+        return (alice.tenant.pk, connection.pk, "opportunity", 7, "Opportunity", salesforce_id, "external_id", "synced", "h" * 64,
+                snapshot, now, "", "", "", now, now)
+
+    insert_rows(SyncLink, _LINK_COLUMNS, [row("006A", {"Name": 'a "b"'})], conflict=("connection_id", "record_type", "record_id", "sobject"),
+                update=_LINK_UPDATE_FIELDS)
+    insert_rows(SyncLink, _LINK_COLUMNS, [row("006B", {"Name": "c", "Amount": 1.5})],
+                conflict=("connection_id", "record_type", "record_id", "sobject"), update=_LINK_UPDATE_FIELDS)
+    [link] = SyncLink.objects.all()
+    assert (link.salesforce_id, link.base_snapshot) == ("006B", {"Name": "c", "Amount": 1.5})
