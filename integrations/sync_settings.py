@@ -145,3 +145,14 @@ def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], act
         except IntegrityError:
             continue  # two admins saved at once: take the next number
     raise RuntimeError("Could not save the settings version")
+
+
+def describe_fields_for(connection: SalesforceConnection, sobject: str, client=None) -> dict[str, dict] | None:
+    """{lower-case field name: describe field}; empty when the object is not in the org."""
+    payload = describe_get(connection=connection, sobject=sobject, client=client)
+    return {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
+
+
+def user_ids_for(connection: SalesforceConnection) -> dict[int, str]:
+    """The connection's user mapping: Cothon user id → Salesforce User Id (mapped users only)."""
+    return dict(connection.user_links.exclude(salesforce_user_id="").values_list("user_id", "salesforce_user_id"))

@@ -22,7 +22,7 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from integrations.connections import client_for, connection_mark_needs_reconnect
-from integrations.dry_run import user_ids_for
+from integrations.sync_settings import user_ids_for
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.client import CallRecord
 from integrations.salesforce.errors import ErrorKind, SalesforceError

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from cothon.tenancy.pages import tenant_page
 from integrations.custom_fields import connection_specs, install_custom_fields, install_plan
-from integrations.dry_run import dry_run
+from sync_engine.dry_run import dry_run
 from integrations.models import ConnectionStatus
 from integrations.salesforce.errors import SalesforceError
 from integrations.sync_settings import describe_get

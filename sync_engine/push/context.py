@@ -55,7 +55,7 @@ class PushContext:
         """The object's describe fields (lower-case name -> field), from the connection's cache
         when fresh; {} when the object is not in the org."""
         if sobject not in self.describes:
-            from integrations.dry_run import describe_fields_for
+            from integrations.sync_settings import describe_fields_for
 
             self.describes[sobject] = describe_fields_for(self.connection, sobject, client=self.client)
         return self.describes[sobject]

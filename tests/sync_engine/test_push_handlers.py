@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integrations.dry_run import dry_run
+from sync_engine.dry_run import dry_run
 from integrations.mapping import activity as activity_mapping, opportunity as opportunity_mapping
 from integrations.mapping.common import MappingContext
 from integrations.sync_settings import settings_current, settings_save

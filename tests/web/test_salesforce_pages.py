@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from sync_engine.fanout import fan_out_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,7 @@ def test_panel_without_connection_explains_and_disables_sync(web_as, alice, oppo
 
 def test_panel_shows_the_default_connections_link(web_as, alice, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
+    fan_out_pending()  # the save reached no connection (none yet)
     connection = _connection(alice.tenant)
     _link(connection, opportunity, salesforce_id="006000000000001AAA", status="failed",
           last_synced_at=datetime.datetime(2030, 3, 1, 15, 30, tzinfo=datetime.UTC),
@@ -74,6 +76,7 @@ def test_panel_ignores_links_of_other_tenants_and_non_default_connections(web_as
 
 def test_panel_with_connection_but_no_link_yet(web_as, alice, opportunity_factory):
     opportunity = opportunity_factory(alice.tenant)
+    fan_out_pending()  # the save reached no connection (none yet)
     _connection(alice.tenant)
     html = _detail(web_as(alice.viewer), opportunity)
     assert 'data-sync-state="not_synced"' in html and ">Not synced<" in html

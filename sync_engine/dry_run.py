@@ -15,8 +15,10 @@ from integrations.mapping import requirement as requirement_mapping
 from integrations.mapping.common import MappingContext, PlannedWrite
 from integrations.models import SalesforceConnection
 from integrations.settings_schema import SyncSettings
-from integrations.sync_settings import describe_get, sync_settings_for
+from integrations.sync_settings import describe_fields_for, sync_settings_for, user_ids_for
 from opportunities.models import BidAnalysisStatus, Opportunity
+from sync_engine.links import links_for
+from sync_engine.vocabulary import RecordType
 
 
 @dataclass
@@ -25,20 +27,7 @@ class DryRun:
     warnings: list[str] = field(default_factory=list)
 
 
-def user_ids_for(connection: SalesforceConnection) -> dict[int, str]:
-    return dict(connection.user_links.exclude(salesforce_user_id="").values_list("user_id", "salesforce_user_id"))
-
-
-def describe_fields_for(connection: SalesforceConnection, sobject: str, client=None) -> dict[str, dict] | None:
-    """{lower-case field name: describe field}; empty when the object is not in the org."""
-    payload = describe_get(connection=connection, sobject=sobject, client=client)
-    return {f["name"].lower(): f for f in (payload or {}).get("fields", [])}
-
-
 def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, settings: SyncSettings | None = None) -> DryRun:
-    from sync_engine.links import links_for
-    from sync_engine.vocabulary import RecordType
-
     settings = settings or sync_settings_for(connection=connection)
     names = settings.objects
     result = DryRun()
