@@ -51,6 +51,19 @@ def passes_filters(opportunity: Opportunity, filters: SyncFilters) -> str | None
     return None
 
 
+# Mapped Cothon fields computed from other columns: the columns whose change alters them.
+# "source" and "cothon_url" never change after the record is created.
+_SOURCES = {"value": {"value_min", "value_max"}, "full_title": {"title"}, "source": set(), "cothon_url": set()}
+
+
+def changed_salesforce_fields(settings: SyncSettings, changed: set[str]) -> set[str]:
+    """The Salesforce fields a change of these Cothon fields touches. An update of a record
+    already in Salesforce sends only these, so a value someone changed in Salesforce meanwhile
+    (Owner, Stage, Description…) is not put back by an edit of another field."""
+    return {m.sf_field.lower() for m in settings.opportunity_mappings
+            if _SOURCES.get(m.cothon_field, {m.cothon_field}) & changed}
+
+
 def closing_date_required(ctx: MappingContext, sobject: str) -> bool:
     """Does the object refuse a new record without CloseDate? By its describe; without one
     (not connected), only the standard Opportunity is known to."""

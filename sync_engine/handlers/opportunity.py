@@ -33,6 +33,7 @@ class OpportunityHandler(Handler):
                                  base_url=ctx.base_url)
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
         items, fallback, refused = [], [], []
+        untouched: dict[int, str] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
@@ -55,6 +56,15 @@ class OpportunityHandler(Handler):
                         salesforce_id=salesforce_id)
             if item.salesforce_id:
                 fields.pop("RecordTypeId", None)  # set on create only: an existing record keeps its type
+                only = _fields_changed_in_cothon(ctx, entries)
+                if only is not None:
+                    for name in [n for n in fields if n.lower() not in only]:
+                        del fields[name]
+                    if not fields and not planned.errors:
+                        # Nothing mapped changed (a deadline reminder, an unmapped field): no
+                        # write; the Tasks it triggers still find their parent.
+                        untouched[opportunity.pk] = item.salesforce_id
+                        continue
             if planned.errors:
                 refused.append((item, planned.errors))
             elif not item.salesforce_id and not item.external_id_field:
@@ -65,9 +75,12 @@ class OpportunityHandler(Handler):
         _match_by_title_and_date(ctx, sobject, fallback)
         write(ctx, sobject, items)
         settle(ctx, sobject, items)
+        for record_id in untouched:
+            batch.settle(self.record_type, record_id, done=True)
         written = {item.record_id: item.result_id for item in items if item.result_id}
-        batch.publish(self.record_type, written)
-        _add_team_members(batch, [o for o in records if o.pk in written], written)
+        present = {**untouched, **written}
+        batch.publish(self.record_type, present)
+        _add_team_members(batch, [o for o in records if o.pk in present], present)
 
     def activities(self, batch: Batch, records: list[Opportunity]) -> list[Activity]:
         window = batch.ctx.settings.activity.batch_window_minutes
@@ -84,6 +97,18 @@ class OpportunityHandler(Handler):
             if opportunity.status == OpportunityStatus.SUBMITTED and ("status" in changed or Event.SUBMITTED in events):
                 planned.append(proposal_submitted(opportunity, now, zone, base_url=batch.ctx.base_url))
         return planned
+
+
+def _fields_changed_in_cothon(ctx: PushContext, entries) -> set[str] | None:
+    """For an update made in Cothon, the Salesforce fields (lower case) its changed fields touch;
+    None when the whole record goes (created, a Sync Now or scheduled run, a manual Sync, or a
+    change that did not say which fields)."""
+    if not entries or any(e.event not in (Event.UPDATED, Event.SUBMITTED, Event.DEADLINE) for e in entries):
+        return None
+    changed = set().union(*(e.changed_fields or [] for e in entries))
+    if not changed:
+        return None
+    return mapping.changed_salesforce_fields(ctx.settings, changed)
 
 
 def _match_by_title_and_date(ctx: PushContext, sobject: str, pairs: list[tuple[Opportunity, Item]]) -> None:

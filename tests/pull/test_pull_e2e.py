@@ -379,9 +379,6 @@ def test_the_record_page_shows_extended_data_and_pull_warnings(alice, connected,
     assert "Riley Rep" in page and "has no Cothon user" in page
 
 
-@pytest.mark.xfail(strict=True, reason="The push still sends every mapped field: an owner with no Cothon user is put back "
-                                       "by the next push. Needs the push to send only changed fields (or values that differ "
-                                       "from the link's base snapshot) — the handler-registry work of issue 16 §1.")
 def test_an_unmapped_owner_survives_a_cothon_edit(alice, connected, sf, opportunity_factory):
     users = sf_users(sf)
     user_link_set(connection=connected, user_id=alice.admin.pk, salesforce_user_id=users["admin"])
@@ -426,3 +423,20 @@ def test_the_connection_page_names_salesforce_owners_without_a_cothon_user(alice
     page = web_as(alice.admin).get(f"/settings/integrations/salesforce/{connected.pk}/").content.decode()
     assert "From Salesforce" in page and "Salesforce owners with no Cothon user" in page and "Riley Rep" in page
     assert "Last incremental pull" in page
+
+
+def test_an_edit_in_cothon_does_not_undo_a_sales_managers_edits_made_before_any_pull(alice, connected, sf, opportunity_factory):
+    """The issue's headline: Owner, Stage and Description changed in Salesforce, then the UNSPSC
+    code edited in Cothon before anything was pulled — the push sends the UNSPSC code only."""
+    users = sf_users(sf)
+    user_link_set(connection=connected, user_id=alice.admin.pk, salesforce_user_id=users["admin"])
+    opportunity = opportunity_factory(alice.tenant, assignee=alice.admin, description="Cothon's description")
+    link = pushed(connected, opportunity)
+    sf.Opportunity.update(link.salesforce_id, {"OwnerId": users["rep"], "StageName": "Negotiation",
+                                               "Description": "The sales manager's words"})
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"unspsc_code": "80101500"})
+    push_connection(connection_id=connected.pk)
+    record = sf.Opportunity.get(link.salesforce_id)
+    assert record["Cothon_UNSPSC__c"] == "80101500"
+    assert (record["OwnerId"][:15], record["StageName"], record["Description"]) == (
+        users["rep"][:15], "Negotiation", "The sales manager's words")
