@@ -50,17 +50,6 @@ def test_an_edit_in_salesforce_reaches_cothon_within_seconds(alice, connected, e
 
 
 def test_ensure_outbound_rules_creates_the_message_and_rule_once(connected, emulator_reset):
-    from integrations.connections import client_for
-    from integrations.salesforce.errors import SalesforceError
-
-    client = client_for(connected)
-    try:
-        client.rest("GET", "tooling/query/", params={"q": "SELECT Id, Name FROM WorkflowOutboundMessage"})
-    except SalesforceError as exc:
-        if exc.status in (400, 404) or exc.code in ("NOT_FOUND", "INVALID_TYPE", "MALFORMED_QUERY"):
-            pytest.skip(f"The emulator's Tooling API has no WorkflowOutboundMessage yet ({exc.code}); "
-                        "branch h16-emulator adds it")
-        raise
     first = ensure_outbound_rules(connection=connected)
     assert (first.message, first.rule) == ("created", "created")
     assert first.endpoint_url.endswith(receiver_path(connected))

@@ -109,39 +109,11 @@ class Command(BaseCommand):
         try:
             result = ensure_outbound_rules(connection=connection)
         except SalesforceError as exc:
-            if exc.code in ("INVALID_TYPE", "NOT_FOUND") and self._emulator_rule(connection, creds):
-                return
             self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce not switched on "
                               f"({exc.code}: {exc.message}); the incremental pull brings changes every few minutes.")
             return
         self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message {result.message}, "
                           f"workflow rule {result.rule}.")
-
-    def _emulator_rule(self, connection: SalesforceConnection, creds: dict) -> bool:
-        """An emulator whose Tooling API does not take WorkflowOutboundMessage yet: the same rule
-        through its ops hook (demo only: the emulator is local and its key is in the credentials)."""
-        import requests
-
-        from sync_engine.pull.rules import message_fields, receiver_url
-
-        if not creds.get("http_url") or not creds.get("admin_key"):
-            return False
-        try:
-            session = requests.Session()
-            session.trust_env = False
-            session.headers["X-Emulator-Key"] = creds["admin_key"]
-            response = session.post(f"{creds['http_url']}/_emulator/outbound/rules", timeout=30, json={
-                "org": creds.get("org"), "name": "Cothon Sync", "object": "Opportunity",
-                "criteria": {"field": "IsDeleted", "value": False}, "evaluation": "created_and_every_edit",
-                "endpoint_url": receiver_url(connection),
-                "fields": message_fields(connection, describe=describe_get(connection=connection, sobject="Opportunity"))})
-        except requests.RequestException:
-            return False
-        if response.status_code != 201:
-            return False
-        self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message rule "
-                          "registered with the local emulator.")
-        return True
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
         if connection.status != "connected":
