@@ -25,7 +25,8 @@ def test_the_detail_page_polls_its_version_every_three_seconds(web_as, alice, op
     live_url = reverse("opportunities:live", args=[opportunity.pk])
     assert f'hx-get="{live_url}?version={version}"' in html
     assert 'hx-trigger="every 3s"' in html and "data-poll-when-visible" in html
-    for area in ("opportunity-header", "opportunity-stats", "opportunity-details", "opportunity-record"):
+    for area in ("opportunity-header", "opportunity-stats", "opportunity-details", "opportunity-record",
+                 "opportunity-salesforce-extra"):
         assert f'id="{area}"' in html
 
 
@@ -63,9 +64,10 @@ def test_a_changed_record_answers_the_new_values_out_of_band(web_as, alice, oppo
     assert f"?version={new}" in html
     assert "After the change" in html and "the page now shows the new values" in html
     assert "This record was updated" in html  # no pull wrote it
-    for area in ("opportunity-header", "opportunity-stats", "opportunity-details", "opportunity-record"):
+    for area in ("opportunity-header", "opportunity-stats", "opportunity-details", "opportunity-record",
+                 "opportunity-salesforce-extra"):
         assert f'id="{area}"' in html
-    assert html.count('hx-swap-oob="true"') == 4
+    assert html.count('hx-swap-oob="true"') == 5
     assert "<form" not in html  # the comment and analysis forms are never swapped
 
 
