@@ -84,3 +84,17 @@ def test_the_edit_page_keeps_what_the_user_typed_when_salesforce_changes_the_rec
     page.wait_for_timeout(4_000)  # longer than the detail page's poll interval
     assert page.input_value("textarea[name=description]") == "My unsaved words"
     assert page.locator("#opportunity-live").count() == 0
+
+
+def test_a_hidden_tab_does_not_poll_and_a_visible_one_does(page, live_server, login, alice, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "/live/" in request.url else None)
+    login(page, alice.viewer)
+    page.goto(f"{live_server.url}/opportunities/{opportunity.pk}/")
+    page.evaluate("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'})")
+    page.wait_for_timeout(7_000)
+    assert polls == []
+    page.evaluate("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'})")
+    page.wait_for_timeout(3_500)
+    assert len(polls) >= 1
