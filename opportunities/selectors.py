@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
@@ -52,6 +53,19 @@ def department_list_with_counts(*, tenant: Tenant, search: str = "") -> QuerySet
 
 def department_get(*, tenant: Tenant, pk: Any) -> Department:
     return get_object_or_404(Department, tenant=tenant, pk=pk)
+
+
+def opportunity_version(*, tenant: Tenant, pk: Any) -> str:
+    """The record's version for the live detail page: its updated_at in microseconds, read in
+    one query without loading the row. Another tenant's id (or none) is a 404."""
+    updated_at = Opportunity.objects.filter(tenant=tenant, pk=pk).values_list("updated_at", flat=True).first()
+    if updated_at is None:
+        raise Http404("No such opportunity.")
+    return version_of(updated_at)
+
+
+def version_of(updated_at) -> str:
+    return str(int(updated_at.timestamp() * 1_000_000))
 
 
 def opportunity_list(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.opportunity_create, name="create"),
     path("validate/", views.opportunity_validate, name="validate"),
     path("<int:pk>/", views.opportunity_detail, name="detail"),
+    path("<int:pk>/live/", views.opportunity_live, name="live"),
     path("<int:pk>/edit/", views.opportunity_edit, name="edit"),
     path("<int:pk>/validate/", views.opportunity_validate_existing, name="validate_existing"),
     path("<int:pk>/delete/", views.opportunity_delete, name="delete"),

@@ -3,6 +3,8 @@ forms); every lookup is scoped to request.tenant, so another tenant's id is a 40
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -10,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cothon.tenancy.pages import is_htmx, tenant_page
 from opportunities import selectors, services
@@ -18,6 +20,7 @@ from opportunities.analysis_forms import attach_analysis_forms
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
 from proposals.selectors import proposal_list
 from sync_engine.record_panel import opportunity_salesforce_panel
+from sync_engine.selectors import record_pulled_since
 
 PAGE_SIZE = 25
 
@@ -85,6 +88,7 @@ def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm 
                      for analysis in selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity)],
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
         "salesforce": opportunity_salesforce_panel(request, opportunity),
+        "version": selectors.version_of(opportunity.updated_at),
     }
 
 
@@ -92,6 +96,38 @@ def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm 
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = selectors.opportunity_get(tenant=request.tenant, pk=pk)
     return render(request, "opportunities/detail.html", detail_context(request, opportunity))
+
+
+@tenant_page("viewer")
+@require_GET
+def opportunity_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The detail page's poll. Unchanged (the usual answer): 204 after one query, so htmx swaps
+    nothing. Changed: the page's notice area with the new version, and its field areas out of
+    band. The current version is always in the X-Record-Version header."""
+    tenant = request.tenant
+    seen = request.GET.get("version", "")
+    if seen and not seen.isdigit():
+        return HttpResponseBadRequest("version must be the number the page was given.")
+    version = selectors.opportunity_version(tenant=tenant, pk=pk)
+    if seen == version:
+        response = HttpResponse(status=204)
+    else:
+        opportunity = selectors.opportunity_get(tenant=tenant, pk=pk)
+        # The row is read again in full; it may have moved on since the version was read.
+        version = selectors.version_of(opportunity.updated_at)
+        since = _version_time(seen) if seen else opportunity.updated_at
+        response = render(request, "opportunities/_live_update.html", {
+            "opportunity": opportunity, "version": version, "changed": bool(seen),
+            "from_salesforce": record_pulled_since(tenant=tenant, record_type="opportunity", record_id=opportunity.pk,
+                                                   since=since),
+        })
+    response["X-Record-Version"] = version
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _version_time(version: str) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(int(version) / 1_000_000, tz=datetime.timezone.utc)
 
 
 @tenant_page("member")

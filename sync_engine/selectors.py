@@ -27,6 +27,7 @@ from sync_engine.models import (
     ChangeRecord,
     OutboxEntry,
     OutboxState,
+    SyncDirection,
     SyncLink,
     SyncLog,
     SyncResult,
@@ -644,3 +645,10 @@ def connection_sync_state(*, tenant: Tenant, connection: SalesforceConnection) -
         return ConnectionSyncState(S.PENDING, f"{queue['n']} change{'s' if queue['n'] != 1 else ''} queued.", queue["oldest"],
                                    queue["n"], 0)
     return ConnectionSyncState(S.IN_SYNC, "Nothing is waiting to be sent.", connection.last_success_at)
+
+
+def record_pulled_since(*, tenant: Tenant, record_type: str, record_id: int, since: datetime.datetime) -> bool:
+    """Whether a pull from Salesforce wrote this record at or after `since` (the live record
+    page says where a change it shows came from)."""
+    return SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id, direction=SyncDirection.PULL,
+                                  result=SyncResult.SUCCESS, created_at__gte=since).exists()

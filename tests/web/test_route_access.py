@@ -46,7 +46,7 @@ def _routes_with_ids() -> set[str]:
 # Which of the other organization's objects each route's parameters name.
 ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"opportunities:{n}": {"pk": "opportunity"} for n in
-       ("detail", "edit", "validate_existing", "delete", "comment_create", "sync", "analysis_create")},
+       ("detail", "live", "edit", "validate_existing", "delete", "comment_create", "sync", "analysis_create")},
     **{f"opportunities:{n}": {"analysis_pk": "analysis"} for n in ("analysis_edit", "requirement_add", "analysis_complete")},
     "proposals:create": {"pk": "opportunity"},
     **{f"proposals:{n}": {"proposal_pk": "proposal"} for n in ("edit", "generate", "document")},

@@ -95,3 +95,13 @@ document.addEventListener("change", function (event) {
   if (!form || target.matches("[data-live-search]")) return;
   form.dispatchEvent(new CustomEvent("filter-change", { bubbles: false }));
 });
+
+// Polls marked data-poll-when-visible (the live record page) skip their turn while the tab is
+// hidden: a background tab costs the server nothing. htmx trigger filters would need eval,
+// which the Content-Security-Policy forbids, so the check lives here.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var elt = event.detail && event.detail.elt;
+  if (document.visibilityState === "hidden" && elt && elt.hasAttribute && elt.hasAttribute("data-poll-when-visible")) {
+    event.preventDefault();
+  }
+});
