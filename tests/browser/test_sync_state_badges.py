@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from sync_engine.fanout import fan_out_pending
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -25,6 +26,7 @@ def _world(alice, opportunity_factory):
     titles = ["Cloud hosting services", "Translation services", "Lab equipment supply", "Fleet telematics",
               "Security guard services", "Snow removal"]
     opps = [opportunity_factory(alice.tenant, title=t, assignee=alice.member if i == 3 else None) for i, t in enumerate(titles)]
+    fan_out_pending()
     OutboxEntry.objects.all().delete()
     Opportunity.objects.update(updated_at=timezone.now() - datetime.timedelta(hours=2))
     recent = timezone.now() - datetime.timedelta(minutes=20)

@@ -106,7 +106,7 @@ def test_department_get_or_create_matches_names_case_insensitively(alice):
 ])
 def test_an_update_is_queued_as_a_vocabulary_event_with_its_changed_fields(alice, opportunity_factory, data, event, field):
     from integrations.models import ConnectionStatus, SalesforceConnection
-    from sync_engine.models import OutboxEntry
+    from sync_engine.models import ChangeRecord
     from sync_engine.vocabulary import Event
 
     opportunity = opportunity_factory(alice.tenant)
@@ -114,6 +114,6 @@ def test_an_update_is_queued_as_a_vocabulary_event_with_its_changed_fields(alice
                                         is_default=True, push_enabled=True, status=ConnectionStatus.CONNECTED)
     data = {k: alice.member if v == "member" else v for k, v in data.items()}
     opportunity_update(tenant=alice.tenant, opportunity=opportunity, data=data)
-    entry = OutboxEntry.objects.get()
-    assert entry.event == event and entry.event in Event.values
-    assert field in entry.changed_fields
+    change = ChangeRecord.objects.filter(record_type="opportunity", record_id=opportunity.pk).latest("id")
+    assert change.event == event and change.event in Event.values
+    assert field in change.fields
