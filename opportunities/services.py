@@ -28,6 +28,7 @@ from opportunities.models import (
 )
 from sync_engine.vocabulary import Event, Origin, RecordType
 from sync_engine.outbox import Change, record_change, record_changes
+from sync_engine.rows import update_rows
 
 OPPORTUNITY_FIELDS = (
     "title", "reference", "value_min", "value_max", "closing_date", "department", "status", "category",
@@ -233,7 +234,7 @@ def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tup
                                         origin_connection_id: int | None = None) -> BatchUpdateResult:
     """`opportunity_update` for a page of pulled records: the same rules and the same change
     records, in a fixed number of queries whatever the number of opportunities (one for the
-    references, one UPDATE per 500 rows, one INSERT of change records). A refused opportunity is
+    references, one UPDATE a thousand rows, one INSERT of change records). A refused opportunity is
     left as it was and reported, the others saved. The given instances are not modified (the
     saved ones are copies), so the caller can retry a refused one without a field.
 
@@ -275,8 +276,8 @@ def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tup
         event = Event.SUBMITTED if "status" in changed and candidate.status == OpportunityStatus.SUBMITTED else Event.UPDATED
         changes.append(Change(RecordType.OPPORTUNITY, candidate.pk, event, changed))
         result.saved[candidate.pk] = candidate
-    # Every row gets every changed column (its own value where it did not change): one statement per 500 rows.
-    Opportunity.objects.bulk_update([c for c, _ in candidates], sorted(names), batch_size=500)
+    # Every row gets every changed column (its own value where it did not change): one statement a thousand rows.
+    update_rows(Opportunity, [c for c, _ in candidates], sorted(names))
     record_changes(tenant=tenant, changes=changes, origin=origin, origin_connection_id=origin_connection_id)
     return result
 

@@ -43,6 +43,7 @@ from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
 from sync_engine.links import values_hash
+from sync_engine.rows import update_rows
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Origin, RecordType
 
@@ -346,9 +347,8 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
             extras.append(opportunity)
         links.append(_settled(link, result, parse_datetime(record.get("SystemModstamp") or "")))
         _count_and_log(ctx, record, opportunity, result, "update" if result.changes else "unchanged", summary)
-    Opportunity.objects.bulk_update(extras, ["salesforce_extra"], batch_size=500)
-    SyncLink.objects.bulk_update(links, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"],
-                                 batch_size=500)
+    update_rows(Opportunity, extras, ["salesforce_extra"])
+    update_rows(SyncLink, links, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
 
 
 def _instances_for(changes: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
