@@ -52,7 +52,7 @@ def test_updated_rows_keep_their_text_nulls_numbers_dates_and_json(alice):
     other = Opportunity.objects.create(tenant=alice.tenant, title="Not in the update")
     now = timezone.now()
     for i, (row, text) in enumerate(zip(rows, AWKWARD)):
-        row.title, row.description = f"After {i}", text
+        row.title, row.description = f"After {i}: 100%s %(x)s", text
         row.value_min = Decimal("1234.56") if i % 2 else None
         row.closing_date = datetime.date(2031, 1, 1 + i) if i % 2 == 0 else None
         row.salesforce_extra = {"7": {"fields": {"Text__c": text}}} if i else {}
@@ -60,7 +60,7 @@ def test_updated_rows_keep_their_text_nulls_numbers_dates_and_json(alice):
     update_rows(Opportunity, rows, ["title", "description", "value_min", "closing_date", "salesforce_extra", "updated_at"])
     saved = list(Opportunity.objects.filter(pk__in=[r.pk for r in rows]).order_by("id").values_list(
         "title", "reference", "description", "value_min", "closing_date", "salesforce_extra", "updated_at"))
-    assert saved == [(f"After {i}", f"R-{i}", text, Decimal("1234.56") if i % 2 else None,
+    assert saved == [(f"After {i}: 100%s %(x)s", f"R-{i}", text, Decimal("1234.56") if i % 2 else None,
                       datetime.date(2031, 1, 1 + i) if i % 2 == 0 else None, {"7": {"fields": {"Text__c": text}}} if i else {}, now)
                      for i, text in enumerate(AWKWARD)]
     assert Opportunity.objects.get(pk=other.pk).title == "Not in the update"
