@@ -79,3 +79,25 @@ def test_a_record_cothon_refuses_for_another_field_fails_alone(alice, connected,
     assert (log.result, log.error_code) == ("failed", "INVALID_VALUE") and "Title is required" in log.error_message
     link = SyncLink.objects.get(connection=connected, record_type="opportunity", record_id=bad)
     assert link.base_snapshot.get("Description") != "Theirs", "a failed record's link is not settled"
+
+
+def test_a_batch_the_database_refuses_is_applied_record_by_record(alice, connected, sf, opportunity_factory):
+    """A takes a reference a Cothon-only opportunity holds (refused) while B takes A's: the
+    batch's check lets B through, the unique constraint does not (A keeps its reference). The
+    batch rolls back whole and each record is applied alone, nothing twice."""
+    (first, first_sf), (second, second_sf) = _pushed(connected, alice.tenant, opportunity_factory, 2)
+    held = opportunity_factory(alice.tenant).reference
+    first_ref, second_ref = (Opportunity.objects.get(pk=pk).reference for pk in (first, second))
+    ChangeRecord.objects.all().delete()
+    _edit(sf, [{"Id": first_sf, "Cothon_Ref__c": held, "Description": "First"},
+               {"Id": second_sf, "Cothon_Ref__c": first_ref, "Description": "Second"}])
+    result = pull_incremental(connection_id=connected.pk)
+    assert result.summary.applied == 2 and result.summary.failed == 0, result
+    rows = {o.pk: o for o in Opportunity.objects.filter(pk__in=[first, second])}
+    assert (rows[first].reference, rows[first].description) == (first_ref, "First")
+    assert (rows[second].reference, rows[second].description) == (second_ref, "Second")
+    logs = list(SyncLog.objects.filter(direction="pull", record_id__in=[first, second]).values_list("record_id", "error_code"))
+    assert sorted(logs) == sorted([(first, "FIELDS_SKIPPED"), (second, "FIELDS_SKIPPED")])
+    changes = list(ChangeRecord.objects.filter(record_id__in=[first, second]).values_list("record_id", "fields"))
+    assert sorted(pk for pk, _fields in changes) == sorted([first, second]), "one change each: the refused batch left none"
+    assert all("description" in fields and "reference" not in fields for _pk, fields in changes), changes
