@@ -243,7 +243,7 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
             continue
         work.append((record, link, opportunity))
     # Echoes write nothing but the stamp seen (so the overlap window skips them next time): one statement.
-    SyncLink.objects.bulk_update(echoed, ["salesforce_modstamp"], batch_size=500)
+    update_rows(SyncLink, echoed, ["salesforce_modstamp"])
     for refusal, count in not_imported.items():
         summary.not_imported += count
         ctx.log(operation="not imported", result=SyncResult.SKIPPED, code="NOT_IMPORTED",
