@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cothon.bulk import update_rows
 from cothon.models import Tenant
 from opportunities.models import (
     AnalysisStatus,
@@ -28,7 +29,6 @@ from opportunities.models import (
 )
 from sync_engine.vocabulary import Event, Origin, RecordType
 from sync_engine.outbox import Change, record_change, record_changes
-from sync_engine.rows import update_rows
 
 OPPORTUNITY_FIELDS = (
     "title", "reference", "value_min", "value_max", "closing_date", "department", "status", "category",
