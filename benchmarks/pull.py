@@ -158,6 +158,43 @@ def idle_cycle(template, count: int) -> tuple[float, float, float]:
     return (calls() - before) / count, scheduler_cpu, wall
 
 
+class count_apply_queries:
+    """Counts the database queries of each `pull_apply` call (one page) during the with block:
+    appends (records, queries) to `pages`."""
+
+    def __init__(self, pages: list[tuple[int, int]]):
+        self.pages = pages
+
+    def __enter__(self):
+        from django.db import connection as db
+
+        from sync_engine.pull import apply, incremental
+
+        self.real = incremental.pull_apply
+        counter = [0]
+
+        def count(execute, sql, params, many, context):
+            counter[0] += 1
+            return execute(sql, params, many, context)
+
+        def counted(*, sobject_records, **kwargs):
+            counter[0] = 0
+            with db.execute_wrapper(count):
+                summary = self.real(sobject_records=sobject_records, **kwargs)
+            self.pages.append((len(sobject_records), counter[0]))
+            return summary
+
+        incremental.pull_apply = counted
+        self.apply = apply
+        return self
+
+    def __exit__(self, *exc):
+        from sync_engine.pull import incremental
+
+        incremental.pull_apply = self.real
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10000)
@@ -186,8 +223,10 @@ def main() -> None:
         pull_incremental(connection_id=connection.pk)  # our own push coming back: echoes, sets the watermark
 
         edit_in_salesforce(emu, [sf_id for _, sf_id in links], "Changed by the sales team")
+        pages: list[tuple[int, int]] = []
         started = time.perf_counter()
-        result = pull_incremental(connection_id=connection.pk)
+        with count_apply_queries(pages):
+            result = pull_incremental(connection_id=connection.pk)
         elapsed = time.perf_counter() - started
         floor = math.ceil(len(links) / 2000)
         s = result.summary
@@ -198,6 +237,8 @@ def main() -> None:
             ("floor: ceil(N / 2,000)", floor, "1.00x", "", ""),
         ], ("approach", "API calls", "vs floor", "records/s", "time")))
         print(f"applied {s.applied:,}, echoes {s.echoes:,}, failed {s.failed:,}; peak RSS {peak_rss_mb():.0f} MB")
+        print("Database queries per applied page (records: queries): "
+              + ", ".join(f"{n:,}: {q:,}" for n, q in pages))
         idle = pull_incremental(connection_id=connection.pk)
         print(f"Next cycle, nothing changed: {idle.summary.api_calls} API call(s) (the burst's last two minutes are read "
               "again once: the overlap window)")

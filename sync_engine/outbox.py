@@ -3,7 +3,8 @@
 A leaf: it knows nothing of connections (nothing of `integrations/`). `record_change` writes a
 tenant-level `ChangeRecord` inside the caller's transaction — the change and its record commit
 (or roll back) together, so nothing is lost between "saved in Cothon" and "queued for
-Salesforce" — and, once the transaction commits, wakes the tenant's fan-out. The worker
+Salesforce" — and, once the transaction commits, wakes the tenant's fan-out. `record_changes`
+does the same for many records at once (one INSERT, one wake-up). The worker
 (`sync_engine.fanout`) then writes one outbox row per target connection and pushes the
 real-time ones.
 
@@ -13,7 +14,8 @@ real-time ones.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -44,6 +46,34 @@ def record_change(
         origin_connection_id=origin_connection_id if origin == Origin.SALESFORCE else None)
     wakeups.wake_fanout_on_commit(tenant.pk)
     return change
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change for `record_changes` (the arguments of `record_change` that vary per record)."""
+
+    record_type: str
+    record_id: int
+    event: str
+    changed_fields: Iterable[str] = ()
+
+
+def record_changes(*, tenant, changes: Sequence[Change], priority: int = Priority.REALTIME, origin: str = Origin.COTHON,
+                   origin_connection_id: int | None = None) -> int:
+    """`record_change` for many records of one tenant in one INSERT and one wake-up (a pulled
+    page of thousands of records). Same rules: inside the caller's transaction, unknown values
+    refused, a Salesforce change never sent back to its own connection. Returns how many."""
+    if not changes:
+        return 0
+    source = Origin(origin)
+    rows = [ChangeRecord(tenant_id=tenant.pk, record_type=RecordType(c.record_type), record_id=c.record_id,
+                         event=Event(c.event), fields=sorted(set(c.changed_fields)), origin=source,
+                         priority=Priority(priority),
+                         origin_connection_id=origin_connection_id if source == Origin.SALESFORCE else None)
+            for c in changes]
+    ChangeRecord.objects.bulk_create(rows, batch_size=1000)
+    wakeups.wake_fanout_on_commit(tenant.pk)
+    return len(rows)
 
 
 def merge_event(current: str, new: str) -> str:

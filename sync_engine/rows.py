@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import connection as db, models
 
+from cothon.bulk import update_rows  # noqa: F401 - the engine's writes of many rows in one place
+
 PAGE_SIZE = 1000
 
 
@@ -72,3 +74,4 @@ def _copy(model: type[models.Model], fields: list, rows: Sequence[Sequence[Any]]
            "FROM STDIN WITH (FORMAT csv, NULL '\\N')")
     with db.cursor() as cursor:
         cursor.cursor.copy_expert(sql, io.StringIO(text))
+

@@ -15,14 +15,16 @@ log row per record per cycle)."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,13 +43,15 @@ from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
 from sync_engine.links import values_hash
+from sync_engine.rows import update_rows
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Origin, RecordType
 
 logger = logging.getLogger(__name__)
 
 CALL_KIND = "pull"
-APPLY_CHUNK = 100
+APPLY_CHUNK = 2000  # linked records a batch (a query page): its queries do not grow with it
+IMPORT_CHUNK = 100
 
 
 @dataclass
@@ -239,7 +243,7 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
             continue
         work.append((record, link, opportunity))
     # Echoes write nothing but the stamp seen (so the overlap window skips them next time): one statement.
-    SyncLink.objects.bulk_update(echoed, ["salesforce_modstamp"], batch_size=500)
+    update_rows(SyncLink, echoed, ["salesforce_modstamp"])
     for refusal, count in not_imported.items():
         summary.not_imported += count
         ctx.log(operation="not imported", result=SyncResult.SKIPPED, code="NOT_IMPORTED",
@@ -248,18 +252,124 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     if not work:
         return
     inbound = _inbound_context(ctx, [r for r, _l, _o in work])
-    # One commit per chunk, a savepoint per record: a refused record rolls back alone, and row
-    # locks are held for one chunk only (users' edits wait a fraction of a second at most).
-    for start in range(0, len(work), APPLY_CHUNK):
-        chunk = work[start:start + APPLY_CHUNK]
+    updates = [item for item in work if item[2] is not None]
+    # Linked records: a page at a time, in a fixed number of queries (the rows are locked for
+    # the fraction of a second the page's statements take).
+    for start in range(0, len(updates), APPLY_CHUNK):
+        _apply_updates(ctx, inbound, updates[start:start + APPLY_CHUNK], summary)
+    imports = [item for item in work if item[2] is None]
+    # Imports (rare: a new Salesforce opportunity) one by one, a savepoint each.
+    for start in range(0, len(imports), IMPORT_CHUNK):
         with transaction.atomic():
-            # Locked and read afresh: the changes are computed from the values they will replace.
-            locked = Opportunity.objects.select_for_update(of=("self",)).filter(pk__in=[o.pk for _r, _l, o in chunk if o is not None])
-            fresh = {o.pk: o for o in locked.select_related("department")}
-            for record, link, opportunity in chunk:
-                if opportunity is not None and opportunity.pk not in fresh:
-                    continue  # deleted in Cothon a moment ago
-                _apply_one(ctx, inbound, record, link, fresh.get(opportunity.pk) if opportunity else None, summary)
+            for record, link, _opportunity in imports[start:start + IMPORT_CHUNK]:
+                _apply_one(ctx, inbound, record, link, None, summary)
+
+
+def _apply_updates(ctx: PullContext, inbound: InboundContext, items: list[tuple[dict, SyncLink, Opportunity]],
+                   summary: PullSummary) -> None:
+    """Apply linked records in one transaction through the batch service. A write the database
+    refuses although the checks passed (a reference another user took a moment ago, a
+    department deleted meanwhile) rolls the batch back and applies it record by record, each
+    refused record alone."""
+    before_logs, before = len(ctx.logs), copy.deepcopy(summary)
+    try:
+        with transaction.atomic():
+            _apply_batch(ctx, inbound, items, summary)
+        return
+    except IntegrityError:
+        logger.info("Pull batch of connection %s refused by the database; applying it record by record", ctx.connection.pk,
+                    exc_info=True)
+    del ctx.logs[before_logs:]
+    for name, value in vars(before).items():
+        setattr(summary, name, value)
+    with transaction.atomic():
+        fresh = _locked(items)
+        for record, link, opportunity in items:
+            if opportunity.pk in fresh:
+                _apply_one(ctx, inbound, record, link, fresh[opportunity.pk], summary)
+
+
+def _locked(items: list[tuple[dict, SyncLink, Opportunity]]) -> dict[int, Opportunity]:
+    """The opportunities locked and read afresh: the changes are computed from the values they
+    will replace. One deleted in Cothon a moment ago is absent."""
+    return {o.pk: o for o in Opportunity.objects.select_for_update(of=("self",)).filter(pk__in=[o.pk for _r, _l, o in items])}
+
+
+def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[dict, SyncLink, Opportunity]],
+                 summary: PullSummary) -> None:
+    """What `_apply_one` does for each linked record, in a fixed number of queries: the lock,
+    departments and users, the batch service (references, UPDATE, change records), extended
+    data, links. Logs are written by the caller's flush."""
+    fresh = _locked(items)
+    pending: list[tuple[dict, SyncLink, Opportunity, Any]] = []
+    for record, link, opportunity in items:
+        current = fresh.get(opportunity.pk)
+        if current is None:
+            continue  # deleted in Cothon a moment ago
+        result = opportunity_from_salesforce(record, current, inbound, base=link.base_snapshot or {})
+        summary.warnings.extend(result.warnings)
+        pending.append((record, link, current, result))
+    instances = _instances_for([result.changes for *_rest, result in pending])
+    tenant = ctx.connection.tenant
+    apply = partial(opportunity_services.opportunities_apply_from_salesforce, tenant=tenant, origin=Origin.SALESFORCE,
+                    origin_connection_id=ctx.connection.pk)
+    first = apply(updates=[(current, instances(result.changes)) for _r, _l, current, result in pending if result.changes])
+    failed: dict[int, ValidationError] = {}
+    retry = []
+    for _record, _link, current, result in pending:
+        exc = first.errors.get(current.pk)
+        if exc is None:
+            continue
+        # A value Cothon refuses (a reference another opportunity uses, say) is left out with
+        # its reason and the rest applied; an error on no changed field fails the record.
+        bad = set(getattr(exc, "message_dict", {}) or {})
+        if not bad or not (bad & set(result.changes)):
+            failed[current.pk] = exc
+            continue
+        result.skipped.extend(_drop(ctx, result, bad, exc))
+        retry.append((current, instances(result.changes)))
+    second = apply(updates=retry) if retry else opportunity_services.BatchUpdateResult()
+    failed.update(second.errors)
+    saved = {**first.saved, **second.saved}
+    extras: list[Opportunity] = []
+    links: list[SyncLink] = []
+    for record, link, current, result in pending:
+        if current.pk in failed:
+            summary.failed += 1
+            ctx.log(operation="update", result=SyncResult.FAILED, opportunity=current, salesforce_id=record["Id"],
+                    label=record.get("Name") or "", code="INVALID_VALUE", message=_messages(failed[current.pk]),
+                    hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
+            continue
+        opportunity = saved.get(current.pk, current)
+        extra = _extra_for(ctx, opportunity, result)
+        if extra is not None:
+            opportunity.salesforce_extra = extra
+            extras.append(opportunity)
+        links.append(_settled(link, result, parse_datetime(record.get("SystemModstamp") or "")))
+        _count_and_log(ctx, record, opportunity, result, "update" if result.changes else "unchanged", summary)
+    update_rows(Opportunity, extras, ["salesforce_extra"])
+    update_rows(SyncLink, links, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
+
+
+def _instances_for(changes: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`_instances` for a batch: the departments and users all the changes name, two queries."""
+    department_ids = {c["department"] for c in changes if c.get("department") is not None}
+    user_ids = {c["assignee"] for c in changes if c.get("assignee") is not None}
+    departments = Department.objects.in_bulk(department_ids) if department_ids else {}
+    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+
+    def instances(data: dict[str, Any]) -> dict[str, Any]:
+        out = dict(data)
+        if out.get("department") is not None:
+            if out["department"] not in departments:
+                raise Department.DoesNotExist(f"Department {out['department']} does not exist.")
+            out["department"] = departments[out["department"]]
+        if out.get("assignee") is not None:
+            if out["assignee"] not in users:
+                raise get_user_model().DoesNotExist(f"User {out['assignee']} does not exist.")
+            out["assignee"] = users[out["assignee"]]
+        return out
+    return instances
 
 
 def _is_deleted(record: dict[str, Any]) -> bool:
@@ -432,6 +542,11 @@ def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: Sy
                 salesforce_id=record["Id"], label=record.get("Name") or "", code="INVALID_VALUE",
                 message=_messages(exc), hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
         return
+    _count_and_log(ctx, record, opportunity, result, operation, summary)
+
+
+def _count_and_log(ctx: PullContext, record: dict, opportunity: Opportunity, result, operation: str,
+                   summary: PullSummary) -> None:
     if operation == "unchanged":
         summary.unchanged += 1
     else:
@@ -467,18 +582,25 @@ def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict
         bad = set(getattr(exc, "message_dict", {}) or {})
         if not bad or not (bad & set(changes)):
             raise
-        dropped = [(name, _messages(exc)) for name in sorted(bad & set(changes))]
+        dropped = _drop(ctx, result, bad, exc)
         for name in bad:
             changes.pop(name, None)
-            result.changes.pop(name, None)
-            for sf_field, value in list(result.agreed.items()):
-                if _cothon_name(ctx.settings, sf_field) == name:
-                    result.agreed.pop(sf_field)
         fresh = Opportunity.objects.get(pk=opportunity.pk)
         opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=fresh, data=changes,
                                                 origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
         return dropped
     return []
+
+
+def _drop(ctx: PullContext, result, bad: set[str], exc: ValidationError) -> list[tuple[str, str]]:
+    """Leave the refused fields out of the result's changes and agreed values; their reasons."""
+    dropped = [(name, _messages(exc)) for name in sorted(bad & set(result.changes))]
+    for name in bad:
+        result.changes.pop(name, None)
+        for sf_field in list(result.agreed):
+            if _cothon_name(ctx.settings, sf_field) == name:
+                result.agreed.pop(sf_field)
+    return dropped
 
 
 def _cothon_name(settings: dict, sf_field: str) -> str:
@@ -497,7 +619,15 @@ def _import(ctx: PullContext, record: dict, result) -> Opportunity:
 
 
 def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
-    """Extended data: the custom fields no mapping reads, and the pull's warnings, per connection."""
+    extra = _extra_for(ctx, opportunity, result)
+    if extra is not None:
+        Opportunity.objects.filter(pk=opportunity.pk).update(salesforce_extra=extra)
+        opportunity.salesforce_extra = extra
+
+
+def _extra_for(ctx: PullContext, opportunity: Opportunity, result) -> dict | None:
+    """Extended data: the custom fields no mapping reads, and the pull's warnings, per
+    connection. The opportunity's new `salesforce_extra`, or None when nothing is new."""
     key = str(ctx.connection.pk)
     extra = dict(opportunity.salesforce_extra or {})
     fields = {**(extra.get(key) or {}).get("fields", {}), **result.extra}
@@ -507,11 +637,10 @@ def _store_extra(ctx: PullContext, opportunity: Opportunity, result) -> None:
              "notes": result.notes or (extra.get(key) or {}).get("notes", [])}
     previous = {k: v for k, v in (extra.get(key) or {}).items() if k != "pulled_at"}
     if previous == entry or (not previous and not fields and not result.warnings and not result.notes):
-        return  # nothing new to show (most records: no custom fields, no warning)
+        return None  # nothing new to show (most records: no custom fields, no warning)
     entry["pulled_at"] = timezone.now().isoformat(timespec="seconds")
     extra[key] = entry
-    Opportunity.objects.filter(pk=opportunity.pk).update(salesforce_extra=extra)
-    opportunity.salesforce_extra = extra
+    return extra
 
 
 def _settle_link(ctx: PullContext, link: SyncLink | None, opportunity: Opportunity, record: dict, result,
@@ -524,14 +653,22 @@ def _settle_link(ctx: PullContext, link: SyncLink | None, opportunity: Opportuni
             tenant_id=ctx.connection.tenant_id, connection=ctx.connection, record_type=RecordType.OPPORTUNITY,
             record_id=opportunity.pk, sobject=ctx.sobject, salesforce_id=record["Id"], matched_by=MatchedBy.PULLED,
             status=LinkStatus.SYNCED, base_snapshot=dict(result.agreed), salesforce_modstamp=stamp, last_synced_at=now)
+    _settled(link, result, stamp, now)
+    link.save(update_fields=["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
+    return link
+
+
+def _settled(link: SyncLink, result, stamp: datetime.datetime | None, now: datetime.datetime | None = None) -> SyncLink:
+    """The link's new state in memory (saved by the caller, alone or in bulk)."""
+    now = now or timezone.now()
     snapshot = dict(link.base_snapshot or {})
     snapshot.update(result.agreed)
     link.base_snapshot = snapshot
     link.salesforce_modstamp = stamp or link.salesforce_modstamp
     link.last_synced_at = now
+    link.updated_at = now  # bulk_update does not touch auto_now fields itself
     if link.status in (LinkStatus.DELETED_IN_SALESFORCE, LinkStatus.PENDING):
         link.status = LinkStatus.SYNCED  # undeleted in Salesforce, or first seen from there
-    link.save(update_fields=["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
     return link
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from opportunities.models import AnalysisStatus, Opportunity
 from opportunities.services import (
+    DUPLICATE_REFERENCE_MESSAGE,
     analysis_complete,
     analysis_create,
     comment_create,
@@ -117,3 +118,59 @@ def test_an_update_is_queued_as_a_vocabulary_event_with_its_changed_fields(alice
     change = ChangeRecord.objects.filter(record_type="opportunity", record_id=opportunity.pk).latest("id")
     assert change.event == event and change.event in Event.values
     assert field in change.fields
+
+
+# --- the batch service of the pull ------------------------------------------------------------
+
+def test_the_salesforce_batch_saves_the_valid_ones_and_reports_the_others_by_field(alice, opportunity_factory, department_factory):
+    from opportunities.services import opportunities_apply_from_salesforce
+    from sync_engine.models import ChangeRecord
+
+    good, submitted, negative, unchanged = (opportunity_factory(alice.tenant) for _ in range(4))
+    department = department_factory(alice.tenant, "Transport Canada")
+    ChangeRecord.objects.all().delete()
+    result = opportunities_apply_from_salesforce(tenant=alice.tenant, origin="salesforce", origin_connection_id=7, updates=[
+        (good, {"description": "Theirs", "department": department}),
+        (submitted, {"status": "submitted"}),
+        (negative, {"value_min": Decimal("-5"), "description": "Not saved"}),
+        (unchanged, {"title": unchanged.title})])
+    assert set(result.saved) == {good.pk, submitted.pk, unchanged.pk}
+    assert set(result.errors[negative.pk].message_dict) == {"value_min"}
+    assert good.description != "Theirs", "the given instances are left as they were"
+    assert Opportunity.objects.get(pk=good.pk).department_id == department.pk
+    assert Opportunity.objects.get(pk=negative.pk).description != "Not saved"
+    assert sorted(ChangeRecord.objects.values_list("record_id", "event", "origin", "origin_connection_id")) == sorted([
+        (good.pk, "updated", "salesforce", 7), (submitted.pk, "submitted", "salesforce", 7)])
+
+
+def test_the_salesforce_batch_refuses_a_reference_in_use_or_taken_earlier_in_the_batch(alice, opportunity_factory):
+    from opportunities.services import opportunities_apply_from_salesforce
+
+    holder, first, second, swapper = (opportunity_factory(alice.tenant) for _ in range(4))
+    result = opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[
+        (first, {"reference": holder.reference}),
+        (second, {"reference": "NEW-1"}), (swapper, {"reference": "NEW-1"})])
+    assert set(result.saved) == {second.pk}
+    assert result.errors[first.pk].message_dict == {"reference": [DUPLICATE_REFERENCE_MESSAGE]}
+    assert result.errors[swapper.pk].message_dict == {"reference": [DUPLICATE_REFERENCE_MESSAGE]}
+    assert Opportunity.objects.get(pk=second.pk).reference == "NEW-1"
+
+
+def test_the_salesforce_batch_refuses_another_tenants_opportunity_or_department(alice, bob, opportunity_factory, department_factory):
+    from opportunities.services import opportunities_apply_from_salesforce
+
+    theirs = opportunity_factory(bob.tenant)
+    with pytest.raises(PermissionError):
+        opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[(theirs, {"title": "Taken over"})])
+    ours = opportunity_factory(alice.tenant)
+    with pytest.raises(PermissionError):
+        opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[(ours, {"department": department_factory(bob.tenant)})])
+    assert Opportunity.objects.get(pk=theirs.pk).title != "Taken over"
+
+
+def test_the_salesforce_batch_refuses_unknown_fields(alice, opportunity_factory):
+    from opportunities.services import opportunities_apply_from_salesforce
+
+    opportunity = opportunity_factory(alice.tenant)
+    result = opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[(opportunity, {"salesforce_extra": {}})])
+    assert result.errors[opportunity.pk].message_dict == {"salesforce_extra": ["Unknown field."]}

@@ -9,7 +9,7 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from opportunities.services import opportunity_update
 from sync_engine.fanout import fan_out_pending
 from sync_engine.models import ChangeRecord, OutboxEntry, OutboxState, Priority, WakeUp
-from sync_engine.outbox import record_change
+from sync_engine.outbox import Change, record_change, record_changes
 from sync_engine.vocabulary import Event, Origin, RecordType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +131,38 @@ def test_a_salesforce_change_is_never_sent_back_to_its_own_org(alice, opportunit
                   changed_fields=["title"], origin=Origin.SALESFORCE, origin_connection_id=production.pk)
     fan_out_pending()
     assert list(OutboxEntry.objects.values_list("connection_id", flat=True)) == [regional.pk]
+
+
+def test_a_batch_of_salesforce_changes_is_recorded_at_once_and_never_sent_back_to_its_own_org(
+        alice, opportunity_factory, monkeypatch, django_capture_on_commit_callbacks):
+    from sync_engine import wakeups
+
+    sent = []
+    monkeypatch.setattr(wakeups, "_send", lambda target, lane, countdown: sent.append((target, lane)))
+    production = _connection(alice.tenant)
+    regional = _connection(alice.tenant, "Regional", is_default=False, push_enabled=True)
+    first, second = opportunity_factory(alice.tenant), opportunity_factory(alice.tenant)
+    fan_out_pending()
+    OutboxEntry.objects.all().delete()
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        count = record_changes(tenant=alice.tenant, origin=Origin.SALESFORCE, origin_connection_id=production.pk, changes=[
+            Change(RecordType.OPPORTUNITY, first.pk, Event.UPDATED, ["title", "description", "title"]),
+            Change(RecordType.OPPORTUNITY, second.pk, Event.SUBMITTED, ["status"])])
+    assert count == 2
+    assert sorted(ChangeRecord.objects.values_list("record_id", "event", "fields", "origin_connection_id")) == [
+        (first.pk, "updated", ["description", "title"], production.pk), (second.pk, "submitted", ["status"], production.pk)]
+    assert sent == [(alice.tenant.pk, wakeups.FANOUT)], "one wake-up for the whole batch"
+    fan_out_pending()
+    assert set(OutboxEntry.objects.values_list("connection_id", "record_id")) == {(regional.pk, first.pk), (regional.pk, second.pk)}
+
+
+def test_a_batch_with_an_unknown_event_records_nothing(alice):
+    with pytest.raises(ValueError):
+        record_changes(tenant=alice.tenant, changes=[Change(RecordType.OPPORTUNITY, 1, Event.UPDATED),
+                                                     Change(RecordType.OPPORTUNITY, 2, "status_changed")])
+    assert record_changes(tenant=alice.tenant, changes=[]) == 0
+    assert ChangeRecord.objects.count() == 0
 
 
 def test_unknown_events_and_record_types_are_refused(alice):

@@ -39,3 +39,28 @@ def test_link_rows_upsert_on_the_record_and_keep_json(alice, connection):
                 conflict=("connection_id", "record_type", "record_id", "sobject"), update=_LINK_UPDATE_FIELDS)
     [link] = SyncLink.objects.all()
     assert (link.salesforce_id, link.base_snapshot) == ("006B", {"Name": "c", "Amount": 1.5})
+
+
+def test_updated_rows_keep_their_text_nulls_numbers_dates_and_json(alice):
+    import datetime
+    from decimal import Decimal
+
+    from opportunities.models import Opportunity
+    from sync_engine.rows import update_rows
+
+    rows = [Opportunity.objects.create(tenant=alice.tenant, title=f"Before {i}", reference=f"R-{i}") for i in range(len(AWKWARD))]
+    other = Opportunity.objects.create(tenant=alice.tenant, title="Not in the update")
+    now = timezone.now()
+    for i, (row, text) in enumerate(zip(rows, AWKWARD)):
+        row.title, row.description = f"After {i}: 100%s %(x)s", text
+        row.value_min = Decimal("1234.56") if i % 2 else None
+        row.closing_date = datetime.date(2031, 1, 1 + i) if i % 2 == 0 else None
+        row.salesforce_extra = {"7": {"fields": {"Text__c": text}}} if i else {}
+        row.updated_at = now
+    update_rows(Opportunity, rows, ["title", "description", "value_min", "closing_date", "salesforce_extra", "updated_at"])
+    saved = list(Opportunity.objects.filter(pk__in=[r.pk for r in rows]).order_by("id").values_list(
+        "title", "reference", "description", "value_min", "closing_date", "salesforce_extra", "updated_at"))
+    assert saved == [(f"After {i}: 100%s %(x)s", f"R-{i}", text, Decimal("1234.56") if i % 2 else None,
+                      datetime.date(2031, 1, 1 + i) if i % 2 == 0 else None, {"7": {"fields": {"Text__c": text}}} if i else {}, now)
+                     for i, text in enumerate(AWKWARD)]
+    assert Opportunity.objects.get(pk=other.pk).title == "Not in the update"
