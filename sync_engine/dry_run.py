@@ -25,12 +25,30 @@ from sync_engine.vocabulary import RecordType
 class DryRun:
     writes: list[PlannedWrite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # What happens to an opportunity someone creates in Salesforce (the import setting).
+    import_rule: str = ""
+
+
+def import_rule_text(settings: SyncSettings) -> str:
+    """The connection's import setting in one sentence, as the pull applies it."""
+    if not settings.pulls:
+        return "Opportunities created in Salesforce are not imported: this connection only sends Cothon's changes."
+    if not settings.import_new:
+        return ("Opportunities created in Salesforce are not imported (the import setting is off); "
+                "changes to opportunities already linked still come back.")
+    conditions = []
+    if settings.import_filter.stages:
+        conditions.append("their stage is " + ", ".join(f"“{s}”" for s in settings.import_filter.stages))
+    if settings.import_filter.require_cothon_ref:
+        conditions.append("they have a Cothon reference (Cothon_Ref__c)")
+    when = " when " + " and ".join(conditions) if conditions else ", whatever their stage"
+    return f"Opportunities created in Salesforce become Cothon opportunities{when}."
 
 
 def dry_run(*, connection: SalesforceConnection, opportunity: Opportunity, settings: SyncSettings | None = None) -> DryRun:
     settings = settings or sync_settings_for(connection=connection)
     names = settings.objects
-    result = DryRun()
+    result = DryRun(import_rule=import_rule_text(settings))
     connected = connection.status == "connected"
 
     def describe(sobject: str) -> dict[str, dict] | None:

@@ -384,3 +384,17 @@ def test_a_proposal_saved_without_submitting_logs_no_submission(alice, connected
     assert not OutboxEntry.objects.filter(record_type="proposal").exists()
     push_connection(connection_id=connected.pk)
     assert sf_records(emulator_reset, "SELECT Id FROM Task WHERE Subject = 'Cothon: Proposal submitted'") == []
+
+
+def test_the_dry_run_says_which_opportunities_created_in_salesforce_are_imported():
+    from integrations.settings_schema import SyncSettings, default_settings_dict
+    from sync_engine.dry_run import import_rule_text
+
+    data = default_settings_dict()
+    assert "not imported (the import setting is off)" in import_rule_text(SyncSettings.from_dict(data))
+    data.update(direction="pull", import_new=True, import_filter={"stages": ["Proposal"], "require_cothon_ref": True})
+    text = import_rule_text(SyncSettings.from_dict(data))
+    assert text == ("Opportunities created in Salesforce become Cothon opportunities when their stage is “Proposal” "
+                    "and they have a Cothon reference (Cothon_Ref__c).")
+    data.update(direction="push")
+    assert "only sends Cothon's changes" in import_rule_text(SyncSettings.from_dict(data))

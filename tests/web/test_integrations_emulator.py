@@ -186,6 +186,7 @@ def test_a_dry_run_against_the_org_shows_the_cut_title_and_full_title(web_as, al
     html = web_as(alice.admin).get(reverse("integrations:dry_run", args=[connected.pk]), {"opportunity": opportunity.pk}).content.decode()
     assert "Cothon_Full_Title__c" in html and "…" in html
     assert "not connected" not in html
+    assert 'data-testid="import-rule"' in html and "not imported (the import setting is off)" in html
 
 
 def test_field_labels_from_the_describe_stand_beside_the_api_names(web_as, alice, connected, opportunity_factory):
