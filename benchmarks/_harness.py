@@ -126,3 +126,18 @@ def table(rows: list[tuple], headers: tuple) -> str:
 
 def print_json(data: dict) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def connect_bench_org(emu):
+    """A "Benchmark" organization connected to the emulator's demo org (client credentials),
+    with an allowance no benchmark reaches. Returns (tenant, connection). Django must be set up."""
+    from cothon.tenancy.services import tenant_create
+    from integrations import connections as svc
+    from integrations.models import Environment
+
+    emu.client.set_limits("demo", allowance=50_000_000, used=0)
+    tenant = tenant_create(name="Benchmark", slug="bench")
+    connection = svc.connection_create(tenant=tenant, name="Bench org", environment=Environment.CUSTOM,
+                                       login_url=emu.client.instance_url, client_id=emu.demo["client_id"],
+                                       client_secret=emu.demo["client_secret"], ca_bundle_path=emu.client.ca_bundle)
+    return tenant, svc.connection_connect_client_credentials(connection=connection, actor=None)

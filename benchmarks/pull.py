@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 
-from _harness import Emulator, peak_rss_mb, setup_django, table, teardown_django
+from _harness import connect_bench_org, Emulator, peak_rss_mb, setup_django, table, teardown_django
 
 
 def seed_linked(connection, emu: Emulator, n: int) -> list[tuple[int, str]]:
@@ -205,18 +205,10 @@ def main() -> None:
     backend = setup_django("pull")
     emu = Emulator()
     try:
-        from cothon.tenancy.services import tenant_create
-        from integrations import connections as svc
-        from integrations.models import Environment
         from sync_engine.pull.incremental import pull_incremental
 
         print(f"Backend: {backend}; emulator: {emu.client.instance_url}")
-        emu.client.set_limits("demo", allowance=50_000_000, used=0)
-        tenant = tenant_create(name="Benchmark", slug="bench")
-        connection = svc.connection_create(tenant=tenant, name="Bench org", environment=Environment.CUSTOM,
-                                           login_url=emu.client.instance_url, client_id=emu.demo["client_id"],
-                                           client_secret=emu.demo["client_secret"], ca_bundle_path=emu.client.ca_bundle)
-        connection = svc.connection_connect_client_credentials(connection=connection, actor=None)
+        tenant, connection = connect_bench_org(emu)
         t0 = time.perf_counter()
         links = seed_linked(connection, emu, args.records)
         print(f"Seeded and pushed {len(links):,} opportunities in {time.perf_counter() - t0:.1f}s")

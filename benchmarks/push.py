@@ -22,7 +22,7 @@ import math
 import statistics
 import time
 
-from _harness import Emulator, peak_rss_mb, setup_django, table, teardown_django
+from _harness import connect_bench_org, Emulator, peak_rss_mb, setup_django, table, teardown_django
 
 
 def seed(tenant, n: int, analyses_every: int = 5, chunk: int = 5000, prefix: str = "") -> dict[str, int]:
@@ -277,19 +277,11 @@ def main() -> None:
     backend = setup_django("push")
     emu = Emulator()
     try:
-        from cothon.tenancy.services import tenant_create
-        from integrations import connections as svc
-        from integrations.models import Environment
         from sync_engine.executor import push_connection
         from sync_engine.services import sync_now_start, sync_run_execute_inline
 
         print(f"Backend: {backend}; emulator: {emu.client.instance_url}")
-        emu.client.set_limits("demo", allowance=50_000_000, used=0)
-        tenant = tenant_create(name="Benchmark", slug="bench")
-        connection = svc.connection_create(tenant=tenant, name="Bench org", environment=Environment.CUSTOM,
-                                           login_url=emu.client.instance_url, client_id=emu.demo["client_id"],
-                                           client_secret=emu.demo["client_secret"], ca_bundle_path=emu.client.ca_bundle)
-        connection = svc.connection_connect_client_credentials(connection=connection, actor=None)
+        tenant, connection = connect_bench_org(emu)
         if args.records:
             t0 = time.perf_counter()
             counts = seed(tenant, args.records)

@@ -154,3 +154,22 @@ def fresh_governor_state():
         client = redis.Redis.from_url(settings.REDIS_URL)
         for key in client.scan_iter(f"{key_prefix()}:*"):
             client.delete(key)
+
+
+@pytest.fixture
+def connected(alice, emulator_reset):
+    """Alice's organization connected to the emulator's demo org through the real connect flow
+    (client credentials), with no governor memory before or after the test."""
+    from integrations import connections as svc
+    from integrations.models import Environment
+    from sync_engine.governor import get_governor
+
+    creds = emulator_reset.demo
+    connection = svc.connection_create(
+        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
+        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
+        actor=alice.admin)
+    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
+    get_governor().resume(connection.pk)
+    yield connection
+    get_governor().resume(connection.pk)

@@ -21,7 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
-from integrations.mapping.payloads import ELLIPSIS, amount_for
+from integrations.mapping.common import ELLIPSIS
+from integrations.mapping.opportunity import amount_for
 from opportunities.models import Opportunity
 
 # Written by Cothon for Salesforce users to read; never pulled back.

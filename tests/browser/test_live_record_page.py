@@ -14,7 +14,6 @@ from sync_engine.models import SyncLink
 from sync_engine.pull.models import InboundNotification
 from sync_engine.pull.outbound import receiver_path
 from sync_engine.pull.rules import ensure_outbound_rules
-from tests.sync_engine.conftest import connected  # noqa: F401 - the shared fixture
 from tests.sync_engine.workers import Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]

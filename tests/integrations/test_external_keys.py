@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integrations import connections as svc
-from integrations.mapping import payloads
+from integrations.mapping import account
 from integrations.models import Environment, SalesforceConnection
 from opportunities.models import Department
 from sync_engine.executor import push_connection
@@ -53,10 +53,10 @@ def _full_sync(connection) -> None:
 def test_the_account_key_carries_the_organization(alice, bob, department_factory):
     mine, theirs = department_factory(alice.tenant, "Health Canada"), department_factory(bob.tenant, "Health Canada")
     assert mine.key == theirs.key  # unique only within an organization…
-    assert payloads.department_external_key(mine) != payloads.department_external_key(theirs)  # …the Salesforce key is not
-    assert payloads.department_external_key(mine) == f"t{alice.tenant.pk}.health-canada"
-    assert payloads.department_write(mine).fields["Cothon_Department_Key__c"] == payloads.department_external_key(mine)
-    assert len(payloads.department_external_key(mine)) <= 100  # the field's length
+    assert account.department_external_key(mine) != account.department_external_key(theirs)  # …the Salesforce key is not
+    assert account.department_external_key(mine) == f"t{alice.tenant.pk}.health-canada"
+    assert account.to_salesforce(mine).fields["Cothon_Department_Key__c"] == account.department_external_key(mine)
+    assert len(account.department_external_key(mine)) <= 100  # the field's length
 
 
 def test_two_organizations_writing_one_org_do_not_overwrite_each_others_accounts(alice, bob, emulator_reset, department_factory,

@@ -13,22 +13,6 @@ from integrations.user_links import OrgUser, org_active_users, suggested_org_use
 REP = "rep@cothon-demo.example.com"
 
 
-@pytest.fixture
-def connected(alice, emulator_reset):
-    """Alice's organization connected to the emulator's demo org (as tests/sync_engine's fixture)."""
-    from integrations import connections as svc
-    from integrations.models import Environment
-    from sync_engine.governor import get_governor
-
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    connection = svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
-    get_governor().resume(connection.pk)
-    yield connection
-    get_governor().resume(connection.pk)
 
 
 @pytest.fixture(autouse=True)

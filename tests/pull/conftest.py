@@ -1,11 +1,10 @@
 """Pull tests: a tenant connected to the session emulator's demo org (the sync engine's
-`connected` fixture), and helpers to edit records in Salesforce as a sales manager would."""
+`connected` fixture of tests/conftest.py), and helpers to edit records in Salesforce as a sales manager would."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.sync_engine.conftest import connected  # noqa: F401 - the shared fixture
 
 
 @pytest.fixture

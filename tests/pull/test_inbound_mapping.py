@@ -38,7 +38,7 @@ def test_amount_moves_the_range_keeping_its_width(amount, low, high, conversion,
 
 
 def test_the_configured_conversion_of_the_new_range_is_the_amount():
-    from integrations.mapping.payloads import amount_for
+    from integrations.mapping.opportunity import amount_for
 
     for conversion in ("midpoint", "min", "max"):
         low, high = value_range_for_amount(D("123456.78"), D("1000"), D("2001"), conversion)
