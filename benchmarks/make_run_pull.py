@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GOAL_P95_S = 5.0
+PAGE = 25  # opportunities per poll (the API's default page)
 # What the stack's environment must not inherit: these would switch run.py to PostgreSQL/Redis.
 PRODUCTION_STACK_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
 
@@ -152,6 +153,8 @@ class Edit:
     expected_status: str | None = None  # a StageName edit: the Cothon status it maps back to
     range_before: tuple | None = None  # an Amount edit: Cothon's value range before it
     started: float = 0.0
+    wall_started: datetime.datetime | None = None  # the same moment, as Cothon's updated_at is written
+    saved: float = 0.0  # Salesforce answered the PATCH
     arrived: float | None = None
     superseded: bool = False  # a later edit of the same record arrived first
 
@@ -250,8 +253,8 @@ def plan_edits(records: list[Record], count: int, stage_of_status: dict[str, str
 
 
 class Watcher:
-    """One thread polling Cothon for every edit in flight, one list request a round (the most
-    recently updated opportunities), so the benchmark's own load on the web server — which also
+    """One thread polling Cothon for every edit in flight, one list request a round (the PAGE
+    most recently updated opportunities: small, so a poll is cheap and frequent), so the benchmark's own load on the web server — which also
     receives the Outbound Messages — is the same at any rate."""
 
     def __init__(self, api: CothonApi, records: dict[int, Record], interval: float, timeout: float) -> None:
@@ -259,6 +262,7 @@ class Watcher:
         self.lock = threading.Lock()
         self.pending: list[Edit] = []
         self.stopping = False
+        self.rounds: list[float] = []  # seconds each list request took: the measurement's resolution
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="watcher")
         self.thread.start()
@@ -289,14 +293,20 @@ class Watcher:
                 if not pending:
                     time.sleep(0.005)
                     continue
-                rows = {row["id"]: row for row in self.api.get("opportunities/", ordering="-updated_at", page_size=100)["results"]}
+                asked = time.perf_counter()
+                page = self.api.get("opportunities/", ordering="-updated_at", page_size=PAGE)["results"]
                 now = time.perf_counter()
+                self.rounds.append(now - asked)
+                rows = {row["id"]: row for row in page}
+                oldest = datetime.datetime.fromisoformat(page[-1]["updated_at"]) if len(page) == PAGE else None
                 done = []
                 for edit in pending:
                     row = rows.get(edit.record_id)
-                    if row is None:  # not among the 100 most recently updated: ask for it alone
+                    if row is None and oldest is not None and oldest >= edit.wall_started:
+                        # Updated since the edit yet off the page (PAGE others updated since): ask for it alone.
                         row, now = self.api.get(f"opportunities/{edit.record_id}/"), time.perf_counter()
-                    if self._arrived(edit, row, now) or now - edit.started > self.timeout:
+                    # Otherwise a record off the page has not been updated since the edit: not there yet.
+                    if (row is not None and self._arrived(edit, row, now)) or now - edit.started > self.timeout:
                         done.append(edit)
                 with self.lock:
                     self.pending = [e for e in self.pending if e not in done]
@@ -320,6 +330,34 @@ class Watcher:
             edit.arrived, edit.superseded = now, True
             return True
         return False
+
+
+class CothonSaves:
+    """Cothon users editing other opportunities meanwhile (PATCH through the API, `rate` a second):
+    their pushes share the real-time worker with the pull."""
+
+    def __init__(self, api: CothonApi, record_ids: list[int], rate: float) -> None:
+        self.api, self.record_ids, self.rate = api, record_ids, rate
+        self.count = self.errors = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="cothon-saves")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=35)
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        while not self.stopping.is_set():
+            record_id = self.record_ids[self.count % len(self.record_ids)]
+            response = self.api.session.patch(f"{self.api.base}/opportunities/{record_id}/", timeout=30,
+                                              json={"description": f"Edited in Cothon, save {self.count}"})
+            self.errors += not response.ok
+            self.count += 1
+            self.stopping.wait(max(0.0, started + self.count / self.rate - time.perf_counter()))
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -396,6 +434,13 @@ def run(args: argparse.Namespace, stack: MakeRunStack) -> None:
     for record in records:
         stage_of_status.setdefault(record.status, record.stage)
     by_id = {r.id: r for r in records}
+    saves = None
+    if args.cothon_saves:
+        # Every other record is edited by Cothon users meanwhile, the rest in Salesforce.
+        member = next(username for username, _, _, role in tenant.people if role == "member")
+        saves = CothonSaves(CothonApi(stack.base_url, stack.manage("api_token", member).strip()),
+                            [r.id for r in records[1::2]], args.cothon_saves)
+        records = records[::2]
     edits = plan_edits(records, args.edits, stage_of_status)
     print(f"{len(records)} linked opportunities in tenant {tenant.slug}; {len(edits)} edits at "
           + (f"{args.rate:g}/s" if args.rate else "one at a time") + f", stages used: {', '.join(sorted(stage_of_status.values()))}")
@@ -403,6 +448,8 @@ def run(args: argparse.Namespace, stack: MakeRunStack) -> None:
     watcher = Watcher(api, by_id, args.poll_interval, args.timeout)
     since = datetime.datetime.now(datetime.timezone.utc)
     started = time.perf_counter()
+    if saves is not None:
+        saves.start()
     try:
         for n, edit in enumerate(edits):
             if args.rate:
@@ -412,7 +459,9 @@ def run(args: argparse.Namespace, stack: MakeRunStack) -> None:
             if edit.range_before is not None:
                 edit.range_before = by_id[edit.record_id].value_range
             edit.started = time.perf_counter()
+            edit.wall_started = datetime.datetime.now(datetime.timezone.utc)
             sf.Opportunity.update(edit.salesforce_id, edit.changes)
+            edit.saved = time.perf_counter()
             own_calls["PATCH /services/data/v<version>/sobjects/<sobject>/<record_id>"] += 1
             watcher.add(edit)
             if not args.rate:
@@ -420,6 +469,8 @@ def run(args: argparse.Namespace, stack: MakeRunStack) -> None:
         watcher.wait()
     finally:
         watcher.stop()
+        if saves is not None:
+            saves.stop()
     time.sleep(args.settle)  # anything Cothon does after the last value arrived is counted too
     spent = counters(emulator)
     spent.subtract(before)
@@ -437,8 +488,13 @@ def run(args: argparse.Namespace, stack: MakeRunStack) -> None:
               + (f" ({superseded} seen through a later edit of the same record)" if superseded else ""))
         print(f"  p50 {p50 * 1000:,.0f} ms   p95 {p95 * 1000:,.0f} ms   max {arrived[-1] * 1000:,.0f} ms   "
               f"goal p95 < {GOAL_P95_S:g} s: {verdict}")
+        print(f"  the edit itself (Salesforce REST PATCH): {spread([e.saved - e.started for e in edits])}")
+        print(f"  (an edit counts as arrived when the poll that shows it has answered; one poll took {spread(watcher.rounds)})")
     else:
         print(f"  none arrived within {args.timeout:g} s. Stack console:\n{stack.tail()}")
+    if saves is not None:
+        print(f"  meanwhile Cothon users saved {saves.count} other opportunities through Cothon's API "
+              f"({args.cothon_saves:g}/s), each pushed to Salesforce by the same real-time worker; save errors: {saves.errors}")
     total = sum(cothon_calls.values())
     print(f"  Salesforce API calls Cothon made meanwhile (demo org): {total}"
           + (" — " + ", ".join(f"{k}: {v}" for k, v in sorted(cothon_calls.items(), key=lambda kv: -kv[1])) if total else ""))
@@ -455,6 +511,8 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=0.05, help="seconds between polls of one record")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to keep counting API calls after the last edit")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
+    parser.add_argument("--cothon-saves", type=float, default=0.0, metavar="RATE",
+                        help="meanwhile, Cothon users save other opportunities RATE times a second (pushed by the same worker)")
     parser.add_argument("--keep", action="store_true", help="keep the var dir (logs, database) and print its path")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also in a log file
