@@ -75,6 +75,8 @@ def processes_with_env(marker: bytes) -> list[tuple[int, str]]:
     """(pid, command line) of every process of ours whose environment holds `marker`: each process
     the stack started inherits COTHON_VAR_DIR=<our throwaway folder>, and nothing else has it."""
     found = []
+    if not Path("/proc").is_dir():  # not Linux: nothing to check with (run.py's children still stop with it)
+        return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
