@@ -18,7 +18,7 @@ import csv
 import datetime
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -31,6 +31,7 @@ from integrations.sync_settings import describe_get, settings_current
 from sync_engine.governor import get_governor
 from sync_engine.models import Priority
 from sync_engine.pull.apply import PullContext, PullSummary, client_factory_for, pull_apply
+from sync_engine.pull.accounts import account_fields, account_object, accounts_apply, accounts_linked, accounts_pulled
 from sync_engine.pull.models import PullWatermark
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,10 @@ BULK_CHUNK = 10000
 
 @dataclass
 class IncrementalResult:
-    summary: PullSummary
+    summary: PullSummary  # the opportunity object's records (and every API call of the cycle)
     pages: int = 0
     stopped_because: str = ""
+    accounts: PullSummary = field(default_factory=PullSummary)  # the Account object's records
 
 
 def pull_directions() -> tuple[str, ...]:
@@ -97,7 +99,9 @@ def _claim(connection: SalesforceConnection, sobject: str) -> PullWatermark | No
 
 
 def pull_incremental(*, connection_id: int, sobject: str | None = None) -> IncrementalResult:
-    """One incremental cycle of one connection (Opportunity, or the configured object)."""
+    """One incremental cycle of one connection: the opportunity object (Opportunity, or the
+    configured one) and, when departments are linked, the Account object, each with its own
+    watermark; their first pages come in one call."""
     summary = PullSummary()
     connection = SalesforceConnection.objects.filter(pk=connection_id).select_related("tenant").first()
     if connection is None or connection.status != ConnectionStatus.CONNECTED:
@@ -113,46 +117,105 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
     mark = _claim(connection, sobject)
     if mark is None:
         return IncrementalResult(summary, stopped_because="another pull of this connection is running")
+    account_sobject = account_object(data)
+    # The linked Accounts (department names) have their own watermark; no department linked,
+    # nothing to read.
+    account_mark = _claim(connection, account_sobject) if (
+        accounts_pulled(data) and accounts_linked(connection, data) and account_sobject.lower() != sobject.lower()) else None
     result = IncrementalResult(summary)
     holder: list = []
     ctx = PullContext(connection=connection, settings=data, client_factory=client_factory_for(connection, holder))
     holder.append(ctx)
+    account_summary = result.accounts
     try:
         client = ctx.client()
         describe = describe_get(connection=connection, sobject=sobject, client=client)
-        since = read_from(mark)
         query_started = timezone.now()
         fields = select_fields(data, describe)
-        soql = _soql(sobject, fields, since)
-        page = client.call(lambda sf: sf.query(soql, include_deleted=True))
-        while True:
-            records = [_plain(r) for r in page.get("records", [])]
-            _apply_page(connection, data, client, mark, records, summary)
-            result.pages += 1
-            if page.get("done", True):
-                break
-            remaining = int(page.get("totalSize") or 0) - summary.seen
-            if remaining >= BULK_QUERY_MIN_REMAINING:
-                # Many more pages to come: one Bulk API 2.0 job reads them for a few calls.
-                result.pages += _bulk_rest(connection, data, client, mark, sobject, fields, describe, summary)
-                break
-            next_url = page["nextRecordsUrl"]
-            page = client.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, include_deleted=True))
+        soql = _soql(sobject, fields, read_from(mark))
+        if account_mark is None:
+            page, account_page = client.call(lambda sf: sf.query(soql, include_deleted=True)), None
+        else:
+            # Both objects' first pages in one composite call: an idle cycle still costs one call.
+            page, account_page = _first_pages(client, soql, _soql(account_sobject, account_fields(), read_from(account_mark)),
+                                              result)
+        result.pages += _read(connection, data, client, mark, sobject, fields, describe, page, summary, pull_apply)
+        if account_page is not None:
+            result.pages += _read(connection, data, client, account_mark, account_sobject, account_fields(), None, account_page,
+                                  account_summary, accounts_apply)
     except SalesforceError as exc:
         result.stopped_because = f"{exc.code}: {exc.message}"
         if exc.kind is ErrorKind.QUOTA:
             governor.pause(connection.pk, 3600.0)
         _finish(mark, "failed", result.stopped_because, ctx, summary)
+        if account_mark is not None:
+            _finish(account_mark, "failed", result.stopped_because, ctx, account_summary)
         return result
     except Exception:
-        _finish(mark, "failed", "The pull stopped on an error; it starts again from the last applied page.", ctx, summary)
+        message = "The pull stopped on an error; it starts again from the last applied page."
+        _finish(mark, "failed", message, ctx, summary)
+        if account_mark is not None:
+            _finish(account_mark, "failed", message, ctx, account_summary)
         raise
     summary.api_calls += ctx.calls
     ctx.flush()
     # Every page applied: records changed before this query started minus the overlap are in.
     PullWatermark.objects.filter(pk=mark.pk).update(queried_at=query_started)
     _finish(mark, "succeeded", _describe(summary), ctx, summary)
+    if account_mark is not None:
+        if account_page is not None:
+            PullWatermark.objects.filter(pk=account_mark.pk).update(queried_at=query_started)
+        _finish(account_mark, "succeeded" if account_page is not None else "failed",
+                _describe(account_summary) if account_page is not None else result.stopped_because, ctx, account_summary)
     return result
+
+
+def _first_pages(client, soql: str, account_soql: str, result: IncrementalResult) -> tuple[dict, dict | None]:
+    """The first page of both queries through one composite call. The Account query failing
+    (no access to Accounts, say) never stops the opportunities: its page is None, the reason
+    kept on the result."""
+    from urllib.parse import quote
+
+    base = f"/services/data/v{client.api_version}/queryAll/?q="
+    answer = client.rest("POST", "composite", json={"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "referenceId": "records", "url": base + quote(soql, safe="")},
+        {"method": "GET", "referenceId": "accounts", "url": base + quote(account_soql, safe="")}]})
+    parts = {part.get("referenceId"): part for part in (answer or {}).get("compositeResponse") or []}
+    pages = []
+    for ref in ("records", "accounts"):
+        part = parts.get(ref) or {}
+        if int(part.get("httpStatusCode") or 500) < 400 and isinstance(part.get("body"), dict):
+            pages.append(part["body"])
+            continue
+        body = part.get("body")
+        first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+        error = SalesforceError(str(first.get("errorCode") or "UNKNOWN"), str(first.get("message") or body or "No answer"),
+                                status=part.get("httpStatusCode"))
+        if ref == "records":
+            raise error
+        logger.warning("Account pull of this cycle skipped: %s", error)
+        result.stopped_because = f"Accounts not pulled: {error.code}: {error.message}"
+        pages.append(None)
+    return pages[0], pages[1]
+
+
+def _read(connection, data: dict, client, mark: PullWatermark, sobject: str, fields: list[str], describe: dict | None, page: dict,
+          summary: PullSummary, apply) -> int:
+    """Apply a query's pages from its first one, moving the watermark after each; the rest
+    through one Bulk API 2.0 job when many pages are left. Returns the pages read."""
+    pages = 0
+    while True:
+        records = [_plain(r) for r in page.get("records", [])]
+        _apply_page(connection, data, client, mark, records, summary, apply)
+        pages += 1
+        if page.get("done", True):
+            return pages
+        remaining = int(page.get("totalSize") or 0) - summary.seen
+        if remaining >= BULK_QUERY_MIN_REMAINING:
+            # Many more pages to come: one Bulk API 2.0 job reads them for a few calls.
+            return pages + _bulk_rest(connection, data, client, mark, sobject, fields, describe, summary, apply)
+        next_url = page["nextRecordsUrl"]
+        page = client.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, include_deleted=True))
 
 
 def read_from(mark: PullWatermark) -> datetime.datetime | None:
@@ -167,10 +230,10 @@ def read_from(mark: PullWatermark) -> datetime.datetime | None:
     return min(mark.watermark, mark.queried_at - OVERLAP)
 
 
-def _apply_page(connection, data: dict, client, mark: PullWatermark, records: list[dict], summary: PullSummary) -> None:
+def _apply_page(connection, data: dict, client, mark: PullWatermark, records: list[dict], summary: PullSummary, apply) -> None:
     """Apply one page; only then move the watermark to its newest SystemModstamp."""
-    page_summary = pull_apply(connection=connection, sobject_records=records, settings=data,
-                              client_factory=lambda: client, source="incremental")
+    page_summary = apply(connection=connection, sobject_records=records, settings=data,
+                         client_factory=lambda: client, source="incremental")
     summary.add(page_summary)
     stamps = [parse_datetime(r.get("SystemModstamp") or "") for r in records]
     newest = max((s for s in stamps if s is not None), default=None)
@@ -180,7 +243,7 @@ def _apply_page(connection, data: dict, client, mark: PullWatermark, records: li
 
 
 def _bulk_rest(connection, data: dict, client, mark: PullWatermark, sobject: str, fields: list[str], describe: dict | None,
-               summary: PullSummary) -> int:
+               summary: PullSummary, apply=pull_apply) -> int:
     """The rest of a large pull through one Bulk API 2.0 queryAll job (create, poll, then one
     call per BULK_CHUNK rows) instead of a queryMore call per 2,000 rows. A Bulk job's rows are
     not ordered, so the watermark moves only once every chunk is applied; a crash re-reads the
@@ -198,8 +261,8 @@ def _bulk_rest(connection, data: dict, client, mark: PullWatermark, sobject: str
             break
         chunks += 1
         records = [_nest(typed_fields(_nulls(row), types)) for row in csv.DictReader(io.StringIO(text))]
-        summary.add(pull_apply(connection=connection, sobject_records=records, settings=data,
-                               client_factory=lambda: client, source="incremental"))
+        summary.add(apply(connection=connection, sobject_records=records, settings=data,
+                          client_factory=lambda: client, source="incremental"))
         stamps = [parse_datetime(r.get("SystemModstamp") or "") for r in records]
         newest = max([s for s in stamps if s is not None] + ([newest] if newest else []), default=None)
     if newest is not None and (mark.watermark is None or newest > mark.watermark):
