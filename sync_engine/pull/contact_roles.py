@@ -150,7 +150,7 @@ def _departments(ctx, account_ids: list[str | None]) -> dict[str, int]:
 
 def _create(ctx, role, departments: dict[str, int]) -> Contact | None:
     data = dict(role.contact)
-    account_id = id18(data.pop("account_id", None)) if data.get("account_id") else ""
+    account_id = id18(data.pop("account_id", None))
     department = Department.objects.filter(tenant_id=ctx.connection.tenant_id, pk=departments.get(account_id)).first() \
         if account_id in departments else None
     try:
