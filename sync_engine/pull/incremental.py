@@ -4,7 +4,9 @@ One `queryAll` on SystemModstamp (from the watermark, moved back by an overlap w
 as needed so a record committed late with an earlier stamp is not missed — `read_from`), ordered by SystemModstamp, selecting only
 the mapped fields plus the org's unmapped custom fields (extended data). queryAll also returns
 records deleted since (IsDeleted = true, their SystemModstamp moves at deletion), so deletions
-cost no extra call and an idle cycle costs exactly one call per connection and object.
+cost no extra call. The linked Accounts (department names) are pulled the same way with their
+own watermark; both first pages come in one composite call, so an idle cycle costs exactly one
+call per connection.
 (Records purged from the recycle bin before a cycle sees them are not reported; the next issue's
 reconciliation covers them.) Salesforce answers in pages of 2,000 rows; each page is applied and
 only then is the watermark moved to its highest SystemModstamp — a worker killed mid-page leaves
