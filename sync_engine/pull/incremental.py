@@ -21,6 +21,7 @@ import datetime
 import io
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -176,29 +177,35 @@ def _first_pages(client, soql: str, account_soql: str, result: IncrementalResult
     """The first page of both queries through one composite call. The Account query failing
     (no access to Accounts, say) never stops the opportunities: its page is None, the reason
     kept on the result."""
-    from urllib.parse import quote
-
     base = f"/services/data/v{client.api_version}/queryAll/?q="
     answer = client.rest("POST", "composite", json={"allOrNone": False, "compositeRequest": [
         {"method": "GET", "referenceId": "records", "url": base + quote(soql, safe="")},
         {"method": "GET", "referenceId": "accounts", "url": base + quote(account_soql, safe="")}]})
+    pages = composite_pages(answer, ("records", "accounts"))
+    if isinstance(pages[0], SalesforceError):
+        raise pages[0]
+    if isinstance(pages[1], SalesforceError):
+        logger.warning("Account pull of this cycle skipped: %s", pages[1])
+        result.stopped_because = f"Accounts not pulled: {pages[1].code}: {pages[1].message}"
+        return pages[0], None
+    return pages[0], pages[1]
+
+
+def composite_pages(answer: dict | None, refs: tuple[str, ...]) -> list[dict | SalesforceError]:
+    """Each subrequest's query page, or the SalesforceError it answered (a composite call
+    succeeds as a whole while its subrequests fail one by one)."""
     parts = {part.get("referenceId"): part for part in (answer or {}).get("compositeResponse") or []}
-    pages = []
-    for ref in ("records", "accounts"):
+    out: list[dict | SalesforceError] = []
+    for ref in refs:
         part = parts.get(ref) or {}
         if int(part.get("httpStatusCode") or 500) < 400 and isinstance(part.get("body"), dict):
-            pages.append(part["body"])
+            out.append(part["body"])
             continue
         body = part.get("body")
         first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-        error = SalesforceError(str(first.get("errorCode") or "UNKNOWN"), str(first.get("message") or body or "No answer"),
-                                status=part.get("httpStatusCode"))
-        if ref == "records":
-            raise error
-        logger.warning("Account pull of this cycle skipped: %s", error)
-        result.stopped_because = f"Accounts not pulled: {error.code}: {error.message}"
-        pages.append(None)
-    return pages[0], pages[1]
+        out.append(SalesforceError(str(first.get("errorCode") or "UNKNOWN"), str(first.get("message") or body or "No answer"),
+                                   status=part.get("httpStatusCode")))
+    return out
 
 
 def _read(connection, data: dict, client, mark: PullWatermark, sobject: str, fields: list[str], describe: dict | None, page: dict,
@@ -312,6 +319,8 @@ def _describe(summary: PullSummary) -> str:
         parts.append(f"{summary.deleted} deleted in Salesforce")
     if summary.echoes:
         parts.append(f"{summary.echoes} unchanged since our own push")
+    if summary.contact_roles:
+        parts.append(f"{summary.contact_roles} contact role(s) added, changed or removed")
     if summary.failed:
         parts.append(f"{summary.failed} failed")
     return ", ".join(parts) + "."

@@ -186,3 +186,21 @@ def test_an_account_renamed_in_salesforce_arrives_by_outbound_message(alice, con
     notifications_process(connection_id=connected.pk)
     department.refresh_from_db()
     assert department.name == "Health Canada (delivered)"
+
+
+
+def test_a_failed_subrequest_of_the_composite_call_is_told_apart_from_a_page():
+    """A real org's composite answer (CumulusCI cassette): one query page, one INVALID_TYPE."""
+    import json
+    from pathlib import Path
+
+    from integrations.salesforce.errors import SalesforceError
+    from sync_engine.pull.incremental import composite_pages
+
+    answer = json.loads(Path("/work/shared/fixtures/salesforce/rest/composite/composite_query_INVALID_TYPE.response.json").read_text())
+    page, error = composite_pages(answer, ("refAccount", "refXYZZY"))
+    assert page == {"totalSize": 17, "done": True, "records": []}
+    assert isinstance(error, SalesforceError) and error.code == "INVALID_TYPE" and error.status == 400
+    assert "sObject type 'XYZZY' is not supported" in error.message
+    missing, = composite_pages(answer, ("refNothing",))
+    assert isinstance(missing, SalesforceError)

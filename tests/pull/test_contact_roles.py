@@ -132,3 +132,19 @@ def test_the_record_page_shows_the_opportunitys_contacts(alice, bob, connected, 
     page = web_as(alice.viewer).get(f"/opportunities/{opportunity.pk}/").content.decode()
     assert "Jamie Buyer" in page and "Decision Maker" in page and "Primary" in page and "jamie@example.org" in page
     assert web_as(bob.admin).get(f"/opportunities/{opportunity.pk}/").status_code == 404
+
+
+def test_no_access_to_contact_roles_applies_the_opportunity_and_says_why(alice, connected, sf, emulator_reset, pushed):
+    opportunity, link = pushed
+    # The org refuses the one plain query of this cycle — the contact roles' (the opportunities
+    # come through /queryAll/) — as it does for a profile without OpportunityContactRole.
+    emulator_reset.client.session.post(f"{emulator_reset.http_url}/_emulator/faults", timeout=30, json={
+        "org": "demo", "path_contains": "/query/", "method": "GET", "status": 400, "error_code": "INVALID_TYPE",
+        "message": "sObject type 'OpportunityContactRole' is not supported."}).raise_for_status()
+    sf.Opportunity.update(link.salesforce_id, {"Description": "Applied anyway"})
+    result = pull_incremental(connection_id=connected.pk)
+    assert result.summary.applied == 1 and result.stopped_because == ""
+    opportunity.refresh_from_db()
+    assert opportunity.description == "Applied anyway"
+    log = SyncLog.objects.get(direction="pull", record_type="contact", operation="skip")
+    assert log.error_code == "INVALID_TYPE" and "not updated" in log.error_message
