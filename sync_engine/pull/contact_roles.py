@@ -17,7 +17,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -127,15 +127,12 @@ def _contacts_for(ctx, roles: list, creating: bool) -> tuple[dict[str, int], set
     if stale:
         SyncLink.objects.filter(connection=connection, record_type=RecordType.CONTACT, sobject="Contact", salesforce_id__in=stale).delete()
     now = timezone.now()
-    for sf_id, pk, matched_by in new_links:
-        try:
-            with transaction.atomic():
-                SyncLink.objects.update_or_create(
-                    connection=connection, record_type=RecordType.CONTACT, record_id=pk, sobject="Contact",
-                    defaults={"tenant_id": tenant_id, "salesforce_id": sf_id, "matched_by": matched_by, "status": LinkStatus.SYNCED,
-                              "last_synced_at": now})
-        except IntegrityError:
-            pass  # linked by a concurrent pull a moment ago
+    # One statement. A contact already linked (to another Salesforce Contact with its e-mail, or
+    # by a concurrent pull a moment ago) keeps its link.
+    SyncLink.objects.bulk_create([
+        SyncLink(tenant_id=tenant_id, connection=connection, record_type=RecordType.CONTACT, record_id=pk, sobject="Contact",
+                 salesforce_id=sf_id, matched_by=matched_by, status=LinkStatus.SYNCED, last_synced_at=now)
+        for sf_id, pk, matched_by in new_links], ignore_conflicts=True)
     return found, not_found
 
 
