@@ -148,3 +148,25 @@ def test_no_access_to_contact_roles_applies_the_opportunity_and_says_why(alice, 
     assert opportunity.description == "Applied anyway"
     log = SyncLog.objects.get(direction="pull", record_type="contact", operation="skip")
     assert log.error_code == "INVALID_TYPE" and "not updated" in log.error_message
+
+
+def test_the_queries_of_a_pages_contact_roles_do_not_grow_with_its_size(alice, connected, sf, admin_sf, opportunity_factory):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for size in (2, 6):
+        opportunities = [opportunity_factory(alice.tenant) for _ in range(size)]
+        assert push_connection(connection_id=connected.pk).failed == 0
+        pull_incremental(connection_id=connected.pk)  # our own push coming back
+        links = dict(SyncLink.objects.filter(connection=connected, record_type="opportunity").values_list("record_id", "salesforce_id"))
+        for opportunity in opportunities:
+            email = f"buyer{opportunity.pk}@example.org"
+            opp.contact_create(tenant=alice.tenant, last_name=f"Buyer {opportunity.pk}", email=email)  # matched by e-mail
+            add_role(admin_sf, links[opportunity.pk], last_name="Buyer", email=email)
+            sf.Opportunity.update(links[opportunity.pk], {"Description": f"Roles {size}"})
+        with CaptureQueriesContext(db) as queries:
+            result = pull_incremental(connection_id=connected.pk)
+        assert result.summary.applied == size and result.summary.contact_roles == size, result
+        counts[size] = len(queries)
+    assert counts[6] == counts[2], counts
