@@ -140,8 +140,17 @@ def idle_cycle(template, count: int) -> tuple[float, float, float]:
     cached = DescribeCache.objects.filter(connection=template, sobject="Opportunity").first()
     DescribeCache.objects.bulk_create([DescribeCache(connection_id=i, sobject="Opportunity", payload=cached.payload,
                                                      fetched_at=cached.fetched_at) for i in ids])
-    PullWatermark.objects.bulk_create([PullWatermark(connection_id=i, sobject="Opportunity", watermark=timezone.now() + OVERLAP)
-                                       for i in ids])
+    # Each with a department linked to an Account, as in real use: the cycle reads both objects
+    # (Opportunity and Account, one composite call) — the idle cost that matters.
+    from opportunities.services import department_create
+    from sync_engine.models import LinkStatus, SyncLink
+
+    department = department_create(tenant=template.tenant, name="Idle benchmark department")
+    SyncLink.objects.bulk_create([SyncLink(tenant_id=template.tenant_id, connection_id=i, record_type="department",
+                                           record_id=department.pk, sobject="Account", salesforce_id="001000000000001AAA",
+                                           status=LinkStatus.SYNCED, base_snapshot={"Name": department.name}) for i in ids])
+    PullWatermark.objects.bulk_create([PullWatermark(connection_id=i, sobject=sobject, watermark=timezone.now() + OVERLAP)
+                                       for i in ids for sobject in ("Opportunity", "Account")])
 
     def calls() -> int:
         return ApiCallBucket.objects.filter(connection_id__in=ids, kind="pull").aggregate(n=Sum("calls"))["n"] or 0

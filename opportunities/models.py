@@ -55,6 +55,25 @@ class Contact(TenantOwned):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class OpportunityContact(TenantOwned):
+    """A contact of an opportunity with their role (Salesforce's OpportunityContactRole).
+
+    `salesforce_connection_id`/`salesforce_role_id`: where a pulled row came from (the pull
+    replaces the rows of its own connection only; rows added in Cothon have none). A plain id,
+    not a foreign key: the domain does not depend on the integrations layer."""
+
+    opportunity = models.ForeignKey("Opportunity", on_delete=models.CASCADE, related_name="contact_roles")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opportunity_roles")
+    role = models.CharField(max_length=80, blank=True)
+    is_primary = models.BooleanField(default=False)
+    salesforce_connection_id = models.BigIntegerField(null=True, blank=True)
+    salesforce_role_id = models.CharField(max_length=18, blank=True)
+
+    class Meta:
+        ordering = ["-is_primary", "contact__last_name", "contact__first_name"]
+        constraints = [models.UniqueConstraint(fields=["opportunity", "contact"], name="opportunity_contact_unique")]
+
+
 class OpportunityStatus(models.TextChoices):
     IDENTIFIED = "identified", "Identified"
     ANALYZING = "analyzing", "Analyzing"

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
-from opportunities.models import BidAnalysis, Comment, Department, Opportunity, OpportunityStatus, Requirement
+from opportunities.models import BidAnalysis, Comment, Department, Opportunity, OpportunityContact, OpportunityStatus, Requirement
 
 # Columns the list can be sorted by; "-key" sorts descending. Empty values sort last either way,
 # and the id breaks ties so pages never overlap.
@@ -120,6 +120,11 @@ def opportunity_analyses(*, tenant: Tenant, opportunity: Opportunity) -> QuerySe
         .select_related("created_by")
         .prefetch_related("requirements")
     )
+
+
+def opportunity_contacts(*, tenant: Tenant, opportunity: Opportunity) -> QuerySet[OpportunityContact]:
+    """The opportunity's contacts with their role, the primary one first."""
+    return OpportunityContact.objects.filter(tenant=tenant, opportunity=opportunity).select_related("contact")
 
 
 def analysis_get(*, tenant: Tenant, pk: Any) -> BidAnalysis:

@@ -24,6 +24,7 @@ from opportunities.models import (
     Contact,
     Department,
     Opportunity,
+    OpportunityContact,
     OpportunityStatus,
     Requirement,
 )
@@ -67,14 +68,17 @@ def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: 
 
 
 @transaction.atomic
-def department_update(*, tenant: Tenant, department: Department, data: Mapping[str, Any]) -> Department:
+def department_update(*, tenant: Tenant, department: Department, data: Mapping[str, Any], origin: str = Origin.COTHON,
+                      origin_connection_id: int | None = None) -> Department:
+    """`origin`/`origin_connection_id`: a rename pulled from Salesforce (its Account renamed) is
+    not sent back to the org it came from."""
     _assert_tenant(department, tenant)
     changed = _apply(department, data, ("name", "acronym", "website"))
     if changed:
         _validate(department)
         department.save()
         record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.UPDATED,
-                      changed_fields=changed)
+                      changed_fields=changed, origin=origin, origin_connection_id=origin_connection_id)
     return department
 
 
@@ -97,15 +101,75 @@ def department_get_or_create(*, tenant: Tenant, name: str) -> Department:
 
 
 @transaction.atomic
-def contact_create(*, tenant: Tenant, last_name: str, department: Department | None = None, **fields: Any) -> Contact:
+def contact_create(*, tenant: Tenant, last_name: str, department: Department | None = None, origin: str = Origin.COTHON,
+                   origin_connection_id: int | None = None, **fields: Any) -> Contact:
+    """`origin`/`origin_connection_id`: a contact created by the pull (a Salesforce Contact in an
+    opportunity's contact roles) is not sent back to the org it came from."""
     if department is not None:
         _assert_tenant(department, tenant)
     contact = Contact(tenant=tenant, last_name=last_name, department=department, **fields)
     _validate(contact)
     contact.save()
     record_change(tenant=tenant, record_type=RecordType.CONTACT, record_id=contact.pk, event=Event.CREATED,
-                  changed_fields=["first_name", "last_name", "email", "phone", "job_title", "department"])
+                  changed_fields=["first_name", "last_name", "email", "phone", "job_title", "department"],
+                  origin=origin, origin_connection_id=origin_connection_id)
     return contact
+
+
+@dataclass
+class ContactRole:
+    """One contact of an opportunity as Salesforce holds it (an OpportunityContactRole)."""
+
+    contact_id: int
+    role: str
+    is_primary: bool
+    salesforce_role_id: str
+
+
+@transaction.atomic
+def opportunity_contacts_set_from_salesforce(*, tenant: Tenant, opportunity_roles: Mapping[int, Sequence[ContactRole]],
+                                             connection_id: int) -> int:
+    """Make each opportunity's contacts pulled from one connection what Salesforce holds: a role
+    new in Salesforce is added, a changed role or primary flag updated, a role gone from
+    Salesforce removed. Contacts added in Cothon (or pulled from another connection) are left
+    alone; a contact added in Cothon and also named in Salesforce takes Salesforce's role.
+    Idempotent (a replayed pull writes nothing). Returns the number of rows written."""
+    if not opportunity_roles:
+        return 0
+    existing = {(row.opportunity_id, row.contact_id): row for row in OpportunityContact.objects.select_for_update().filter(
+        tenant=tenant, opportunity_id__in=list(opportunity_roles))}
+    valid_opportunities = set(Opportunity.objects.filter(tenant=tenant, pk__in=list(opportunity_roles)).values_list("pk", flat=True))
+    wanted_contacts = {r.contact_id for roles in opportunity_roles.values() for r in roles}
+    valid_contacts = set(Contact.objects.filter(tenant=tenant, pk__in=wanted_contacts).values_list("pk", flat=True))
+    create, update, delete, seen = [], [], [], set()
+    for opportunity_id, roles in opportunity_roles.items():
+        if opportunity_id not in valid_opportunities:
+            continue
+        # One row per contact: several roles of one contact keep the primary one, else the first.
+        by_contact: dict[int, ContactRole] = {}
+        for role in roles:
+            if role.contact_id in valid_contacts and (role.contact_id not in by_contact or role.is_primary):
+                by_contact[role.contact_id] = role
+        for contact_id, role in by_contact.items():
+            seen.add((opportunity_id, contact_id))
+            row = existing.get((opportunity_id, contact_id))
+            values = {"role": role.role[:80], "is_primary": role.is_primary, "salesforce_role_id": role.salesforce_role_id[:18],
+                      "salesforce_connection_id": connection_id}
+            if row is None:
+                create.append(OpportunityContact(tenant=tenant, opportunity_id=opportunity_id, contact_id=contact_id, **values))
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                update.append(row)
+    for key, row in existing.items():
+        if key not in seen and row.salesforce_connection_id == connection_id and row.opportunity_id in valid_opportunities:
+            delete.append(row.pk)
+    OpportunityContact.objects.bulk_create(create)
+    if update:
+        OpportunityContact.objects.bulk_update(update, ["role", "is_primary", "salesforce_role_id", "salesforce_connection_id"])
+    if delete:
+        OpportunityContact.objects.filter(pk__in=delete).delete()
+    return len(create) + len(update) + len(delete)
 
 
 # --- opportunities -------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm 
         "analyses": [attach_analysis_forms(analysis)
                      for analysis in selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity)],
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
+        "contact_roles": selectors.opportunity_contacts(tenant=tenant, opportunity=opportunity),
         "salesforce": opportunity_salesforce_panel(request, opportunity),
         "version": selectors.version_of(opportunity.updated_at),
     }

@@ -99,6 +99,7 @@ class MatchedBy(models.TextChoices):
     TITLE_DATE = "title_date", "Title + close date"
     LEGACY_REVIEW = "legacy_review", "Linked by review"
     PULLED = "pulled", "Created from Salesforce"
+    EMAIL = "email", "E-mail address"
 
 
 class SyncLink(models.Model):

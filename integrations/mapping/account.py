@@ -1,6 +1,9 @@
-"""Department ↔ Account."""
+"""Department ↔ Account: `to_salesforce` (the push) and `from_salesforce` (the pull)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from integrations.mapping.common import PlannedWrite
 from opportunities.models import Department
@@ -25,3 +28,40 @@ def to_salesforce(department: Department, *, sobject: str = "Account") -> Planne
         notes=[f"An existing {sobject} with the same name is reused (looked up by name first), otherwise created."],
         label=department.name,
     )
+
+
+# --- Account → Department (the pull) ------------------------------------------------------------
+
+PULLED_FIELDS = ("Name",)  # Cothon_Department_Key__c is Cothon's own key: never pulled
+
+
+@dataclass
+class DepartmentInbound:
+    """What one pulled Account means for its department: `changes` (department field → value)
+    to apply, `agreed` (Account field → value both sides now hold) for the link's base snapshot,
+    `skipped` (field, reason) for what stays as Cothon has it."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    agreed: dict[str, Any] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def from_salesforce(record: dict[str, Any], department: Department, *, base: dict[str, Any]) -> DepartmentInbound:
+    """Account.Name → Department.name, applied only when it changed in Salesforce: equal to the
+    department's name → agreed; equal to the base snapshot while the department's name differs →
+    renamed in Cothon and not pushed yet, Cothon's name is kept; emptied → kept (a department
+    needs a name)."""
+    out = DepartmentInbound()
+    if "Name" not in record:
+        return out
+    name = " ".join(str(record.get("Name") or "").split())[:255]
+    if not name:
+        out.skipped.append(("Name", "the Account's name is empty in Salesforce; the department keeps its name"))
+    elif name == department.name:
+        out.agreed["Name"] = name
+    elif base.get("Name") == name:
+        out.skipped.append(("Name", "renamed in Cothon since the last sync; Cothon's name goes out with the next push"))
+    else:
+        out.changes["name"] = name
+        out.agreed["Name"] = name
+    return out

@@ -44,6 +44,7 @@ from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
 from sync_engine.links import values_hash
 from sync_engine.rows import update_rows
+from sync_engine.pull.contact_roles import contact_roles_pull
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Origin, RecordType
 
@@ -67,11 +68,12 @@ class PullSummary:
     deleted: int = 0
     failed: int = 0
     api_calls: int = 0
+    contact_roles: int = 0  # opportunity contacts added, changed or removed
     warnings: list[str] = field(default_factory=list)
 
     def add(self, other: "PullSummary") -> None:
         for name in ("seen", "applied", "created", "echoes", "unchanged", "already_seen", "not_imported", "skipped",
-                     "deleted", "failed", "api_calls"):
+                     "deleted", "failed", "api_calls", "contact_roles"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.warnings.extend(other.warnings)
 
@@ -86,6 +88,8 @@ class PullContext:
     source: str = "incremental"
     logs: list[SyncLog] = field(default_factory=list)
     calls: int = 0
+    # Salesforce id → Cothon opportunity id of the records applied (their contact roles follow).
+    applied: dict[str, int] = field(default_factory=dict)
     _client: Any = None
     _labels: dict[str, str] | None = None
 
@@ -114,11 +118,12 @@ class PullContext:
         self.calls += 1
 
     def log(self, *, operation: str, result: str, opportunity: Opportunity | None = None, salesforce_id: str = "",
-            label: str = "", code: str = "", message: str = "", hint: str = "") -> None:
+            label: str = "", code: str = "", message: str = "", hint: str = "", record_type: str = RecordType.OPPORTUNITY,
+            record_id: int | None = None, sobject: str = "") -> None:
         self.logs.append(SyncLog(
             tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, direction=SyncDirection.PULL,
-            record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk if opportunity else None,
-            record_label=(label or (opportunity.title if opportunity else ""))[:255], sobject=self.sobject,
+            record_type=record_type, record_id=opportunity.pk if opportunity else record_id,
+            record_label=(label or (opportunity.title if opportunity else ""))[:255], sobject=sobject or self.sobject,
             salesforce_id=salesforce_id, operation=operation[:20], result=result, error_code=code[:80],
             error_message=message[:4000], hint=hint))
 
@@ -191,6 +196,7 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
         return summary  # push-only never writes Cothon
     try:
         _apply_records(ctx, sobject_records, summary)
+        contact_roles_pull(ctx, ctx.applied, sobject_records, summary, create_contacts=import_enabled(data))
     finally:
         summary.api_calls += ctx.calls
         ctx.flush()
@@ -346,6 +352,7 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
             opportunity.salesforce_extra = extra
             extras.append(opportunity)
         links.append(_settled(link, result, parse_datetime(record.get("SystemModstamp") or "")))
+        ctx.applied[record["Id"]] = opportunity.pk
         _count_and_log(ctx, record, opportunity, result, "update" if result.changes else "unchanged", summary)
     update_rows(Opportunity, extras, ["salesforce_extra"])
     update_rows(SyncLink, links, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
@@ -542,6 +549,7 @@ def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: Sy
                 salesforce_id=record["Id"], label=record.get("Name") or "", code="INVALID_VALUE",
                 message=_messages(exc), hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
         return
+    ctx.applied[record["Id"]] = opportunity.pk
     _count_and_log(ctx, record, opportunity, result, operation, summary)
 
 

@@ -4,7 +4,9 @@ One `queryAll` on SystemModstamp (from the watermark, moved back by an overlap w
 as needed so a record committed late with an earlier stamp is not missed — `read_from`), ordered by SystemModstamp, selecting only
 the mapped fields plus the org's unmapped custom fields (extended data). queryAll also returns
 records deleted since (IsDeleted = true, their SystemModstamp moves at deletion), so deletions
-cost no extra call and an idle cycle costs exactly one call per connection and object.
+cost no extra call. The linked Accounts (department names) are pulled the same way with their
+own watermark; both first pages come in one composite call, so an idle cycle costs exactly one
+call per connection.
 (Records purged from the recycle bin before a cycle sees them are not reported; the next issue's
 reconciliation covers them.) Salesforce answers in pages of 2,000 rows; each page is applied and
 only then is the watermark moved to its highest SystemModstamp — a worker killed mid-page leaves
@@ -18,7 +20,8 @@ import csv
 import datetime
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -31,6 +34,7 @@ from integrations.sync_settings import describe_get, settings_current
 from sync_engine.governor import get_governor
 from sync_engine.models import Priority
 from sync_engine.pull.apply import PullContext, PullSummary, client_factory_for, pull_apply
+from sync_engine.pull.accounts import account_fields, account_object, accounts_apply, accounts_linked, accounts_pulled
 from sync_engine.pull.models import PullWatermark
 
 logger = logging.getLogger(__name__)
@@ -46,9 +50,10 @@ BULK_CHUNK = 10000
 
 @dataclass
 class IncrementalResult:
-    summary: PullSummary
+    summary: PullSummary  # the opportunity object's records (and every API call of the cycle)
     pages: int = 0
     stopped_because: str = ""
+    accounts: PullSummary = field(default_factory=PullSummary)  # the Account object's records
 
 
 def pull_directions() -> tuple[str, ...]:
@@ -97,7 +102,9 @@ def _claim(connection: SalesforceConnection, sobject: str) -> PullWatermark | No
 
 
 def pull_incremental(*, connection_id: int, sobject: str | None = None) -> IncrementalResult:
-    """One incremental cycle of one connection (Opportunity, or the configured object)."""
+    """One incremental cycle of one connection: the opportunity object (Opportunity, or the
+    configured one) and, when departments are linked, the Account object, each with its own
+    watermark; their first pages come in one call."""
     summary = PullSummary()
     connection = SalesforceConnection.objects.filter(pk=connection_id).select_related("tenant").first()
     if connection is None or connection.status != ConnectionStatus.CONNECTED:
@@ -113,46 +120,111 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
     mark = _claim(connection, sobject)
     if mark is None:
         return IncrementalResult(summary, stopped_because="another pull of this connection is running")
+    account_sobject = account_object(data)
+    # The linked Accounts (department names) have their own watermark; no department linked,
+    # nothing to read.
+    account_mark = _claim(connection, account_sobject) if (
+        accounts_pulled(data) and accounts_linked(connection, data) and account_sobject.lower() != sobject.lower()) else None
     result = IncrementalResult(summary)
     holder: list = []
     ctx = PullContext(connection=connection, settings=data, client_factory=client_factory_for(connection, holder))
     holder.append(ctx)
+    account_summary = result.accounts
     try:
         client = ctx.client()
         describe = describe_get(connection=connection, sobject=sobject, client=client)
-        since = read_from(mark)
         query_started = timezone.now()
         fields = select_fields(data, describe)
-        soql = _soql(sobject, fields, since)
-        page = client.call(lambda sf: sf.query(soql, include_deleted=True))
-        while True:
-            records = [_plain(r) for r in page.get("records", [])]
-            _apply_page(connection, data, client, mark, records, summary)
-            result.pages += 1
-            if page.get("done", True):
-                break
-            remaining = int(page.get("totalSize") or 0) - summary.seen
-            if remaining >= BULK_QUERY_MIN_REMAINING:
-                # Many more pages to come: one Bulk API 2.0 job reads them for a few calls.
-                result.pages += _bulk_rest(connection, data, client, mark, sobject, fields, describe, summary)
-                break
-            next_url = page["nextRecordsUrl"]
-            page = client.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, include_deleted=True))
+        soql = _soql(sobject, fields, read_from(mark))
+        if account_mark is None:
+            page, account_page = client.call(lambda sf: sf.query(soql, include_deleted=True)), None
+        else:
+            # Both objects' first pages in one composite call: an idle cycle still costs one call.
+            page, account_page = _first_pages(client, soql, _soql(account_sobject, account_fields(), read_from(account_mark)),
+                                              result)
+        result.pages += _read(connection, data, client, mark, sobject, fields, describe, page, summary, pull_apply)
+        if account_page is not None:
+            result.pages += _read(connection, data, client, account_mark, account_sobject, account_fields(), None, account_page,
+                                  account_summary, accounts_apply)
     except SalesforceError as exc:
         result.stopped_because = f"{exc.code}: {exc.message}"
         if exc.kind is ErrorKind.QUOTA:
             governor.pause(connection.pk, 3600.0)
         _finish(mark, "failed", result.stopped_because, ctx, summary)
+        if account_mark is not None:
+            _finish(account_mark, "failed", result.stopped_because, ctx, account_summary)
         return result
     except Exception:
-        _finish(mark, "failed", "The pull stopped on an error; it starts again from the last applied page.", ctx, summary)
+        message = "The pull stopped on an error; it starts again from the last applied page."
+        _finish(mark, "failed", message, ctx, summary)
+        if account_mark is not None:
+            _finish(account_mark, "failed", message, ctx, account_summary)
         raise
     summary.api_calls += ctx.calls
     ctx.flush()
     # Every page applied: records changed before this query started minus the overlap are in.
     PullWatermark.objects.filter(pk=mark.pk).update(queried_at=query_started)
     _finish(mark, "succeeded", _describe(summary), ctx, summary)
+    if account_mark is not None:
+        if account_page is not None:
+            PullWatermark.objects.filter(pk=account_mark.pk).update(queried_at=query_started)
+        _finish(account_mark, "succeeded" if account_page is not None else "failed",
+                _describe(account_summary) if account_page is not None else result.stopped_because, ctx, account_summary)
     return result
+
+
+def _first_pages(client, soql: str, account_soql: str, result: IncrementalResult) -> tuple[dict, dict | None]:
+    """The first page of both queries through one composite call. The Account query failing
+    (no access to Accounts, say) never stops the opportunities: its page is None, the reason
+    kept on the result."""
+    base = f"/services/data/v{client.api_version}/queryAll/?q="
+    answer = client.rest("POST", "composite", json={"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "referenceId": "records", "url": base + quote(soql, safe="")},
+        {"method": "GET", "referenceId": "accounts", "url": base + quote(account_soql, safe="")}]})
+    pages = composite_pages(answer, ("records", "accounts"))
+    if isinstance(pages[0], SalesforceError):
+        raise pages[0]
+    if isinstance(pages[1], SalesforceError):
+        logger.warning("Account pull of this cycle skipped: %s", pages[1])
+        result.stopped_because = f"Accounts not pulled: {pages[1].code}: {pages[1].message}"
+        return pages[0], None
+    return pages[0], pages[1]
+
+
+def composite_pages(answer: dict | None, refs: tuple[str, ...]) -> list[dict | SalesforceError]:
+    """Each subrequest's query page, or the SalesforceError it answered (a composite call
+    succeeds as a whole while its subrequests fail one by one)."""
+    parts = {part.get("referenceId"): part for part in (answer or {}).get("compositeResponse") or []}
+    out: list[dict | SalesforceError] = []
+    for ref in refs:
+        part = parts.get(ref) or {}
+        if int(part.get("httpStatusCode") or 500) < 400 and isinstance(part.get("body"), dict):
+            out.append(part["body"])
+            continue
+        body = part.get("body")
+        first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+        out.append(SalesforceError(str(first.get("errorCode") or "UNKNOWN"), str(first.get("message") or body or "No answer"),
+                                   status=part.get("httpStatusCode")))
+    return out
+
+
+def _read(connection, data: dict, client, mark: PullWatermark, sobject: str, fields: list[str], describe: dict | None, page: dict,
+          summary: PullSummary, apply) -> int:
+    """Apply a query's pages from its first one, moving the watermark after each; the rest
+    through one Bulk API 2.0 job when many pages are left. Returns the pages read."""
+    pages = 0
+    while True:
+        records = [_plain(r) for r in page.get("records", [])]
+        _apply_page(connection, data, client, mark, records, summary, apply)
+        pages += 1
+        if page.get("done", True):
+            return pages
+        remaining = int(page.get("totalSize") or 0) - summary.seen
+        if remaining >= BULK_QUERY_MIN_REMAINING:
+            # Many more pages to come: one Bulk API 2.0 job reads them for a few calls.
+            return pages + _bulk_rest(connection, data, client, mark, sobject, fields, describe, summary, apply)
+        next_url = page["nextRecordsUrl"]
+        page = client.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, include_deleted=True))
 
 
 def read_from(mark: PullWatermark) -> datetime.datetime | None:
@@ -167,10 +239,10 @@ def read_from(mark: PullWatermark) -> datetime.datetime | None:
     return min(mark.watermark, mark.queried_at - OVERLAP)
 
 
-def _apply_page(connection, data: dict, client, mark: PullWatermark, records: list[dict], summary: PullSummary) -> None:
+def _apply_page(connection, data: dict, client, mark: PullWatermark, records: list[dict], summary: PullSummary, apply) -> None:
     """Apply one page; only then move the watermark to its newest SystemModstamp."""
-    page_summary = pull_apply(connection=connection, sobject_records=records, settings=data,
-                              client_factory=lambda: client, source="incremental")
+    page_summary = apply(connection=connection, sobject_records=records, settings=data,
+                         client_factory=lambda: client, source="incremental")
     summary.add(page_summary)
     stamps = [parse_datetime(r.get("SystemModstamp") or "") for r in records]
     newest = max((s for s in stamps if s is not None), default=None)
@@ -180,7 +252,7 @@ def _apply_page(connection, data: dict, client, mark: PullWatermark, records: li
 
 
 def _bulk_rest(connection, data: dict, client, mark: PullWatermark, sobject: str, fields: list[str], describe: dict | None,
-               summary: PullSummary) -> int:
+               summary: PullSummary, apply=pull_apply) -> int:
     """The rest of a large pull through one Bulk API 2.0 queryAll job (create, poll, then one
     call per BULK_CHUNK rows) instead of a queryMore call per 2,000 rows. A Bulk job's rows are
     not ordered, so the watermark moves only once every chunk is applied; a crash re-reads the
@@ -198,8 +270,8 @@ def _bulk_rest(connection, data: dict, client, mark: PullWatermark, sobject: str
             break
         chunks += 1
         records = [_nest(typed_fields(_nulls(row), types)) for row in csv.DictReader(io.StringIO(text))]
-        summary.add(pull_apply(connection=connection, sobject_records=records, settings=data,
-                               client_factory=lambda: client, source="incremental"))
+        summary.add(apply(connection=connection, sobject_records=records, settings=data,
+                          client_factory=lambda: client, source="incremental"))
         stamps = [parse_datetime(r.get("SystemModstamp") or "") for r in records]
         newest = max([s for s in stamps if s is not None] + ([newest] if newest else []), default=None)
     if newest is not None and (mark.watermark is None or newest > mark.watermark):
@@ -247,6 +319,8 @@ def _describe(summary: PullSummary) -> str:
         parts.append(f"{summary.deleted} deleted in Salesforce")
     if summary.echoes:
         parts.append(f"{summary.echoes} unchanged since our own push")
+    if summary.contact_roles:
+        parts.append(f"{summary.contact_roles} contact role(s) added, changed or removed")
     if summary.failed:
         parts.append(f"{summary.failed} failed")
     return ", ".join(parts) + "."

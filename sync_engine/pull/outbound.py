@@ -152,6 +152,7 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
     """Apply the connection's unprocessed notifications, oldest first, in batches. The rows
     are locked while applied (two workers never apply one twice) and marked processed in the
     same transaction as the Cothon writes. Returns how many were processed."""
+    from sync_engine.pull.accounts import account_object, accounts_apply
     from sync_engine.pull.apply import pull_apply
 
     connection = SalesforceConnection.objects.filter(pk=connection_id).select_related("tenant").first()
@@ -166,16 +167,16 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
                 return done
             data = settings_current(connection=connection)
             sobject = (data.get("objects") or {}).get("opportunity", "Opportunity")
+            account_sobject = account_object(data)
             ours = [r for r in rows if r.sobject.lower() == sobject.lower()]
-            # Oldest first; several notifications of one record: the newest carries its values.
-            latest: dict[str, InboundNotification] = {}
-            for row in ours:
-                latest[row.salesforce_id] = row
-            types = _field_types(connection, sobject) if latest else {}
-            records = [dict(typed_fields(row.fields, types), Id=row.salesforce_id) for row in latest.values()]
+            accounts = [r for r in rows if r.sobject.lower() == account_sobject.lower() and r not in ours]
             try:
                 with transaction.atomic():
-                    summary = pull_apply(connection=connection, sobject_records=records, settings=data, source="outbound")
+                    summary = pull_apply(connection=connection, sobject_records=_records(connection, sobject, ours),
+                                         settings=data, source="outbound")
+                    if accounts:
+                        summary.add(accounts_apply(connection=connection, sobject_records=_records(connection, account_sobject, accounts),
+                                                   settings=data, source="outbound"))
             except Exception as exc:  # noqa: BLE001 - kept unprocessed; the sweeper retries it
                 logger.warning("Applying notifications of connection %s failed", connection_id, exc_info=True)
                 InboundNotification.objects.filter(pk__in=[r.pk for r in rows]).update(
@@ -184,12 +185,21 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
                 return done
             now = timezone.now()
             outcome = "applied" if data.get("direction", "bidirectional") != "push" else "push only"
-            InboundNotification.objects.filter(pk__in=[r.pk for r in ours]).update(
+            InboundNotification.objects.filter(pk__in=[r.pk for r in ours + accounts]).update(
                 processed_at=now, result=outcome, message=f"{summary.applied} updated, {summary.created} imported, "
                                                          f"{summary.echoes} echo(es)")
-            InboundNotification.objects.filter(pk__in=[r.pk for r in rows if r not in ours]).update(
-                processed_at=now, result="ignored", message=f"Not the synced object ({sobject}).")
+            InboundNotification.objects.filter(pk__in=[r.pk for r in rows if r not in ours and r not in accounts]).update(
+                processed_at=now, result="ignored", message=f"Not a synced object ({sobject}, {account_sobject}).")
             done += len(rows)
+
+
+def _records(connection: SalesforceConnection, sobject: str, rows: list[InboundNotification]) -> list[dict]:
+    """Oldest first; several notifications of one record: the newest carries its values."""
+    latest: dict[str, InboundNotification] = {}
+    for row in rows:
+        latest[row.salesforce_id] = row
+    types = _field_types(connection, sobject) if latest else {}
+    return [dict(typed_fields(row.fields, types), Id=row.salesforce_id) for row in latest.values()]
 
 
 def _give_up(rows: list[InboundNotification]) -> None:

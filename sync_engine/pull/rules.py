@@ -42,6 +42,9 @@ class RulesResult:
     endpoint_url: str = ""
     fields: list[str] = field(default_factory=list)
     note: str = ""
+    account_message: str = ""
+    account_rule: str = ""
+    account_fields: list[str] = field(default_factory=list)
 
 
 def receiver_url(connection: SalesforceConnection) -> str:
@@ -65,8 +68,11 @@ def message_fields(connection: SalesforceConnection, data: dict | None = None, d
 
 
 def ensure_outbound_rules(*, connection: SalesforceConnection, client=None) -> RulesResult:
-    """Create or update the org's Outbound Message and workflow rule for this connection.
-    Raises SalesforceError when the org refuses (the caller records it)."""
+    """Create or update the org's Outbound Messages and workflow rules for this connection: the
+    opportunity object's and, when Account names are pulled, the Account object's (renamed
+    departments in real time). Raises SalesforceError when the org refuses (the caller records it)."""
+    from sync_engine.pull.accounts import account_object, accounts_pulled
+
     data = settings_current(connection=connection)
     result = RulesResult()
     if data.get("direction", "bidirectional") not in PULL_DIRECTIONS:
@@ -81,8 +87,29 @@ def ensure_outbound_rules(*, connection: SalesforceConnection, client=None) -> R
     describe = describe_get(connection=connection, sobject=sobject, client=client)
     result.endpoint_url = receiver_url(connection)
     result.fields = message_fields(connection, data, describe)
+    result.message, result.rule, result.note = _ensure(client, connection, sobject, result.endpoint_url, result.fields)
+    account_sobject = account_object(data)
+    if accounts_pulled(data) and account_sobject.lower() != sobject.lower():
+        result.account_fields = account_message_fields()
+        result.account_message, result.account_rule, note = _ensure(client, connection, account_sobject, result.endpoint_url,
+                                                                    result.account_fields)
+        result.note = " ".join(part for part in (result.note, note) if part)
+    else:
+        result.account_message = result.account_rule = "skipped"
+    return result
+
+
+def account_message_fields() -> list[str]:
+    from sync_engine.pull.accounts import account_fields
+
+    return [name for name in account_fields() if name != "IsDeleted"]  # an Outbound Message is never sent for a delete
+
+
+def _ensure(client, connection: SalesforceConnection, sobject: str, endpoint_url: str, fields: list[str]) -> tuple[str, str, str]:
+    """One object's message and rule: (message outcome, rule outcome, note)."""
+    note = ""
     metadata = {
-        "name": MESSAGE_LABEL, "endpointUrl": result.endpoint_url, "fields": result.fields, "includeSessionId": False,
+        "name": MESSAGE_LABEL, "endpointUrl": endpoint_url, "fields": fields, "includeSessionId": False,
         "protected": False, "useDeadLetterQueue": False, "apiVersion": float(django_settings.SALESFORCE_API_VERSION),
     }
     if connection.sf_username:
@@ -91,47 +118,62 @@ def ensure_outbound_rules(*, connection: SalesforceConnection, client=None) -> R
     if found is None:
         client.rest("POST", "tooling/sobjects/WorkflowOutboundMessage",
                     json={"FullName": f"{sobject}.{MESSAGE_NAME}", "Metadata": metadata})
-        result.message = "created"
+        message = "created"
     else:
         current = found.get("Metadata") or {}
         if current.get("endpointUrl") == metadata["endpointUrl"] and list(current.get("fields") or []) == metadata["fields"]:
-            result.message = "unchanged"
+            message = "unchanged"
         else:
             try:
                 client.rest("PATCH", f"tooling/sobjects/WorkflowOutboundMessage/{found['Id']}", json={"Metadata": metadata})
-                result.message = "updated"
+                message = "updated"
             except SalesforceError as exc:
                 if exc.status not in (404, 405):
                     raise
-                result.message = "unchanged"
-                result.note = "The org does not let the existing Outbound Message be updated through the Tooling API."
-    rule = _tooling_find(client, "WorkflowRule", RULE_NAME, sobject)
-    if rule is None:
+                message = "unchanged"
+                note = f"The org does not let the existing {sobject} Outbound Message be updated through the Tooling API."
+    if _tooling_find(client, "WorkflowRule", RULE_NAME, sobject) is None:
         client.rest("POST", "tooling/sobjects/WorkflowRule", json={"FullName": f"{sobject}.{RULE_NAME}", "Metadata": {
             "actions": [{"name": MESSAGE_NAME, "type": "OutboundMessage"}], "active": True, "formula": "true",
             "triggerType": "onAllChanges"}})
-        result.rule = "created"
+        rule = "created"
     else:
-        result.rule = "unchanged"
-    return result
+        rule = "unchanged"
+    return message, rule, note
+
+
+# The column naming a component's object: the object's name for a standard object, an id for a custom one.
+OBJECT_COLUMNS = {"WorkflowOutboundMessage": "EntityDefinitionId", "WorkflowRule": "TableEnumOrId"}
 
 
 def _tooling_find(client, entity: str, name: str, sobject: str) -> dict | None:
-    """The existing component by name (with its Metadata when the org returns it)."""
+    """The existing component of this object by name (with its Metadata when the org returns it).
+    Components of one name exist once per object (Opportunity's and Account's Cothon_Sync)."""
     from integrations.salesforce.soql import soql_quote
 
-    rows = client.rest("GET", "tooling/query/", params={"q": f"SELECT Id, Name FROM {entity} WHERE Name = {soql_quote(name)}"})
-    records = (rows or {}).get("records") or []
-    if not records:
-        return None
-    row = records[0]
+    column = OBJECT_COLUMNS[entity]
     try:
-        full = client.rest("GET", f"tooling/sobjects/{entity}/{row['Id']}")
-        if isinstance(full, dict):
-            row = {**row, **full}
-    except SalesforceError:
-        pass  # the name alone says it exists
-    return row
+        rows = client.rest("GET", "tooling/query/", params={"q": f"SELECT Id, Name, {column} FROM {entity} WHERE Name = {soql_quote(name)}"})
+    except SalesforceError as exc:
+        if exc.code != "INVALID_FIELD":
+            raise
+        column = ""
+        rows = client.rest("GET", "tooling/query/", params={"q": f"SELECT Id, Name FROM {entity} WHERE Name = {soql_quote(name)}"})
+    for row in (rows or {}).get("records") or []:
+        named = str(row.get(column) or "") if column else ""
+        if named and named.lower() != sobject.lower() and not sobject.lower().endswith("__c"):
+            continue  # another object's component of the same name
+        try:
+            full = client.rest("GET", f"tooling/sobjects/{entity}/{row['Id']}")
+            if isinstance(full, dict):
+                row = {**row, **full}
+        except SalesforceError:
+            pass  # the name alone says it exists
+        full_name = str(row.get("FullName") or "")
+        if full_name and not full_name.lower().startswith(f"{sobject.lower()}."):
+            continue
+        return row  # without FullName or the object column the name alone decides, as before
+    return None
 
 
 def outbound_rules_refresh(*, connection_id: int) -> RulesResult | None:
@@ -150,10 +192,13 @@ def outbound_rules_refresh(*, connection_id: int) -> RulesResult | None:
             f"Real-time updates from Salesforce could not be switched on ({code}: {message}). Changes still arrive "
             "with the incremental pull; an admin can create the Outbound Message by hand (see the setup guide).")[:2000])
         return None
-    if result.message in ("created", "updated") or result.rule == "created":
+    if result.message in ("created", "updated") or "created" in (result.rule, result.account_rule) or \
+            result.account_message in ("created", "updated"):
+        accounts = (f"; Account: Outbound Message {result.account_message}, workflow rule {result.account_rule}"
+                    if result.account_message not in ("", "skipped") else "")
         ConnectionEvent.objects.create(connection=connection, kind="outbound_rules", message=(
             f"Real-time updates from Salesforce: Outbound Message {result.message}, workflow rule {result.rule} "
-            f"({len(result.fields)} fields, to {result.endpoint_url})."))
+            f"({len(result.fields)} fields, to {result.endpoint_url}){accounts}."))
     return result
 
 
