@@ -6,7 +6,7 @@ from integrations.mapping import requirement as mapping
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
-from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.push.writer import Item, refuse, write_and_settle
 from sync_engine.vocabulary import RecordType
 
 
@@ -40,6 +40,5 @@ class RequirementHandler(Handler):
             if planned.errors:
                 refuse(ctx, sobject, item, planned.errors)
             items.append(item)
-        write(ctx, sobject, items)
-        settle(ctx, sobject, items)
+        write_and_settle(ctx, sobject, items)
         batch.publish(self.record_type, {item.record_id: item.result_id for item in items if item.result_id})
