@@ -14,7 +14,9 @@ class RequirementHandler(Handler):
     record_type = RecordType.REQUIREMENT
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
-        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("analysis"))
+        # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):
+        # no join, no analysis instance per requirement.
+        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids))
 
     def push(self, batch: Batch, records: list[Requirement]) -> None:
         if not records:
