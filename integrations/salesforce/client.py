@@ -180,3 +180,47 @@ class SalesforceClient:
         if len(records) > 200:
             raise ValueError("sObject Collections take at most 200 records per call")
         return self.rest("PATCH", "composite/sobjects", json={"allOrNone": all_or_none, "records": records})
+
+    # --- Bulk API 2.0 ingest, step by step ---------------------------------------------------
+    # simple-salesforce's `sf.bulk2.<Object>.upsert(...)` creates, uploads, closes, sleeps and
+    # polls in one blocking call. The steps apart let the push build the next job's CSV and
+    # write the last job's links while Salesforce runs a job, and poll on its own schedule.
+    # They go through simple-salesforce's job client (the object behind `sf.bulk2.<Object>`),
+    # so errors, accounting and the token refresh are the same as for every other call.
+
+    def bulk_ingest_open(self, sobject: str, operation: str, csv_text: str, *, external_id_field: str | None = None) -> str:
+        """Create an ingest job and upload its CSV (two calls); it runs once closed
+        (`bulk_ingest_close`). Returns the job id. A job whose upload failed is aborted."""
+        job = self.call(lambda sf: _bulk2(sf, sobject).create_job(operation, external_id_field=external_id_field))
+        job_id = job["id"]
+        try:
+            self.call(lambda sf: _bulk2(sf, sobject).upload_job_data(job_id, csv_text))
+        except SalesforceError:
+            self.bulk_ingest_abort(sobject, job_id)
+            raise
+        return job_id
+
+    def bulk_ingest_close(self, sobject: str, job_id: str) -> None:
+        """Upload complete: Salesforce queues the job (one call)."""
+        self.call(lambda sf: _bulk2(sf, sobject).close_job(job_id))
+
+    def bulk_ingest_abort(self, sobject: str, job_id: str) -> None:
+        """Best effort: a job we no longer want (its upload or an earlier job failed)."""
+        try:
+            self.call(lambda sf: _bulk2(sf, sobject).abort_job(job_id, False))
+        except SalesforceError:
+            pass
+
+    def bulk_ingest_info(self, sobject: str, job_id: str) -> dict:
+        """The job's state and counters (numberRecordsProcessed / numberRecordsFailed)."""
+        return self.call(lambda sf: _bulk2(sf, sobject).get_job(job_id, False))
+
+    def bulk_ingest_results(self, sobject: str, job_id: str, which: str) -> str:
+        """The CSV of `successfulResults`, `failedResults` or `unprocessedrecords`."""
+        return self.call(lambda sf: _bulk2(sf, sobject).get_ingest_results(job_id, which)) or ""
+
+
+def _bulk2(sf: Salesforce, sobject: str):
+    """simple-salesforce's Bulk 2.0 job client for one object (create / upload / close / get /
+    results / abort as single requests)."""
+    return getattr(sf.bulk2, sobject)._client

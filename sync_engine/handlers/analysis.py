@@ -9,7 +9,7 @@ from opportunities.models import BidAnalysis
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy
-from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.push.writer import Item, refuse, write_and_settle
 from sync_engine.vocabulary import RecordType
 
 
@@ -50,8 +50,7 @@ class AnalysisHandler(Handler):
             if planned.errors:
                 refuse(ctx, sobject, item, planned.errors)
             items.append(item)
-        write(ctx, sobject, items)
-        settle(ctx, sobject, items, matched_by=MatchedBy.EXTERNAL_ID)
+        write_and_settle(ctx, sobject, items, matched_by=MatchedBy.EXTERNAL_ID)
         batch.publish(self.record_type, {item.record_id: item.result_id for item in items if item.result_id})
 
     def activities(self, batch: Batch, records: list[BidAnalysis]) -> list[Activity]:

@@ -20,7 +20,7 @@ from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import links_for
 from sync_engine.models import AccountCacheEntry, MatchedBy
 from sync_engine.push.context import PushContext
-from sync_engine.push.writer import Item, settle, write
+from sync_engine.push.writer import Item, write_and_settle
 from sync_engine.vocabulary import RecordType
 
 CACHE_TTL = datetime.timedelta(hours=1)
@@ -103,8 +103,7 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
         items.append(Item(record_type=RecordType.DEPARTMENT, record_id=department.pk, label=planned.label,
                           fields=planned.fields, entries=entries.get(department.pk, []),
                           external_id_field=planned.external_id_field, salesforce_id=known))
-    write(ctx, sobject, items)
-    settle(ctx, sobject, items, matched_by=MatchedBy.EXTERNAL_ID)
+    write_and_settle(ctx, sobject, items, matched_by=MatchedBy.EXTERNAL_ID)
     for item in items:
         if item.result_id:
             ctx.account_ids[item.record_id] = item.result_id

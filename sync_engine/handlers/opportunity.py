@@ -15,7 +15,7 @@ from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
 from sync_engine.push.context import PushContext
-from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.push.writer import Item, refuse, write, write_and_settle
 from sync_engine.vocabulary import Event, RecordType
 
 
@@ -73,8 +73,7 @@ class OpportunityHandler(Handler):
         for item, errors in refused:
             refuse(ctx, sobject, item, errors)
         _match_by_title_and_date(ctx, sobject, fallback)
-        write(ctx, sobject, items)
-        settle(ctx, sobject, items)
+        write_and_settle(ctx, sobject, items)
         for record_id in untouched:
             batch.settle(self.record_type, record_id, done=True)
         written = {item.record_id: item.result_id for item in items if item.result_id}

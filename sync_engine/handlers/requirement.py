@@ -6,7 +6,7 @@ from integrations.mapping import requirement as mapping
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
-from sync_engine.push.writer import Item, refuse, settle, write
+from sync_engine.push.writer import Item, refuse, write_and_settle
 from sync_engine.vocabulary import RecordType
 
 
@@ -14,7 +14,9 @@ class RequirementHandler(Handler):
     record_type = RecordType.REQUIREMENT
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
-        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("analysis"))
+        # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):
+        # no join, no analysis instance per requirement.
+        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids))
 
     def push(self, batch: Batch, records: list[Requirement]) -> None:
         if not records:
@@ -40,6 +42,5 @@ class RequirementHandler(Handler):
             if planned.errors:
                 refuse(ctx, sobject, item, planned.errors)
             items.append(item)
-        write(ctx, sobject, items)
-        settle(ctx, sobject, items)
+        write_and_settle(ctx, sobject, items)
         batch.publish(self.record_type, {item.record_id: item.result_id for item in items if item.result_id})

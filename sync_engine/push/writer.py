@@ -9,6 +9,7 @@ failed record never blocks the rest of its batch."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +58,15 @@ def refuse(ctx: PushContext, sobject: str, item: Item, errors: list[tuple[str, s
             error=item.error)
 
 
-def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
+def write(ctx: PushContext, sobject: str, items: list[Item], *, then: Callable[[list[Item]], None] | None = None) -> None:
     """Send the items; fill result_id / error on each; log every attempt. Items that already
-    carry an error (refused before sending) are not sent."""
+    carry an error (refused before sending) are not sent.
+
+    `then` (usually `settle`) receives every item exactly once, as soon as its result is known:
+    a Bulk job's items when that job is done — so its links are written while Salesforce runs
+    the next job — and everything else at the end. Items of a call-level error (BatchAborted)
+    are not passed on: they go back to the queue."""
+    refused = [i for i in items if i.error is not None]
     items = [i for i in items if i.error is None]
     linked = [i for i in items if i.salesforce_id]
     upserts = [i for i in items if not i.salesforce_id and i.external_id_field]
@@ -69,12 +76,14 @@ def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
 
         try:
             if linked:
-                bulk_write(ctx, sobject, linked, operation="update", key_field="Id")
+                bulk_write(ctx, sobject, linked, operation="update", key_field="Id", then=then)
             for ext_field in sorted({i.external_id_field for i in upserts}):
-                bulk_write(ctx, sobject, [i for i in upserts if i.external_id_field == ext_field], operation="upsert", key_field=ext_field)
+                bulk_write(ctx, sobject, [i for i in upserts if i.external_id_field == ext_field], operation="upsert",
+                           key_field=ext_field, then=then)
         except SalesforceError as exc:
             for item in linked + upserts:
-                item.error = item.error or exc
+                if not item.result_id:
+                    item.error = item.error or exc
             raise BatchAborted(exc) from exc
         linked, upserts = [], []
     for start in range(0, len(linked), CHUNK):
@@ -93,6 +102,13 @@ def write(ctx: PushContext, sobject: str, items: list[Item]) -> None:
         chunk = creates[start:start + CHUNK]
         records = [{"attributes": {"type": sobject}, **_plain(i.fields)} for i in chunk]
         _apply(ctx, sobject, chunk, "create", lambda: ctx.client.collections_create(records))
+    if then is not None:
+        then(refused + linked + upserts + creates)
+
+
+def write_and_settle(ctx: PushContext, sobject: str, items: list[Item], *, matched_by: str = MatchedBy.EXTERNAL_ID) -> None:
+    """`write`, each result settled on its link and outbox rows as soon as it is known."""
+    write(ctx, sobject, items, then=lambda done: settle(ctx, sobject, done, matched_by=matched_by))
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

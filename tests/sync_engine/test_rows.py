@@ -26,7 +26,11 @@ def test_log_rows_keep_their_text_nulls_and_times(alice, connection):
     assert saved == [(i if i else None, text, text, text, None, now) for i, text in enumerate(AWKWARD)]
 
 
-def test_link_rows_upsert_on_the_record_and_keep_json(alice, connection):
+@pytest.mark.parametrize("copy_from", [1, 10_000], ids=["through COPY and a scratch table", "through execute_values"])
+def test_link_rows_upsert_on_the_record_and_keep_json(alice, connection, monkeypatch, copy_from):
+    from sync_engine import rows as rows_module
+
+    monkeypatch.setattr(rows_module, "COPY_UPSERT_MIN", copy_from)
     now = timezone.now()
 
     def row(salesforce_id, snapshot):
@@ -39,6 +43,13 @@ def test_link_rows_upsert_on_the_record_and_keep_json(alice, connection):
                 conflict=("connection_id", "record_type", "record_id", "sobject"), update=_LINK_UPDATE_FIELDS)
     [link] = SyncLink.objects.all()
     assert (link.salesforce_id, link.base_snapshot) == ("006B", {"Name": "c", "Amount": 1.5})
+    many = [(alice.tenant.pk, connection.pk, "requirement", i, "Cothon_Requirement__c", f"a0B{i:015d}", "", "failed", "",
+             {"Text": text}, None, "CODE", text, text, now, now) for i, text in enumerate(AWKWARD)]
+    insert_rows(SyncLink, _LINK_COLUMNS, many, conflict=("connection_id", "record_type", "record_id", "sobject"),
+                update=_LINK_UPDATE_FIELDS)
+    saved = list(SyncLink.objects.filter(record_type="requirement").order_by("record_id").values_list(
+        "record_id", "salesforce_id", "matched_by", "base_snapshot", "last_synced_at", "last_error_message", "created_at"))
+    assert saved == [(i, f"a0B{i:015d}", "", {"Text": text}, None, text, now) for i, text in enumerate(AWKWARD)]
 
 
 def test_updated_rows_keep_their_text_nulls_numbers_dates_and_json(alice):
