@@ -216,11 +216,17 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
     finally:
         stop.set()
         watcher.join()
+        worker_cpu = None
         if worker is not None:
+            import psutil
+
+            times = psutil.Process(worker.process.pid).cpu_times()
+            worker_cpu = times.user + times.system
             worker.stop()
     counters = emu.client.counters("demo")
     latencies = [seen[ref] - saved[ref] for ref in saved if ref in seen]
-    return {"calls": counters["total"], "counters": counters, "latencies": latencies, "arrived": len(seen), "saving": saving}
+    return {"calls": counters["total"], "counters": counters, "latencies": latencies, "arrived": len(seen), "saving": saving,
+            "worker_cpu": worker_cpu}
 
 
 def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...]) -> list[tuple]:
@@ -375,9 +381,12 @@ def main() -> None:
             print(table([(name, r["calls"], f"{r['calls'] / minimum:.2f}x", f"{r['arrived']}/{n}",
                           f"{_percentile(r['latencies'], 0.5) * 1000:.0f} ms" if r["latencies"] else "—",
                           f"{_percentile(r['latencies'], 0.95) * 1000:.0f} ms" if r["latencies"] else "—",
-                          f"{r['saving']:.1f}s")
+                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)",
+                          f"{r['worker_cpu']:.1f}s" if r["worker_cpu"] is not None else "—")
                          for name, r in results],
-                        ("", "API calls", "vs minimum", "in Salesforce", "p50 save→SF", "p95 save→SF", "saves took")))
+                        ("", "API calls", "vs minimum", "in Salesforce", "p50 save→SF", "p95 save→SF", "saves took",
+                         "worker CPU")))
+            print("  (a push every ~budget while saves keep coming: the calls follow the time the saves take)")
             for name, r in results:
                 kinds = ", ".join(f"{c['endpoint'].split(' ', 1)[0]} {c['endpoint'].split('/v<version>/', 1)[-1]} ×{c['count']}"
                                   for c in r["counters"]["counters"])
