@@ -370,10 +370,10 @@ def main() -> None:
             results.append(("real-time worker, no coalescing (push at once)",
                             burst(connection, emu, records=n, clients=args.clients, label="nowait",
                                   worker_env={"COTHON_COALESCE_QUIET_MS": "0", "COTHON_COALESCE_MAX_MS": "0"})))
-            results.append(("real-time worker, coalescing (quiet 80 ms, budget 500 ms)",
+            results.append(("real-time worker, coalescing (quiet 150 ms, budget 700 ms)",
                             burst(connection, emu, records=n, clients=args.clients, label="shorter",
-                                  worker_env={"COTHON_COALESCE_QUIET_MS": "80", "COTHON_COALESCE_MAX_MS": "500"})))
-            results.append(("real-time worker, coalescing (default: quiet 150 ms, budget 800 ms)",
+                                  worker_env={"COTHON_COALESCE_QUIET_MS": "150", "COTHON_COALESCE_MAX_MS": "700"})))
+            results.append(("real-time worker, coalescing (default: quiet 150 ms, budget 900 ms)",
                             burst(connection, emu, records=n, clients=args.clients, label="coalesce", worker_env={})))
             minimum = one_go["calls"]
             print(f"\nReal-time burst: {n} opportunities created through the API by {args.clients} concurrent clients "

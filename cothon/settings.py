@@ -347,7 +347,7 @@ COTHON_PUSH_BATCH_SIZE = env_int("COTHON_PUSH_BATCH_SIZE", 200)
 # time recent pushes took reaches MAX ms (its budget, save → in Salesforce), so a burst of
 # saves goes out in as few calls as the budget allows. Either 0: push at once.
 COTHON_COALESCE_QUIET_MS = env_int("COTHON_COALESCE_QUIET_MS", 150)
-COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 800)
+COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 900)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
