@@ -184,12 +184,18 @@ def note_push_seconds(seconds: float) -> None:
 def push_due_in(*, waiting: int, oldest_age: float, newest_age: float, quiet: float, budget: float, push_seconds: float,
                 full: int = BURST_FULL) -> float:
     """Seconds until the real-time push of what is waiting should start (0: now). Now when
-    nothing waits or a full collection does; otherwise when no change came for `quiet` (the
-    burst paused: a lone edit waits only this), or when the oldest change's age plus the
+    nothing waits or a full collection does; otherwise when no change came for the quiet time
+    (the burst paused: a lone edit waits only `quiet`), or when the oldest change's age plus the
     expected push time reaches `budget` (the burst keeps coming: its oldest change still
-    reaches Salesforce within the budget of its save), whichever comes first."""
+    reaches Salesforce within the budget of its save), whichever comes first.
+
+    The quiet time follows the burst's pace: three of its average gaps, between `quiet` and
+    twice that, so a burst whose saves come unevenly (a loaded server) is not cut at every
+    longer gap into pushes of a few records."""
     if waiting <= 0 or waiting >= full:
         return 0.0
+    if waiting > 1:
+        quiet = min(2 * quiet, max(quiet, 3 * (oldest_age - newest_age) / (waiting - 1)))
     return max(0.0, min(quiet - newest_age, budget - push_seconds - oldest_age))
 
 

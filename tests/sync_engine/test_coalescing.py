@@ -36,6 +36,15 @@ def test_while_changes_keep_coming_the_oldest_leaves_room_for_its_push_within_th
     assert due(waiting=60, oldest_age=0.3, newest_age=0.01, push_seconds=0.45) == 0.05
 
 
+def test_the_quiet_time_follows_the_pace_of_the_burst_within_twice_the_setting():
+    # 10 changes over 0.9 s (a gap of 0.1 s on average): a 0.2 s pause is not the end of it.
+    assert due(waiting=10, oldest_age=1.0, newest_age=0.1, budget=5.0) == 0.2  # waits up to 0.3 s of quiet
+    # Changes every 20 ms: the setting's quiet time, not less.
+    assert due(waiting=10, oldest_age=0.28, newest_age=0.1, budget=5.0) == 0.05
+    # Sparse changes: never more than twice the setting.
+    assert due(waiting=3, oldest_age=3.0, newest_age=0.0, budget=10.0) == 2 * QUIET
+
+
 def test_a_full_collection_or_an_empty_queue_goes_at_once():
     assert due(waiting=BURST_FULL, oldest_age=0.0, newest_age=0.0) == 0.0
     assert due(waiting=0) == 0.0
