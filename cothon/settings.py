@@ -342,11 +342,12 @@ CONTENT_SECURITY_POLICY = {
 COTHON_OUTBOX_LEASE_SECONDS = env_int("COTHON_OUTBOX_LEASE_SECONDS", 45)
 # Records per collections batch (≤ 200, Salesforce's cap): smaller batches settle more often.
 COTHON_PUSH_BATCH_SIZE = env_int("COTHON_PUSH_BATCH_SIZE", 200)
-# Real-time coalescing: a save's push waits until no change arrived for QUIET ms (or a full
-# collection is waiting, or the oldest change has waited MAX ms), so a burst of saves goes out
-# in a few calls. 0 and 0: push at once.
+# Real-time coalescing (sync_engine.fanout.push_due_in): a save's push waits until no change
+# arrived for QUIET ms, or a full collection is waiting, or the oldest change's age plus the
+# time recent pushes took reaches MAX ms (its budget, save → in Salesforce), so a burst of
+# saves goes out in as few calls as the budget allows. Either 0: push at once.
 COTHON_COALESCE_QUIET_MS = env_int("COTHON_COALESCE_QUIET_MS", 150)
-COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 600)
+COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 900)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)

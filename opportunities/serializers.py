@@ -14,12 +14,15 @@ from rest_framework import serializers
 
 from cothon.api.fields import FIELD_MAPPING
 from integrations import selectors as integration_selectors
+from integrations.settings_schema import SyncSettings
+from integrations.sync_settings import settings_current
 from opportunities import selectors
 from opportunities.models import BidAnalysis, Comment, Department, Opportunity, Requirement
 from opportunities.numbers import MONEY_MAX, NEGATIVE_MONEY_MESSAGE, PERCENT_MAX
 from sync_engine import links as sync_links
 from sync_engine import selectors as sync_selectors
 from sync_engine.selectors import SyncState
+from sync_engine.vocabulary import RecordType
 
 
 class TenantScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -112,10 +115,23 @@ def sync_state_data(state) -> dict[str, Any] | None:
     }
 
 
-def _sync_states(tenant, records: list[Opportunity]) -> dict[int, Any]:
+def _salesforce_context(tenant, records: list[Opportunity]) -> dict[str, dict]:
+    """The Salesforce links and sync states of these opportunities, reading the default
+    connection and its settings once for both (a single record's response and a page alike)."""
     connection = integration_selectors.salesforce_default_connection(tenant=tenant)
-    return sync_selectors.record_sync_states(tenant=tenant, record_type="opportunity", record_ids=[r.pk for r in records],
-                                             connection=connection, versions={r.pk: r.updated_at for r in records})
+    if connection is None:
+        return {"salesforce_links": {}, "sync_states": {}}
+    settings_data = settings_current(connection=connection)
+    sobject = SyncSettings.from_dict(settings_data).objects.for_record_type(RecordType.OPPORTUNITY)
+    ids = [r.pk for r in records]
+    links = sync_links.connection_links(tenant=tenant, connection=connection, record_type=RecordType.OPPORTUNITY, record_ids=ids)
+    return {
+        # `salesforce`: the link on the configured object (as `salesforce_links` picks it).
+        "salesforce_links": {link.record_id: link for link in links if not sobject or link.sobject == sobject},
+        "sync_states": sync_selectors.record_sync_states(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_ids=ids,
+                                                         connection=connection, versions={r.pk: r.updated_at for r in records},
+                                                         settings_data=settings_data, links=links),
+    }
 
 
 class OpportunityListSerializer(serializers.ListSerializer):
@@ -126,10 +142,7 @@ class OpportunityListSerializer(serializers.ListSerializer):
         request = self.context.get("request")
         tenant = getattr(request, "tenant", None)
         if tenant is not None:
-            self._context["salesforce_links"] = sync_links.opportunity_salesforce_links(
-                tenant=tenant, opportunity_ids=[item.pk for item in items]
-            )
-            self._context["sync_states"] = _sync_states(tenant, items)
+            self._context.update(_salesforce_context(tenant, items))
         return super().to_representation(items)
 
 
@@ -166,18 +179,24 @@ class OpportunitySerializer(serializers.ModelSerializer):
             for name in ("value_min", "value_max")
         }
 
+    def _salesforce(self, obj: Opportunity) -> dict[str, dict]:
+        """The page's prefetched links and states, or this one record's (read once for both fields)."""
+        if "salesforce_links" in self.context:
+            return self.context
+        tenant = getattr(self.context.get("request"), "tenant", None)
+        if tenant is None:
+            return {"salesforce_links": {}, "sync_states": {}}
+        if getattr(self, "_single", (None, None))[0] != obj.pk:
+            self._single = (obj.pk, _salesforce_context(tenant, [obj]))
+        return self._single[1]
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_department_name(self, obj: Opportunity) -> str | None:
         return obj.department.name if obj.department_id else None
 
     @extend_schema_field(SALESFORCE_LINK_SCHEMA)
     def get_salesforce(self, obj: Opportunity) -> dict[str, Any] | None:
-        links = self.context.get("salesforce_links")
-        if links is None:
-            request = self.context.get("request")
-            tenant = getattr(request, "tenant", None)
-            links = sync_links.opportunity_salesforce_links(tenant=tenant, opportunity_ids=[obj.pk]) if tenant else {}
-        link = links.get(obj.pk)
+        link = self._salesforce(obj)["salesforce_links"].get(obj.pk)
         if link is None or link.status == "unlinked":
             return None
         return {
@@ -192,11 +211,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SYNC_STATE_SCHEMA)
     def get_sync_state(self, obj: Opportunity) -> dict[str, Any] | None:
-        states = self.context.get("sync_states")
-        if states is None:
-            tenant = getattr(self.context.get("request"), "tenant", None)
-            states = _sync_states(tenant, [obj]) if tenant is not None else {}
-        return sync_state_data(states.get(obj.pk))
+        return sync_state_data(self._salesforce(obj)["sync_states"].get(obj.pk))
 
 
 # --- analyses and requirements -------------------------------------------------------------

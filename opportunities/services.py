@@ -180,7 +180,7 @@ DUPLICATE_REFERENCE_MESSAGE = "Another opportunity in this organization already 
 def _validate_opportunity(opportunity: Opportunity) -> None:
     """Every rule of an opportunity, with errors keyed by field (a duplicate reference is
     reported on `reference`, not as a form-wide error)."""
-    errors = _field_errors(opportunity)
+    errors = _field_errors(opportunity, exclude=_loaded_relations(opportunity))
     reference = (opportunity.reference or "").strip()
     if reference and Opportunity.objects.filter(tenant_id=opportunity.tenant_id, reference=reference).exclude(pk=opportunity.pk).exists():
         errors.setdefault("reference", []).append(DUPLICATE_REFERENCE_MESSAGE)
@@ -190,6 +190,17 @@ def _validate_opportunity(opportunity: Opportunity) -> None:
 
 # Foreign keys full_clean checks with a query each; the batch holds their instances already.
 _RELATIONS = ["tenant", "department", "assignee", "created_by"]
+
+
+def _loaded_relations(opportunity: Opportunity) -> list[str]:
+    """The foreign keys given as instances read from the database (the tenant, a department the
+    API or form looked up among the tenant's rows, the requesting user): full_clean would check
+    that each still exists with a query of its own — four on every save of the API. A row
+    deleted in between is still refused by the database's foreign key at save time."""
+    return [name for name in _RELATIONS
+            if Opportunity._meta.get_field(name).is_cached(opportunity)
+            and (related := getattr(opportunity, name)) is not None and not related._state.adding
+            and related.pk == getattr(opportunity, f"{name}_id")]
 
 
 def _field_errors(opportunity: Opportunity, *, exclude: list[str] | None = None) -> dict[str, list[str]]:
@@ -214,10 +225,11 @@ def _field_errors(opportunity: Opportunity, *, exclude: list[str] | None = None)
 
 def _save_opportunity(opportunity: Opportunity) -> None:
     """Save; a duplicate reference written by a concurrent request between our check and this
-    save surfaces as the same field error, not a server error."""
+    save surfaces as the same field error, not a server error. No savepoint of its own (two
+    round trips a save): both callers are atomic and let the error leave their block, which
+    rolls the failed statement back with everything else they wrote."""
     try:
-        with transaction.atomic():
-            opportunity.save()
+        opportunity.save()
     except IntegrityError as exc:
         if "reference" in str(exc) or "opportunity_unique_reference" in str(exc):
             raise ValidationError({"reference": [DUPLICATE_REFERENCE_MESSAGE]}) from exc

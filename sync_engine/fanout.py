@@ -36,7 +36,7 @@ _ACTIVE_STATUSES = (ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_RECONNECT
 BATCH = 1000
 
 # Coalescing a burst (`await_burst`): push once a full Salesforce collection is waiting, else
-# see settings.COTHON_COALESCE_QUIET_MS / COTHON_COALESCE_MAX_MS.
+# see `push_due_in` and settings.COTHON_COALESCE_QUIET_MS / COTHON_COALESCE_MAX_MS.
 BURST_FULL = 200
 
 
@@ -165,21 +165,56 @@ def _write(connection: SalesforceConnection, merged: dict[tuple[str, int], Pendi
             upsert_pending(connection, record_type, record_id, pending.event, pending.fields, pending.priority, now)
 
 
+# How often a waiting fan-out looks at the queue again (at most): often enough to catch a full
+# collection soon after it fills, rarely enough not to load the database the saves write to.
+BURST_POLL_SECONDS = 0.05
+# What a real-time push (fan-out, claim, the call, the links) is assumed to take before one was
+# measured in this process.
+PUSH_SECONDS_INITIAL = 0.25
+_push_seconds = PUSH_SECONDS_INITIAL
+
+
+def note_push_seconds(seconds: float) -> None:
+    """A real-time push of this process took `seconds`: the running estimate `await_burst`
+    subtracts from the budget (weighted towards the recent pushes)."""
+    global _push_seconds
+    _push_seconds = 0.7 * _push_seconds + 0.3 * max(0.0, seconds)
+
+
+def push_due_in(*, waiting: int, oldest_age: float, newest_age: float, quiet: float, budget: float, push_seconds: float,
+                full: int = BURST_FULL) -> float:
+    """Seconds until the real-time push of what is waiting should start (0: now). Now when
+    nothing waits or a full collection does; otherwise when no change came for the quiet time
+    (the burst paused: a lone edit waits only `quiet`), or when the oldest change's age plus the
+    expected push time reaches `budget` (the burst keeps coming: its oldest change still
+    reaches Salesforce within the budget of its save), whichever comes first.
+
+    The quiet time follows the burst's pace: three of its average gaps, between `quiet` and
+    twice that, so a burst whose saves come unevenly (a loaded server) is not cut at every
+    longer gap into pushes of a few records."""
+    if waiting <= 0 or waiting >= full:
+        return 0.0
+    if waiting > 1:
+        quiet = min(2 * quiet, max(quiet, 3 * (oldest_age - newest_age) / (waiting - 1)))
+    return max(0.0, min(quiet - newest_age, budget - push_seconds - oldest_age))
+
+
 def await_burst(*, tenant_id: int, full: int = BURST_FULL) -> None:
-    """Wait (briefly) while a burst of changes is still arriving, so one push carries it: until
-    nothing new came for the quiet time, a full collection is waiting, or the oldest change has
-    waited the longest wait. A lone edit waits about the quiet time; a burst costs a few calls,
-    not one per handful of records."""
+    """Wait (briefly) while a burst of changes is still arriving, so that while changes keep
+    coming each push carries as many as the latency budget allows (up to a full collection),
+    and a lone edit goes after the quiet time (see `push_due_in`; settings
+    COTHON_COALESCE_QUIET_MS and COTHON_COALESCE_MAX_MS, either 0: push at once)."""
     quiet = settings.COTHON_COALESCE_QUIET_MS / 1000
-    max_wait = settings.COTHON_COALESCE_MAX_MS / 1000
-    if quiet <= 0 or max_wait <= 0:
+    budget = settings.COTHON_COALESCE_MAX_MS / 1000
+    if quiet <= 0 or budget <= 0:
         return
     while True:
         stats = ChangeRecord.objects.filter(tenant_id=tenant_id).aggregate(n=Count("id"), oldest=Min("created_at"),
                                                                            newest=Max("created_at"))
-        if not stats["n"] or stats["n"] >= full:
-            return
         now = timezone.now()
-        if (now - stats["newest"]).total_seconds() >= quiet or (now - stats["oldest"]).total_seconds() >= max_wait:
+        due = push_due_in(waiting=stats["n"] or 0, full=full, quiet=quiet, budget=budget, push_seconds=_push_seconds,
+                          oldest_age=(now - stats["oldest"]).total_seconds() if stats["n"] else 0.0,
+                          newest_age=(now - stats["newest"]).total_seconds() if stats["n"] else 0.0)
+        if due <= 0:
             return
-        time.sleep(min(0.02, quiet / 2))
+        time.sleep(min(due, BURST_POLL_SECONDS))

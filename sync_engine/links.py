@@ -110,6 +110,16 @@ def opportunity_salesforce_links(*, tenant, opportunity_ids: list[int]) -> dict[
     return salesforce_links(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_ids=opportunity_ids)
 
 
+def connection_links(*, tenant, connection, record_type: str, record_ids: Iterable[int]) -> list[SyncLink]:
+    """Every SyncLink of these records in this connection (all objects), oldest first, with the
+    connection attached: one query for both a record's `salesforce` link and its sync state."""
+    links = list(SyncLink.objects.filter(tenant=tenant, connection=connection, record_type=record_type,
+                                         record_id__in=list(record_ids)).order_by("id"))
+    for link in links:
+        link.connection = connection
+    return links
+
+
 def salesforce_links(*, tenant, record_type: str, record_ids: Iterable[int], sobject: str | None = None) -> dict[int, SyncLink]:
     """SyncLinks of these records in the tenant's default connection, by record id.
 

@@ -484,12 +484,16 @@ def _record_versions(*, tenant: Tenant, record_type: str, record_ids: list[int])
 
 def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int], connection: SalesforceConnection | None,
                        versions: dict[int, datetime.datetime] | None = None,
-                       now: datetime.datetime | None = None) -> dict[int, RecordSyncState]:
+                       now: datetime.datetime | None = None,
+                       settings_data: dict | None = None,
+                       links: list[SyncLink] | None = None) -> dict[int, RecordSyncState]:
     """The sync state of each record in one connection, computed from its link and the queue.
 
     A fixed number of queries whatever the number of records (links, open queue rows, the
     latest log row of records the link does not explain, the settings), so a list page costs
-    no N+1. `versions` are the records' updated_at when the caller has them loaded.
+    no N+1. `versions` are the records' updated_at, `settings_data` the connection's settings
+    (`settings_current`) and `links` the records' SyncLinks in this connection, when the caller
+    has them loaded.
 
     "In sync" only when the link's last successful exchange is at or after the record's current
     version and nothing is queued; a change not yet sent is pending however old the link is.
@@ -508,9 +512,14 @@ def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int
     from integrations.salesforce.errors import HINTS
     from integrations.sync_settings import settings_current
 
-    settings_data = settings_current(connection=connection)
+    if settings_data is None:
+        settings_data = settings_current(connection=connection)
     scope = dict(tenant=tenant, connection=connection, record_type=record_type, record_id__in=ids)
-    links = _primary_links(list(SyncLink.objects.filter(**scope)), record_type, settings_data.get("objects") or {})
+    if links is None:
+        links = list(SyncLink.objects.filter(**scope))
+    else:
+        links = [lk for lk in links if lk.connection_id == connection.pk and lk.record_type == record_type and lk.record_id in set(ids)]
+    links = _primary_links(links, record_type, settings_data.get("objects") or {})
     open_rows: dict[int, OutboxEntry] = {}
     for row in OutboxEntry.objects.filter(**scope, state__in=(OutboxState.PENDING, OutboxState.CLAIMED)).order_by("created_at"):
         open_rows.setdefault(row.record_id, row)  # the oldest open row: the age of the wait

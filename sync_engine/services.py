@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Depart
 from proposals.models import Proposal
 from sync_engine import claim as queue, links, wakeups
 from sync_engine.executor import BATCH_SIZE, MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
-from sync_engine.fanout import await_burst, fan_out_pending, push_targets
+from sync_engine.fanout import await_burst, fan_out_pending, note_push_seconds, push_targets
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.outbox import record_change, upsert_pending
 from sync_engine.vocabulary import Event
@@ -42,12 +43,17 @@ def fan_out_and_push(*, tenant_id: int) -> int:
     wakeups.fanout_started(tenant_id)
     if push_targets(tenant_id=tenant_id):
         await_burst(tenant_id=tenant_id)  # (a tenant with no connection has nothing to wait for)
+    started = time.monotonic()
     result = fan_out_pending(tenant_id=tenant_id)
+    pushed = 0
     for connection_id, priority in sorted(result.touched.items()):
         if priority <= Priority.REALTIME:
-            push_and_reschedule(connection_id=connection_id, max_priority=Priority.REALTIME)
+            pushed += push_and_reschedule(connection_id=connection_id, max_priority=Priority.REALTIME).batches
         else:
             wakeups.wake_quietly([connection_id], priority)
+    if pushed:
+        # What the next burst's oldest change must leave room for after its wait.
+        note_push_seconds(time.monotonic() - started)
     return result.changes
 
 

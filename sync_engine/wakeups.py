@@ -117,6 +117,14 @@ def wake_fanout(tenant_id: int, *, only_if_idle: bool = False) -> bool:
     if only_if_idle and WakeUp.objects.filter(due_at__isnull=False, **key).exists():
         return False
     now = timezone.now()
+    # During a burst every save finds the fan-out already pending: one plain read tells so,
+    # without the locked read-modify-write of `_reserve` (a transaction and a row lock that the
+    # saves of every client and the worker queue on). Unlocked is safe: a row seen pending was
+    # not yet consumed when this save's change was already committed, so the task that
+    # consumes it fans this change out too.
+    if WakeUp.objects.filter(due_at__isnull=False, due_at__lte=now, **key).exclude(
+            enqueued=True, due_at__lt=now - LOST_AFTER).exists():
+        return False
     return _wake(key, now, now)
 
 

@@ -392,3 +392,27 @@ def test_sync_states_cost_a_fixed_number_of_queries_per_page(alice, alice_api, o
         assert all(row["sync_state"]["state"] == "in_sync" for row in response.json()["results"])
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_creating_an_opportunity_through_the_api_costs_a_fixed_number_of_queries(
+        alice, alice_api, connected, department_factory, django_capture_on_commit_callbacks):
+    """A burst of API creates is bounded by the queries of one save. Pinned: the token, the
+    department, the reference check, the opportunity and its change record (one savepoint: the
+    test's transaction wraps the service's), the response's default connection, its settings,
+    the links, queued rows and recorded changes of its sync state, and the wake-up already
+    pending — no second validation pass, no foreign-key re-checks, no locked wake-up."""
+    department = department_factory(alice.tenant, "Health Canada")
+
+    def create(reference: str):
+        return alice_api.post(URL, {"title": "Lab equipment", "reference": reference, "value_min": "1000",
+                                    "value_max": "2000", "closing_date": "2030-01-31", "department": department.pk,
+                                    "status": "identified"}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert create("Q-1").status_code == 201  # token bookkeeping; asks for the fan-out
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        response = create("Q-2")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["sync_state"]["state"] == "pending" and response.json()["salesforce"] is None
+    assert len(queries) == 13, "\n".join(q["sql"][:120] for q in queries.captured_queries)
