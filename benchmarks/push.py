@@ -348,7 +348,7 @@ def main() -> None:
             from opportunities.models import Department
 
             if not Department.objects.filter(tenant=tenant).exists():
-                from cothon.demo_data import DEPARTMENTS
+                from demo.data import DEPARTMENTS
 
                 Department.objects.bulk_create([Department(tenant=tenant, name=name, acronym=acronym, key=f"dept-{i}")
                                                  for i, (name, acronym) in enumerate(DEPARTMENTS)])
