@@ -12,6 +12,7 @@ from sync_engine.vocabulary import RecordType
 
 class RequirementHandler(Handler):
     record_type = RecordType.REQUIREMENT
+    parent = (RecordType.ANALYSIS, Requirement, "analysis_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
         return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("analysis"))

@@ -62,15 +62,41 @@ def test_a_lane_sends_the_background_task_with_its_lane(alice, connected, sent):
     assert sent == [(connected.pk, "default:2")]
 
 
-def test_children_wait_while_a_batch_of_their_parents_is_in_flight(alice, connected):
-    _queue(connected, RecordType.ANALYSIS, range(1, 11))
-    _queue(connected, RecordType.REQUIREMENT, range(1, 61))
-    first = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200)
-    assert {e.record_type for e in first} == {RecordType.ANALYSIS}
-    assert queue.claim(connection_id=connected.pk, owner="lane:1", limit=200) == [], "the analyses are still being written"
-    queue.finish(first)
+def test_children_wait_while_their_own_parent_is_in_flight(alice, connected, opportunity_factory):
+    """A lane done with its analyses starts on requirements whose analysis has landed, while
+    another lane still writes the last analyses; a requirement never goes before its own."""
+    from opportunities import services as opp
+
+    analyses, requirements = [], []
+    for _ in range(2):
+        analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity_factory(alice.tenant), summary="Fit",
+                                       key_findings="Strong fit")
+        requirements.append({opp.requirement_add(tenant=alice.tenant, analysis=analysis, code=f"M{k}", text="Hold a DOS",
+                                                 kind="mandatory").pk for k in range(3)})
+        analyses.append(analysis)
+    _queue(connected, RecordType.ANALYSIS, [a.pk for a in analyses])
+    _queue(connected, RecordType.REQUIREMENT, sorted(requirements[0] | requirements[1]))
+    first = queue.claim(connection_id=connected.pk, owner="lane:0", limit=1)
     second = queue.claim(connection_id=connected.pk, owner="lane:1", limit=200)
-    assert len(second) == 60 and {e.record_type for e in second} == {RecordType.REQUIREMENT}
+    assert [e.record_id for e in first] == [analyses[0].pk] and [e.record_id for e in second] == [analyses[1].pk]
+    assert queue.claim(connection_id=connected.pk, owner="lane:2", limit=200) == [], "both analyses are being written"
+    queue.finish(first)
+    third = queue.claim(connection_id=connected.pk, owner="lane:2", limit=200)
+    assert {e.record_type for e in third} == {RecordType.REQUIREMENT} and {e.record_id for e in third} == requirements[0]
+    assert queue.claim(connection_id=connected.pk, owner="lane:3", limit=200) == []
+    queue.finish(second)
+    fourth = queue.claim(connection_id=connected.pk, owner="lane:3", limit=200)
+    assert {e.record_id for e in fourth} == requirements[1]
+
+
+def test_a_type_without_a_named_parent_waits_for_every_earlier_type_in_flight(alice, connected):
+    _queue(connected, RecordType.DEPARTMENT, range(1, 3))
+    _queue(connected, RecordType.CONTACT, range(1, 5))
+    departments = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200)
+    assert {e.record_type for e in departments} == {RecordType.DEPARTMENT}
+    assert queue.claim(connection_id=connected.pk, owner="lane:1", limit=200) == []
+    queue.finish(departments)
+    assert len(queue.claim(connection_id=connected.pk, owner="lane:1", limit=200)) == 4
 
 
 def test_two_lanes_claim_disjoint_batches_of_one_type(alice, connected):

@@ -9,10 +9,10 @@ import time
 
 import pytest
 from django.db import connections
-from django.db.models import Max, Min
 
 from integrations.sync_settings import settings_current, settings_save
 from opportunities import services as opp
+from opportunities.models import BidAnalysis
 from sync_engine.fanout import fan_out_pending
 from sync_engine.models import OutboxEntry, OutboxState, SyncLog, SyncRunStatus
 from sync_engine.services import sync_now_start
@@ -78,9 +78,10 @@ def test_a_full_run_over_two_background_workers(alice, connected, emulator_reset
     assert {r["Account"]["Name"] for r in written} == {"Health Canada"}
     parents = [r["Cothon_Opportunity__c"] for r in sf.query_all("SELECT Cothon_Opportunity__c FROM Cothon_Analysis__c")["records"]]
     assert len(parents) == ANALYSES and all(parents)
-    # Parents first: no record was written before the last of its parent type in the run.
-    logs = SyncLog.objects.filter(run=run, result="success")
-    for parent, child in (("department", "opportunity"), ("opportunity", "analysis")):
-        last_parent = logs.filter(record_type=parent).aggregate(at=Max("created_at"))["at"]
-        first_child = logs.filter(record_type=child).aggregate(at=Min("created_at"))["at"]
-        assert last_parent <= first_child, (parent, child)
+    # Parents first: each record was written after its own parent.
+    written_at = dict(((log.record_type, log.record_id), log.created_at)
+                      for log in SyncLog.objects.filter(run=run, result="success").order_by("created_at"))
+    for opportunity in opportunities:
+        assert written_at[("department", department.pk)] <= written_at[("opportunity", opportunity.pk)]
+    for analysis in BidAnalysis.objects.filter(tenant=alice.tenant):
+        assert written_at[("opportunity", analysis.opportunity_id)] <= written_at[("analysis", analysis.pk)]
