@@ -97,16 +97,19 @@ def push_and_reschedule(*, connection_id: int, max_priority: int | None, lane: s
 
 def _spread_background(connection_id: int, lane: str, lanes: int) -> None:
     """Wake the connection's other background lanes that have no wake-up pending, when more
-    than a batch is waiting (less is one lane's work)."""
+    than a batch is waiting (less is one lane's work). Runs after every batch: while all lanes
+    are busy it costs one query."""
+    pending = wakeups.pending(connection_id)
+    idle = [other for other in map(wakeups.background_lane, range(lanes)) if other != lane and other not in pending]
+    if not idle:
+        return
     batch = collections_batch_size()
     waiting = OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.PENDING, priority__gt=Priority.REALTIME,
                                          available_at__lte=timezone.now())[:batch + 1].count()
     if waiting <= batch:
         return
-    for index in range(lanes):
-        other = wakeups.background_lane(index)
-        if other != lane:
-            wakeups.wake(connection_id, other, only_if_idle=True)
+    for other in idle:
+        wakeups.wake(connection_id, other, only_if_idle=True)
 
 
 def runs_settle(*, connection_id: int | None = None) -> int:
