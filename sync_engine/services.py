@@ -12,7 +12,7 @@ import time
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integrations.models import ConnectionEvent, ConnectionStatus, SalesforceConnection
@@ -20,10 +20,11 @@ from integrations.sync_settings import settings_current
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
 from proposals.models import Proposal
 from sync_engine import claim as queue, links, wakeups
-from sync_engine.executor import BATCH_SIZE, MAX_CONCURRENT_PER_ORG, PushSummary, push_connection, run_finish
+from sync_engine.executor import MAX_CONCURRENT_PER_ORG, PushSummary, collections_batch_size, push_connection, run_finish
 from sync_engine.fanout import await_burst, fan_out_pending, note_push_seconds, push_targets
 from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.outbox import record_change, upsert_pending
+from sync_engine.rows import insert_selected
 from sync_engine.vocabulary import Event
 
 logger = logging.getLogger(__name__)
@@ -70,14 +71,23 @@ def push_and_reschedule(*, connection_id: int, max_priority: int | None, lane: s
     """A worker's turn on one connection lane: push what is pending, then ask for the one next
     wake-up the outcome calls for (more work, a retry after backoff, the end of a pause).
 
-    With parallel sync on, a background turn first wakes the connection's other background
-    lanes when more than a batch is waiting, so up to the org's cap of workers push one run
-    at once, each claiming its own batches."""
+    With parallel sync on, a background turn wakes the connection's idle background lanes
+    whenever more than a batch is waiting — when it starts and after each batch — so up to the
+    org's cap of workers push one run at once, each claiming its own batches. After each batch
+    matters: a lane that found only children whose parents were still in flight ended its turn,
+    and the batch that just landed may have been those parents."""
     lane = lane or wakeups.lane_for(max_priority if max_priority is not None else Priority.FULL)
     wakeups.started(connection_id, lane)
+    spread = None
     if lane != wakeups.REALTIME:
-        _spread_background(connection_id, lane)
-    summary = push_connection(connection_id=connection_id, max_priority=max_priority, max_batches=BATCHES_PER_TURN)
+        lanes = background_lanes(connection_id)
+        if lanes > 1:
+            def spread() -> None:
+                _spread_background(connection_id, lane, lanes)
+
+            spread()
+    summary = push_connection(connection_id=connection_id, max_priority=max_priority, max_batches=BATCHES_PER_TURN,
+                              after_batch=spread)
     manual_runs_settle(connection_id=connection_id)
     runs_settle(connection_id=connection_id)
     extra_lane = lane not in (wakeups.REALTIME, wakeups.BACKGROUND)
@@ -91,18 +101,21 @@ def push_and_reschedule(*, connection_id: int, max_priority: int | None, lane: s
     return summary
 
 
-def _spread_background(connection_id: int, lane: str) -> None:
-    lanes = background_lanes(connection_id)
-    if lanes <= 1:
+def _spread_background(connection_id: int, lane: str, lanes: int) -> None:
+    """Wake the connection's other background lanes that have no wake-up pending, when more
+    than a batch is waiting (less is one lane's work). Runs after every batch: while all lanes
+    are busy it costs one query."""
+    pending = wakeups.pending(connection_id)
+    idle = [other for other in map(wakeups.background_lane, range(lanes)) if other != lane and other not in pending]
+    if not idle:
         return
+    batch = collections_batch_size()
     waiting = OutboxEntry.objects.filter(connection_id=connection_id, state=OutboxState.PENDING, priority__gt=Priority.REALTIME,
-                                         available_at__lte=timezone.now())[:BATCH_SIZE + 1].count()
-    if waiting <= BATCH_SIZE:
+                                         available_at__lte=timezone.now())[:batch + 1].count()
+    if waiting <= batch:
         return
-    for index in range(lanes):
-        other = wakeups.background_lane(index)
-        if other != lane:
-            wakeups.wake(connection_id, other, only_if_idle=True)
+    for other in idle:
+        wakeups.wake(connection_id, other, only_if_idle=True)
 
 
 def runs_settle(*, connection_id: int | None = None) -> int:
@@ -134,28 +147,19 @@ def runs_settle(*, connection_id: int | None = None) -> int:
 
 # --- Sync Now and manual record sync ------------------------------------------------------
 
-def _queue_records(connection: SalesforceConnection, record_type: str, ids, priority: int, run: SyncRun, event: str = Event.SYNC) -> None:
-    """Queue many records for a run. A record that already has a pending row keeps it (its
-    changes are not lost) and that row joins the run, so the run counts every record it queued
-    whichever task pushes it."""
+def _queue_records(connection: SalesforceConnection, record_type: str, records: QuerySet, priority: int, run: SyncRun,
+                   event: str = Event.SYNC) -> None:
+    """Queue many records for a run, in two statements whatever their number (the queueing is
+    the one step of a run no worker can share, so it must be short). A record that already has
+    a pending row keeps it (its changes are not lost) and that row joins the run, so the run
+    counts every record it queued whichever task pushes it."""
     now = timezone.now()
-    batch: list[OutboxEntry] = []
-
-    def flush() -> None:
-        OutboxEntry.objects.bulk_create(batch, ignore_conflicts=True)
-        record_ids = [e.record_id for e in batch]
-        for start in range(0, len(record_ids), 900):
-            OutboxEntry.objects.filter(connection=connection, record_type=record_type, state=OutboxState.PENDING,
-                                       record_id__in=record_ids[start:start + 900], run__isnull=True).update(run=run)
-        batch.clear()
-
-    for record_id in ids.iterator(chunk_size=5000) if hasattr(ids, "iterator") else ids:
-        batch.append(OutboxEntry(tenant_id=connection.tenant_id, connection=connection, record_type=record_type, run=run,
-                                 record_id=record_id, event=event, changed_fields=[], priority=priority, available_at=now))
-        if len(batch) >= 5000:
-            flush()
-    if batch:
-        flush()
+    insert_selected(OutboxEntry, {
+        "tenant_id": connection.tenant_id, "connection_id": connection.pk, "record_type": record_type, "run_id": run.pk,
+        "event": event, "changed_fields": [], "priority": priority, "state": OutboxState.PENDING, "attempts": 0,
+        "available_at": now, "lease_owner": "", "created_at": now, "updated_at": now}, "record_id", records)
+    OutboxEntry.objects.filter(connection=connection, record_type=record_type, state=OutboxState.PENDING, run__isnull=True,
+                               record_id__in=records.values("pk")).update(run=run)
 
 
 def incremental_since(*, connection: SalesforceConnection) -> datetime.datetime | None:
@@ -181,13 +185,13 @@ def _queue_changed_records(connection: SalesforceConnection, run: SyncRun, prior
     def changed(qs):
         return qs.filter(updated_at__gte=since) if since else qs
 
-    _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
-    _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)).values_list("pk", flat=True), priority, run)
+    _queue_records(connection, RecordType.DEPARTMENT, changed(Department.objects.filter(tenant=tenant)), priority, run)
+    _queue_records(connection, RecordType.OPPORTUNITY, changed(Opportunity.objects.filter(tenant=tenant)), priority, run)
+    _queue_records(connection, RecordType.ANALYSIS, changed(BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED)), priority, run)
+    _queue_records(connection, RecordType.REQUIREMENT, changed(Requirement.objects.filter(tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED)), priority, run)
     if activities:
-        _queue_records(connection, RecordType.COMMENT, changed(Comment.objects.filter(tenant=tenant)).values_list("pk", flat=True), priority, run)
-        _queue_records(connection, RecordType.PROPOSAL, changed(Proposal.objects.filter(tenant=tenant, generated_at__isnull=False)).values_list("pk", flat=True), priority, run)
+        _queue_records(connection, RecordType.COMMENT, changed(Comment.objects.filter(tenant=tenant)), priority, run)
+        _queue_records(connection, RecordType.PROPOSAL, changed(Proposal.objects.filter(tenant=tenant, generated_at__isnull=False)), priority, run)
 
 
 def sync_now_start(*, connection: SalesforceConnection, kind: str, actor: AbstractBaseUser | None, enqueue: bool = True) -> SyncRun:

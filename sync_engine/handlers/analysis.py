@@ -16,6 +16,7 @@ from sync_engine.vocabulary import RecordType
 class AnalysisHandler(Handler):
     record_type = RecordType.ANALYSIS
     triggers_activities = True
+    parent = (RecordType.OPPORTUNITY, BidAnalysis, "opportunity_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[BidAnalysis]:
         return list(BidAnalysis.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)

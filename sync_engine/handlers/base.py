@@ -79,6 +79,10 @@ class Handler:
     record_type: ClassVar[str]
     # Rows of this type stay unsettled until the batch's activities are written (it may trigger one).
     triggers_activities: ClassVar[bool] = False
+    # The record its Salesforce record hangs under: (that record's type, this type's model, the
+    # field holding its id). With parallel sync a row waits only while its own parent is in a
+    # batch in flight (sync_engine/claim.py); a type that names none waits for every earlier type.
+    parent: ClassVar[tuple[str, type, str] | None] = None
 
     def load(self, batch: Batch, record_ids: list[int]) -> list[Any]:
         """This batch's records of the type, tenant-scoped; rows of records that are gone are done."""

@@ -11,6 +11,7 @@ from sync_engine.vocabulary import RecordType
 
 class CommentHandler(Handler):
     record_type = RecordType.COMMENT
+    parent = (RecordType.OPPORTUNITY, Comment, "opportunity_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Comment]:
         return list(Comment.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("author"))

@@ -22,6 +22,7 @@ from sync_engine.vocabulary import Event, RecordType
 class OpportunityHandler(Handler):
     record_type = RecordType.OPPORTUNITY
     triggers_activities = True
+    parent = (RecordType.DEPARTMENT, Opportunity, "department_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Opportunity]:
         return list(Opportunity.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("department", "assignee"))

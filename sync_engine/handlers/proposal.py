@@ -15,6 +15,7 @@ from sync_engine.vocabulary import Event, RecordType
 class ProposalHandler(Handler):
     record_type = RecordType.PROPOSAL
     triggers_activities = True
+    parent = (RecordType.OPPORTUNITY, Proposal, "opportunity_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Proposal]:
         return list(Proposal.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)

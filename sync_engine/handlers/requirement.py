@@ -12,6 +12,7 @@ from sync_engine.vocabulary import RecordType
 
 class RequirementHandler(Handler):
     record_type = RecordType.REQUIREMENT
+    parent = (RecordType.ANALYSIS, Requirement, "analysis_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
         # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):

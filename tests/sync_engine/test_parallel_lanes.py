@@ -62,15 +62,41 @@ def test_a_lane_sends_the_background_task_with_its_lane(alice, connected, sent):
     assert sent == [(connected.pk, "default:2")]
 
 
-def test_children_wait_while_a_batch_of_their_parents_is_in_flight(alice, connected):
-    _queue(connected, RecordType.ANALYSIS, range(1, 11))
-    _queue(connected, RecordType.REQUIREMENT, range(1, 61))
-    first = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200)
-    assert {e.record_type for e in first} == {RecordType.ANALYSIS}
-    assert queue.claim(connection_id=connected.pk, owner="lane:1", limit=200) == [], "the analyses are still being written"
-    queue.finish(first)
+def test_children_wait_while_their_own_parent_is_in_flight(alice, connected, opportunity_factory):
+    """A lane done with its analyses starts on requirements whose analysis has landed, while
+    another lane still writes the last analyses; a requirement never goes before its own."""
+    from opportunities import services as opp
+
+    analyses, requirements = [], []
+    for _ in range(2):
+        analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity_factory(alice.tenant), summary="Fit",
+                                       key_findings="Strong fit")
+        requirements.append({opp.requirement_add(tenant=alice.tenant, analysis=analysis, code=f"M{k}", text="Hold a DOS",
+                                                 kind="mandatory").pk for k in range(3)})
+        analyses.append(analysis)
+    _queue(connected, RecordType.ANALYSIS, [a.pk for a in analyses])
+    _queue(connected, RecordType.REQUIREMENT, sorted(requirements[0] | requirements[1]))
+    first = queue.claim(connection_id=connected.pk, owner="lane:0", limit=1)
     second = queue.claim(connection_id=connected.pk, owner="lane:1", limit=200)
-    assert len(second) == 60 and {e.record_type for e in second} == {RecordType.REQUIREMENT}
+    assert [e.record_id for e in first] == [analyses[0].pk] and [e.record_id for e in second] == [analyses[1].pk]
+    assert queue.claim(connection_id=connected.pk, owner="lane:2", limit=200) == [], "both analyses are being written"
+    queue.finish(first)
+    third = queue.claim(connection_id=connected.pk, owner="lane:2", limit=200)
+    assert {e.record_type for e in third} == {RecordType.REQUIREMENT} and {e.record_id for e in third} == requirements[0]
+    assert queue.claim(connection_id=connected.pk, owner="lane:3", limit=200) == []
+    queue.finish(second)
+    fourth = queue.claim(connection_id=connected.pk, owner="lane:3", limit=200)
+    assert {e.record_id for e in fourth} == requirements[1]
+
+
+def test_a_type_without_a_named_parent_waits_for_every_earlier_type_in_flight(alice, connected):
+    _queue(connected, RecordType.DEPARTMENT, range(1, 3))
+    _queue(connected, RecordType.CONTACT, range(1, 5))
+    departments = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200)
+    assert {e.record_type for e in departments} == {RecordType.DEPARTMENT}
+    assert queue.claim(connection_id=connected.pk, owner="lane:1", limit=200) == []
+    queue.finish(departments)
+    assert len(queue.claim(connection_id=connected.pk, owner="lane:1", limit=200)) == 4
 
 
 def test_two_lanes_claim_disjoint_batches_of_one_type(alice, connected):
@@ -78,3 +104,76 @@ def test_two_lanes_claim_disjoint_batches_of_one_type(alice, connected):
     a = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200)
     b = queue.claim(connection_id=connected.pk, owner="lane:1", limit=200)
     assert len(a) == len(b) == 200 and not ({e.id for e in a} & {e.id for e in b})
+
+
+def test_a_lane_that_found_its_parents_in_flight_is_woken_once_a_batch_lands(alice, connected, sent, monkeypatch):
+    """The other lanes ended their turns with nothing claimable (children waiting for a parent
+    batch in flight): the lane that lands a batch wakes them, not only a turn that starts."""
+    import sync_engine.services as services
+
+    _parallel(connected, alice, True)
+    _queue(connected, RecordType.REQUIREMENT, range(1, 402))
+
+    def one_batch(**kwargs):
+        # Meanwhile the other lanes ran and ended: no wake-up of theirs is pending any more.
+        wakeups.started(connected.pk, "default:1")
+        wakeups.started(connected.pk, "default:2")
+        wakeups.started(connected.pk, "default:3")
+        sent.clear()
+        kwargs["after_batch"]()
+        return services.PushSummary(batches=1)
+
+    monkeypatch.setattr(services, "push_connection", one_batch)
+    push_and_reschedule(connection_id=connected.pk, max_priority=None)
+    assert sorted(lane for _, lane in sent) == ["default:1", "default:2", "default:3"]
+
+
+def test_a_record_type_is_claimed_in_the_fewest_batches_of_even_size(alice, connected):
+    """1,500 records in 8 batches of 188/187 (not 7 × 200 + 100), so lanes pushing one run in
+    parallel finish a record type together; never more calls than ceil(N / 200)."""
+    from integrations.sync_settings import sync_settings_for
+    from sync_engine.executor import BATCH_SIZE, _batch_plan
+
+    data = sync_settings_for(connection=connected)
+    _queue(connected, RecordType.ANALYSIS, range(1, 301))
+    assert _batch_plan(connected, Priority.FULL, data) == (150, 0)
+    OutboxEntry.objects.all().delete()
+    _queue(connected, RecordType.OPPORTUNITY, range(1, 1501))
+    sizes = []
+    while True:
+        limit, _ = _batch_plan(connected, Priority.FULL, data)
+        batch = queue.claim(connection_id=connected.pk, owner="lane:0", limit=limit)
+        if not batch:
+            break
+        sizes.append(len(batch))
+    assert sizes == [188, 188, 188, 188, 187, 187, 187, 187]
+    OutboxEntry.objects.all().delete()
+    _queue(connected, RecordType.REQUIREMENT, range(1, 1801))
+    assert _batch_plan(connected, Priority.FULL, data)[0] == BATCH_SIZE  # 9 full calls stay 9
+    _queue(connected, RecordType.OPPORTUNITY, range(2001, 2003), priority=Priority.REALTIME)
+    assert _batch_plan(connected, Priority.REALTIME, data)[0] == BATCH_SIZE  # real-time work is not planned this way
+
+
+def test_with_parallel_sync_off_a_second_worker_waits_for_the_org_slot(alice, connected, opportunity_factory):
+    """The per-org cap: off, one background request at a time — a second worker gets "busy"
+    and claims nothing while the first holds the slot; on, it goes ahead."""
+    from sync_engine.executor import push_connection
+    from sync_engine.governor import get_governor
+
+    from sync_engine.fanout import fan_out_pending
+
+    opportunities = [opportunity_factory(alice.tenant) for _ in range(2)]
+    fan_out_pending()
+    OutboxEntry.objects.all().delete()  # only a background run's rows are queued
+    _queue(connected, RecordType.OPPORTUNITY, [o.pk for o in opportunities])
+    _parallel(connected, alice, False)
+    governor = get_governor()
+    held = governor.acquire(connected.pk, 1)  # the first worker's batch is in flight
+    assert held
+    summary = push_connection(connection_id=connected.pk, max_batches=1)
+    assert summary.stopped_because == "busy" and summary.batches == 0
+    assert not OutboxEntry.objects.exclude(state="pending").exists()
+    _parallel(connected, alice, True)
+    summary = push_connection(connection_id=connected.pk, max_batches=1)
+    assert summary.batches == 1 and summary.stopped_because == ""
+    governor.release(connected.pk, held)
