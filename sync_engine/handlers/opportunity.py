@@ -11,6 +11,7 @@ from integrations.mapping.common import MappingContext
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
+from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
@@ -32,6 +33,8 @@ class OpportunityHandler(Handler):
         context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
                                  base_url=ctx.base_url)
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
+        # Fields held for review are not sent until someone resolves them (one query a batch).
+        held = held_fields(connection_id=ctx.connection.pk, record_ids=list(linked)) if linked else {}
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
         for opportunity in records:
@@ -57,8 +60,9 @@ class OpportunityHandler(Handler):
             if item.salesforce_id:
                 fields.pop("RecordTypeId", None)  # set on create only: an existing record keeps its type
                 only = _fields_changed_in_cothon(ctx, entries)
-                if only is not None:
-                    for name in [n for n in fields if n.lower() not in only]:
+                kept = held.get(opportunity.pk, set())
+                if only is not None or kept:
+                    for name in [n for n in fields if (only is not None and n.lower() not in only) or n.lower() in kept]:
                         del fields[name]
                     if not fields and not planned.errors:
                         # Nothing mapped changed (a deadline reminder, an unmapped field): no
