@@ -106,3 +106,16 @@ def test_a_resolved_conflict_cannot_be_resolved_again(alice, admin_api, opportun
 def test_members_cannot_resolve(alice, alice_api, opportunity_factory):
     conflict = _conflict(alice, opportunity_factory)
     assert alice_api.post(f"{API}/sync-conflicts/{conflict.pk}/resolve/", {"choice": "keep_cothon"}, format="json").status_code == 403
+
+
+def test_a_record_with_an_open_conflict_is_in_the_conflict_state_until_resolved(alice, admin_api, opportunity_factory):
+    from sync_engine.selectors import SyncState, record_sync_state
+
+    conflict = _conflict(alice, opportunity_factory)
+    state = record_sync_state(tenant=alice.tenant, record_type="opportunity", record_id=conflict.record_id,
+                              connection=conflict.connection)
+    assert state.state == SyncState.CONFLICT and "Description" in state.reason
+    admin_api.post(f"{API}/sync-conflicts/{conflict.pk}/resolve/", {"choice": "keep_cothon"}, format="json")
+    state = record_sync_state(tenant=alice.tenant, record_type="opportunity", record_id=conflict.record_id,
+                              connection=conflict.connection)
+    assert state.state != SyncState.CONFLICT
