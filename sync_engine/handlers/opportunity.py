@@ -15,6 +15,7 @@ from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
+from sync_engine.push.conflict_guard import drop_changed_in_salesforce, guarded_fields
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, settle, write
 from sync_engine.vocabulary import Event, RecordType
@@ -37,6 +38,7 @@ class OpportunityHandler(Handler):
         held = held_fields(connection_id=ctx.connection.pk, record_ids=list(linked)) if linked else {}
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
+        guarded: dict[int, list[str]] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
@@ -69,11 +71,21 @@ class OpportunityHandler(Handler):
                         # write; the Tasks it triggers still find their parent.
                         untouched[opportunity.pk] = item.salesforce_id
                         continue
+                    checked = guarded_fields(ctx, fields) if only is not None else []
+                    if checked:
+                        guarded[opportunity.pk] = checked
             if planned.errors:
                 refused.append((item, planned.errors))
             elif not item.salesforce_id and not item.external_id_field:
                 fallback.append((opportunity, item))
             items.append(item)
+        # A field Salesforce changed since the base whose rule may keep Salesforce's value is
+        # not sent: the pull settles it by the rule (or holds it for review).
+        if guarded:
+            drop_changed_in_salesforce(ctx, sobject, items, guarded=guarded)
+            for item in [i for i in items if i.salesforce_id and i.record_id in guarded and not i.fields]:
+                items.remove(item)
+                untouched[item.record_id] = item.salesforce_id
         for item, errors in refused:
             refuse(ctx, sobject, item, errors)
         _match_by_title_and_date(ctx, sobject, fallback)

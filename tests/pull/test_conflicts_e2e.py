@@ -164,3 +164,50 @@ def test_resolving_refuses_another_tenants_conflict_and_bad_input(alice, bob, co
     conflict_resolve(tenant=alice.tenant, conflict_ids=[conflict.pk], choice="keep_cothon", actor=alice.admin)
     with pytest.raises(ValidationError):
         conflict_resolve(tenant=alice.tenant, conflict_ids=[conflict.pk], choice="keep_cothon", actor=alice.admin)
+
+
+def _push_first(alice, connected, sf, opportunity_factory):
+    """Salesforce changes the description, then Cothon does, and Cothon's edit is pushed before
+    any pull has seen Salesforce's."""
+    opportunity = opportunity_factory(alice.tenant, description="Agreed")
+    link = _linked(connected, opportunity)
+    sf.Opportunity.update(link.salesforce_id, {"Description": "Theirs"})
+    opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk),
+                           data={"description": "Ours", "location": "Yukon"})
+    assert push_connection(connection_id=connected.pk).failed == 0
+    return opportunity, link
+
+
+def test_on_push_a_salesforce_wins_field_salesforce_changed_is_not_sent_and_the_pull_takes_it(alice, connected, sf,
+                                                                                              opportunity_factory):
+    _rules(connected, Description="salesforce_wins")
+    opportunity, link = _push_first(alice, connected, sf, opportunity_factory)
+    record = sf.Opportunity.get(link.salesforce_id)
+    assert record["Description"] == "Theirs" and record["Cothon_Location__c"] == "Yukon"  # the rest went out
+    pull_incremental(connection_id=connected.pk)
+    opportunity.refresh_from_db()
+    assert opportunity.description == "Theirs"
+
+
+def test_on_push_with_review_on_the_field_is_held_not_sent(alice, connected, sf, opportunity_factory):
+    save_settings(connected, flag_conflicts_for_review=True)
+    opportunity, link = _push_first(alice, connected, sf, opportunity_factory)
+    assert sf.Opportunity.get(link.salesforce_id)["Description"] == "Theirs"
+    pull_incremental(connection_id=connected.pk)
+    opportunity.refresh_from_db()
+    conflict = SyncConflict.objects.get()
+    assert opportunity.description == "Ours" and (conflict.cothon_value, conflict.salesforce_value) == ("Ours", "Theirs")
+
+
+def test_on_push_a_last_write_wins_field_goes_out_without_a_read(alice, connected, sf, opportunity_factory, monkeypatch):
+    from sync_engine.handlers import opportunity as handler
+
+    reads = []
+    real = handler.drop_changed_in_salesforce
+    monkeypatch.setattr(handler, "drop_changed_in_salesforce", lambda *a, **k: reads.append(k["guarded"]) or real(*a, **k))
+    opportunity, link = _push_first(alice, connected, sf, opportunity_factory)
+    assert sf.Opportunity.get(link.salesforce_id)["Description"] == "Ours" and reads == []
+    _rules(connected, Description="salesforce_wins")
+    opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk), data={"description": "Again"})
+    assert push_connection(connection_id=connected.pk).failed == 0
+    assert reads == [{opportunity.pk: ["Description"]}]  # the rule that may keep Salesforce's value is read first
