@@ -45,6 +45,14 @@ class ResolveOneSerializer(serializers.Serializer):
                                             "a date as YYYY-MM-DD).")
 
 
+    def validate_value(self, value):
+        if isinstance(value, (dict, list)):
+            raise serializers.ValidationError("A single value (text, number, date or null).")
+        if isinstance(value, str) and "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
+
 class ResolveManySerializer(ResolveOneSerializer):
     conflict_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), min_length=1,
                                          max_length=500, help_text="Open conflicts of your organization.")
@@ -62,12 +70,21 @@ RESOLVE_ERRORS = {400: OpenApiResponse(SyncApiValidationErrorSerializer,
                   **COMMON_ERRORS}
 
 
-def _int(value: str | None) -> int | None:
+def _int(params, name: str) -> int | None:
+    """An id filter: digits up to the largest id a database holds; anything else is a 400 naming it."""
+    value = params.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit() or len(value) > 18:
-        raise serializers.ValidationError({"filter": ["Must be an id (digits)."]})
+    if not value.isdigit() or len(value) > 19 or not 0 < int(value) < 2 ** 63:
+        raise serializers.ValidationError({name: ["Must be an id (a positive whole number)."]})
     return int(value)
+
+
+def _text(params, name: str, limit: int) -> str:
+    value = params.get(name, "")
+    if "\x00" in value:
+        raise serializers.ValidationError({name: ["Null characters are not allowed."]})
+    return value[:limit]
 
 
 @extend_schema_view(
@@ -93,8 +110,8 @@ class ConflictViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModel
         if status not in ("open", "resolved", "all"):
             raise serializers.ValidationError({"status": ["One of open, resolved, all."]})
         return selectors.conflicts_list(tenant=self.request.tenant, status=None if status == "all" else status,
-                                        connection_id=_int(params.get("connection")), record_id=_int(params.get("record")),
-                                        sf_field=params.get("field", "")[:80], search=params.get("search", "")[:100])
+                                        connection_id=_int(params, "connection"), record_id=_int(params, "record"),
+                                        sf_field=_text(params, "field", 80), search=_text(params, "search", 100))
 
     def get_object(self) -> SyncConflict:
         try:

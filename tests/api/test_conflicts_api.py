@@ -119,3 +119,11 @@ def test_a_record_with_an_open_conflict_is_in_the_conflict_state_until_resolved(
     state = record_sync_state(tenant=alice.tenant, record_type="opportunity", record_id=conflict.record_id,
                               connection=conflict.connection)
     assert state.state != SyncState.CONFLICT
+
+
+@pytest.mark.parametrize("value", ["bad\x00text", {"a": 1}, [1, 2]])
+def test_an_unusable_entered_value_is_a_400(alice, admin_api, opportunity_factory, value):
+    conflict = _conflict(alice, opportunity_factory)
+    response = admin_api.post(f"{API}/sync-conflicts/{conflict.pk}/resolve/", {"choice": "value", "value": value}, format="json")
+    assert response.status_code == 400 and "value" in response.json()["errors"]
+    assert SyncConflict.objects.get().status == "open"
