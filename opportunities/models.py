@@ -136,6 +136,10 @@ class Opportunity(TenantOwned):
     # connection ({connection id: {"org": name, "fields": {...}, "pulled_at": iso, "warnings": [...]}}).
     # Shown on the record page; written only by the pull (sync_engine.pull).
     salesforce_extra = models.JSONField(default=dict, blank=True)
+    # When each field last changed ({field: UTC ISO time}), written by the services on every
+    # change (a change pulled from Salesforce: the time of Salesforce's change). "Last write
+    # wins" compares a field's own time with Salesforce's, not the row's updated_at.
+    field_changed_at = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]

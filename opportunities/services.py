@@ -4,6 +4,7 @@ the sync engine in the same transaction (`sync_engine.outbox.record_change`)."""
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,6 +243,14 @@ def _assert_tenant(instance, tenant: Tenant) -> None:
         raise PermissionError(f"{type(instance).__name__} {instance.pk} does not belong to tenant {tenant.pk}")
 
 
+def _stamp(opportunity: Opportunity, changed: Sequence[str], when: datetime.datetime | None = None) -> None:
+    """Note when these fields changed (now, or the time the change was made elsewhere)."""
+    if not changed:
+        return
+    moment = (when or timezone.now()).astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    opportunity.field_changed_at = {**(opportunity.field_changed_at or {}), **{name: moment for name in changed}}
+
+
 def _apply(instance, data: Mapping[str, Any], allowed: tuple[str, ...]) -> list[str]:
     unknown = set(data) - set(allowed)
     if unknown:
@@ -263,6 +272,7 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
     _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
+    _stamp(opportunity, [f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")])
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=Event.CREATED,
@@ -273,13 +283,15 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
 
 @transaction.atomic
 def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mapping[str, Any], origin: str = Origin.COTHON,
-                       origin_connection_id: int | None = None) -> Opportunity:
+                       origin_connection_id: int | None = None, changed_at: datetime.datetime | None = None) -> Opportunity:
     """Change fields of an opportunity; only real changes reach the outbox. A change pulled
-    from Salesforce (`origin=Origin.SALESFORCE`) is never pushed back to its own org."""
+    from Salesforce (`origin=Origin.SALESFORCE`) is never pushed back to its own org.
+    `changed_at`: when the change was made, if not now (Salesforce's modification time)."""
     _assert_tenant(opportunity, tenant)
     changed = _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if not changed:
         return opportunity
+    _stamp(opportunity, changed, changed_at)
     if "department" in changed and opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
@@ -307,7 +319,8 @@ class BatchUpdateResult:
 @transaction.atomic
 def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tuple[Opportunity, Mapping[str, Any]]],
                                         origin: str = Origin.SALESFORCE,
-                                        origin_connection_id: int | None = None) -> BatchUpdateResult:
+                                        origin_connection_id: int | None = None,
+                                        changed_at: Mapping[int, datetime.datetime] | None = None) -> BatchUpdateResult:
     """`opportunity_update` for a page of pulled records: the same rules and the same change
     records, in a fixed number of queries whatever the number of opportunities (one for the
     references, one UPDATE a thousand rows, one INSERT of change records). A refused opportunity is
@@ -315,8 +328,10 @@ def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tup
     saved ones are copies), so the caller can retry a refused one without a field.
 
     The caller holds the rows (select_for_update) and gives departments and assignees as
-    instances it read for the tenant: their existence is not checked row by row."""
+    instances it read for the tenant: their existence is not checked row by row. `changed_at`:
+    opportunity id → when Salesforce changed it (its fields' change times; now when absent)."""
     result = BatchUpdateResult()
+    changed_at = changed_at or {}
     candidates: list[tuple[Opportunity, list[str]]] = []
     for opportunity, data in updates:
         _assert_tenant(opportunity, tenant)
@@ -344,10 +359,11 @@ def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tup
     if not candidates:
         return result
     now = timezone.now()
-    names: set[str] = {"updated_at"}
+    names: set[str] = {"updated_at", "field_changed_at"}
     changes: list[Change] = []
     for candidate, changed in candidates:
         candidate.updated_at = now
+        _stamp(candidate, changed, changed_at.get(candidate.pk))
         names.update(changed)
         event = Event.SUBMITTED if "status" in changed and candidate.status == OpportunityStatus.SUBMITTED else Event.UPDATED
         changes.append(Change(RecordType.OPPORTUNITY, candidate.pk, event, changed))

@@ -333,3 +333,54 @@ class HeldLink(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "record_type", "record_id", "sobject"],
                                                name="heldlink_unique_record")]
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ConflictResolution(models.TextChoices):
+    KEEP_COTHON = "keep_cothon", "Kept Cothon's value"
+    KEEP_SALESFORCE = "keep_salesforce", "Kept Salesforce's value"
+    VALUE = "value", "Entered a value"
+
+
+class SyncConflict(models.Model):
+    """A field changed on both sides since the link's base, held for a person to decide (the
+    connection flags conflicts for review): until resolved, neither side's value of this field
+    changes. Values are in Salesforce's terms (as the push would send Cothon's), so the three
+    compare. One open conflict per (connection, record, field): a later change updates it."""
+
+    tenant = models.ForeignKey(TENANT, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="conflicts")
+    link = models.ForeignKey(SyncLink, on_delete=models.CASCADE, related_name="conflicts")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    record_label = models.CharField(max_length=255, blank=True)
+    sf_field = models.CharField(max_length=80)
+    cothon_field = models.CharField(max_length=40)
+    rule = models.CharField(max_length=20, blank=True, help_text="The field's rule when it was held (for the record).")
+    base_value = models.JSONField(null=True, blank=True)
+    cothon_value = models.JSONField(null=True, blank=True)
+    cothon_changed_at = models.DateTimeField(null=True, blank=True)
+    salesforce_value = models.JSONField(null=True, blank=True)
+    salesforce_changed_at = models.DateTimeField(null=True, blank=True)
+    salesforce_changed_by = models.CharField(max_length=18, blank=True, help_text="LastModifiedById of the record.")
+    status = models.CharField(max_length=10, choices=ConflictStatus.choices, default=ConflictStatus.OPEN)
+    resolution = models.CharField(max_length=20, choices=ConflictResolution.choices, blank=True)
+    resolved_value = models.JSONField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "record_type", "record_id", "sf_field"],
+                                    condition=models.Q(status="open"), name="conflict_one_open_per_field"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-id"], name="conflict_tenant_status"),
+            models.Index(fields=["tenant", "record_type", "record_id"], name="conflict_tenant_record"),
+        ]

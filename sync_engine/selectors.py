@@ -408,7 +408,7 @@ class SyncState:
     SKIPPED = "skipped"
     FAILED = "failed"
     DELETED = "deleted_in_salesforce"
-    CONFLICT = "conflict"  # set by the conflict feature (next issue) on the link; never guessed here
+    CONFLICT = "conflict"  # a field changed on both sides is held for review (an open SyncConflict)
     NOT_SYNCED = "not_synced"
 
     LABELS = {IN_SYNC: "In sync", PENDING: "Pending", SKIPPED: "Skipped", FAILED: "Failed",
@@ -543,12 +543,34 @@ def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int
                       .values("record_id").annotate(last=models.Max("id")).values_list("last", flat=True))
         last_logs = {log.record_id: log for log in SyncLog.objects.filter(pk__in=list(latest_ids))}
 
+    held = _held_conflicts(connection, record_type, ids)
     states: dict[int, RecordSyncState] = {}
     for record_id in ids:
         link, row, version = links.get(record_id), open_rows.get(record_id), versions[record_id]
+        if record_id in held:
+            fields, since = held[record_id]
+            states[record_id] = RecordSyncState(
+                SyncState.CONFLICT, f"Changed in Cothon and in Salesforce, held for review: {', '.join(fields)}.", since,
+                action="Resolve it in Settings › Integrations › Salesforce › Conflicts (or the API); the rest still syncs.",
+                link=link)
+            continue
         states[record_id] = _one_state(link=link, row=row, version=version, log=last_logs.get(record_id),
                                        connection=connection, pull_only=pull_only, now=now, hints=HINTS)
     return states
+
+
+def _held_conflicts(connection: SalesforceConnection, record_type: str,
+                    ids: list[int]) -> dict[int, tuple[list[str], datetime.datetime]]:
+    """Record id → (fields held for review, since when): one query."""
+    from sync_engine.models import SyncConflict
+
+    held: dict[int, tuple[list[str], datetime.datetime]] = {}
+    for record_id, sf_field, created_at in (SyncConflict.objects.filter(
+            connection=connection, record_type=record_type, record_id__in=ids, status="open")
+            .order_by("created_at").values_list("record_id", "sf_field", "created_at")):
+        fields, since = held.setdefault(record_id, ([], created_at))
+        fields.append(sf_field)
+    return held
 
 
 def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datetime.datetime, log: SyncLog | None,

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, SyncRunViewSet
+from sync_engine.conflicts.api import ConflictViewSet
 
 app_name = "api"
 
@@ -18,6 +19,7 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("sync-conflicts", ConflictViewSet, basename="sync-conflict")
 
 urlpatterns = router.urls
 

@@ -10,7 +10,11 @@ field in docs/pull.md.
 A field is applied only when it changed in Salesforce: its pulled value differs from what
 Cothon would send today (`outbound_value`) and from the link's base snapshot (the values both
 sides agreed on last). A field that equals the base while Cothon's value differs was changed
-in Cothon and not pushed yet: Cothon's value is kept (conflicts are the next issue's).
+in Cothon and not pushed yet: Cothon's value is kept. A field changed on both sides to
+different values is a conflict (`integrations.mapping.conflicts`): with "flag conflicts for
+review" on it is held (`InboundResult.held`: neither side changes); otherwise the field's rule
+picks a side — Salesforce's value is applied, or Cothon's kept and named in
+`InboundResult.push_back` so the caller queues it for the push.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from integrations.mapping import conflicts
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
 from integrations.mapping.common import ELLIPSIS
 from integrations.mapping.opportunity import amount_for
+from integrations.settings_schema import conflict_rule_for
 from opportunities.models import Opportunity
 
 # Written by Cothon for Salesforce users to read; never pulled back.
@@ -53,10 +59,27 @@ class InboundResult:
     agreed: dict[str, Any] = field(default_factory=dict)  # Salesforce field -> normalized value both sides now hold
     unmapped_owner: dict[str, str] | None = None  # {"id", "name"}: the Salesforce owner with no Cothon user
     notes: list[str] = field(default_factory=list)  # what a conversion did, shown on the record
+    held: list["HeldConflict"] = field(default_factory=list)  # conflicts held for review (nothing applied)
+    settled: list[tuple[str, str, str]] = field(default_factory=list)  # (Salesforce field, rule, winning side)
+    push_back: set[str] = field(default_factory=set)  # Cothon columns kept by a rule: push them to converge
 
     @property
     def reasons(self) -> str:
         return "; ".join(f"{name}: {reason}" for name, reason in self.skipped)
+
+
+@dataclass(frozen=True)
+class HeldConflict:
+    """A field changed on both sides, held for a person: values in Salesforce's terms."""
+
+    sf_field: str
+    cothon_field: str
+    base: Any
+    cothon: Any
+    salesforce: Any
+    cothon_changed_at: datetime.datetime | None
+    salesforce_changed_at: datetime.datetime | None
+    rule: str
 
 
 # --- normalization: one comparable form for pulled, pushed and snapshot values -----------------
@@ -206,13 +229,16 @@ def opportunity_from_salesforce(record: dict[str, Any], current: Any | None, ctx
             pulled = id18(pulled) or None
         if current is not None:
             ours = outbound_value(current, mapping, ctx)
-            if pulled == ours:
+            kind = conflicts.detect(_base_value(base, sf_field), ours, pulled)
+            if kind in (conflicts.UNCHANGED, conflicts.AGREED):
                 result.agreed[sf_field] = pulled
                 continue
-            known = sf_field in base
-            if known and normalize(base[sf_field]) == pulled:
+            if kind == conflicts.COTHON:
                 result.skipped.append((sf_field, "Changed in Cothon since the last sync: Cothon's value is kept and sent with the next push."))
                 continue
+            if kind == conflicts.CONFLICT and pushes_field(ctx.settings, sf_field):
+                if _resolve_conflict(record, current, mapping, base, ours, pulled, ctx, result):
+                    continue  # held, or Cothon's value kept
         reason = _convert(mapping, pulled, working, ctx, result)
         if reason:
             result.skipped.append((sf_field, reason))
@@ -223,6 +249,57 @@ def opportunity_from_salesforce(record: dict[str, Any], current: Any | None, ctx
         if key.lower().endswith("__c") and key.lower() not in mapped_names and key.lower() not in _SYSTEM_FIELDS:
             result.extra[key] = value
     return result
+
+
+def pushes_field(settings: dict[str, Any], sf_field: str) -> bool:
+    """Does the push send this field? Only then can Cothon's value of a conflict win: a field
+    the push never sends takes Salesforce's value (hybrid "pull" fields, pull-only)."""
+    direction = settings.get("direction", "bidirectional")
+    if direction == "hybrid":
+        return (settings.get("field_directions") or {}).get(sf_field, "both") in ("push", "both")
+    return direction in ("bidirectional", "push")
+
+
+def _base_value(base: dict[str, Any], sf_field: str) -> Any:
+    if sf_field not in base:
+        return conflicts.MISSING
+    value = normalize(base[sf_field])
+    return (id18(value) or None) if sf_field in ("OwnerId", "AccountId") and value else value
+
+
+def _resolve_conflict(record: dict[str, Any], current: Any, mapping: dict[str, Any], base: dict[str, Any], ours: Any,
+                      pulled: Any, ctx: InboundContext, result: InboundResult) -> bool:
+    """A field both sides changed: hold it, or apply its rule. True when Salesforce's value is
+    not to be applied (held, or Cothon's kept)."""
+    sf_field, cothon_field = mapping["sf_field"], mapping["cothon_field"]
+    rule = conflict_rule_for(ctx.settings.get("conflict_rules") or {}, sf_field)
+    cothon_at = conflicts.cothon_field_time(getattr(current, "field_changed_at", None), conflicts.cothon_sources(cothon_field))
+    salesforce_at = conflicts.salesforce_time(record)
+    if ctx.settings.get("flag_conflicts_for_review"):
+        result.held.append(HeldConflict(sf_field=sf_field, cothon_field=cothon_field, base=_base_value(base, sf_field),
+                                        cothon=ours, salesforce=pulled, cothon_changed_at=cothon_at,
+                                        salesforce_changed_at=salesforce_at, rule=rule))
+        result.skipped.append((sf_field, "Changed on both sides: held for review (neither side changes until someone decides)."))
+        return True
+    side = conflicts.winner(rule, cothon_at, salesforce_at)
+    result.settled.append((sf_field, rule, side))
+    if side == conflicts.COTHON:
+        result.push_back.update(conflicts.cothon_sources(cothon_field))
+        result.skipped.append((sf_field, f"Changed on both sides: Cothon's value is kept ({rule.replace('_', ' ')}) "
+                                         "and sent to Salesforce."))
+        return True
+    return False
+
+
+def convert_salesforce_value(mapping: dict[str, Any], value: Any, current: Any, ctx: InboundContext) -> tuple[dict[str, Any], str]:
+    """One Salesforce value in Cothon's terms, as the pull converts it: (Cothon changes, "") or
+    ({}, reason). Resolving a held conflict uses it for Salesforce's value or an entered one."""
+    working = _Working(current)
+    pulled = normalize(value)
+    if mapping["sf_field"] in ("OwnerId", "AccountId"):
+        pulled = id18(pulled) or None
+    reason = _convert(mapping, pulled, working, ctx, InboundResult())
+    return ({}, reason) if reason else (working.changes(), "")
 
 
 def _field(record: dict[str, Any], name: str) -> Any:

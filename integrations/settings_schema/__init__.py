@@ -28,6 +28,7 @@ from integrations.settings_schema.model import (
     SyncFilters,
     SyncSettings,
     ambiguous_values,
+    conflict_rule_for,
     default_settings_dict,
     normalise,
 )
@@ -37,5 +38,5 @@ __all__ = [
     "ACTIVITY_MODES", "CONFLICT_RULES", "CONVERSIONS", "DIRECTIONS", "EDITOR_FIELDS", "EDITOR_FIELDS_BY_PATH", "FIELD_DIRECTIONS",
     "KNOWN_KEYS", "OWNER_MODES", "ActivitySettings", "EditorField", "FieldMapping", "Frequencies", "ImportFilter", "Issue",
     "SalesforceObjects", "SettingsShapeError", "SyncFilters", "SyncSettings", "ValidationReport", "ambiguous_values",
-    "check_shape", "default_settings_dict", "map_title", "normalise", "section_of",
+    "check_shape", "conflict_rule_for", "default_settings_dict", "map_title", "normalise", "section_of",
 ]

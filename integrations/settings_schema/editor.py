@@ -103,7 +103,8 @@ EDITOR_FIELDS: tuple[EditorField, ...] = (
                 "Not yet available: whatever this says, an opportunity deleted in Salesforce stays in Cothon and is "
                 "marked “deleted in Salesforce”."),
     EditorField("flag_conflicts_for_review", "Flag conflicts for review", "checkbox", "conflict_rules",
-                "When both sides changed the same field, hold the change for an admin to choose instead of applying the rule."),
+                "When both sides changed the same field, hold it (neither side changes) for an admin to resolve through the "
+                "API (/api/v1/sync-conflicts/) instead of applying the rule."),
     EditorField("filters.min_value", "Minimum value (CAD)", "amount", "filters",
                 "Only opportunities worth at least this much sync. Empty: no minimum."),
     EditorField("filters.statuses", "Statuses", "checkboxes", "filters", "None ticked: every status syncs.", STATUS_CHOICES),

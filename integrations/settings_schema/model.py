@@ -34,6 +34,16 @@ DEFAULT_CONFLICT_RULE = "last_write_wins"
 CUSTOM_FIELDS_RULE = "custom_fields"  # the conflict rule of every …__c field without its own
 
 
+def conflict_rule_for(rules: dict[str, str], sf_field: str) -> str:
+    """The rule of a Salesforce field: its own, else the custom fields' rule for a …__c field,
+    else last write wins (the raw settings dict's `conflict_rules` or a SyncSettings')."""
+    if sf_field in rules:
+        return rules[sf_field]
+    if sf_field.endswith("__c") and CUSTOM_FIELDS_RULE in rules:
+        return rules[CUSTOM_FIELDS_RULE]
+    return DEFAULT_CONFLICT_RULE
+
+
 class SettingsShapeError(ValueError):
     """A value cannot be read as its type (validation refuses such settings before they are saved)."""
 
@@ -369,11 +379,7 @@ class SyncSettings:
         return result
 
     def conflict_rule(self, sf_field: str) -> str:
-        if sf_field in self.conflict_rules:
-            return self.conflict_rules[sf_field]
-        if sf_field.endswith("__c") and CUSTOM_FIELDS_RULE in self.conflict_rules:
-            return self.conflict_rules[CUSTOM_FIELDS_RULE]
-        return DEFAULT_CONFLICT_RULE
+        return conflict_rule_for(self.conflict_rules, sf_field)
 
     @property
     def import_applies(self) -> bool:

@@ -11,9 +11,11 @@ from integrations.mapping.common import MappingContext
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
+from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
+from sync_engine.push.conflict_guard import drop_changed_in_salesforce, guarded_fields
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, write, write_and_settle
 from sync_engine.vocabulary import Event, RecordType
@@ -33,8 +35,11 @@ class OpportunityHandler(Handler):
         context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
                                  base_url=ctx.base_url)
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
+        # Fields held for review are not sent until someone resolves them (one query a batch).
+        held = held_fields(connection_id=ctx.connection.pk, record_ids=list(linked)) if linked else {}
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
+        guarded: dict[int, list[str]] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
@@ -58,19 +63,30 @@ class OpportunityHandler(Handler):
             if item.salesforce_id:
                 fields.pop("RecordTypeId", None)  # set on create only: an existing record keeps its type
                 only = _fields_changed_in_cothon(ctx, entries)
-                if only is not None:
-                    for name in [n for n in fields if n.lower() not in only]:
+                kept = held.get(opportunity.pk, set())
+                if only is not None or kept:
+                    for name in [n for n in fields if (only is not None and n.lower() not in only) or n.lower() in kept]:
                         del fields[name]
                     if not fields and not planned.errors:
                         # Nothing mapped changed (a deadline reminder, an unmapped field): no
                         # write; the Tasks it triggers still find their parent.
                         untouched[opportunity.pk] = item.salesforce_id
                         continue
+                    checked = guarded_fields(ctx, fields) if only is not None else []
+                    if checked:
+                        guarded[opportunity.pk] = checked
             if planned.errors:
                 refused.append((item, planned.errors))
             elif not item.salesforce_id and not item.external_id_field:
                 fallback.append((opportunity, item))
             items.append(item)
+        # A field Salesforce changed since the base whose rule may keep Salesforce's value is
+        # not sent: the pull settles it by the rule (or holds it for review).
+        if guarded:
+            drop_changed_in_salesforce(ctx, sobject, items, guarded=guarded)
+            for item in [i for i in items if i.salesforce_id and i.record_id in guarded and not i.fields]:
+                items.remove(item)
+                untouched[item.record_id] = item.salesforce_id
         for item, errors in refused:
             refuse(ctx, sobject, item, errors)
         _match_by_title_and_date(ctx, sobject, fallback)

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations.mapping.conflicts import salesforce_time
 from integrations.mapping.opportunity_inbound import (
     InboundContext,
     id18,
@@ -42,11 +43,13 @@ from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
+from sync_engine.conflicts.services import Held, conflicts_hold
 from sync_engine.links import values_hash
+from sync_engine.outbox import Change, record_changes
 from sync_engine.rows import update_rows
 from sync_engine.pull.contact_roles import contact_roles_pull
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
-from sync_engine.vocabulary import Origin, RecordType
+from sync_engine.vocabulary import Event, Origin, RecordType
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +72,13 @@ class PullSummary:
     failed: int = 0
     api_calls: int = 0
     contact_roles: int = 0  # opportunity contacts added, changed or removed
+    conflicts_settled: int = 0  # fields changed on both sides, settled by their rule
+    conflicts_held: int = 0  # fields changed on both sides, held for review
     warnings: list[str] = field(default_factory=list)
 
     def add(self, other: "PullSummary") -> None:
         for name in ("seen", "applied", "created", "echoes", "unchanged", "already_seen", "not_imported", "skipped",
-                     "deleted", "failed", "api_calls", "contact_roles"):
+                     "deleted", "failed", "api_calls", "contact_roles", "conflicts_settled", "conflicts_held"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.warnings.extend(other.warnings)
 
@@ -317,8 +322,10 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
         pending.append((record, link, current, result))
     instances = _instances_for([result.changes for *_rest, result in pending])
     tenant = ctx.connection.tenant
+    # A pulled change happened when Salesforce says: that is its fields' change time in Cothon.
+    times = {current.pk: salesforce_time(record) for record, _l, current, _r in pending}
     apply = partial(opportunity_services.opportunities_apply_from_salesforce, tenant=tenant, origin=Origin.SALESFORCE,
-                    origin_connection_id=ctx.connection.pk)
+                    origin_connection_id=ctx.connection.pk, changed_at={k: v for k, v in times.items() if v})
     first = apply(updates=[(current, instances(result.changes)) for _r, _l, current, result in pending if result.changes])
     failed: dict[int, ValidationError] = {}
     retry = []
@@ -339,6 +346,7 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
     saved = {**first.saved, **second.saved}
     extras: list[Opportunity] = []
     links: list[SyncLink] = []
+    settled: list[tuple[dict, SyncLink, Opportunity, Any]] = []
     for record, link, current, result in pending:
         if current.pk in failed:
             summary.failed += 1
@@ -352,10 +360,26 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
             opportunity.salesforce_extra = extra
             extras.append(opportunity)
         links.append(_settled(link, result, parse_datetime(record.get("SystemModstamp") or "")))
+        settled.append((record, link, opportunity, result))
         ctx.applied[record["Id"]] = opportunity.pk
         _count_and_log(ctx, record, opportunity, result, "update" if result.changes else "unchanged", summary)
     update_rows(Opportunity, extras, ["salesforce_extra"])
     update_rows(SyncLink, links, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
+    _after_conflicts(ctx, settled, summary)
+
+
+def _after_conflicts(ctx: PullContext, settled: list[tuple[dict, SyncLink, Opportunity, Any]], summary: PullSummary) -> None:
+    """Conflicts of applied records: held ones open (or refresh) a SyncConflict; fields whose
+    rule kept Cothon's value are queued for the push (origin cothon), so Salesforce converges.
+    Nothing when the page had none (the page's query count stays fixed: at most two more)."""
+    held = [Held(link=link, opportunity=opportunity, record=record, conflict=conflict)
+            for record, link, opportunity, result in settled for conflict in result.held]
+    summary.conflicts_held += len(held)
+    conflicts_hold(connection=ctx.connection, held=held)
+    push = [Change(RecordType.OPPORTUNITY, opportunity.pk, Event.UPDATED, sorted(result.push_back))
+            for _record, _link, opportunity, result in settled if result.push_back]
+    summary.conflicts_settled += sum(len(result.settled) for *_rest, result in settled)
+    record_changes(tenant=ctx.connection.tenant, changes=push, origin=Origin.COTHON)
 
 
 def _instances_for(changes: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -537,12 +561,13 @@ def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: Sy
                 operation = "create"
             else:
                 changes = _instances(result.changes)
-                dropped = _update_with_retry(ctx, opportunity, changes, result)
+                dropped = _update_with_retry(ctx, opportunity, changes, result, salesforce_time(record))
                 if dropped:
                     result.skipped.extend(dropped)
                 operation = "update" if result.changes else "unchanged"
             _store_extra(ctx, opportunity, result)
             link = _settle_link(ctx, link, opportunity, record, result, stamp)
+            _after_conflicts(ctx, [(record, link, opportunity, result)], summary)
     except ValidationError as exc:
         summary.failed += 1
         ctx.log(operation="create" if opportunity is None else "update", result=SyncResult.FAILED, opportunity=opportunity,
@@ -577,7 +602,8 @@ def _instances(changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict[str, Any], result) -> list[tuple[str, str]]:
+def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict[str, Any], result,
+                       changed_at: datetime.datetime | None = None) -> list[tuple[str, str]]:
     """Apply; a value Cothon refuses (a reference another opportunity uses, say) is left out
     with its reason and the rest applied."""
     if not changes:
@@ -585,7 +611,8 @@ def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict
     try:
         # opportunity_update is atomic itself: a refused value rolls back to here.
         opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=opportunity, data=changes,
-                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk,
+                                                changed_at=changed_at)
     except ValidationError as exc:
         bad = set(getattr(exc, "message_dict", {}) or {})
         if not bad or not (bad & set(changes)):
@@ -595,7 +622,8 @@ def _update_with_retry(ctx: PullContext, opportunity: Opportunity, changes: dict
             changes.pop(name, None)
         fresh = Opportunity.objects.get(pk=opportunity.pk)
         opportunity_services.opportunity_update(tenant=ctx.connection.tenant, opportunity=fresh, data=changes,
-                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+                                                origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk,
+                                                changed_at=changed_at)
         return dropped
     return []
 

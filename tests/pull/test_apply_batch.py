@@ -101,3 +101,24 @@ def test_a_batch_the_database_refuses_is_applied_record_by_record(alice, connect
     changes = list(ChangeRecord.objects.filter(record_id__in=[first, second]).values_list("record_id", "fields"))
     assert sorted(pk for pk, _fields in changes) == sorted([first, second]), "one change each: the refused batch left none"
     assert all("description" in fields and "reference" not in fields for _pk, fields in changes), changes
+
+
+def test_conflicts_held_on_a_page_do_not_grow_its_queries(alice, connected, sf, opportunity_factory):
+    """Held conflicts cost the same statements for 10 records as for 30 (the page's open
+    conflicts read, one INSERT; refreshing open ones is one UPDATE more, whatever their number)."""
+    from opportunities.services import opportunity_update
+    from sync_engine.models import SyncConflict
+    from tests.pull.conftest import save_settings
+
+    save_settings(connected, flag_conflicts_for_review=True)
+    counts: dict[int, int] = {}
+    for size in (10, 30):
+        pairs = _pushed(connected, alice.tenant, opportunity_factory, size)
+        pull_incremental(connection_id=connected.pk)
+        for pk, _sf_id in pairs:
+            opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=pk), data={"description": f"Ours {size}"})
+        _edit(sf, [{"Id": sf_id, "Description": f"Theirs {size}"} for _pk, sf_id in pairs])
+        counts[size], result = _pull_queries(connected)
+        assert result.summary.conflicts_held == size, result
+    assert counts[30] == counts[10], counts
+    assert SyncConflict.objects.filter(status="open").count() == 40

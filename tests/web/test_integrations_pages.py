@@ -551,11 +551,11 @@ def test_custom_fields_need_a_connected_org(web_as, alice, conn):
 
 
 def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice, conn):
-    """Conflict rules and reconciliation are saved settings without behaviour yet: the page must
-    not promise them (the pull itself works and the page says what it does)."""
+    """Reconciliation is a saved setting without behaviour yet, and the Conflicts page does not
+    exist: the page must not promise them (the pull and the conflict rules work and it says how)."""
     html = web_as(alice.admin).get(_url("settings", conn)).content.decode()
     assert 'id="pull-in-effect"' in html and "Changes made in Salesforce come back to Cothon" in html
-    assert 'id="conflicts-not-applied"' in html and "Not applied yet." in html
+    assert 'id="conflicts-applied"' in html and "the Conflicts page is not available yet" in html
     assert "Reconciliation does not run yet" in html
 
 

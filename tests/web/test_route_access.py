@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.sync_settings import settings_ensure_initial
-from sync_engine.models import SyncLog, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.models import SyncConflict, SyncLink, SyncLog, SyncRun, SyncRunKind, SyncRunStatus
 from tests.api.conftest import make_records
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:comment-detail": {"pk": "comment"},
     **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
+    **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
 }
 
 
@@ -83,9 +84,14 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     SyncLog.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity", record_id=records.opportunity.pk,
                            record_label=records.opportunity.title, operation="upsert", result="failed", error_code="X",
                            error_message=f"secret of {world.tenant.slug}")
+    link = SyncLink.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity",
+                                   record_id=records.opportunity.pk, sobject="Opportunity", salesforce_id="006000000000009AAA")
+    conflict = SyncConflict.objects.create(tenant=world.tenant, connection=connection, link=link, record_type="opportunity",
+                                           record_id=records.opportunity.pk, sf_field="Description", cothon_field="description",
+                                           cothon_value=f"secret of {world.tenant.slug}", salesforce_value="x")
     return {"opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
-            "connection": connection, "run": run, "record_run": record_run}
+            "connection": connection, "run": run, "record_run": record_run, "conflict": conflict}
 
 
 def _url(name: str, objects: dict[str, object]) -> str:
