@@ -42,7 +42,7 @@ from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
-from sync_engine.links import values_hash
+from sync_engine.links import drop_skipped_records, values_hash
 from sync_engine.rows import update_rows
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Origin, RecordType
@@ -186,8 +186,10 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
                       client_factory=client_factory or client_factory_for(connection, holder))
     holder.append(ctx)
     summary = PullSummary(seen=len(sobject_records))
+    # A record someone skipped in this connection is never applied (sync_engine.partner_actions).
+    sobject_records, summary.skipped = drop_skipped_records(connection=connection, sobject=ctx.sobject, records=sobject_records)
     if data.get("direction", "bidirectional") == "push" or not sobject_records:
-        summary.skipped = len(sobject_records)
+        summary.skipped += len(sobject_records)
         return summary  # push-only never writes Cothon
     try:
         _apply_records(ctx, sobject_records, summary)
