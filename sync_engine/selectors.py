@@ -672,3 +672,31 @@ def record_pulled_since(*, tenant: Tenant, record_type: str, record_id: int, sin
     page says where a change it shows came from)."""
     return SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id, direction=SyncDirection.PULL,
                                   result=SyncResult.SUCCESS, created_at__gte=since).exists()
+
+
+# --- records whose Salesforce partner is gone, and skipped ones (the bulk page) ----------------
+
+@dataclass(frozen=True)
+class PartnerGoneRow:
+    link: SyncLink
+    title: str
+    reference: str
+
+
+PARTNER_GONE_LIMIT = 500
+
+
+def partner_gone_records(*, tenant: Tenant, connection: SalesforceConnection,
+                         limit: int = PARTNER_GONE_LIMIT) -> tuple[list[PartnerGoneRow], list[PartnerGoneRow]]:
+    """The connection's opportunities deleted in Salesforce and those skipped, newest change
+    first, with their titles: (deleted, skipped). Three queries."""
+    from opportunities.models import Opportunity
+
+    links = list(SyncLink.objects.filter(tenant=tenant, connection=connection, record_type="opportunity",
+                                         status__in=(LinkStatus.DELETED_IN_SALESFORCE, LinkStatus.SKIPPED))
+                 .select_related("skipped_by").order_by("-updated_at", "-id")[:limit])
+    records = {pk: (title, reference) for pk, title, reference in Opportunity.objects.filter(
+        tenant=tenant, pk__in=[link.record_id for link in links]).values_list("pk", "title", "reference")}
+    rows = [PartnerGoneRow(link, *records[link.record_id]) for link in links if link.record_id in records]
+    return ([r for r in rows if r.link.status == LinkStatus.DELETED_IN_SALESFORCE],
+            [r for r in rows if r.link.status == LinkStatus.SKIPPED])

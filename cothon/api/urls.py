@@ -5,12 +5,14 @@ from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
-from sync_engine.api import ConnectionViewSet, SyncRunViewSet
+from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
+# Detail actions only (/opportunities/{id}/salesforce/…): the Salesforce partner of an opportunity.
+router.register("opportunities", OpportunitySalesforceViewSet, basename="opportunity-salesforce")
 router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("proposals", ProposalViewSet, basename="proposal")
 router.register("quotes", QuoteViewSet, basename="quote")

@@ -14,6 +14,7 @@ from sync_engine.executor import push_connection
 from sync_engine.models import LinkStatus, MatchedBy, OutboxEntry, SyncLink, SyncLog
 from sync_engine.pull.incremental import pull_incremental
 from sync_engine.selectors import SyncState, connection_sync_state, record_sync_state
+from tests.conftest import salesforce_opportunity
 
 
 def _sf(emulator, soql: str) -> list[dict]:
@@ -25,25 +26,12 @@ def _link(opportunity) -> SyncLink:
 
 
 @pytest.fixture
-def deleted(alice, connected, emulator_reset, opportunity_factory):
-    """An opportunity pushed, then deleted in Salesforce and edited in Cothon: the push marks
-    its link "deleted in Salesforce"."""
-    opportunity = opportunity_factory(alice.tenant, title="Bridge inspection services", closing_date=datetime.date(2031, 5, 14))
-    assert push_connection(connection_id=connected.pk).failed == 0
-    dead = _link(opportunity).salesforce_id
-    emulator_reset.sf().Opportunity.delete(dead)
-    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"description": "Edited after the delete"})
-    push_connection(connection_id=connected.pk)
-    assert _link(opportunity).status == LinkStatus.DELETED_IN_SALESFORCE
-    opportunity.refresh_from_db()
-    return opportunity, dead
+def deleted(deleted_in_salesforce):
+    return deleted_in_salesforce
 
 
-def _other_sf_opportunity(emulator, name="Bridge inspection, Ottawa region", close="2031-05-14", ref="LEGACY-77") -> str:
-    sf = emulator.sf()
-    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
-    return sf.Opportunity.create({"Name": name, "StageName": "Prospecting", "CloseDate": close, "AccountId": account,
-                                  "Cothon_Ref__c": ref})["id"]
+def _other_sf_opportunity(emulator, **kwargs) -> str:
+    return salesforce_opportunity(emulator, **kwargs)
 
 
 # --- search ----------------------------------------------------------------------------------
