@@ -97,3 +97,8 @@ def test_the_sync_page_lists_deleted_records_and_skips_or_recreates_them_in_bulk
     bad = admin.post(reverse("sync:partner_gone", args=[connected.pk]), {"action": "explode", "opportunity": [opportunity.pk]},
                      follow=True)
     assert "Unknown action" in bad.content.decode()
+
+
+def test_a_deleted_record_has_no_open_in_salesforce_button(alice, web_as, deleted_in_salesforce):
+    html = _detail(web_as(alice.member), deleted_in_salesforce[0])
+    assert "Open in Salesforce" not in html and deleted_in_salesforce[1] in html  # the dead id is still shown
