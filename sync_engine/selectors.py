@@ -163,7 +163,7 @@ def record_sync_history(*, tenant: Tenant, record_type: str, record_id: int, lim
     """The latest log rows of one record (the record page's own sync history)."""
     return list(
         SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id)
-        .select_related("connection").order_by("-id")[:limit]
+        .select_related("connection", "actor").order_by("-id")[:limit]
     )
 
 

@@ -10,9 +10,11 @@ from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, Syn
 app_name = "api"
 
 router = DefaultRouter()
-router.register("opportunities", OpportunityViewSet, basename="opportunity")
 # Detail actions only (/opportunities/{id}/salesforce/…): the Salesforce partner of an opportunity.
+# Registered first: the API root lists one entry per prefix, and the last registration of
+# "opportunities" must be the one with a list.
 router.register("opportunities", OpportunitySalesforceViewSet, basename="opportunity-salesforce")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("proposals", ProposalViewSet, basename="proposal")
 router.register("quotes", QuoteViewSet, basename="quote")

@@ -55,6 +55,7 @@ def test_skip_shows_who_and_when_and_unskip_undoes_it(alice, web_as, deleted_in_
     client.post(reverse("opportunities:salesforce_skip", args=[opportunity.pk]))
     html = _detail(client, opportunity)
     assert f"Skipped by {alice.member.get_username()} on " in html and 'data-testid="partner-skipped"' in html
+    assert f"by {alice.member.get_username()}</time>" in html  # the panel's history names who did it
     assert 'data-sync-state="skipped"' in html
     client.post(reverse("opportunities:salesforce_unskip", args=[opportunity.pk]))
     assert SyncLink.objects.get(record_id=opportunity.pk).status == LinkStatus.DELETED_IN_SALESFORCE
