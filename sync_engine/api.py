@@ -372,10 +372,13 @@ class OpportunitySalesforceViewSet(_TenantScoped, viewsets.GenericViewSet):
                               **PARTNER_ERRORS})
     @action(detail=True, methods=["post"], url_path="salesforce/relink")
     def relink(self, request: Request, pk: str | None = None) -> Response:
-        body = RelinkSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return self._do(lambda connection, opportunity: partner_actions.opportunity_relink(
-            connection=connection, opportunity=opportunity, salesforce_id=body.validated_data["salesforce_id"], actor=request.user))
+        def relink(connection: SalesforceConnection, opportunity: Opportunity) -> SyncRun:
+            # The body is read after the lookup: another organization's id is a 404 whatever it says.
+            body = RelinkSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            return partner_actions.opportunity_relink(connection=connection, opportunity=opportunity,
+                                                      salesforce_id=body.validated_data["salesforce_id"], actor=request.user)
+        return self._do(relink)
 
     @extend_schema(summary="Skip: stop syncing it with the default connection (member)", request=None,
                    responses={200: LinkStateSerializer, **PARTNER_ERRORS})
