@@ -147,7 +147,16 @@ PARTNER_ERRORS = {
     409: _error("`code` `no_default_connection`, `not_connected`, `already_linked` (the Salesforce record is linked to "
                 "another Cothon record), `not_deleted` (re-create is for records deleted in Salesforce), `skipped` "
                 "(unskip first) or `not_skipped`."),
+    503: _error("`code` `salesforce_unavailable`: the org could not be read to check the id or to search; nothing changed."),
 }
+
+
+class SalesforceUnavailable(exceptions.APIException):
+    """Salesforce could not be read to check or search (a temporary error, an expired session)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Salesforce could not be reached; try again."
+    default_code = "salesforce_unavailable"
 
 
 class BadPartnerInput(exceptions.APIException):
@@ -331,7 +340,7 @@ class OpportunitySalesforceViewSet(_TenantScoped, viewsets.GenericViewSet):
         except partner_actions.PartnerActionError as exc:
             raise _partner_error(exc) from exc
         except SalesforceError as exc:
-            raise exceptions.APIException(f"Salesforce could not be read ({exc.code}).") from exc
+            raise SalesforceUnavailable(f"Salesforce could not be read ({exc.code}: {exc.message[:200]}).") from exc
         return self._state(opportunity, connection, run if isinstance(run, SyncRun) else None)
 
     @extend_schema(summary="The opportunity's Salesforce link (any member)", responses={200: LinkStateSerializer, **PARTNER_ERRORS})
@@ -360,7 +369,7 @@ class OpportunitySalesforceViewSet(_TenantScoped, viewsets.GenericViewSet):
         except partner_actions.PartnerActionError as exc:
             raise _partner_error(exc) from exc
         except SalesforceError as exc:
-            raise exceptions.APIException(f"Salesforce could not be searched ({exc.code}).") from exc
+            raise SalesforceUnavailable(f"Salesforce could not be searched ({exc.code}: {exc.message[:200]}).") from exc
         return Response(CandidateSerializer(found, many=True).data)
 
     @extend_schema(summary="Re-link to another Salesforce record (member)",
