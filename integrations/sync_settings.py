@@ -85,24 +85,48 @@ def settings_validate(*, connection: SalesforceConnection, data: dict[str, Any],
     return validate_settings(data, describe)
 
 
-def _summarize(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
-    changes: list[str] = []
+def settings_differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Every setting that differs, as (path, old value, new value): nested keys as
+    "activity.mode", a field mapping as "mapping <cothon field>" (the words the history shows)."""
+    changes: list[tuple[str, Any, Any]] = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         if a == b:
             continue
         path = f"{prefix}{key}"
         if isinstance(a, dict) and isinstance(b, dict):
-            changes.extend(_summarize(a, b, f"{path}."))
+            changes.extend(settings_differences(a, b, f"{path}."))
         elif isinstance(a, list) and isinstance(b, list) and key == "opportunity_mappings":
             before = {m["cothon_field"]: m for m in a}
             after = {m["cothon_field"]: m for m in b}
             for field in sorted(set(before) | set(after)):
                 if before.get(field) != after.get(field):
-                    changes.append(f"mapping {field}: {_short(before.get(field))} → {_short(after.get(field))}")
+                    changes.append((f"mapping {field}", before.get(field), after.get(field)))
         else:
-            changes.append(f"{path}: {_short(a)} → {_short(b)}")
+            changes.append((path, a, b))
     return changes
+
+
+def _summarize(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{path}: {_short(a)} → {_short(b)}" for path, a, b in settings_differences(old, new)]
+
+
+def settings_compare(*, old: ConnectionSettingsVersion, new: ConnectionSettingsVersion) -> list[tuple[str, str, str]]:
+    """Two saved versions field by field, each as it would be saved today (a key a version
+    lacks reads as its default): (path, old value, new value) as short text."""
+    return [(path, _short(a), _short(b)) for path, a, b in settings_differences(_canonical(old.data), _canonical(new.data))]
+
+
+def settings_restore(*, connection: SalesforceConnection, version: ConnectionSettingsVersion,
+                     actor: AbstractBaseUser | None) -> ConnectionSettingsVersion:
+    """Save a new version equal to an old one, validated like any save (today's schema, today's
+    org): an old version today's checks refuse raises SettingsInvalid with the reasons, and
+    nothing is saved. The new version's summary says which version it restores; restoring the
+    settings in force returns them unchanged."""
+    if version.connection_id != connection.pk:
+        raise ValueError("A version of another connection")
+    return settings_save(connection=connection, data=_canonical(version.data), actor=actor,
+                         note=f"Restored version {version.version}.")
 
 
 def _canonical(data: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +144,7 @@ def _short(value: Any) -> str:
 
 
 def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], actor: AbstractBaseUser | None,
-                  against_org: bool = True) -> ConnectionSettingsVersion:
+                  against_org: bool = True, note: str = "") -> ConnectionSettingsVersion:
     """Validate (against the org's describe when connected) and save a new version.
 
     Keys missing from `data` take their defaults; the version stores every key. Raises
@@ -139,7 +163,8 @@ def settings_save(*, connection: SalesforceConnection, data: dict[str, Any], act
             with transaction.atomic():
                 number = (connection.settings_versions.values_list("version", flat=True).first() or 0) + 1
                 version = ConnectionSettingsVersion.objects.create(
-                    connection=connection, version=number, data=data, changed_by=actor, summary="\n".join(changes))
+                    connection=connection, version=number, data=data, changed_by=actor,
+                    summary="\n".join([note, *changes] if note else changes))
             settings_saved.send(sender=SalesforceConnection, connection=connection, version=version)
             return version
         except IntegrityError:

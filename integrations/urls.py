@@ -17,6 +17,8 @@ urlpatterns = [
     path("salesforce/<int:pk>/users/prefill/", views.user_links_prefill_view, name="user_links_prefill"),
     path("salesforce/<int:pk>/settings/", views.settings_edit, name="settings"),
     path("salesforce/<int:pk>/settings/history/", views.settings_history, name="settings_history"),
+    path("salesforce/<int:pk>/settings/history/compare/", views.settings_compare_view, name="settings_compare"),
+    path("salesforce/<int:pk>/settings/history/<int:version>/restore/", views.settings_restore_view, name="settings_restore"),
     path("salesforce/<int:pk>/dry-run/", views.dry_run_view, name="dry_run"),
     path("salesforce/<int:pk>/custom-fields/", views.custom_fields, name="custom_fields"),
 ]

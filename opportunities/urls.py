@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:pk>/comments/", views.comment_create, name="comment_create"),
     # The record's Sync button belongs to the sync web layer; its URL stays with the record.
     path("<int:pk>/sync/", record_views.opportunity_sync, name="sync"),
+    path("<int:pk>/salesforce/search/", record_views.opportunity_salesforce_search, name="salesforce_search"),
+    path("<int:pk>/salesforce/relink/", record_views.opportunity_relink, name="salesforce_relink"),
+    path("<int:pk>/salesforce/skip/", record_views.opportunity_skip, name="salesforce_skip"),
+    path("<int:pk>/salesforce/unskip/", record_views.opportunity_unskip, name="salesforce_unskip"),
+    path("<int:pk>/salesforce/recreate/", record_views.opportunity_recreate, name="salesforce_recreate"),
     path("<int:pk>/analyses/new/", analysis_views.analysis_create, name="analysis_create"),
     path("analyses/<int:analysis_pk>/edit/", analysis_views.analysis_edit, name="analysis_edit"),
     path("analyses/<int:analysis_pk>/requirements/", analysis_views.requirement_add, name="requirement_add"),

@@ -16,8 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus, SalesforceConnection
-from sync_engine import selectors, services
+from integrations.salesforce.errors import SalesforceError
+from opportunities.models import Opportunity
+from sync_engine import links, partner_actions, selectors, services
 from sync_engine.models import SyncRun, SyncRunKind
 
 SYNC_NOW_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL)
@@ -92,6 +95,89 @@ COMMON_ERRORS = {
 }
 
 
+# --- the Salesforce partner of a record (re-link, skip, re-create) --------------------------
+
+class CandidateSerializer(serializers.Serializer):
+    salesforce_id = serializers.CharField()
+    name = serializers.CharField()
+    reference = serializers.CharField(help_text="Cothon_Ref__c, empty when the record has none.")
+    close_date = serializers.CharField(help_text="YYYY-MM-DD, empty when none.")
+    stage = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    account = serializers.CharField(help_text="The Account's name, empty when none.")
+    linked_record_id = serializers.IntegerField(allow_null=True,
+                                                help_text="The Cothon opportunity already linked to it in this connection (then it cannot be picked).")
+
+
+class CandidateSearchSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255, help_text="Name contains (any case).")
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Cothon_Ref__c equals.")
+    close_date = serializers.DateField(required=False, allow_null=True, help_text="CloseDate equals.")
+
+
+class RelinkSerializer(serializers.Serializer):
+    salesforce_id = serializers.CharField(max_length=40, help_text="The 15- or 18-character id of a record of the configured opportunity object.")
+
+
+class LinkStateSerializer(serializers.Serializer):
+    opportunity = serializers.IntegerField()
+    connection = serializers.IntegerField()
+    salesforce_id = serializers.CharField(help_text="Empty when not linked (or after Re-create until the push links the new record).")
+    status = serializers.CharField(help_text="pending, synced, failed, deleted_in_sf, skipped or unlinked (no link).")
+    matched_by = serializers.CharField()
+    skipped_by = serializers.CharField(allow_null=True)
+    skipped_at = serializers.DateTimeField(allow_null=True)
+    run = serializers.IntegerField(allow_null=True, help_text="The manual sync run pushing the record now (poll /api/v1/sync-runs/{id}/).")
+
+
+class BulkActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[("skip", "Skip"), ("unskip", "Unskip"), ("recreate", "Re-create")])
+    opportunity_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**53), min_length=1,
+                                            max_length=500)
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField())
+    unchanged = serializers.ListField(child=serializers.IntegerField(), help_text="Already in the state asked for.")
+    refused = serializers.DictField(child=serializers.CharField(), help_text="Opportunity id → why it was refused.")
+
+
+PARTNER_ERRORS = {
+    **COMMON_ERRORS,
+    409: _error("`code` `no_default_connection`, `not_connected`, `already_linked` (the Salesforce record is linked to "
+                "another Cothon record), `not_deleted` (re-create is for records deleted in Salesforce), `skipped` "
+                "(unskip first) or `not_skipped`."),
+    503: _error("`code` `salesforce_unavailable`: the org could not be read to check the id or to search; nothing changed."),
+}
+
+
+class SalesforceUnavailable(exceptions.APIException):
+    """Salesforce could not be read to check or search (a temporary error, an expired session)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Salesforce could not be reached; try again."
+    default_code = "salesforce_unavailable"
+
+
+class BadPartnerInput(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The Salesforce record asked for cannot be used."
+    default_code = "invalid"
+
+
+def _partner_error(exc: "partner_actions.PartnerActionError") -> exceptions.APIException:
+    if exc.conflict:
+        return Conflict(exc.messages[0], code=exc.code)
+    return BadPartnerInput(exc.messages[0], code=exc.code)
+
+
+class PartnerErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False, help_text="no_criteria, invalid_id, wrong_object or unknown_id.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="A malformed field (a date that is not one, an id too long).")
+
+
 # --- views -----------------------------------------------------------------------------------
 
 class _TenantScoped:
@@ -153,6 +239,31 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
+    @extend_schema(
+        summary="Skip, unskip or re-create many records (admin)",
+        description="Bulk action on opportunities of this connection whose Salesforce partner was deleted (`recreate`, "
+                    "`skip`) or that are skipped (`unskip`). Each record is decided alone; `refused` says why one was not "
+                    "changed. Re-link is per record: `POST /api/v1/opportunities/{id}/salesforce/relink/`.",
+        request=BulkActionSerializer,
+        responses={200: BulkOutcomeSerializer,
+                   400: OpenApiResponse(PartnerErrorSerializer, description="Unknown action or bad ids."),
+                   **COMMON_ERRORS, 409: _error("`code` `not_connected`: re-create needs a connected org.")},
+    )
+    @action(detail=True, methods=["post"], url_path="partner-gone")
+    def partner_gone(self, request: Request, pk: str | None = None) -> Response:
+        connection = self.get_object()
+        body = BulkActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            outcome = partner_actions.opportunities_bulk_action(connection=connection, action=body.validated_data["action"],
+                                                                opportunity_ids=body.validated_data["opportunity_ids"],
+                                                                actor=request.user)
+        except partner_actions.PartnerActionError as exc:
+            raise _partner_error(exc) from exc
+        return Response(BulkOutcomeSerializer({"done": outcome.done, "unchanged": outcome.unchanged,
+                                               "refused": {str(k): v for k, v in outcome.refused.items()}}).data)
+
+
 @extend_schema_view(
     retrieve=extend_schema(summary="A sync run's progress (any member)", responses={200: SyncRunSerializer, **COMMON_ERRORS}),
 )
@@ -189,3 +300,113 @@ class SyncRunViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
             services.sync_run_cancel(run=run)
             run.refresh_from_db()
         return Response(SyncRunSerializer(run).data)
+
+
+# --- a record whose Salesforce partner is gone: search, re-link, skip, unskip, re-create --------
+# /api/v1/opportunities/{id}/salesforce/…: the same services as the record's Salesforce panel,
+# in the tenant's default connection. Members act on one record (like the Sync button);
+# bulk Skip / Unskip / Re-create of many is an admin's (/api/v1/connections/{id}/partner-gone/).
+
+class OpportunitySalesforceViewSet(_TenantScoped, viewsets.GenericViewSet):
+    """The Salesforce partner of an opportunity in the default connection: find another one,
+    re-link, skip, unskip or re-create."""
+
+    write_role = "member"
+    filter_backends: list = []
+    serializer_class = LinkStateSerializer
+
+    def get_queryset(self):
+        return Opportunity.objects.none() if self.is_schema_generation() else Opportunity.objects.filter(tenant=self.request.tenant)
+
+    def _context(self) -> tuple[Opportunity, SalesforceConnection]:
+        opportunity = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        connection = integration_selectors.salesforce_default_connection(tenant=self.request.tenant)
+        if connection is None:
+            raise Conflict("This organization has no default Salesforce connection.", code="no_default_connection")
+        return opportunity, connection
+
+    def _state(self, opportunity: Opportunity, connection: SalesforceConnection, run: SyncRun | None = None) -> Response:
+        link = links.opportunity_salesforce_link(tenant=self.request.tenant, opportunity=opportunity)["link"]
+        return Response(LinkStateSerializer({
+            "opportunity": opportunity.pk, "connection": connection.pk, "salesforce_id": link.salesforce_id if link else "",
+            "status": link.status if link else "unlinked", "matched_by": link.matched_by if link else "",
+            "skipped_by": link.skipped_by.get_username() if link and link.skipped_by_id else None,
+            "skipped_at": link.skipped_at if link else None, "run": run.pk if run else None}).data)
+
+    def _do(self, call) -> Response:
+        opportunity, connection = self._context()
+        try:
+            run = call(connection, opportunity)
+        except partner_actions.PartnerActionError as exc:
+            raise _partner_error(exc) from exc
+        except SalesforceError as exc:
+            raise SalesforceUnavailable(f"Salesforce could not be read ({exc.code}: {exc.message[:200]}).") from exc
+        return self._state(opportunity, connection, run if isinstance(run, SyncRun) else None)
+
+    @extend_schema(summary="The opportunity's Salesforce link (any member)", responses={200: LinkStateSerializer, **PARTNER_ERRORS})
+    @action(detail=True, methods=["get"], url_path="salesforce")
+    def salesforce(self, request: Request, pk: str | None = None) -> Response:
+        opportunity, connection = self._context()
+        return self._state(opportunity, connection)
+
+    @extend_schema(
+        summary="Search the org's opportunities to re-link to (member)",
+        description="Opportunities of the configured object in the default connection whose Name contains `title`, whose "
+                    "Cothon_Ref__c is `reference` and whose CloseDate is `close_date` (the criteria given; at least one); "
+                    "at most 20. Each says which Cothon opportunity is already linked to it.",
+        parameters=[CandidateSearchSerializer], responses={200: CandidateSerializer(many=True),
+                                                           400: OpenApiResponse(PartnerErrorSerializer, description="No criteria, or a bad date."),
+                                                           **PARTNER_ERRORS})
+    @action(detail=True, methods=["get"], url_path="salesforce/candidates", serializer_class=CandidateSerializer)
+    def candidates(self, request: Request, pk: str | None = None) -> Response:
+        opportunity, connection = self._context()
+        query = CandidateSearchSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if request.method == "GET" and not request.membership.has_role("member"):
+            raise exceptions.PermissionDenied("Searching Salesforce needs the member role.")
+        try:
+            found = partner_actions.salesforce_opportunity_search(connection=connection, **query.validated_data)
+        except partner_actions.PartnerActionError as exc:
+            raise _partner_error(exc) from exc
+        except SalesforceError as exc:
+            raise SalesforceUnavailable(f"Salesforce could not be searched ({exc.code}: {exc.message[:200]}).") from exc
+        return Response(CandidateSerializer(found, many=True).data)
+
+    @extend_schema(summary="Re-link to another Salesforce record (member)",
+                   description="Links the opportunity to the given record and pushes it at manual priority (`run`). Refused: "
+                               "not an id (`invalid_id`), another object's id (`wrong_object`), an id the org does not have or "
+                               "deleted (`unknown_id`), one linked to another Cothon record (409 `already_linked`).",
+                   request=RelinkSerializer,
+                   responses={200: LinkStateSerializer, 400: OpenApiResponse(PartnerErrorSerializer, description="A bad id."),
+                              **PARTNER_ERRORS})
+    @action(detail=True, methods=["post"], url_path="salesforce/relink")
+    def relink(self, request: Request, pk: str | None = None) -> Response:
+        def relink(connection: SalesforceConnection, opportunity: Opportunity) -> SyncRun:
+            # The body is read after the lookup: another organization's id is a 404 whatever it says.
+            body = RelinkSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            return partner_actions.opportunity_relink(connection=connection, opportunity=opportunity,
+                                                      salesforce_id=body.validated_data["salesforce_id"], actor=request.user)
+        return self._do(relink)
+
+    @extend_schema(summary="Skip: stop syncing it with the default connection (member)", request=None,
+                   responses={200: LinkStateSerializer, **PARTNER_ERRORS})
+    @action(detail=True, methods=["post"], url_path="salesforce/skip")
+    def skip(self, request: Request, pk: str | None = None) -> Response:
+        return self._do(lambda connection, opportunity: partner_actions.opportunity_skip(
+            connection=connection, opportunity=opportunity, actor=request.user))
+
+    @extend_schema(summary="Unskip: sync it again (member)", request=None, responses={200: LinkStateSerializer, **PARTNER_ERRORS})
+    @action(detail=True, methods=["post"], url_path="salesforce/unskip")
+    def unskip(self, request: Request, pk: str | None = None) -> Response:
+        return self._do(lambda connection, opportunity: partner_actions.opportunity_unskip(
+            connection=connection, opportunity=opportunity, actor=request.user))
+
+    @extend_schema(summary="Re-create it in Salesforce as a new record (member)",
+                   description="For a record deleted in Salesforce: forgets the dead id and pushes it at manual priority "
+                               "(`run`); the new record is linked when the push lands.",
+                   request=None, responses={200: LinkStateSerializer, **PARTNER_ERRORS})
+    @action(detail=True, methods=["post"], url_path="salesforce/recreate")
+    def recreate(self, request: Request, pk: str | None = None) -> Response:
+        return self._do(lambda connection, opportunity: partner_actions.opportunity_recreate(
+            connection=connection, opportunity=opportunity, actor=request.user))

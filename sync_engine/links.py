@@ -13,7 +13,9 @@ from typing import Any
 from django.utils import timezone
 
 from integrations import selectors as integration_selectors
+from integrations.mapping.opportunity_inbound import id18
 from integrations.sync_settings import sync_settings_for
+from opportunities.models import Opportunity
 from sync_engine.models import HeldLink, LinkStatus, SyncLink
 from sync_engine.rows import insert_rows
 from sync_engine.vocabulary import RecordType
@@ -114,7 +116,7 @@ def connection_links(*, tenant, connection, record_type: str, record_ids: Iterab
     """Every SyncLink of these records in this connection (all objects), oldest first, with the
     connection attached: one query for both a record's `salesforce` link and its sync state."""
     links = list(SyncLink.objects.filter(tenant=tenant, connection=connection, record_type=record_type,
-                                         record_id__in=list(record_ids)).order_by("id"))
+                                         record_id__in=list(record_ids)).select_related("skipped_by").order_by("id"))
     for link in links:
         link.connection = connection
     return links
@@ -192,3 +194,82 @@ def held_links_adopt(*, connection) -> int:
         adopted += created
     HeldLink.objects.filter(pk__in=[row.pk for row in held]).delete()
     return adopted
+
+
+# --- what a person decides for a record (re-link, skip, re-create) -----------------------------
+# Written by the services of sync_engine/partner_actions.py; the push and the pull ask
+# `skipped_records` / `drop_skipped_records` so a skipped record is neither sent nor applied.
+
+def link_relink(*, connection, record_type: str, record_id: int, sobject: str, salesforce_id: str) -> SyncLink:
+    """Point the record's link at another Salesforce record. What the old link knew of the
+    other side (hash, base snapshot, stamp, error) belonged to the old record: cleared."""
+    now = timezone.now()
+    link, _ = SyncLink.objects.update_or_create(
+        connection=connection, record_type=record_type, record_id=record_id, sobject=sobject,
+        defaults={"tenant_id": connection.tenant_id, "salesforce_id": salesforce_id, "matched_by": "relinked",
+                  "status": LinkStatus.PENDING, "pushed_hash": "", "base_snapshot": {}, "salesforce_modstamp": None,
+                  "last_synced_at": None, "last_error_code": "", "last_error_message": "", "last_error_hint": "",
+                  "skipped_by": None, "skipped_at": None, "status_before_skip": "", "updated_at": now})
+    return link
+
+
+def link_forget_partner(*, link: SyncLink) -> SyncLink:
+    """Re-create: drop the dead Salesforce id so the next push creates (upserts) a new record,
+    which the push then links."""
+    link.salesforce_id, link.status, link.matched_by = "", LinkStatus.PENDING, ""
+    link.pushed_hash, link.base_snapshot, link.salesforce_modstamp, link.last_synced_at = "", {}, None, None
+    link.last_error_code = link.last_error_message = link.last_error_hint = ""
+    link.save()
+    return link
+
+
+def link_skip(*, connection, record_type: str, record_id: int, sobject: str, actor) -> SyncLink:
+    """Mark the record skipped in this connection (a link without a Salesforce id when it had
+    none), keeping the status it had for Unskip."""
+    link, created = SyncLink.objects.get_or_create(
+        connection=connection, record_type=record_type, record_id=record_id, sobject=sobject,
+        defaults={"tenant_id": connection.tenant_id, "status": LinkStatus.SKIPPED, "status_before_skip": ""})
+    if not created and link.status != LinkStatus.SKIPPED:
+        link.status_before_skip, link.status = link.status, LinkStatus.SKIPPED
+    link.skipped_by, link.skipped_at = actor, timezone.now()
+    link.save()
+    return link
+
+
+def link_unskip(*, link: SyncLink) -> SyncLink | None:
+    """Give the link back the status it had before the skip; a link that only existed for the
+    skip (no Salesforce id, no status before) is removed. Returns the link left, if any."""
+    if not link.salesforce_id and not link.status_before_skip:
+        link.delete()
+        return None
+    link.status = link.status_before_skip or LinkStatus.PENDING
+    link.status_before_skip, link.skipped_by, link.skipped_at = "", None, None
+    link.save()
+    return link
+
+
+def skipped_records(*, connection_id: int, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SyncLink]:
+    """Which of these (record type, record id) are skipped in the connection, with their link
+    (skipped_by loaded). One query."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = SyncLink.objects.filter(connection_id=connection_id, status=LinkStatus.SKIPPED,
+                                   record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys}
+                                   ).select_related("skipped_by")
+    return {(link.record_type, link.record_id): link for link in rows if (link.record_type, link.record_id) in keys}
+
+
+def drop_skipped_records(*, connection, sobject: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The pulled records minus those of skipped opportunities (by their Salesforce id, or by
+    the reference of a skipped opportunity that has none): (kept, how many dropped). One query
+    when nothing is skipped in the connection, three at most."""
+    skipped = list(SyncLink.objects.filter(connection=connection, record_type=RecordType.OPPORTUNITY, sobject=sobject,
+                                           status=LinkStatus.SKIPPED).values_list("record_id", "salesforce_id"))
+    if not skipped or not records:
+        return records, 0
+    ids = {id18(sf_id) for _pk, sf_id in skipped if sf_id}
+    references = set(Opportunity.objects.filter(tenant_id=connection.tenant_id, pk__in=[pk for pk, _ in skipped])
+                     .exclude(reference="").values_list("reference", flat=True))
+    kept = [r for r in records if id18(r.get("Id")) not in ids and (r.get("Cothon_Ref__c") or "").strip() not in references]
+    return kept, len(records) - len(kept)

@@ -92,6 +92,9 @@ class LinkStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DELETED_IN_SALESFORCE = "deleted_in_sf", "Deleted in Salesforce"
     UNLINKED = "unlinked", "Not linked"
+    # Someone chose to stop syncing the record in this connection (reversible: Unskip). Never
+    # pushed nor pulled while skipped; the status it had is kept in `status_before_skip`.
+    SKIPPED = "skipped", "Skipped"
 
 
 class MatchedBy(models.TextChoices):
@@ -100,6 +103,7 @@ class MatchedBy(models.TextChoices):
     LEGACY_REVIEW = "legacy_review", "Linked by review"
     PULLED = "pulled", "Created from Salesforce"
     EMAIL = "email", "E-mail address"
+    RELINKED = "relinked", "Re-linked by hand"
 
 
 class SyncLink(models.Model):
@@ -120,6 +124,12 @@ class SyncLink(models.Model):
     last_error_code = models.CharField(max_length=80, blank=True)
     last_error_message = models.TextField(blank=True)
     last_error_hint = models.TextField(blank=True)
+    skipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", db_index=False)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    # db_default: the push writes links with a raw multi-row INSERT that does not name this column.
+    status_before_skip = models.CharField(max_length=20, blank=True, default="", db_default="",
+                                          help_text="The status Unskip gives back.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -227,6 +237,10 @@ class SyncLog(models.Model):
     retries = models.PositiveSmallIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveSmallIntegerField(default=0)
+    # Who asked for it, for actions a person takes on a record (re-link, skip, re-create);
+    # empty for what the workers do on their own.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              db_index=False)
 
     class Meta:
         indexes = [

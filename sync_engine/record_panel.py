@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from sync_engine import links
+from sync_engine.models import LinkStatus
 
 NOT_CONNECTED = "Not connected to Salesforce — an admin can connect an org in Settings › Integrations."
 NO_DEFAULT = "No default Salesforce org — an admin can choose one in Settings › Integrations."
@@ -40,8 +41,17 @@ def opportunity_salesforce_panel(request: HttpRequest, opportunity) -> dict:
     unmapped_assignee = (opportunity.assignee if connection is not None and opportunity.assignee_id
                          and not integration_selectors.user_has_salesforce_user(tenant=request.tenant, connection=connection,
                                                                                 user_id=opportunity.assignee_id) else None)
+    link = panel["link"]
+    if link is not None and link.status == LinkStatus.SKIPPED and not reason:
+        reason = "Skipped in this connection: unskip it to sync it again."
+    # Re-link / Skip / Re-create (a partner deleted in Salesforce) and Unskip: members, connected org.
+    can_decide = (connection is not None and connection.status == ConnectionStatus.CONNECTED
+                  and request.membership.has_role("member"))
     return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason, "unmapped_assignee": unmapped_assignee,
-            "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED}
+            "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED,
+            "can_decide": can_decide,
+            "partner_deleted": can_decide and link is not None and link.status == LinkStatus.DELETED_IN_SALESFORCE,
+            "skipped": link is not None and link.status == LinkStatus.SKIPPED}
 
 
 def _url_if_exists(name: str, *args) -> str:

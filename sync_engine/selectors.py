@@ -163,7 +163,7 @@ def record_sync_history(*, tenant: Tenant, record_type: str, record_id: int, lim
     """The latest log rows of one record (the record page's own sync history)."""
     return list(
         SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id)
-        .select_related("connection").order_by("-id")[:limit]
+        .select_related("connection", "actor").order_by("-id")[:limit]
     )
 
 
@@ -516,7 +516,7 @@ def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int
         settings_data = settings_current(connection=connection)
     scope = dict(tenant=tenant, connection=connection, record_type=record_type, record_id__in=ids)
     if links is None:
-        links = list(SyncLink.objects.filter(**scope))
+        links = list(SyncLink.objects.filter(**scope).select_related("skipped_by"))
     else:
         links = [lk for lk in links if lk.connection_id == connection.pk and lk.record_type == record_type and lk.record_id in set(ids)]
     links = _primary_links(links, record_type, settings_data.get("objects") or {})
@@ -578,12 +578,17 @@ def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datet
     from integrations.models import ConnectionStatus
 
     S = SyncState
+    if link is not None and link.status == LinkStatus.SKIPPED:
+        # Before anything queued: a skipped record's rows are settled without being sent.
+        return RecordSyncState(S.SKIPPED, skipped_reason(link), link.skipped_at or link.updated_at, link=link,
+                               action="Unskip it to sync it with this connection again.")
     if link is not None and link.status == S.CONFLICT:
         return RecordSyncState(S.CONFLICT, "Cothon and Salesforce both changed this record.", link.updated_at, link=link)
     if link is not None and link.status == LinkStatus.DELETED_IN_SALESFORCE:
         return RecordSyncState(S.DELETED, "The record was deleted in Salesforce; Cothon no longer sends it.", link.updated_at,
                                code=link.last_error_code, hint=link.last_error_hint or hints.get("ENTITY_IS_DELETED", ""),
-                               action="Re-link it to another Salesforce record, or leave it unlinked.", link=link)
+                               action="Re-link it to another Salesforce record, re-create it in Salesforce, or skip it.",
+                               link=link)
     if row is not None:
         code = link.last_error_code if link is not None and row.attempts else ""
         if connection.status != ConnectionStatus.CONNECTED:
@@ -620,6 +625,14 @@ def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datet
     return RecordSyncState(S.NOT_SYNCED, "Not sent to Salesforce yet; the next full sync sends it.", link=link)
 
 
+def skipped_reason(link: SyncLink) -> str:
+    """"Skipped by <user> on <date>", the date in the current time zone (the tenant's, in a page)."""
+    user = link.skipped_by
+    who = (user.get_full_name() or user.get_username()) if user is not None else "someone"
+    when = f" on {timezone.localtime(link.skipped_at):%b %-d, %Y}" if link.skipped_at else ""
+    return f"Skipped by {who}{when}: Cothon neither sends nor receives its changes in this connection."
+
+
 def record_sync_state(*, tenant: Tenant, record_type: str, record_id: int,
                       connection: SalesforceConnection | None) -> RecordSyncState | None:
     """One record's state (the record page)."""
@@ -639,6 +652,8 @@ class ConnectionSyncState:
     code: str = ""
     hint: str = ""
     action: str = ""
+    deleted: int = 0  # records whose Salesforce partner was deleted (re-link, skip or re-create them)
+    skipped: int = 0  # records someone skipped in this connection (never sent nor received)
 
     @property
     def label(self) -> str:
@@ -662,20 +677,24 @@ def connection_sync_state(*, tenant: Tenant, connection: SalesforceConnection) -
         queue = {"n": queue["n"] + unsent["n"],
                  "oldest": min(at for at in (queue["oldest"], unsent["oldest"]) if at is not None)}
     failed_links = SyncLink.objects.filter(tenant=tenant, connection=connection, status=LinkStatus.FAILED)
-    failed = failed_links.count()
+    counts = dict(SyncLink.objects.filter(tenant=tenant, connection=connection,
+                                          status__in=(LinkStatus.FAILED, LinkStatus.DELETED_IN_SALESFORCE, LinkStatus.SKIPPED))
+                  .values_list("status").annotate(n=models.Count("id")).order_by())
+    failed = counts.get(LinkStatus.FAILED, 0)
+    gone = {"deleted": counts.get(LinkStatus.DELETED_IN_SALESFORCE, 0), "skipped": counts.get(LinkStatus.SKIPPED, 0)}
     if connection.status != ConnectionStatus.CONNECTED:
         return ConnectionSyncState(S.FAILED, f"The connection is {connection.get_status_display().lower()}: nothing is sent.",
                                    connection.updated_at, queue["n"], failed, connection.last_error_code,
-                                   action="An admin reconnects it in Settings › Integrations; queued changes go out then.")
+                                   action="An admin reconnects it in Settings › Integrations; queued changes go out then.", **gone)
     if failed:
         latest = failed_links.order_by("-updated_at").first()
         return ConnectionSyncState(S.FAILED, f"{failed} record{'s' if failed != 1 else ''} could not be synced.",
                                    latest.updated_at if latest else None, queue["n"], failed,
-                                   action="Open the sync log, filtered on failures, to see each error and its fix.")
+                                   action="Open the sync log, filtered on failures, to see each error and its fix.", **gone)
     if queue["n"]:
         return ConnectionSyncState(S.PENDING, f"{queue['n']} change{'s' if queue['n'] != 1 else ''} queued.", queue["oldest"],
-                                   queue["n"], 0)
-    return ConnectionSyncState(S.IN_SYNC, "Nothing is waiting to be sent.", connection.last_success_at)
+                                   queue["n"], 0, **gone)
+    return ConnectionSyncState(S.IN_SYNC, "Nothing is waiting to be sent.", connection.last_success_at, **gone)
 
 
 def record_pulled_since(*, tenant: Tenant, record_type: str, record_id: int, since: datetime.datetime) -> bool:
@@ -683,3 +702,31 @@ def record_pulled_since(*, tenant: Tenant, record_type: str, record_id: int, sin
     page says where a change it shows came from)."""
     return SyncLog.objects.filter(tenant=tenant, record_type=record_type, record_id=record_id, direction=SyncDirection.PULL,
                                   result=SyncResult.SUCCESS, created_at__gte=since).exists()
+
+
+# --- records whose Salesforce partner is gone, and skipped ones (the bulk page) ----------------
+
+@dataclass(frozen=True)
+class PartnerGoneRow:
+    link: SyncLink
+    title: str
+    reference: str
+
+
+PARTNER_GONE_LIMIT = 500
+
+
+def partner_gone_records(*, tenant: Tenant, connection: SalesforceConnection,
+                         limit: int = PARTNER_GONE_LIMIT) -> tuple[list[PartnerGoneRow], list[PartnerGoneRow]]:
+    """The connection's opportunities deleted in Salesforce and those skipped, newest change
+    first, with their titles: (deleted, skipped). Three queries."""
+    from opportunities.models import Opportunity
+
+    links = list(SyncLink.objects.filter(tenant=tenant, connection=connection, record_type="opportunity",
+                                         status__in=(LinkStatus.DELETED_IN_SALESFORCE, LinkStatus.SKIPPED))
+                 .select_related("skipped_by").order_by("-updated_at", "-id")[:limit])
+    records = {pk: (title, reference) for pk, title, reference in Opportunity.objects.filter(
+        tenant=tenant, pk__in=[link.record_id for link in links]).values_list("pk", "title", "reference")}
+    rows = [PartnerGoneRow(link, *records[link.record_id]) for link in links if link.record_id in records]
+    return ([r for r in rows if r.link.status == LinkStatus.DELETED_IN_SALESFORCE],
+            [r for r in rows if r.link.status == LinkStatus.SKIPPED])

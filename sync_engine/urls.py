@@ -12,6 +12,7 @@ urlpatterns = [
     path("connections/<int:pk>/sync-now/", views.sync_now, name="sync_now"),
     path("connections/<int:pk>/runs/", views.run_list, name="run_list"),
     path("connections/<int:pk>/usage/", views.api_usage, name="usage"),
+    path("connections/<int:pk>/deleted-in-salesforce/", views.partner_gone, name="partner_gone"),
     path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
 ]

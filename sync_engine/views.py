@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cothon.tenancy.pages import is_htmx, tenant_page, tenant_zone
 from integrations.salesforce.errors import HINTS
-from sync_engine import selectors, services
+from sync_engine import partner_actions, selectors, services
 from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
@@ -315,3 +315,39 @@ def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
         ][::-1],
     }
     return render(request, "sync_engine/usage.html", context)
+
+
+# --- records whose Salesforce partner was deleted: bulk Skip / Re-create / Unskip ---------------
+
+@tenant_page("admin")
+def partner_gone(request: HttpRequest, pk: int) -> HttpResponse:
+    """The connection's records deleted in Salesforce (and skipped ones), with bulk actions.
+    Re-link is per record (a search each): the record's panel has it."""
+    tenant = request.tenant
+    connection = selectors.sync_connection_get(tenant=tenant, pk=pk)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            ids = [int(i) for i in request.POST.getlist("opportunity") if i.strip()][:selectors.PARTNER_GONE_LIMIT]
+        except ValueError:
+            ids = []
+        if not ids:
+            messages.error(request, "Select at least one record.")
+        else:
+            try:
+                outcome = partner_actions.opportunities_bulk_action(connection=connection, action=action, opportunity_ids=ids,
+                                                                    actor=request.user)
+            except partner_actions.PartnerActionError as exc:
+                messages.error(request, exc.messages[0])
+            else:
+                verb = {"skip": "Skipped", "unskip": "Unskipped", "recreate": "Re-creating"}[action]
+                if outcome.done:
+                    messages.success(request, f"{verb} {len(outcome.done)} record{'s' if len(outcome.done) != 1 else ''}.")
+                for record_id, reason in outcome.refused.items():
+                    messages.error(request, f"#{record_id}: {reason}")
+        return redirect("sync:partner_gone", pk=connection.pk)
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    deleted, skipped = selectors.partner_gone_records(tenant=tenant, connection=connection)
+    return render(request, "sync_engine/partner_gone.html",
+                  {"connection": connection, "deleted": deleted, "skipped": skipped, "tab": "partner_gone"})

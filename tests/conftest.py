@@ -173,3 +173,34 @@ def connected(alice, emulator_reset):
     get_governor().resume(connection.pk)
     yield connection
     get_governor().resume(connection.pk)
+
+
+@pytest.fixture
+def deleted_in_salesforce(alice, connected, emulator_reset, opportunity_factory):
+    """One of alice's opportunities pushed, then deleted in Salesforce and edited in Cothon: the
+    push marks its link "deleted in Salesforce". Returns (opportunity, the dead Salesforce id)."""
+    import datetime
+
+    from opportunities import services as opp
+    from sync_engine.executor import push_connection
+    from sync_engine.models import LinkStatus, SyncLink
+
+    opportunity = opportunity_factory(alice.tenant, title="Bridge inspection services", closing_date=datetime.date(2031, 5, 14))
+    assert push_connection(connection_id=connected.pk).failed == 0
+    link = SyncLink.objects.get(record_type="opportunity", record_id=opportunity.pk, sobject="Opportunity")
+    emulator_reset.sf().Opportunity.delete(link.salesforce_id)
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"description": "Edited after the delete"})
+    push_connection(connection_id=connected.pk)
+    link.refresh_from_db()
+    assert link.status == LinkStatus.DELETED_IN_SALESFORCE
+    opportunity.refresh_from_db()
+    return opportunity, link.salesforce_id
+
+
+def salesforce_opportunity(emulator, name: str = "Bridge inspection, Ottawa region", close: str = "2031-05-14",
+                           ref: str = "LEGACY-77") -> str:
+    """Create an opportunity directly in the emulator's org (as a sales rep would); its id."""
+    sf = emulator.sf()
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    return sf.Opportunity.create({"Name": name, "StageName": "Prospecting", "CloseDate": close, "AccountId": account,
+                                  "Cothon_Ref__c": ref})["id"]

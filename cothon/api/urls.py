@@ -5,12 +5,16 @@ from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
-from sync_engine.api import ConnectionViewSet, SyncRunViewSet
+from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
+# Detail actions only (/opportunities/{id}/salesforce/…): the Salesforce partner of an opportunity.
+# Registered first: the API root lists one entry per prefix, and the last registration of
+# "opportunities" must be the one with a list.
+router.register("opportunities", OpportunitySalesforceViewSet, basename="opportunity-salesforce")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("proposals", ProposalViewSet, basename="proposal")

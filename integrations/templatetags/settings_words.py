@@ -72,3 +72,15 @@ def settings_change(line: str) -> str:
     if not match:
         return line
     return f"{_path_words(match['path'])}: {_value_words(match['before'])} → {_value_words(match['after'])}"
+
+
+@register.filter
+def settings_path(path: str) -> str:
+    """A settings path ("activity.mode", "mapping title") in the editor's words."""
+    return _path_words(path or "")
+
+
+@register.filter
+def settings_value(value: str) -> str:
+    """A stored value ("cothon_wins", "true") in words."""
+    return _value_words(value if isinstance(value, str) else str(value))

@@ -16,11 +16,12 @@ from integrations.views.connections import (
     user_links_prefill_view,
     user_links_save,
 )
-from integrations.views.settings import settings_edit, settings_history
+from integrations.views.settings import settings_compare_view, settings_edit, settings_history, settings_restore_view
 from integrations.views.tools import custom_fields, dry_run_view
 
 __all__ = [
     "connect", "connection_detail", "connection_disconnect", "connection_make_default", "connection_reconnect",
     "connection_refresh", "connection_update", "custom_fields", "dry_run_view", "integration_settings", "oauth_callback",
-    "settings_edit", "settings_history", "user_links_prefill_view", "user_links_save",
+    "settings_compare_view", "settings_edit", "settings_history", "settings_restore_view", "user_links_prefill_view",
+    "user_links_save",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cothon.tenancy.pages import tenant_page
 from integrations import selectors
@@ -14,10 +15,18 @@ from integrations.forms import (
     parse_settings_json,
 )
 from integrations.mapping.suggest import picklist_values, suggest_stage_mapping
-from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.models import ConnectionSettingsVersion, ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from integrations.settings_schema import SyncSettings
-from integrations.sync_settings import SettingsInvalid, describe_get, settings_current, settings_save, settings_validate
+from integrations.sync_settings import (
+    SettingsInvalid,
+    describe_get,
+    settings_compare,
+    settings_current,
+    settings_restore,
+    settings_save,
+    settings_validate,
+)
 from integrations.views.common import (
     _connection,
     _hint,
@@ -117,6 +126,56 @@ def settings_history(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     versions = selectors.settings_versions(tenant=request.tenant, connection=connection)
     return render(request, "integrations/history.html", {"connection": connection, "versions": versions})
+
+
+def _version(request: HttpRequest, connection: SalesforceConnection, number) -> ConnectionSettingsVersion:
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        raise Http404("No such version.") from None
+    return get_object_or_404(selectors.settings_versions(tenant=request.tenant, connection=connection), version=number)
+
+
+@tenant_page("admin")
+@require_GET
+def settings_compare_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two versions (?a=3&b=5; b defaults to the one in force) field by field, in the editor's words."""
+    connection = _connection(request, pk)
+    versions = selectors.settings_versions(tenant=request.tenant, connection=connection)
+    current = versions.first()
+    if current is None:
+        raise Http404("No versions yet.")
+    old = _version(request, connection, request.GET.get("a") or current.version)
+    new = _version(request, connection, request.GET.get("b") or current.version)
+    if old.version > new.version:
+        old, new = new, old
+    return render(request, "integrations/compare.html", {
+        "connection": connection, "old": old, "new": new, "current": current, "versions": versions,
+        "differences": settings_compare(old=old, new=new)})
+
+
+@tenant_page("admin")
+@require_POST
+def settings_restore_view(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    """Restore: a new version equal to an old one, if today's checks accept it."""
+    connection = _connection(request, pk)
+    old = _version(request, connection, version)
+    in_force = selectors.settings_versions(tenant=request.tenant, connection=connection).values_list("version", flat=True).first()
+    try:
+        saved = settings_restore(connection=connection, version=old, actor=request.user)
+    except SettingsInvalid as exc:
+        reasons = "; ".join(f"{issue.message}" for issue in exc.report.errors)
+        messages.error(request, f"Version {old.version} was not restored: today's checks refuse it — {reasons}")
+        return redirect("integrations:settings_history", pk=connection.pk)
+    except SalesforceError as exc:
+        messages.error(request, f"Version {old.version} was not restored: the org could not be read to check it "
+                                f"({exc.code}: {exc.message}).")
+        return redirect("integrations:settings_history", pk=connection.pk)
+    if saved.version == in_force:
+        messages.info(request, f"Version {old.version} is the same as the settings in force: nothing to restore.")
+    else:
+        messages.success(request, f"Version {old.version} restored as version {saved.version}.")
+    return redirect("integrations:settings_history", pk=connection.pk)
 
 
 # --- dry run ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sync_engine.handlers.department import DepartmentHandler
 from sync_engine.handlers.opportunity import OpportunityHandler
 from sync_engine.handlers.proposal import ProposalHandler
 from sync_engine.handlers.requirement import RequirementHandler
+from sync_engine.links import skipped_records
 from sync_engine.models import OutboxEntry, SyncResult
 from sync_engine.push import activities
 from sync_engine.push.context import PushContext
@@ -40,6 +41,7 @@ def push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
     """Push one claimed batch: load, push in order, then the activities the records trigger.
     Every row ends settled (done, failed or retry) unless a call-level error aborts the batch."""
     batch = Batch.of(ctx, entries)
+    _settle_skipped(batch)
     _fail_unknown(batch)
     for record_type, handler in HANDLERS.items():
         batch.records[record_type] = handler.load(batch, list(batch.entries.get(record_type, {})))
@@ -60,6 +62,22 @@ def push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
         outcome.followup_pending = False
         if not (outcome.done or outcome.failed or outcome.retry):
             outcome.done = True  # its handler had nothing to send (e.g. nothing changed that Salesforce holds)
+
+
+def _settle_skipped(batch: Batch) -> None:
+    """Rows of records someone skipped in this connection are done without a call, each with a
+    "skipped" log row saying who skipped it, and leave the batch. One query per batch."""
+    ctx = batch.ctx
+    keys = [(record_type, record_id) for record_type, by_id in batch.entries.items() for record_id in by_id]
+    for (record_type, record_id), link in skipped_records(connection_id=ctx.connection.pk, keys=keys).items():
+        rows = batch.entries[record_type].pop(record_id)
+        for entry in rows:
+            ctx.outcome(entry).done = True
+        who = link.skipped_by.get_username() if link.skipped_by_id else "someone"
+        when = f" on {link.skipped_at:%Y-%m-%d}" if link.skipped_at else ""
+        ctx.log(entry=rows[0], sobject=link.sobject, operation="skip", result=SyncResult.SKIPPED, record_type=record_type,
+                record_id=record_id, label=f"{record_type} #{record_id}", salesforce_id=link.salesforce_id,
+                message=f"Not sent: skipped in this connection by {who}{when}.")
 
 
 def _fail_unknown(batch: Batch) -> None:

@@ -44,7 +44,7 @@ from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
 from sync_engine.conflicts.services import Held, conflicts_hold
-from sync_engine.links import values_hash
+from sync_engine.links import drop_skipped_records, values_hash
 from sync_engine.outbox import Change, record_changes
 from sync_engine.rows import update_rows
 from sync_engine.pull.contact_roles import contact_roles_pull
@@ -196,8 +196,10 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
                       client_factory=client_factory or client_factory_for(connection, holder))
     holder.append(ctx)
     summary = PullSummary(seen=len(sobject_records))
+    # A record someone skipped in this connection is never applied (sync_engine.partner_actions).
+    sobject_records, summary.skipped = drop_skipped_records(connection=connection, sobject=ctx.sobject, records=sobject_records)
     if data.get("direction", "bidirectional") == "push" or not sobject_records:
-        summary.skipped = len(sobject_records)
+        summary.skipped += len(sobject_records)
         return summary  # push-only never writes Cothon
     try:
         _apply_records(ctx, sobject_records, summary)

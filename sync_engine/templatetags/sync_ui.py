@@ -224,7 +224,9 @@ def record_sync_state(context, record_type: str, record_id, connection=None) -> 
     state = selectors.record_sync_state(tenant=tenant, record_type=record_type, record_id=record_id, connection=connection)
     link = state.link if state is not None else None
     run_shows_error = run_state is not None and run_state.state == "failed"
-    show_link_error = bool(link and (link.last_error_code or link.last_error_message) and not run_shows_error)
+    # A skipped record's old error is not its state any more: "Skipped by …" is.
+    show_link_error = bool(link and (link.last_error_code or link.last_error_message) and not run_shows_error
+                           and not (state is not None and state.state == "skipped"))
     # The reason beside the badge, unless an error block below already says it.
     show_reason = not (show_link_error or (run_shows_error and state is not None and state.state == "failed"))
     return {"history": history, "active_run": active, "active_state": run_state, "state": state,

@@ -46,28 +46,32 @@ def _routes_with_ids() -> set[str]:
 # Which of the other organization's objects each route's parameters name.
 ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"opportunities:{n}": {"pk": "opportunity"} for n in
-       ("detail", "live", "edit", "validate_existing", "delete", "comment_create", "sync", "analysis_create")},
+       ("detail", "live", "edit", "validate_existing", "delete", "comment_create", "sync", "analysis_create",
+        "salesforce_search", "salesforce_relink", "salesforce_skip", "salesforce_unskip", "salesforce_recreate")},
     **{f"opportunities:{n}": {"analysis_pk": "analysis"} for n in ("analysis_edit", "requirement_add", "analysis_complete")},
     "proposals:create": {"pk": "opportunity"},
     **{f"proposals:{n}": {"proposal_pk": "proposal"} for n in ("edit", "generate", "document")},
     **{f"departments:{n}": {"pk": "department"} for n in ("edit", "delete")},
     **{f"integrations:{n}": {"pk": "connection"} for n in
        ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
-        "settings", "settings_history", "dry_run", "custom_fields")},
+        "settings", "settings_history", "settings_compare", "dry_run", "custom_fields")},
+    "integrations:settings_restore": {"pk": "connection", "version": "@1"},
     "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
     "sync:record_run_status": {"pk": "record_run"},
-    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "run_list", "usage")},
+    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "run_list", "usage", "partner_gone")},
     **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
     # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
     # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
     "sync_pull:outbound": {"token": "@0-forged"},
     **{f"api:{n}": {"pk": "opportunity"} for n in ("opportunity-detail", "opportunity-comments")},
+    **{f"api:opportunity-salesforce-{n}": {"pk": "opportunity"} for n in
+       ("salesforce", "candidates", "relink", "skip", "unskip", "recreate")},
     **{f"api:{n}": {"pk": "analysis"} for n in ("analysis-detail", "analysis-complete", "analysis-requirements")},
     **{f"api:{n}": {"pk": "proposal"} for n in ("proposal-detail", "proposal-document", "proposal-generate")},
     **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items")},
     "api:department-detail": {"pk": "department"},
     "api:comment-detail": {"pk": "comment"},
-    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs")},
+    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-partner-gone")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
 }
@@ -129,8 +133,9 @@ def test_every_route_answers_404_for_another_organizations_ids(role, alice, bob,
 
 ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "integrations:index", "integrations:connect", "integrations:oauth_callback",
-    "sync:sync_now", "sync:run_list", "sync:run_progress", "sync:run_cancel",
+    "sync:sync_now", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
     "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-cancel",
+    "api:connection-partner-gone",
 ]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
               "api:sync-run-detail"]
@@ -139,7 +144,7 @@ EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:re
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
-              "api:sync-run-cancel"}
+              "api:sync-run-cancel", "api:connection-partner-gone"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
 
