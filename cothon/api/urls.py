@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, SyncRunViewSet
+from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
 
 app_name = "api"
 
@@ -18,6 +19,8 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-match-job")
+router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
 
 urlpatterns = router.urls
 

@@ -12,11 +12,17 @@ from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
 from sync_engine.handlers.base import Batch, Handler
+from sync_engine.legacy.selectors import held_opportunity_ids
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, settle, write
 from sync_engine.vocabulary import Event, RecordType
+
+
+HELD_CODE = "LEGACY_REVIEW"
+HELD_MESSAGE = ("Waiting for Match Legacy Records: a legacy Salesforce opportunity may be this record. "
+                "Accept or reject the proposal; the record is pushed then.")
 
 
 class OpportunityHandler(Handler):
@@ -32,11 +38,20 @@ class OpportunityHandler(Handler):
         context = MappingContext(settings=ctx.settings, describe_fields=ctx.describe_fields, user_ids=ctx.user_ids,
                                  base_url=ctx.base_url)
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
+        # Match Legacy Records: a record with an open proposal waits for the review, else
+        # its first push would create a duplicate of the legacy opportunity proposed for it.
+        held = held_opportunity_ids(connection_id=ctx.connection.pk, record_ids=[o.pk for o in records if o.pk not in linked])
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
+            if opportunity.pk in held:
+                batch.settle(self.record_type, opportunity.pk, done=True)
+                ctx.log(entry=(entries or [None])[0], sobject=sobject, operation="skip", result=SyncResult.SKIPPED,
+                        record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title,
+                        error=SalesforceError(HELD_CODE, HELD_MESSAGE))
+                continue
             planned = mapping.to_salesforce(opportunity, context, linked=bool(salesforce_id))
             if planned.operation == "skip":
                 batch.settle(self.record_type, opportunity.pk, done=True)
