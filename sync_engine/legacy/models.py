@@ -33,7 +33,7 @@ class LegacyMatchJob(models.Model):
     tenant = models.ForeignKey("cothon.Tenant", on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="legacy_match_jobs")
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    phase = models.CharField(max_length=40, blank=True, help_text="What the job is doing now, for the progress line.")
+    phase = models.CharField(max_length=120, blank=True, help_text="What the job is doing now, for the progress line.")
     salesforce_total = models.PositiveIntegerField(default=0, help_text="Legacy Salesforce opportunities read.")
     cothon_total = models.PositiveIntegerField(default=0, help_text="Cothon opportunities not linked in the connection.")
     processed = models.PositiveIntegerField(default=0, help_text="Salesforce opportunities scored so far.")

@@ -75,14 +75,14 @@ class Match:
     rank: int = 1
 
 
-def title_signal(sf_norm: str, cothon_norm: str) -> tuple[float, str]:
+def title_signal(sf_norm: str, cothon_norm: str) -> tuple[float, float, str]:
     """Half word overlap (token_set_ratio: one title's words inside the other's), half the whole
     wording (token_sort_ratio: extra or missing words cost), so a short title that is a subset of
     many longer ones does not score 100 against all of them."""
     overlap = fuzz.token_set_ratio(sf_norm, cothon_norm)
     wording = fuzz.token_sort_ratio(sf_norm, cothon_norm)
     score = round((overlap + wording) / 2, 1)
-    return score, f"Titles {score:.0f}% similar (shared words {overlap:.0f}%, whole wording {wording:.0f}%)."
+    return score, overlap, f"Titles {score:.0f}% similar (shared words {overlap:.0f}%, whole wording {wording:.0f}%)."
 
 
 def date_signal(sf_date: datetime.date | None, cothon_date: datetime.date | None) -> tuple[float, int | None, str]:
@@ -142,14 +142,14 @@ def account_signal(sf: SalesforceSide, cothon: CothonSide) -> tuple[float, str]:
 
 
 def score_pair(sf: SalesforceSide, cothon: CothonSide, *, sf_norm: str | None = None, cothon_norm: str | None = None) -> Match:
-    title, title_text = title_signal(sf_norm if sf_norm is not None else normalise(sf.name),
+    title, overlap, title_text = title_signal(sf_norm if sf_norm is not None else normalise(sf.name),
                                      cothon_norm if cothon_norm is not None else normalise(cothon.title))
     date, days, date_text = date_signal(sf.close_date, cothon.closing_date)
     amount, amount_text = amount_signal(sf.amount, cothon.value_min, cothon.value_max)
     account, account_text = account_signal(sf, cothon)
     total = (WEIGHTS["title"] * title + WEIGHTS["date"] * date + WEIGHTS["amount"] * amount + WEIGHTS["account"] * account)
     evidence = {
-        "title": {"score": title, "detail": title_text},
+        "title": {"score": title, "detail": title_text, "overlap": round(overlap, 1)},
         "date": {"score": date, "detail": date_text, "days": days},
         "amount": {"score": amount, "detail": amount_text},
         "account": {"score": account, "detail": account_text},
@@ -191,6 +191,7 @@ def best(matches: Sequence[Match]) -> list[Match]:
 
 
 def naive_matches_for(sf: SalesforceSide, candidates: Sequence[CothonSide]) -> list[Match]:
-    """The baseline without blocking: every signal for every pair (the benchmark's comparison;
-    same results as `CothonIndex.matches_for` whenever the true match clears TITLE_CUTOFF)."""
-    return best([score_pair(sf, c) for c in candidates])
+    """The baseline without blocking: every signal for every pair, in Python, then the same
+    title rule (the benchmark's comparison; the same proposals as `CothonIndex.matches_for`
+    while no more than SHORTLIST titles clear TITLE_CUTOFF)."""
+    return best([m for m in (score_pair(sf, c) for c in candidates) if m.evidence["title"]["overlap"] >= TITLE_CUTOFF])
