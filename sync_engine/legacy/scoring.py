@@ -1,9 +1,15 @@
 """How a legacy Salesforce opportunity and a Cothon opportunity are scored: pure functions, no
 database and no Salesforce, so the ranking is tested on hand-built fixtures.
 
-Blocking: per Salesforce opportunity, `rapidfuzz.process.extract` compares its normalised title
-with every candidate Cothon title in C++ with a score cutoff and keeps a short list
-(`SHORTLIST`); only that list gets the other signals, in Python. The naive way — every signal for
+Titles are compared without the department's (Cothon) and the Account's (Salesforce) name: the
+account signal weighs those, and two tenders of one department must not look alike for sharing
+its name.
+
+Blocking, so the work is not the full cross product: an inverted index of the Cothon title words
+gives, per Salesforce opportunity, the `BLOCK` candidates sharing the most informative words
+(weighted by rarity; words in more than `COMMON_SHARE` of the titles only when nothing rarer is
+shared); `rapidfuzz.process.extract` compares those in C++ with a score cutoff and keeps
+`SHORTLIST`; only that list gets the other signals, in Python. The naive way — every signal for
 every pair — is the baseline of `benchmarks/legacy_match.py`.
 
 Score (0–100) = 55 % title + 15 % close date + 15 % amount + 15 % account. A signal that cannot
@@ -13,8 +19,10 @@ be judged (no close date on one side, no amount, no account) counts 50: no evide
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +33,8 @@ WEIGHTS = {"title": 0.55, "date": 0.15, "amount": 0.15, "account": 0.15}
 NEUTRAL = 50.0
 TITLE_CUTOFF = 60.0   # token_set_ratio below this never reaches the other signals
 SHORTLIST = 10        # Cothon titles kept per Salesforce opportunity after the title pass
+BLOCK = 64            # candidates from the word index that the title pass compares
+COMMON_SHARE = 0.1    # a word in more than this share of the Cothon titles does not block on its own
 MIN_SCORE = 60.0      # a pair scoring below this is not proposed
 KEEP_PER_SALESFORCE = 3
 DATE_SAME_DAYS = 3    # within this many days counts as the same date
@@ -40,6 +50,15 @@ def normalise(title: str) -> str:
     and "refection dnd s hq" compare equal."""
     text = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode().lower().replace("&", " and ")
     return " ".join(w for w in _NON_WORD.sub(" ", text).split() if w not in _STOPWORDS)
+
+
+def title_key(title: str, name: str = "") -> str:
+    """The normalised title without the words of `name` (department or Account), unless that
+    would leave fewer than two words."""
+    words = normalise(title).split()
+    drop = set(normalise(name).split())
+    kept = [w for w in words if w not in drop]
+    return " ".join(kept if len(kept) >= 2 else words)
 
 
 @dataclass(frozen=True)
@@ -142,8 +161,8 @@ def account_signal(sf: SalesforceSide, cothon: CothonSide) -> tuple[float, str]:
 
 
 def score_pair(sf: SalesforceSide, cothon: CothonSide, *, sf_norm: str | None = None, cothon_norm: str | None = None) -> Match:
-    title, overlap, title_text = title_signal(sf_norm if sf_norm is not None else normalise(sf.name),
-                                     cothon_norm if cothon_norm is not None else normalise(cothon.title))
+    title, overlap, title_text = title_signal(sf_norm if sf_norm is not None else title_key(sf.name, sf.account_name),
+                                              cothon_norm if cothon_norm is not None else title_key(cothon.title, cothon.department_name))
     date, days, date_text = date_signal(sf.close_date, cothon.closing_date)
     amount, amount_text = amount_signal(sf.amount, cothon.value_min, cothon.value_max)
     account, account_text = account_signal(sf, cothon)
@@ -160,24 +179,46 @@ def score_pair(sf: SalesforceSide, cothon: CothonSide, *, sf_norm: str | None = 
 
 
 class CothonIndex:
-    """The candidate Cothon opportunities with their normalised titles, built once per job."""
+    """The candidate Cothon opportunities with their title keys and a word index, built once per job."""
 
     def __init__(self, candidates: Iterable[CothonSide]) -> None:
         self.candidates: list[CothonSide] = list(candidates)
-        self.titles: list[str] = [normalise(c.title) for c in self.candidates]
+        self.titles: list[str] = [title_key(c.title, c.department_name) for c in self.candidates]
+        self.postings: dict[str, list[int]] = {}
+        for index, key in enumerate(self.titles):
+            for word in set(key.split()):
+                self.postings.setdefault(word, []).append(index)
+        total = len(self.titles) + 1
+        self.weight = {word: math.log(total / (len(ids) + 1)) + 0.01 for word, ids in self.postings.items()}
+        self.common = max(50, int(COMMON_SHARE * len(self.titles)))
 
     def __len__(self) -> int:
         return len(self.candidates)
 
+    def block(self, query: str) -> list[int]:
+        """The indexes of the candidates sharing the most (rarity-weighted) words with the query."""
+        words = [w for w in set(query.split()) if w in self.postings]
+        rare = [w for w in words if len(self.postings[w]) <= self.common]
+        if not rare:
+            rare = sorted(words, key=lambda w: len(self.postings[w]))[:2]
+        shared: Counter[int] = Counter()
+        for word in rare:
+            weight = self.weight[word]
+            for index in self.postings[word]:
+                shared[index] += weight
+        return [index for index, _ in shared.most_common(BLOCK)]
+
     def matches_for(self, sf: SalesforceSide) -> list[Match]:
-        """The proposals for one Salesforce opportunity, best first: title shortlist in C++
-        (score cutoff), then every signal on the shortlist only."""
-        query = normalise(sf.name)
+        """The proposals for one Salesforce opportunity, best first: word-index block, title
+        shortlist in C++ (score cutoff), then every signal on the shortlist only."""
+        query = title_key(sf.name, sf.account_name)
         if not query or not self.titles:
             return []
-        shortlist = process.extract(query, self.titles, scorer=fuzz.token_set_ratio, score_cutoff=TITLE_CUTOFF, limit=SHORTLIST)
-        scored = [score_pair(sf, self.candidates[index], sf_norm=query, cothon_norm=self.titles[index])
-                  for _, _, index in shortlist]
+        block = self.block(query)
+        shortlist = process.extract(query, [self.titles[i] for i in block], scorer=fuzz.token_set_ratio,
+                                    score_cutoff=TITLE_CUTOFF, limit=SHORTLIST)
+        scored = [score_pair(sf, self.candidates[block[position]], sf_norm=query, cothon_norm=self.titles[block[position]])
+                  for _, _, position in shortlist]
         return best(scored)
 
 
