@@ -37,7 +37,7 @@ class LegacyMatchJobSerializer(serializers.ModelSerializer):
 
 
 class LegacyMatchStartSerializer(serializers.Serializer):
-    connection = serializers.IntegerField(min_value=1, max_value=2**62, help_text="Id of one of your Salesforce connections.")
+    connection = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Id of one of your Salesforce connections.")
 
 
 class EvidenceItemSerializer(serializers.Serializer):
@@ -71,7 +71,7 @@ class LegacyProposalSerializer(serializers.ModelSerializer):
 
 
 class DecideSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), min_length=1, max_length=500,
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=500,
                                 help_text="Proposal ids.")
     action = serializers.ChoiceField(choices=["accept", "reject"])
 
@@ -82,7 +82,7 @@ class DecideResultSerializer(serializers.Serializer):
 
 
 class LegacyProposalFilterSerializer(serializers.Serializer):
-    connection = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+    connection = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False, default=ProposalStatus.OPEN)
     min_score = serializers.FloatField(required=False, min_value=0, max_value=100)
     q = serializers.CharField(required=False, max_length=100, allow_blank=True)
