@@ -72,7 +72,7 @@ def read_legacy(*, connection: SalesforceConnection, client, on_progress: Callab
     page = client.call(lambda sf: sf.query(soql))
     total = int(page.get("totalSize") or 0)
     records: list[SalesforceSide] = []
-    if not page.get("done", True) and total >= BULK_THRESHOLD:
+    if total >= BULK_THRESHOLD:  # the first page is dropped: the job reads every row again
         read_with = "bulk"
         types = {f["name"].lower(): f.get("type", "") for f in (describe or {}).get("fields", [])}
         bulk_soql = soql.replace(" ORDER BY Id", "")

@@ -129,3 +129,14 @@ def test_a_connection_that_is_not_connected_cannot_start_the_job(legacy_world):
     connection.save(update_fields=["status"])
     with pytest.raises(ValidationError), transaction.atomic():
         services.legacy_match_start(connection=connection)
+
+
+def test_above_the_threshold_the_salesforce_side_is_read_with_one_bulk_query(legacy_world, monkeypatch):
+    from sync_engine.legacy import source
+
+    monkeypatch.setattr(source, "BULK_THRESHOLD", 3)
+    job = run_job(legacy_world["connection"])
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert job.read_with == "bulk" and job.salesforce_total == 5
+    best = dict(LegacyMatchProposal.objects.filter(rank=1).values_list("salesforce_id", "opportunity_id"))
+    assert best[legacy_world["sf"]["radar"]] == legacy_world["cothon"]["radar"].pk
