@@ -231,9 +231,15 @@ def _summary(job: LegacyMatchJob, gone: int) -> str:
 # --- decisions -------------------------------------------------------------------------------
 
 def _release(tenant, connection_id: int, opportunity_ids: Iterable[int]) -> None:
-    """Queue the records whose push waited for a decision and no longer has to."""
-    held = selectors.held_opportunity_ids(connection_id=connection_id, record_ids=opportunity_ids)
-    ready = sorted(set(opportunity_ids) - held)
+    """Queue the records whose push waited for a decision and no longer has to. One linked
+    meanwhile is left alone: a whole-record push would overwrite its Salesforce values."""
+    ids = set(opportunity_ids)
+    if not ids:
+        return
+    held = selectors.held_opportunity_ids(connection_id=connection_id, record_ids=ids)
+    linked = links.linked_salesforce_ids(connection_id=connection_id, record_type=RecordType.OPPORTUNITY, record_ids=ids,
+                                         sobject=source.opportunity_sobject(SalesforceConnection.objects.get(pk=connection_id)))
+    ready = sorted(ids - held - set(linked))
     if ready:
         record_changes(tenant=tenant, changes=[Change(RecordType.OPPORTUNITY, pk, Event.UPDATED) for pk in ready],
                        priority=Priority.REALTIME)

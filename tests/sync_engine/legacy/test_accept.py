@@ -111,3 +111,19 @@ def test_another_tenants_proposal_is_not_found(matched, bob):
     assert outcome.errors == {chosen.pk: "No such proposal."}
     chosen.refresh_from_db()
     assert chosen.status == ProposalStatus.OPEN
+
+
+def test_rejecting_queues_the_held_record_but_never_one_linked_meanwhile(matched, alice):
+    from sync_engine.models import ChangeRecord
+
+    radar, wildfire = matched["cothon"]["radar"], matched["cothon"]["wildfire"]
+    ChangeRecord.objects.all().delete()
+    for row in LegacyMatchProposal.objects.filter(opportunity=wildfire):
+        services.legacy_proposal_reject(tenant=alice.tenant, proposal_id=row.pk)
+    assert list(ChangeRecord.objects.values_list("record_id", flat=True)) == [wildfire.pk]
+    ChangeRecord.objects.all().delete()
+    links.link_by_review(tenant_id=alice.tenant.pk, connection_id=matched["connection"].pk, record_type="opportunity",
+                         record_id=radar.pk, sobject="Opportunity", salesforce_id="006000000000777AAA")
+    for row in LegacyMatchProposal.objects.filter(opportunity=radar):
+        services.legacy_proposal_reject(tenant=alice.tenant, proposal_id=row.pk)
+    assert not ChangeRecord.objects.exists()

@@ -163,3 +163,20 @@ def test_the_api_is_for_admins_and_another_tenant_gets_404(matched, alice, bob, 
     assert decided.json() == {"done": [], "errors": {str(proposal.pk): "No such proposal."}}
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.OPEN
+
+
+def test_a_job_whose_worker_died_shows_resume_and_resuming_takes_it_over(matched, alice, web_as,
+                                                                        django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.utils import timezone
+
+    client = web_as(alice.admin)
+    url = review_url(matched["connection"].pk)
+    LegacyMatchJob.objects.filter(pk=matched["job"].pk).update(
+        status="running", lease_until=timezone.now() - datetime.timedelta(minutes=3), cursor="")
+    html = client.get(url).content.decode()
+    assert "Stopped (worker lost)" in html and "Resume" in html
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        client.post(f"{url}run/")
+    assert LegacyMatchJob.objects.count() == 1 and len(sent) == 1  # the same job, sent to a worker again
