@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from opportunities.models import Opportunity
-from sync_engine.legacy.models import ACTIVE_JOB_STATUSES, LegacyMatchJob, LegacyMatchProposal, ProposalStatus
+from sync_engine.legacy.models import ACTIVE_JOB_STATUSES, JobStatus, LegacyMatchJob, LegacyMatchProposal, ProposalStatus
 
 # A running job whose lease ran out this long ago has lost its worker.
 STALL_GRACE = datetime.timedelta(seconds=5)
@@ -24,9 +24,9 @@ def legacy_job_stalled(job: LegacyMatchJob, *, now: datetime.datetime | None = N
     now = now or timezone.now()
     if job.status not in ACTIVE_JOB_STATUSES:
         return False
-    if job.lease_until is not None:
-        return job.lease_until + STALL_GRACE < now
-    return job.created_at + QUEUED_STALL < now
+    if job.status == JobStatus.RUNNING:
+        return job.lease_until is None or job.lease_until + STALL_GRACE < now
+    return job.queued_at + QUEUED_STALL < now
 
 
 def legacy_job_latest(*, tenant, connection) -> LegacyMatchJob | None:

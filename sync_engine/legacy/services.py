@@ -56,12 +56,26 @@ def legacy_match_start(*, connection: SalesforceConnection, actor=None) -> Legac
                               "reconnect it before matching legacy records.")
     now = timezone.now()
     active = LegacyMatchJob.objects.select_for_update().filter(connection=connection, status__in=ACTIVE_JOB_STATUSES).first()
+    latest = None if active is not None else (
+        LegacyMatchJob.objects.select_for_update().filter(connection=connection).order_by("-id").first())
     if active is not None:
         if not selectors.legacy_job_stalled(active, now=now):
             return active
+        # Back to queued (its cursor kept): the next worker to claim it carries on.
+        active.status, active.queued_at, active.lease_until, active.lease_owner = JobStatus.QUEUED, now, None, ""
         active.message = "Resumed after the worker stopped; carrying on from the last saved chunk."
-        active.save(update_fields=["message"])
+        active.save(update_fields=["status", "queued_at", "lease_until", "lease_owner", "message"])
         job = active
+    elif latest is not None and latest.status == JobStatus.FAILED:
+        # A failed run carries on from its cursor instead of scoring everything again.
+        latest.status, latest.finished_at, latest.lease_until, latest.lease_owner = JobStatus.QUEUED, None, None, ""
+        latest.queued_at = now
+        latest.message = "Started again after it stopped; carrying on from the last saved chunk."
+        latest.phase = "Waiting for a worker"
+        latest.requested_by = actor or latest.requested_by
+        latest.save(update_fields=["status", "finished_at", "queued_at", "lease_until", "lease_owner", "message", "phase",
+                                   "requested_by"])
+        job = latest
     else:
         try:
             with transaction.atomic():
@@ -119,7 +133,7 @@ class _LeaseLost(Exception):
 
 
 def _save(job: LegacyMatchJob, owner: str, **values) -> None:
-    values["lease_until"] = timezone.now() + LEASE
+    values.setdefault("lease_until", timezone.now() + LEASE)
     if not LegacyMatchJob.objects.filter(pk=job.pk, lease_owner=owner, status=JobStatus.RUNNING).update(**values):
         raise _LeaseLost
     for key, value in values.items():
@@ -172,7 +186,10 @@ def legacy_match_run(*, job_id: int, chunk_size: int = CHUNK, client=None) -> Le
             get_governor().pause(connection.pk, 3600.0)
         return _fail(job, owner, f"{exc.code}: {exc.message} Run it again to carry on from where it stopped.", calls)
     except Exception:
-        _fail(job, owner, "The job stopped on an error; run it again to carry on from where it stopped.", calls)
+        try:
+            _fail(job, owner, "The job stopped on an error; run it again to carry on from where it stopped.", calls)
+        except Exception:  # noqa: BLE001 - the database itself may be what failed: keep the original error
+            logger.warning("Could not mark legacy match job %s as failed", job_id, exc_info=True)
         raise
 
 

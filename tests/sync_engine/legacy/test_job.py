@@ -140,3 +140,25 @@ def test_above_the_threshold_the_salesforce_side_is_read_with_one_bulk_query(leg
     assert job.read_with == "bulk" and job.salesforce_total == 5
     best = dict(LegacyMatchProposal.objects.filter(rank=1).values_list("salesforce_id", "opportunity_id"))
     assert best[legacy_world["sf"]["radar"]] == legacy_world["cothon"]["radar"].pk
+
+
+def test_a_failed_run_started_again_carries_on_from_its_cursor(legacy_world, monkeypatch):
+    from integrations.salesforce.errors import SalesforceError
+
+    connection = legacy_world["connection"]
+    real_upsert = services._upsert
+    calls = {"n": 0}
+
+    def org_refuses_midway(job, matches):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SalesforceError("SERVER_UNAVAILABLE", "Try again later.")
+        return real_upsert(job, matches)
+
+    monkeypatch.setattr(services, "_upsert", org_refuses_midway)
+    job = run_job(connection, chunk_size=2)
+    assert job.status == JobStatus.FAILED and "SERVER_UNAVAILABLE" in job.message and job.processed == 2
+    monkeypatch.setattr(services, "_upsert", real_upsert)
+    again = run_job(connection, chunk_size=2)
+    assert again.pk == job.pk and again.status == JobStatus.SUCCEEDED and again.processed == 5 and again.attempts == 2
+    assert LegacyMatchJob.objects.count() == 1
