@@ -69,6 +69,11 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:comment-detail": {"pk": "comment"},
     **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
+    # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
+    **{f"sync_legacy:{n}": {"pk": "connection"} for n in ("review", "run", "decide")},
+    "sync_legacy:job_progress": {"pk": "connection", "job_pk": "legacy_job"},
+    "api:legacy-match-job-detail": {"pk": "legacy_job"},
+    **{f"api:{n}": {"pk": "legacy_proposal"} for n in ("legacy-proposal-detail", "legacy-proposal-accept", "legacy-proposal-reject")},
 }
 
 
@@ -83,9 +88,16 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     SyncLog.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity", record_id=records.opportunity.pk,
                            record_label=records.opportunity.title, operation="upsert", result="failed", error_code="X",
                            error_message=f"secret of {world.tenant.slug}")
+    from sync_engine.legacy.models import LegacyMatchJob, LegacyMatchProposal
+
+    legacy_job = LegacyMatchJob.objects.create(tenant=world.tenant, connection=connection, status="succeeded")
+    legacy_proposal = LegacyMatchProposal.objects.create(
+        tenant=world.tenant, connection=connection, job=legacy_job, opportunity=records.opportunity,
+        salesforce_id="006000000000001AAA", sf_name=f"secret of {world.tenant.slug}", score=80, title_score=80)
     return {"opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
-            "connection": connection, "run": run, "record_run": record_run}
+            "connection": connection, "run": run, "record_run": record_run, "legacy_job": legacy_job,
+            "legacy_proposal": legacy_proposal}
 
 
 def _url(name: str, objects: dict[str, object]) -> str:
