@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "integrations",
     "sync_engine",
     "sync_engine.pull",
+    "sync_engine.legacy",
     "demo",  # entry points (demo seeding): above every layer
 ]
 
@@ -274,6 +275,8 @@ SPECTACULAR_SETTINGS = {
         "BidAnalysisStatusEnum": "opportunities.models.BidAnalysisStatus",
         "ProposalStatusEnum": "proposals.models.ProposalStatus",
         "QuoteStatusEnum": "proposals.models.QuoteStatus",
+        "LegacyProposalStatusEnum": "sync_engine.legacy.models.ProposalStatus",
+        "LegacyMatchJobStatusEnum": "sync_engine.legacy.models.JobStatus",
     },
 }
 

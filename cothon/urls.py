@@ -18,6 +18,8 @@ urlpatterns = [
     path("proposals/", include("proposals.urls")),
     path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),
+    # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
+    path("settings/integrations/", include("sync_engine.legacy.urls")),
     path("sync/", include("sync_engine.urls")),
     # Salesforce Outbound Messages (no login: a secret token per connection, the org id checked).
     path("integrations/", include("sync_engine.pull.urls")),

@@ -16,7 +16,7 @@ from integrations import selectors as integration_selectors
 from integrations.mapping.opportunity_inbound import id18
 from integrations.sync_settings import sync_settings_for
 from opportunities.models import Opportunity
-from sync_engine.models import HeldLink, LinkStatus, SyncLink
+from sync_engine.models import HeldLink, LinkStatus, MatchedBy, SyncLink
 from sync_engine.rows import insert_rows
 from sync_engine.vocabulary import RecordType
 
@@ -77,6 +77,25 @@ def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, su
     # One statement a thousand rows; concurrent workers writing the same link converge instead of colliding.
     insert_rows(SyncLink, _LINK_COLUMNS, list(rows.values()), conflict=("connection_id", "record_type", "record_id", "sobject"),
                 update=_LINK_UPDATE_FIELDS)
+
+
+def link_of_salesforce_id(*, connection_id: int, sobject: str, salesforce_id: str) -> SyncLink | None:
+    """The link of the connection that holds this Salesforce record (15- or 18-character id), if any."""
+    return (SyncLink.objects.filter(connection_id=connection_id, sobject=sobject)
+            .filter(salesforce_id__in={salesforce_id, salesforce_id[:15]}).order_by("id").first())
+
+
+def link_by_review(*, tenant_id: int, connection_id: int, record_type: str, record_id: int, sobject: str,
+                   salesforce_id: str) -> SyncLink:
+    """Link a record to an existing Salesforce record a person chose (Match Legacy Records).
+    Waiting to sync until the push that follows writes to it by Id; a failed first push's
+    link is taken over (its error cleared)."""
+    link, _ = SyncLink.objects.update_or_create(
+        connection_id=connection_id, record_type=record_type, record_id=record_id, sobject=sobject,
+        defaults={"tenant_id": tenant_id, "salesforce_id": salesforce_id, "matched_by": MatchedBy.LEGACY_REVIEW,
+                  "status": LinkStatus.PENDING, "pushed_hash": "", "base_snapshot": {}, "last_error_code": "",
+                  "last_error_message": "", "last_error_hint": ""})
+    return link
 
 
 # --- the Salesforce state of a record, as the record pages and the API show it ---------------

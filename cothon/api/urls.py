@@ -7,6 +7,7 @@ from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet
 from proposals.api import ProposalViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
+from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
 
 app_name = "api"
 
@@ -24,6 +25,8 @@ router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync-conflicts", ConflictViewSet, basename="sync-conflict")
+router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-match-job")
+router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
 
 urlpatterns = router.urls
 

@@ -13,12 +13,18 @@ from integrations.salesforce.soql import soql_quote
 from opportunities.models import Opportunity, OpportunityStatus
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
+from sync_engine.legacy.selectors import held_opportunity_ids
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
 from sync_engine.push.conflict_guard import drop_changed_in_salesforce, guarded_fields
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, write, write_and_settle
 from sync_engine.vocabulary import Event, RecordType
+
+
+HELD_CODE = "LEGACY_REVIEW"
+HELD_MESSAGE = ("Waiting for Match Legacy Records: a legacy Salesforce opportunity may be this record. "
+                "Accept or reject the proposal; the record is pushed then.")
 
 
 class OpportunityHandler(Handler):
@@ -37,12 +43,22 @@ class OpportunityHandler(Handler):
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[o.pk for o in records], sobject=sobject)
         # Fields held for review are not sent until someone resolves them (one query a batch).
         held = held_fields(connection_id=ctx.connection.pk, record_ids=list(linked)) if linked else {}
+        # Match Legacy Records: a record with an open proposal waits for the review, else
+        # its first push would create a duplicate of the legacy opportunity proposed for it.
+        awaiting_review = held_opportunity_ids(connection_id=ctx.connection.pk,
+                                               record_ids=[o.pk for o in records if o.pk not in linked])
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
         guarded: dict[int, list[str]] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
+            if opportunity.pk in awaiting_review:
+                batch.settle(self.record_type, opportunity.pk, done=True)
+                ctx.log(entry=(entries or [None])[0], sobject=sobject, operation="skip", result=SyncResult.SKIPPED,
+                        record_type=self.record_type, record_id=opportunity.pk, label=opportunity.title,
+                        error=SalesforceError(HELD_CODE, HELD_MESSAGE))
+                continue
             planned = mapping.to_salesforce(opportunity, context, linked=bool(salesforce_id))
             if planned.operation == "skip":
                 batch.settle(self.record_type, opportunity.pk, done=True)

@@ -74,6 +74,11 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-partner-gone")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
+    # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
+    **{f"sync_legacy:{n}": {"pk": "connection"} for n in ("review", "run", "decide")},
+    "sync_legacy:job_progress": {"pk": "connection", "job_pk": "legacy_job"},
+    "api:legacy-match-job-detail": {"pk": "legacy_job"},
+    **{f"api:{n}": {"pk": "legacy_proposal"} for n in ("legacy-proposal-detail", "legacy-proposal-accept", "legacy-proposal-reject")},
 }
 
 
@@ -93,9 +98,16 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     conflict = SyncConflict.objects.create(tenant=world.tenant, connection=connection, link=link, record_type="opportunity",
                                            record_id=records.opportunity.pk, sf_field="Description", cothon_field="description",
                                            cothon_value=f"secret of {world.tenant.slug}", salesforce_value="x")
+    from sync_engine.legacy.models import LegacyMatchJob, LegacyMatchProposal
+
+    legacy_job = LegacyMatchJob.objects.create(tenant=world.tenant, connection=connection, status="succeeded")
+    legacy_proposal = LegacyMatchProposal.objects.create(
+        tenant=world.tenant, connection=connection, job=legacy_job, opportunity=records.opportunity,
+        salesforce_id="006000000000001AAA", sf_name=f"secret of {world.tenant.slug}", score=80, title_score=80)
     return {"opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
-            "connection": connection, "run": run, "record_run": record_run, "conflict": conflict}
+            "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
+            "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
 
 
 def _url(name: str, objects: dict[str, object]) -> str:

@@ -46,6 +46,8 @@ class Command(BaseCommand):
             self._outbound_rules(connection, creds)
             if not options["no_sync"]:
                 self._first_sync(connection)
+                if slug == DEMO_TENANTS[0].slug:
+                    self._legacy_records(connection)
 
     def _connect(self, tenant: Tenant, creds: dict, name: str) -> SalesforceConnection:
         admin = tenant.memberships.filter(role="admin").first()
@@ -114,6 +116,19 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message {result.message}, "
                           f"workflow rule {result.rule}.")
+
+    def _legacy_records(self, connection: SalesforceConnection) -> None:
+        """Six opportunities typed into the demo org before Cothon, and their Cothon twins, for
+        Settings › Integrations › Salesforce › Legacy records (demo/legacy.py)."""
+        if connection.status != "connected":
+            return
+        from demo.legacy import seed_legacy_records
+
+        try:
+            line = seed_legacy_records(connection=connection)
+        except SalesforceError as exc:
+            line = f"legacy records not set up ({exc.code}: {exc.message})"
+        self.stdout.write(f"{connection.tenant.name}: {line}")
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
         if connection.status != "connected":
