@@ -543,7 +543,9 @@ def record_sync_states(*, tenant: Tenant, record_type: str, record_ids: list[int
                       .values("record_id").annotate(last=models.Max("id")).values_list("last", flat=True))
         last_logs = {log.record_id: log for log in SyncLog.objects.filter(pk__in=list(latest_ids))}
 
-    held = _held_conflicts(connection, record_type, ids)
+    # A conflict belongs to a link: records without one (just created, say) cost no query.
+    linked_ids = [i for i in ids if i in links]
+    held = _held_conflicts(connection, record_type, linked_ids) if linked_ids else {}
     states: dict[int, RecordSyncState] = {}
     for record_id in ids:
         link, row, version = links.get(record_id), open_rows.get(record_id), versions[record_id]
