@@ -216,3 +216,13 @@ def test_next_outside_the_site_is_ignored(alice, web_as, opportunity_factory):
     response = web_as(alice.admin).post(_resolve(conflict), {"conflict_ids": [conflict.pk], "choice": "keep_cothon",
                                                              "next": "https://evil.example/"})
     assert response["Location"] == _page(conflict)
+
+
+def test_a_conflict_of_another_connection_is_a_404_through_this_connections_page(alice, web_as, opportunity_factory):
+    conflict = _conflict(alice, opportunity_factory)
+    other = SalesforceConnection.objects.create(tenant=alice.tenant, name="Sandbox", login_url="https://test.salesforce.com",
+                                                status=ConnectionStatus.PENDING)
+    url = reverse("integrations:conflicts_resolve", args=[other.pk])
+    assert web_as(alice.admin).post(url, {"conflict_ids": [conflict.pk], "choice": "keep_cothon"}).status_code == 404
+    assert 'data-conflict-id' not in web_as(alice.admin).get(reverse("integrations:conflicts", args=[other.pk])).content.decode()
+    assert SyncConflict.objects.get().status == "open"
