@@ -25,6 +25,13 @@ def test_an_admin_resolves_held_conflicts_on_the_page(page, live_server, login, 
     assert page.get_by_role("link", name="Conflicts").get_attribute("aria-current") == "page"
     screenshot(page, "conflicts-01-queue")
 
+    # Filtering swaps the queue in place (htmx) and keeps the URL shareable.
+    page.fill("#conflict-field", "closedate")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**field=closedate**")
+    assert page.locator("tr[data-conflict-id]").count() == 1
+    page.goto(url)
+
     # An entered value Cothon cannot take: refused next to its field, nothing resolved.
     row = page.locator(f'tr[data-conflict-id="{date.pk}"]')
     row.locator("summary", has_text="Enter a value").click()
