@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cothon.tenancy.context_processors.tenancy",
+                "sync_engine.context_processors.open_conflicts",
             ],
         },
     },

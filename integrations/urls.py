@@ -20,5 +20,8 @@ urlpatterns = [
     path("salesforce/<int:pk>/settings/history/compare/", views.settings_compare_view, name="settings_compare"),
     path("salesforce/<int:pk>/settings/history/<int:version>/restore/", views.settings_restore_view, name="settings_restore"),
     path("salesforce/<int:pk>/dry-run/", views.dry_run_view, name="dry_run"),
+    path("salesforce/<int:pk>/conflicts/", views.conflicts_page, name="conflicts"),
+    path("salesforce/<int:pk>/conflicts/export.csv", views.conflicts_csv, name="conflicts_csv"),
+    path("salesforce/<int:pk>/conflicts/resolve/", views.conflicts_resolve, name="conflicts_resolve"),
     path("salesforce/<int:pk>/custom-fields/", views.custom_fields, name="custom_fields"),
 ]

@@ -11,6 +11,8 @@ from django.urls import NoReverseMatch, reverse
 from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus
 from sync_engine import links
+from sync_engine.conflicts import selectors as conflict_selectors
+from sync_engine.conflicts.csv_export import value_text
 from sync_engine.models import LinkStatus
 
 NOT_CONNECTED = "Not connected to Salesforce — an admin can connect an org in Settings › Integrations."
@@ -47,7 +49,10 @@ def opportunity_salesforce_panel(request: HttpRequest, opportunity) -> dict:
     # Re-link / Skip / Re-create (a partner deleted in Salesforce) and Unskip: members, connected org.
     can_decide = (connection is not None and connection.status == ConnectionStatus.CONNECTED
                   and request.membership.has_role("member"))
-    return {**panel, "sync_url": sync_url, "sync_disabled_reason": reason, "unmapped_assignee": unmapped_assignee,
+    # Its open conflicts (held for review): every role sees them, admins resolve them here.
+    conflicts = [{"c": c, "cothon": value_text(c.cothon_value), "salesforce": value_text(c.salesforce_value)}
+                 for c in conflict_selectors.conflicts_open_for_record(tenant=request.tenant, record_id=opportunity.pk)]
+    return {**panel, "conflicts": conflicts, "sync_url": sync_url, "sync_disabled_reason": reason, "unmapped_assignee": unmapped_assignee,
             "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED,
             "can_decide": can_decide,
             "partner_deleted": can_decide and link is not None and link.status == LinkStatus.DELETED_IN_SALESFORCE,

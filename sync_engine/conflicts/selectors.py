@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from integrations.mapping.opportunity_inbound import id18
+from integrations.models import SalesforceUserLink
 from sync_engine.models import ConflictStatus, SyncConflict
 from sync_engine.vocabulary import RecordType
 
@@ -45,3 +47,16 @@ def held_fields(*, connection_id: int, record_ids: Iterable[int]) -> dict[int, s
             record_id__in=list(record_ids)).values_list("record_id", "sf_field"):
         held.setdefault(record_id, set()).add(sf_field.lower())
     return held
+
+
+def salesforce_authors(*, connection_ids: Iterable[int]) -> dict[tuple[int, str], object]:
+    """(connection id, 18-char Salesforce user id) → the Cothon user mapped to it, to name who
+    changed Salesforce's side. One query."""
+    links = SalesforceUserLink.objects.filter(connection_id__in=list(connection_ids)).exclude(salesforce_user_id="") \
+        .select_related("user")
+    return {(link.connection_id, id18(link.salesforce_user_id)): link.user for link in links}
+
+
+def conflicts_open_for_record(*, tenant, record_id: int) -> QuerySet[SyncConflict]:
+    """A record's open conflicts (the record page lists them)."""
+    return conflicts_list(tenant=tenant, record_id=record_id).order_by("sf_field")

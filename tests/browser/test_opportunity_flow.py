@@ -253,7 +253,8 @@ def test_screenshots_of_the_main_pages(page, live_server, alice, bob, opportunit
     for path in ("/opportunities/", f"/opportunities/{main.pk}/", f"/opportunities/{main.pk}/edit/",
                  f"/proposals/new/for/{main.pk}/", "/departments/", "/departments/new/", "/sync/", "/sync/logs/",
                  f"/sync/connections/{connection.pk}/usage/", f"/sync/connections/{connection.pk}/sync-now/",
-                 "/settings/integrations/", f"/settings/integrations/salesforce/{connection.pk}/"):
+                 "/settings/integrations/", f"/settings/integrations/salesforce/{connection.pk}/",
+                 f"/settings/integrations/salesforce/{connection.pk}/conflicts/"):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("""() => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap, .usage-chart, .tabs'))

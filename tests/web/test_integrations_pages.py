@@ -551,11 +551,12 @@ def test_custom_fields_need_a_connected_org(web_as, alice, conn):
 
 
 def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice, conn):
-    """Reconciliation is a saved setting without behaviour yet, and the Conflicts page does not
-    exist: the page must not promise them (the pull and the conflict rules work and it says how)."""
+    """Reconciliation is a saved setting without behaviour yet: the page must not promise it (the
+    pull and the conflict rules work and it says how, with a link to the Conflicts page)."""
     html = web_as(alice.admin).get(_url("settings", conn)).content.decode()
     assert 'id="pull-in-effect"' in html and "Changes made in Salesforce come back to Cothon" in html
-    assert 'id="conflicts-applied"' in html and "the Conflicts page is not available yet" in html
+    assert 'id="conflicts-applied"' in html and "not available yet" not in html
+    assert f'href="/settings/integrations/salesforce/{conn.pk}/conflicts/">Conflicts page</a>' in html
     assert "Reconciliation does not run yet" in html
 
 

@@ -54,7 +54,8 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"departments:{n}": {"pk": "department"} for n in ("edit", "delete")},
     **{f"integrations:{n}": {"pk": "connection"} for n in
        ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
-        "settings", "settings_history", "settings_compare", "dry_run", "custom_fields")},
+        "settings", "settings_history", "settings_compare", "dry_run", "custom_fields", "conflicts", "conflicts_csv",
+        "conflicts_resolve")},
     "integrations:settings_restore": {"pk": "connection", "version": "@1"},
     "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
     "sync:record_run_status": {"pk": "record_run"},
