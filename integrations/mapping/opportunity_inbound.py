@@ -112,14 +112,7 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     """A Salesforce datetime (`2030-01-01T10:00:00.000+0000`, `…Z`), aware; None if not one."""
     if not isinstance(text, str) or len(text) < 19 or text[10] != "T":
         return None
-    candidate = text.replace("Z", "+00:00")
-    if len(candidate) >= 5 and candidate[-5] in "+-" and candidate[-3] != ":":
-        candidate = candidate[:-2] + ":" + candidate[-2:]
-    try:
-        parsed = datetime.datetime.fromisoformat(candidate)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+    return conflicts.parse_time(text)
 
 
 def parse_date(value: Any) -> datetime.date | None:

@@ -20,11 +20,10 @@ from django.utils import timezone
 from integrations.mapping import account as mapping
 from integrations.mapping.opportunity_inbound import id18, parse_datetime
 from integrations.models import SalesforceConnection
-from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department
 from sync_engine.models import LinkStatus, SyncLink, SyncResult
-from sync_engine.pull.apply import PullContext, PullSummary, client_factory_for
+from sync_engine.pull.apply import PullContext, PullSummary, pull_context
 from sync_engine.rows import update_rows
 from sync_engine.vocabulary import Origin, RecordType
 
@@ -60,11 +59,8 @@ def accounts_apply(*, connection: SalesforceConnection, sobject_records: list[di
                    client_factory=None, source: str = "incremental") -> PullSummary:
     """Apply pulled Account records of one connection to their departments. Raises only for
     infrastructure errors (the caller keeps its watermark or notification and tries again)."""
-    data = settings if settings is not None else settings_current(connection=connection)
-    holder: list = []
-    ctx = PullContext(connection=connection, settings=data, source=source,
-                      client_factory=client_factory or client_factory_for(connection, holder))
-    holder.append(ctx)
+    ctx = pull_context(connection=connection, settings=settings, source=source, client_factory=client_factory)
+    data = ctx.settings
     summary = PullSummary(seen=len(sobject_records))
     if not accounts_pulled(data) or not sobject_records:
         summary.skipped = len(sobject_records)

@@ -145,6 +145,18 @@ class PullContext:
             self.calls = 0
 
 
+def pull_context(*, connection: SalesforceConnection, settings: dict[str, Any] | None, source: str,
+                 client_factory=None) -> PullContext:
+    """The context of one apply call: the connection's settings (read once unless given) and a
+    client made on first use whose calls are counted on the context."""
+    data = settings if settings is not None else settings_current(connection=connection)
+    holder: list = []
+    ctx = PullContext(connection=connection, settings=data, source=source,
+                      client_factory=client_factory or client_factory_for(connection, holder))
+    holder.append(ctx)
+    return ctx
+
+
 def client_factory_for(connection: SalesforceConnection, ctx_holder: list) -> Callable[[], Any]:
     """A client made on first use, its calls counted on the context and fed to the governor."""
     def make():
@@ -190,11 +202,8 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
     """Apply pulled Opportunity records of one connection. Raises only for infrastructure
     errors (database, a Salesforce call that failed): the caller then keeps its watermark or
     its notification unprocessed and tries again."""
-    data = settings if settings is not None else settings_current(connection=connection)
-    holder: list = []
-    ctx = PullContext(connection=connection, settings=data, source=source,
-                      client_factory=client_factory or client_factory_for(connection, holder))
-    holder.append(ctx)
+    ctx = pull_context(connection=connection, settings=settings, source=source, client_factory=client_factory)
+    data = ctx.settings
     summary = PullSummary(seen=len(sobject_records))
     # A record someone skipped in this connection is never applied (sync_engine.partner_actions).
     sobject_records, summary.skipped = drop_skipped_records(connection=connection, sobject=ctx.sobject, records=sobject_records)
