@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sync_engine",
     "sync_engine.pull",
     "sync_engine.legacy",
+    "sync_engine.validation",
     "demo",  # entry points (demo seeding): above every layer
 ]
 

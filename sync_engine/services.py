@@ -16,15 +16,16 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from integrations.models import ConnectionEvent, ConnectionStatus, SalesforceConnection
-from integrations.sync_settings import settings_current
+from integrations.sync_settings import settings_current, sync_settings_for
 from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Department, Opportunity, OpportunityStatus, Requirement
 from proposals.models import Proposal
 from sync_engine import claim as queue, links, wakeups
 from sync_engine.executor import MAX_CONCURRENT_PER_ORG, PushSummary, collections_batch_size, push_connection, run_finish
 from sync_engine.fanout import await_burst, fan_out_pending, note_push_seconds, push_targets
-from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.models import OutboxEntry, OutboxState, Priority, RecordType, SyncLink, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.outbox import record_change, upsert_pending
 from sync_engine.rows import insert_selected
+from sync_engine.validation.services import drift_reports_purge, validation_start
 from sync_engine.vocabulary import Event
 
 logger = logging.getLogger(__name__)
@@ -393,39 +394,95 @@ def first_full_sync_done(connection: SalesforceConnection) -> bool:
                                   status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS]).exists()
 
 
+DAILY_PUSH_MESSAGE = ("Daily push of what the validation does not compare: departments, completed analyses, requirements, "
+                      "opportunities not linked in this org yet and those changed since the last run.")
+
+
+def daily_push_start(*, connection: SalesforceConnection) -> SyncRun:
+    """The push half of the daily run (the validation is the other half): every department,
+    completed analysis and requirement, the opportunities with no link in this org (never pushed,
+    or whose first push failed) and the opportunities changed since the last run. Linked
+    opportunities are not re-sent whole: the validation compares them and queues only what
+    differs, by the conflict rules (a whole-record push would overwrite Salesforce's changes)."""
+    from django.db.models import Q
+
+    if SyncRun.objects.filter(connection=connection, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING],
+                              kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL]).exists():
+        raise ValidationError("A sync is already running for this connection.")
+    tenant = connection.tenant
+    since = incremental_since(connection=connection)
+    run = SyncRun.objects.create(tenant=tenant, connection=connection, kind=SyncRunKind.FULL, message=DAILY_PUSH_MESSAGE)
+    links.held_links_adopt(connection=connection)
+    sobject = sync_settings_for(connection=connection).objects.opportunity
+    linked = SyncLink.objects.filter(connection=connection, record_type=RecordType.OPPORTUNITY, sobject=sobject).exclude(
+        salesforce_id="").values("record_id")
+    opportunities = Opportunity.objects.filter(tenant=tenant).filter(~Q(pk__in=linked) | (Q(updated_at__gte=since) if since else Q()))
+    _queue_records(connection, RecordType.DEPARTMENT, Department.objects.filter(tenant=tenant), Priority.FULL, run)
+    _queue_records(connection, RecordType.OPPORTUNITY, opportunities, Priority.FULL, run)
+    _queue_records(connection, RecordType.ANALYSIS, BidAnalysis.objects.filter(tenant=tenant, status=BidAnalysisStatus.COMPLETED),
+                   Priority.FULL, run)
+    _queue_records(connection, RecordType.REQUIREMENT, Requirement.objects.filter(
+        tenant=tenant, analysis__status=BidAnalysisStatus.COMPLETED), Priority.FULL, run)
+    total = OutboxEntry.objects.filter(run=run).count()
+    SyncRun.objects.filter(pk=run.pk).update(total=total)
+    run.total = total
+    if total == 0:
+        SyncRun.objects.filter(pk=run.pk).update(started_at=timezone.now())
+        run_finish(run.pk)
+    else:
+        wakeups.wake_on_commit([connection.pk], Priority.FULL)
+    return run
+
+
 def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
-    """Beat, every minute: start each connection's incremental run every N minutes and its
-    daily full run at the configured time in the tenant's time zone (settings › frequencies).
-    A connection is scheduled only after its first full sync (first_full_sync_done)."""
+    """Beat, every minute: each connection's incremental run every N minutes, and its daily run
+    at the configured time in the tenant's time zone (settings › frequencies): the validation
+    (`sync_engine.validation`: compares every linked opportunity with Salesforce, repairs by the
+    rules, writes the drift report) plus, when the connection pushes, the daily push of what the
+    validation does not compare (`daily_push_start`). A connection is scheduled only after its
+    first full sync (first_full_sync_done). Drift reports past their 30 days are purged here too."""
     from zoneinfo import ZoneInfo
 
-    from integrations.sync_settings import sync_settings_for
-
     now = now or timezone.now()
+    drift_reports_purge(now=now)
     started: list[SyncRun] = []
     for connection in SalesforceConnection.objects.filter(status=ConnectionStatus.CONNECTED).select_related("tenant"):
         if not first_full_sync_done(connection):
             continue
         config = sync_settings_for(connection=connection)
-        if not config.pushes:
-            continue
         freq = config.frequencies
-        runs = SyncRun.objects.filter(connection=connection, kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL])
         local = now.astimezone(ZoneInfo(connection.tenant.time_zone))
         at = freq.daily_full_time
-        due_full = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
-        kind = None
-        if local >= due_full and not runs.filter(kind=SyncRunKind.FULL, created_at__gte=due_full).exists():
-            kind = SyncRunKind.FULL
-        else:
-            last = runs.order_by("-created_at").values_list("created_at", flat=True).first()
-            if last is None or now - last >= freq.incremental_interval:
-                kind = SyncRunKind.INCREMENTAL
-        if kind is None:
+        due_daily = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+        if local >= due_daily and not SyncRun.objects.filter(connection=connection, kind=SyncRunKind.VALIDATION,
+                                                             created_at__gte=due_daily).exists():
+            started.extend(_daily_runs_start(connection, pushes=config.pushes))
             continue
+        if not config.pushes:
+            continue
+        last = (SyncRun.objects.filter(connection=connection, kind__in=[SyncRunKind.FULL, SyncRunKind.INCREMENTAL])
+                .order_by("-created_at").values_list("created_at", flat=True).first())
+        if last is None or now - last >= freq.incremental_interval:
+            try:
+                with transaction.atomic():
+                    started.append(sync_now_start(connection=connection, kind=SyncRunKind.INCREMENTAL, actor=None))
+            except ValidationError:
+                continue  # a run is already going: the next minute will look again
+    return started
+
+
+def _daily_runs_start(connection: SalesforceConnection, *, pushes: bool) -> list[SyncRun]:
+    started: list[SyncRun] = []
+    try:
+        with transaction.atomic():
+            report = validation_start(connection=connection)
+            started.append(report.run)
+    except ValidationError:
+        pass  # a validation is still running (a long one): today's is covered by it
+    if pushes:
         try:
             with transaction.atomic():
-                started.append(sync_now_start(connection=connection, kind=kind, actor=None))
+                started.append(daily_push_start(connection=connection))
         except ValidationError:
-            continue  # a run is already going: the next minute will look again
+            pass  # a push run is going: its records go out with it; tomorrow's daily push follows
     return started

@@ -220,6 +220,36 @@ class SalesforceClient:
         return self.call(lambda sf: _bulk2(sf, sobject).get_ingest_results(job_id, which)) or ""
 
 
+    # --- Bulk API 2.0 query, step by step ---------------------------------------------------
+    # The daily validation reads a whole object's mapped fields through one query job and
+    # streams its results page by page (never the whole CSV at once), checking the job's own
+    # record count against the rows it read.
+
+    def bulk_query_open(self, sobject: str, soql: str, *, include_deleted: bool = True) -> str:
+        """Create a query (queryAll with deleted rows) job (one call). Returns the job id."""
+        operation = "queryAll" if include_deleted else "query"
+        job = self.call(lambda sf: _bulk2(sf, sobject).create_job(operation, soql))
+        return job["id"]
+
+    def bulk_query_info(self, sobject: str, job_id: str) -> dict:
+        """The job's state (UploadComplete, InProgress, JobComplete, Failed, Aborted), its
+        numberRecordsProcessed and errorMessage (one call)."""
+        return self.call(lambda sf: _bulk2(sf, sobject).get_job(job_id, True))
+
+    def bulk_query_page(self, sobject: str, job_id: str, locator: str, max_records: int) -> tuple[str, str, int]:
+        """One results page (one call): (CSV text, the next page's locator or "", the rows
+        Salesforce says the page holds)."""
+        page = self.call(lambda sf: _bulk2(sf, sobject).get_query_results(job_id, locator, max_records))
+        return page["records"], page["locator"] or "", int(page["number_of_records"])
+
+    def bulk_query_abort(self, sobject: str, job_id: str) -> None:
+        """Best effort: a query job we stopped reading."""
+        try:
+            self.call(lambda sf: _bulk2(sf, sobject).abort_job(job_id, True))
+        except SalesforceError:
+            pass
+
+
 def _bulk2(sf: Salesforce, sobject: str):
     """simple-salesforce's Bulk 2.0 job client for one object (create / upload / close / get /
     results / abort as single requests)."""
