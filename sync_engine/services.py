@@ -454,8 +454,8 @@ def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
         local = now.astimezone(ZoneInfo(connection.tenant.time_zone))
         at = freq.daily_full_time
         due_daily = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
-        if local >= due_daily and not SyncRun.objects.filter(connection=connection, kind=SyncRunKind.VALIDATION,
-                                                             created_at__gte=due_daily).exists():
+        if local >= due_daily and _first_full_sync_at(connection) < due_daily and not SyncRun.objects.filter(
+                connection=connection, kind=SyncRunKind.VALIDATION, created_at__gte=due_daily).exists():
             started.extend(_daily_runs_start(connection, pushes=config.pushes))
             continue
         if not config.pushes:
@@ -469,6 +469,14 @@ def scheduled_syncs(*, now: datetime.datetime | None = None) -> list[SyncRun]:
             except ValidationError:
                 continue  # a run is already going: the next minute will look again
     return started
+
+
+def _first_full_sync_at(connection: SalesforceConnection) -> datetime.datetime:
+    """When the connection's first completed full sync started: a connection first synced after
+    today's daily time has its first daily run tomorrow, not minutes after its first sync."""
+    return (SyncRun.objects.filter(connection=connection, kind=SyncRunKind.FULL,
+                                   status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FINISHED_WITH_ERRORS])
+            .order_by("created_at").values_list("created_at", flat=True).first())
 
 
 def _daily_runs_start(connection: SalesforceConnection, *, pushes: bool) -> list[SyncRun]:
