@@ -187,8 +187,7 @@ def _compare_fields(cmp: Comparison, record: dict, opportunity: Opportunity, bas
     if differing:
         tally.records_with_differences += 1
     if needs_pull:
-        # Without SystemModstamp: the pull must not skip it as "already seen at this stamp".
-        plan.pull.append({k: v for k, v in record.items() if k != "SystemModstamp"})
+        plan.pull.append(record)
 
 
 def _changed_by(kind: str) -> str:

@@ -59,9 +59,10 @@ STALLED_AFTER = datetime.timedelta(hours=2)
 
 # --- start -------------------------------------------------------------------------------------
 
+@transaction.atomic
 def validation_start(*, connection: SalesforceConnection, actor=None, enqueue: bool = True) -> DriftReport:
-    """Queue a validation of the connection (the schedule, "Validate now", the API). Call inside
-    a transaction: the task is sent when it commits. A validation already running is refused."""
+    """Queue a validation of the connection (the schedule, "Validate now", the API); the task is
+    sent when the transaction commits. A validation already running is refused."""
     if connection.status != ConnectionStatus.CONNECTED:
         raise ValidationError(f"The connection “{connection.name}” is {connection.get_status_display().lower()}: "
                               "reconnect it before validating.")
@@ -181,6 +182,10 @@ def _repair_fields(connection: SalesforceConnection, data: dict, client, plan: c
                 changes=[Change(RecordType.OPPORTUNITY, record_id, Event.UPDATED, sorted(fields))
                          for record_id, fields in sorted(plan.push.items())])
     if plan.pull:
+        # The pull skips a record it has seen at this SystemModstamp (the incremental's overlap
+        # window); these differ although seen, so the stamp seen is forgotten (the apply sets it again).
+        SyncLink.objects.filter(connection=connection, record_type=RecordType.OPPORTUNITY, sobject=_sobject(data),
+                                salesforce_id__in=[r["Id"] for r in plan.pull]).update(salesforce_modstamp=None)
         summary = pull_apply(connection=connection, sobject_records=plan.pull, client_factory=lambda: client,
                              source="validation", settings=data)
         repairs["applied_from_salesforce"] += summary.applied
