@@ -21,6 +21,8 @@ urlpatterns = [
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),
     path("sync/", include("sync_engine.urls")),
+    # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
+    path("sync/", include("sync_engine.validation.urls")),
     # Salesforce Outbound Messages (no login: a secret token per connection, the org id checked).
     path("integrations/", include("sync_engine.pull.urls")),
     path("api/v1/", include("cothon.api.urls")),

@@ -8,6 +8,7 @@ from proposals.api import ProposalViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
+from sync_engine.validation.api import DriftReportViewSet
 
 app_name = "api"
 
@@ -27,6 +28,7 @@ router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("sync-conflicts", ConflictViewSet, basename="sync-conflict")
 router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-match-job")
 router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
+router.register("drift-reports", DriftReportViewSet, basename="drift-report")
 
 urlpatterns = router.urls
 

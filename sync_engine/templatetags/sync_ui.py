@@ -16,6 +16,7 @@ register = template.Library()
 RESULT_TONES = {"success": "green", "failed": "red", "retrying": "amber", "skipped": "slate", "paused": "amber"}
 RUN_TONES = {"queued": "slate", "running": "blue", "succeeded": "green", "finished_with_errors": "amber",
              "failed": "red", "cancelled": "slate"}
+REPORT_TONES = {"running": "blue", "complete": "green", "truncated": "amber", "failed": "red"}
 LINK_TONES = {"synced": "green", "pending": "amber", "failed": "red", "deleted_in_sf": "red", "unlinked": "slate"}
 RECORD_ROUTES = {"opportunity": "opportunities:detail"}
 # A manual sync's result stays in the panel this long (the panel reloads when it finishes).
@@ -34,6 +35,12 @@ def result_pill(value: str, label: str | None = None):
 @register.simple_tag
 def run_pill(value: str, label: str | None = None):
     return _pill(RUN_TONES.get(str(value), "slate"), label or value)
+
+
+@register.simple_tag
+def report_pill(value: str, label: str | None = None):
+    """A drift report's status: complete, truncated read, failed, running."""
+    return _pill(REPORT_TONES.get(str(value), "slate"), label or value)
 
 
 @register.filter

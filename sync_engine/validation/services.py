@@ -247,8 +247,7 @@ def _finish(report: DriftReport, status: str, reason: str) -> DriftReport:
                       }.get(status, SyncRunStatus.FAILED)
         SyncRun.objects.filter(pk=report.run_id).update(
             status=run_status, finished_at=now, api_calls=report.api_calls, total=report.records_compared,
-            processed=report.records_compared, succeeded=report.records_compared - report.records_with_differences,
-            failed=report.records_with_differences, message=_run_message(report))
+            processed=report.records_compared, succeeded=report.records_compared, failed=0, message=_run_message(report))
     return report
 
 
