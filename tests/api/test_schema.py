@@ -52,7 +52,7 @@ def test_the_api_root_lists_the_resources(alice, alice_api):
     response = alice_api.get("/api/v1/")
     assert response.status_code == 200
     assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "departments", "comments",
-                                    "connections", "sync-conflicts", "legacy-match-jobs", "legacy-proposals"}
+                                    "connections", "sync-conflicts", "legacy-match-jobs", "legacy-proposals", "drift-reports"}
     assert response.json()["opportunities"] == "http://testserver/api/v1/opportunities/"
 
 

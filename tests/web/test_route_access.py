@@ -80,6 +80,10 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "sync_legacy:job_progress": {"pk": "connection", "job_pk": "legacy_job"},
     "api:legacy-match-job-detail": {"pk": "legacy_job"},
     **{f"api:{n}": {"pk": "legacy_proposal"} for n in ("legacy-proposal-detail", "legacy-proposal-accept", "legacy-proposal-reject")},
+    # The daily validation's drift reports (sync_engine.validation): the pages and the API.
+    **{f"sync_validation:{n}": {"pk": "connection"} for n in ("reports", "validate")},
+    "sync_validation:report": {"pk": "connection", "report_pk": "drift_report"},
+    "api:drift-report-detail": {"pk": "drift_report"},
 }
 
 
@@ -105,7 +109,11 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     legacy_proposal = LegacyMatchProposal.objects.create(
         tenant=world.tenant, connection=connection, job=legacy_job, opportunity=records.opportunity,
         salesforce_id="006000000000001AAA", sf_name=f"secret of {world.tenant.slug}", score=80, title_score=80)
-    return {"opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    from sync_engine.validation.models import DriftReport
+
+    drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
+                                              reason=f"secret of {world.tenant.slug}")
+    return {"drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
             "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
