@@ -25,8 +25,10 @@ from sync_engine.pull.outbound import typed_fields
 
 PAGE_ROWS = 50_000  # rows per Bulk results call: two calls read 100,000 records
 CHUNK_ROWS = 2_000  # rows compared against Cothon at a time (a few queries each)
-POLL_FIRST = 0.05
-POLL_MAX = 2.0
+# Status checks: the first after half a second, then twice the wait each time, at most 30 s
+# apart — a job of 100,000 rows that takes half a minute costs six checks.
+POLL_FIRST = 0.5
+POLL_MAX = 30.0
 JOB_TIMEOUT = 30 * 60.0  # a job not done after this is abandoned: the read is truncated
 DONE, FAILED_STATES = "JobComplete", ("Failed", "Aborted")
 
@@ -115,7 +117,7 @@ def _bulk_chunks(client, sobject: str, job_id: str, types: dict[str, str], state
 
 
 def _wait(client, sobject: str, job_id: str, sleep) -> dict:
-    """Check the job until it ends: first after 50 ms, then ×1.5 up to every 2 s."""
+    """Check the job until it ends: first after POLL_FIRST, then doubling up to POLL_MAX."""
     waited, delay = 0.0, POLL_FIRST
     while True:
         sleep(delay)
@@ -126,7 +128,7 @@ def _wait(client, sobject: str, job_id: str, sleep) -> dict:
         if waited >= JOB_TIMEOUT:
             client.bulk_query_abort(sobject, job_id)
             return {"state": "Aborted", "errorMessage": f"not finished after {int(JOB_TIMEOUT // 60)} minutes"}
-        delay = min(POLL_MAX, delay * 1.5)
+        delay = min(POLL_MAX, delay * 2)
 
 
 def _soql_chunks(client, soql: str, state: ReadState) -> Iterator[list[dict]]:

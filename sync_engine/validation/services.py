@@ -53,6 +53,7 @@ TASK = "sync_engine.validation.run"
 QUEUE = "default"  # the background worker: never in the way of real-time pushes
 RETENTION = datetime.timedelta(days=30)
 CALL_KIND = "validation"
+APPLY_BATCH = 2000  # records repaired at a time (the pull's page)
 # A report still "running" after this had its worker killed: a new validation may start.
 STALLED_AFTER = datetime.timedelta(hours=2)
 
@@ -152,10 +153,18 @@ def _validate(report: DriftReport, connection: SalesforceConnection, calls: _Cal
     repairs = {"queued_for_push": 0, "applied_from_salesforce": 0, "conflicts_settled": 0, "conflicts_held": 0,
                "marked_deleted_in_salesforce": 0}
     state = reader.ReadState()
+    # Records to apply from Salesforce are gathered over chunks and applied a pull page at a
+    # time: the apply's own calls (contact roles) are per batch, not per chunk read.
+    pending = compare.ChunkPlan()
     for chunk in reader.read_records(client, sobject=sobject, fields=compare.read_fields(data, describe), types=types,
                                      state=state, method=method):
         plan = compare.compare_chunk(cmp, chunk, tally)
-        _repair_fields(connection, data, client, plan, repairs)
+        pending.push.update(plan.push)
+        pending.pull.extend(plan.pull)
+        if len(pending.push) >= APPLY_BATCH or len(pending.pull) >= APPLY_BATCH:
+            _repair_fields(connection, data, client, pending, repairs)
+            pending = compare.ChunkPlan()
+    _repair_fields(connection, data, client, pending, repairs)
     if state.complete:
         _mark_missing(connection, sobject, tally, repairs)
     report.read_method, report.rows_read, report.rows_expected = state.method, state.rows, state.expected
