@@ -119,3 +119,26 @@ def test_a_second_validation_while_one_runs_is_refused(connected):
     validation_start(connection=connected, enqueue=False)
     with pytest.raises(ValidationError):
         validation_start(connection=connected, enqueue=False)
+
+
+def test_an_error_after_some_pages_keeps_their_repairs_but_marks_nothing_deleted(connected, drift, monkeypatch):
+    from integrations.salesforce.client import SalesforceClient
+    from integrations.salesforce.errors import SalesforceError
+
+    monkeypatch.setattr(reader, "PAGE_ROWS", 2)
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 2)
+    real, pages = SalesforceClient.bulk_query_page, []
+
+    def dropped_after_two_pages(self, sobject, job_id, locator, max_records):
+        pages.append(locator)
+        if len(pages) > 2:
+            raise SalesforceError("CONNECTION_ERROR", "Could not reach Salesforce (connection reset)")
+        return real(self, sobject, job_id, locator, max_records)
+
+    monkeypatch.setattr(SalesforceClient, "bulk_query_page", dropped_after_two_pages)
+    report = validate(connected)
+    assert report.status == ReportStatus.TRUNCATED and report.rows_read == 4 and report.rows_expected == 6
+    assert "after 4 rows" in report.reason and "CONNECTION_ERROR" in report.reason
+    assert report.repairs["marked_deleted_in_salesforce"] == 0
+    assert link_of(connected, drift.deleted_in_salesforce).status == LinkStatus.SYNCED
+    assert SyncLink.objects.filter(connection=connected, record_type="opportunity").count() == 5
