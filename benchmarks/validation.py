@@ -99,7 +99,16 @@ def child(report_id: int, method: str) -> None:
 
     reader._wait = timed_wait
     started = time.perf_counter()
-    report = validation_run(report_id=report_id, method=method)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        report = profile.runcall(validation_run, report_id=report_id, method=method)
+        with open(f"{os.environ['BENCH_PROFILE']}-{method}.txt", "w") as out:
+            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(45)
+    else:
+        report = validation_run(report_id=report_id, method=method)
     elapsed = time.perf_counter() - started
     print(json.dumps({
         "status": report.status, "reason": report.reason, "api_calls": report.api_calls, "seconds": round(elapsed, 2),

@@ -113,7 +113,9 @@ EDITOR_FIELDS: tuple[EditorField, ...] = (
                 "5 to 1440 (15 by default)."),
     EditorField("frequencies.reconciliation_minutes", "Reconciliation every (minutes)", "number", "frequencies",
                 "15 to 1440; catches missed updates."),
-    EditorField("frequencies.daily_full_at", "Daily validation at", "time", "frequencies"),
+    EditorField("frequencies.daily_full_at", "Daily validation at", "time", "frequencies",
+                "Your organization's time. Compares every linked opportunity with Salesforce and repairs differences by the "
+                "conflict rules (Sync › Drift reports); the records it does not compare are pushed at the same time."),
     EditorField("activity.mode", "Log activities as", "radio", "activity", choices=_choices(ACTIVITY_MODES, ACTIVITY_LABELS)),
     EditorField("activity.batch_window_minutes", "Batch window (minutes)", "number", "activity",
                 "Several changes within this window become one Task. 0 = one per change."),
