@@ -16,8 +16,8 @@ def _validate(connection):
     return validation_run(report_id=validation_start(connection=connection, enqueue=False).pk)
 
 
-def test_an_admin_reads_the_drift_report_and_a_truncated_one_warns(page, live_server, login, screenshot, alice, connected, drift,
-                                                                   emulator_reset):
+def test_an_admin_reads_the_drift_report_and_a_truncated_one_warns(page, live_server, login, screenshot, alice, connected,
+                                                                   drift, emulator_reset):  # noqa: F811 - the imported fixture
     emulator_reset.client.add_fault(operation="bulk", path_contains="/results", status=503)
     try:
         truncated = _validate(connected)
