@@ -142,3 +142,15 @@ def test_an_error_after_some_pages_keeps_their_repairs_but_marks_nothing_deleted
     assert report.repairs["marked_deleted_in_salesforce"] == 0
     assert link_of(connected, drift.deleted_in_salesforce).status == LinkStatus.SYNCED
     assert SyncLink.objects.filter(connection=connected, record_type="opportunity").count() == 5
+
+
+def test_an_org_that_refuses_bulk_queries_is_read_with_paged_soql(connected, drift, emulator_reset):
+    emulator_reset.client.add_fault(operation="bulk", path_contains="/jobs/query", method="POST", status=400,
+                                    error_code="FEATURE_NOT_ENABLED", message="Bulk API 2.0 is not enabled for this user.")
+    try:
+        report = validate(connected)
+    finally:
+        emulator_reset.client.clear_faults()
+    assert report.status == ReportStatus.COMPLETE and report.read_method == "soql"
+    assert "FEATURE_NOT_ENABLED" in report.reason
+    assert (report.missing_in_salesforce, report.missing_in_cothon, report.field_differences, report.orphans) == (1, 1, 2, 1)
