@@ -19,7 +19,7 @@ class OpportunityAdmin(admin.ModelAdmin):
         data = {name: form.cleaned_data[name] for name in OPPORTUNITY_FIELDS if name in form.cleaned_data}
         if change:
             original = Opportunity.objects.get(pk=obj.pk)
-            services.opportunity_update(tenant=original.tenant, opportunity=original, data=data)
+            services.opportunity_update(tenant=original.tenant, opportunity=original, data=data, changed_by=request.user)
         else:
             created = services.opportunity_create(tenant=form.cleaned_data["tenant"], created_by=request.user, **data)
             obj.pk = created.pk

@@ -162,7 +162,7 @@ class OpportunityViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
 
     def perform_update(self, serializer) -> None:
         serializer.instance = services.opportunity_update(tenant=self.tenant, opportunity=serializer.instance,
-                                                          data=serializer.validated_data)
+                                                          data=serializer.validated_data, changed_by=self.request.user)
 
     def perform_destroy(self, instance: Opportunity) -> None:
         services.opportunity_delete(tenant=self.tenant, opportunity=instance)
@@ -234,7 +234,7 @@ class AnalysisViewSet(
     def complete(self, request: Request, pk: str | None = None) -> Response:
         analysis = self.get_object()
         data = self.nested_input(AnalysisCompleteSerializer)
-        analysis = services.analysis_complete(tenant=self.tenant, analysis=analysis, **data)
+        analysis = services.analysis_complete(tenant=self.tenant, analysis=analysis, completed_by=request.user, **data)
         return Response(AnalysisSerializer(analysis, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], summary="List the requirements of an analysis", tags=["analyses"],

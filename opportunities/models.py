@@ -140,6 +140,9 @@ class Opportunity(TenantOwned):
     # change (a change pulled from Salesforce: the time of Salesforce's change). "Last write
     # wins" compares a field's own time with Salesforce's, not the row's updated_at.
     field_changed_at = models.JSONField(default=dict, blank=True)
+    # Who made each of those changes ({field: user id}, null for a change pulled from
+    # Salesforce or made by no one signed in): the Cothon side's author of a conflict.
+    field_changed_by = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -378,6 +378,11 @@ class SyncConflict(models.Model):
     base_value = models.JSONField(null=True, blank=True)
     cothon_value = models.JSONField(null=True, blank=True)
     cothon_changed_at = models.DateTimeField(null=True, blank=True)
+    # From Opportunity.field_changed_by. No database constraint: the pull inserts held rows in
+    # bulk with the id it read, and a user deleted meanwhile must not fail the pull's page.
+    cothon_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                          related_name="+", db_constraint=False,
+                                          help_text="Who changed Cothon's side (null: not known, or pulled).")
     salesforce_value = models.JSONField(null=True, blank=True)
     salesforce_changed_at = models.DateTimeField(null=True, blank=True)
     salesforce_changed_by = models.CharField(max_length=18, blank=True, help_text="LastModifiedById of the record.")

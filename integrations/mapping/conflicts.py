@@ -71,6 +71,17 @@ def cothon_field_time(changed_at: dict[str, str] | None, cothon_fields: tuple[st
     return max(known) if known else None
 
 
+def cothon_field_author(changed_at: dict[str, str] | None, changed_by: dict[str, Any] | None,
+                        cothon_fields: tuple[str, ...] | list[str]) -> int | None:
+    """Who made the latest change of these Cothon fields (`Opportunity.field_changed_by`): a
+    user id, or None (not recorded, pulled from Salesforce, or made by no one signed in)."""
+    known = [(t, name) for name in cothon_fields if (t := parse_time((changed_at or {}).get(name))) is not None]
+    if not known:
+        return None
+    author = (changed_by or {}).get(max(known)[1])
+    return author if isinstance(author, int) and not isinstance(author, bool) else None
+
+
 def parse_time(text: Any) -> datetime.datetime | None:
     if isinstance(text, datetime.datetime):
         return text if text.tzinfo else text.replace(tzinfo=datetime.timezone.utc)

@@ -80,6 +80,7 @@ class HeldConflict:
     cothon_changed_at: datetime.datetime | None
     salesforce_changed_at: datetime.datetime | None
     rule: str
+    cothon_changed_by: int | None = None  # the user id of Cothon's latest change of the field, if recorded
 
 
 # --- normalization: one comparable form for pulled, pushed and snapshot values -----------------
@@ -266,12 +267,15 @@ def _resolve_conflict(record: dict[str, Any], current: Any, mapping: dict[str, A
     not to be applied (held, or Cothon's kept)."""
     sf_field, cothon_field = mapping["sf_field"], mapping["cothon_field"]
     rule = conflict_rule_for(ctx.settings.get("conflict_rules") or {}, sf_field)
-    cothon_at = conflicts.cothon_field_time(getattr(current, "field_changed_at", None), conflicts.cothon_sources(cothon_field))
+    sources = conflicts.cothon_sources(cothon_field)
+    cothon_at = conflicts.cothon_field_time(getattr(current, "field_changed_at", None), sources)
     salesforce_at = conflicts.salesforce_time(record)
     if ctx.settings.get("flag_conflicts_for_review"):
+        author = conflicts.cothon_field_author(getattr(current, "field_changed_at", None),
+                                               getattr(current, "field_changed_by", None), sources)
         result.held.append(HeldConflict(sf_field=sf_field, cothon_field=cothon_field, base=_base_value(base, sf_field),
                                         cothon=ours, salesforce=pulled, cothon_changed_at=cothon_at,
-                                        salesforce_changed_at=salesforce_at, rule=rule))
+                                        salesforce_changed_at=salesforce_at, rule=rule, cothon_changed_by=author))
         result.skipped.append((sf_field, "Changed on both sides: held for review (neither side changes until someone decides)."))
         return True
     side = conflicts.winner(rule, cothon_at, salesforce_at)

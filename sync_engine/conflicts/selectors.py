@@ -15,7 +15,7 @@ from sync_engine.vocabulary import RecordType
 def conflicts_list(*, tenant, status: str | None = ConflictStatus.OPEN, connection_id: int | None = None,
                    record_id: int | None = None, sf_field: str = "", search: str = "") -> QuerySet[SyncConflict]:
     """The queue, newest first; `status=None` for every status."""
-    rows = SyncConflict.objects.filter(tenant_id=tenant.pk).select_related("connection", "resolved_by").order_by("-id")
+    rows = SyncConflict.objects.filter(tenant_id=tenant.pk).select_related("connection", "resolved_by", "cothon_changed_by").order_by("-id")
     if status:
         rows = rows.filter(status=status)
     if connection_id:
@@ -31,7 +31,7 @@ def conflicts_list(*, tenant, status: str | None = ConflictStatus.OPEN, connecti
 
 def conflict_get(*, tenant, conflict_id: int) -> SyncConflict:
     """One conflict of the tenant (another tenant's id: SyncConflict.DoesNotExist)."""
-    return SyncConflict.objects.select_related("connection", "resolved_by").get(tenant_id=tenant.pk, pk=conflict_id)
+    return SyncConflict.objects.select_related("connection", "resolved_by", "cothon_changed_by").get(tenant_id=tenant.pk, pk=conflict_id)
 
 
 def conflicts_open_count(*, tenant) -> int:

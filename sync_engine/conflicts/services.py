@@ -28,7 +28,7 @@ from sync_engine.outbox import record_change
 from sync_engine.rows import update_rows
 from sync_engine.vocabulary import Event, Origin, RecordType
 
-_UPDATED = ["record_label", "rule", "base_value", "cothon_value", "cothon_changed_at", "salesforce_value",
+_UPDATED = ["record_label", "rule", "base_value", "cothon_value", "cothon_changed_at", "cothon_changed_by", "salesforce_value",
             "salesforce_changed_at", "salesforce_changed_by", "updated_at"]
 
 
@@ -67,6 +67,7 @@ def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held]) ->
         row.base_value = c.base  # a conflict always has a base (without one, Salesforce's change is taken)
         row.cothon_value, row.salesforce_value = c.cothon, c.salesforce
         row.cothon_changed_at, row.salesforce_changed_at = c.cothon_changed_at, c.salesforce_changed_at
+        row.cothon_changed_by_id = c.cothon_changed_by
         row.salesforce_changed_by = id18(item.record.get("LastModifiedById") or "")
         row.updated_at = now
     SyncConflict.objects.bulk_create(new, batch_size=500)
@@ -119,7 +120,7 @@ def conflict_resolve(*, tenant, conflict_ids: Iterable[int], choice: str, value:
                 raise ValidationError({"value": [f"{row.sf_field}: {reason}"]})
             if changes:
                 opportunity_services.opportunity_update(tenant=tenant, opportunity=opportunity, data=_instances(changes),
-                                                        origin=Origin.COTHON)
+                                                        origin=Origin.COTHON, changed_by=actor)
             else:
                 _push(tenant, opportunity, row.cothon_field)  # Cothon holds it already: Salesforce still needs it
         # Salesforce still holds its value until the push lands: as the base, the next pull

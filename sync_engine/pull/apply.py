@@ -219,6 +219,24 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
     return summary
 
 
+def pull_apply_fields(*, connection: SalesforceConnection, records: list[dict[str, Any]], client_factory=None,
+                      settings: dict[str, Any] | None = None, source: str = "push guard") -> PullSummary:
+    """Apply some fields of linked records, read by the push's conflict guard, as a pull would:
+    the same rules (applied, kept, or held for review), logs and base. Partial records: no
+    SystemModstamp (the next pull still reads the whole record), no contact roles read."""
+    ctx = pull_context(connection=connection, settings=settings, source=source, client_factory=client_factory)
+    summary = PullSummary(seen=len(records))
+    records, summary.skipped = drop_skipped_records(connection=connection, sobject=ctx.sobject, records=records)
+    if ctx.settings.get("direction", "bidirectional") == "push" or not records:
+        return summary
+    try:
+        _apply_records(ctx, records, summary)
+    finally:
+        summary.api_calls += ctx.calls
+        ctx.flush()
+    return summary
+
+
 def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: PullSummary) -> None:
     connection = ctx.connection
     for record in records:

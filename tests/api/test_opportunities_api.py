@@ -58,6 +58,8 @@ def test_patch_changes_only_the_given_fields(alice, alice_api, opportunity_facto
     opportunity.refresh_from_db()
     assert (opportunity.status, opportunity.win_probability, opportunity.title, opportunity.description) == (
         "submitted", 40, "Old", "Keep me")
+    # The token's user is recorded as the fields' author (a conflict names them).
+    assert opportunity.field_changed_by["status"] == opportunity.field_changed_by["win_probability"] == alice.member.pk
 
 
 def test_put_replaces_the_required_fields_and_needs_them(alice, alice_api, opportunity_factory):
