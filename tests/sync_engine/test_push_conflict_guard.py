@@ -18,8 +18,14 @@ from sync_engine.handlers import opportunity as handler
 from sync_engine.models import SyncConflict, SyncLink, SyncLog
 from sync_engine.pull.incremental import pull_incremental
 from sync_engine.services import record_sync_now
-from tests.pull.conftest import save_settings, sf  # noqa: F401 - the emulator's simple-salesforce client
+from tests.pull.conftest import save_settings
 from tests.pull.test_conflicts_e2e import _linked, _rules
+
+
+@pytest.fixture
+def sf(emulator_reset):
+    """The emulator's org through simple-salesforce (as a sales rep edits it)."""
+    return emulator_reset.sf()
 
 
 @pytest.fixture
