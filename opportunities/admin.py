@@ -39,10 +39,12 @@ class DepartmentAdmin(admin.ModelAdmin):
         if change:
             original = Department.objects.get(pk=obj.pk)
             services.department_update(tenant=original.tenant, department=original,
-                                       data={k: form.cleaned_data[k] for k in ("name", "acronym", "website")})
+                                       data={k: form.cleaned_data[k] for k in ("name", "acronym", "website")},
+                                       changed_by=request.user)
         else:
             created = services.department_create(tenant=form.cleaned_data["tenant"], name=form.cleaned_data["name"],
-                                                  acronym=form.cleaned_data["acronym"], website=form.cleaned_data["website"])
+                                                  acronym=form.cleaned_data["acronym"], website=form.cleaned_data["website"],
+                                                  created_by=request.user)
             obj.pk = created.pk
 
 

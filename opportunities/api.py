@@ -113,13 +113,14 @@ class DepartmentViewSet(
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
         services.department_validate_name(tenant=self.tenant, name=data["name"])
-        serializer.instance = services.department_create(tenant=self.tenant, **data)
+        serializer.instance = services.department_create(tenant=self.tenant, created_by=self.request.user, **data)
 
     def perform_update(self, serializer) -> None:
         data = serializer.validated_data
         if "name" in data:
             services.department_validate_name(tenant=self.tenant, name=data["name"], department=serializer.instance)
-        serializer.instance = services.department_update(tenant=self.tenant, department=serializer.instance, data=data)
+        serializer.instance = services.department_update(tenant=self.tenant, department=serializer.instance, data=data,
+                                                         changed_by=self.request.user)
 
     def perform_destroy(self, instance) -> None:
         services.department_delete(tenant=self.tenant, department=instance)

@@ -28,6 +28,10 @@ class Department(TenantOwned):
     # Stable key pushed to Account.Cothon_Department_Key__c so retries never duplicate.
     key = models.SlugField(max_length=80)
     website = models.URLField(blank=True)
+    # When and by whom each field last changed, as on Opportunity: the name is the Account's
+    # name, and a rename on both sides is a conflict settled by its rule (docs/conflicts.md).
+    field_changed_at = models.JSONField(default=dict, blank=True)
+    field_changed_by = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -56,11 +56,13 @@ def _unique_department_key(tenant: Tenant, name: str) -> str:
 
 @transaction.atomic
 def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: str = "",
-                      origin: str = Origin.COTHON, origin_connection_id: int | None = None) -> Department:
+                      origin: str = Origin.COTHON, origin_connection_id: int | None = None,
+                      created_by: AbstractBaseUser | None = None) -> Department:
     """`origin`/`origin_connection_id`: a department created by the pull (an imported
     opportunity's Account) is not sent back to the org it came from."""
     department = Department(tenant=tenant, name=name.strip(), acronym=acronym, website=website)
     department.key = _unique_department_key(tenant, department.name)
+    _stamp(department, [f for f in ("name", "acronym", "website") if getattr(department, f)], by=created_by)
     _validate(department)
     department.save()
     record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.CREATED,
@@ -70,12 +72,14 @@ def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: 
 
 @transaction.atomic
 def department_update(*, tenant: Tenant, department: Department, data: Mapping[str, Any], origin: str = Origin.COTHON,
-                      origin_connection_id: int | None = None) -> Department:
+                      origin_connection_id: int | None = None, changed_at: datetime.datetime | None = None,
+                      changed_by: AbstractBaseUser | None = None) -> Department:
     """`origin`/`origin_connection_id`: a rename pulled from Salesforce (its Account renamed) is
-    not sent back to the org it came from."""
+    not sent back to the org it came from. `changed_at` / `changed_by`: as opportunity_update."""
     _assert_tenant(department, tenant)
     changed = _apply(department, data, ("name", "acronym", "website"))
     if changed:
+        _stamp(department, changed, changed_at, by=changed_by)
         _validate(department)
         department.save()
         record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.UPDATED,
@@ -243,7 +247,7 @@ def _assert_tenant(instance, tenant: Tenant) -> None:
         raise PermissionError(f"{type(instance).__name__} {instance.pk} does not belong to tenant {tenant.pk}")
 
 
-def _stamp(opportunity: Opportunity, changed: Sequence[str], when: datetime.datetime | None = None,
+def _stamp(opportunity: Opportunity | Department, changed: Sequence[str], when: datetime.datetime | None = None,
            by: AbstractBaseUser | None = None) -> None:
     """Note when these fields changed (now, or the time the change was made elsewhere) and who
     changed them (the signed-in user; None for a change pulled from Salesforce or made by no one)."""

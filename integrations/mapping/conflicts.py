@@ -18,6 +18,7 @@ a Salesforce change of another field of the same record counts as a change of th
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 UNCHANGED = "unchanged"
@@ -31,6 +32,21 @@ SALESFORCE_WINS = "salesforce_wins"
 LAST_WRITE_WINS = "last_write_wins"
 
 _MISSING = object()
+
+
+@dataclass(frozen=True)
+class HeldConflict:
+    """A field changed on both sides, held for a person: values in Salesforce's terms."""
+
+    sf_field: str
+    cothon_field: str
+    base: Any
+    cothon: Any
+    salesforce: Any
+    cothon_changed_at: datetime.datetime | None
+    salesforce_changed_at: datetime.datetime | None
+    rule: str
+    cothon_changed_by: int | None = None  # the user id of Cothon's latest change of the field, if recorded
 
 
 def detect(base: Any, cothon: Any, salesforce: Any) -> str:

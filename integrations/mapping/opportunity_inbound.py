@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from integrations.mapping import conflicts
+from integrations.mapping.conflicts import HeldConflict
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
 from integrations.mapping.common import ELLIPSIS
 from integrations.mapping.opportunity import amount_for
@@ -66,21 +67,6 @@ class InboundResult:
     @property
     def reasons(self) -> str:
         return "; ".join(f"{name}: {reason}" for name, reason in self.skipped)
-
-
-@dataclass(frozen=True)
-class HeldConflict:
-    """A field changed on both sides, held for a person: values in Salesforce's terms."""
-
-    sf_field: str
-    cothon_field: str
-    base: Any
-    cothon: Any
-    salesforce: Any
-    cothon_changed_at: datetime.datetime | None
-    salesforce_changed_at: datetime.datetime | None
-    rule: str
-    cothon_changed_by: int | None = None  # the user id of Cothon's latest change of the field, if recorded
 
 
 # --- normalization: one comparable form for pulled, pushed and snapshot values -----------------

@@ -38,12 +38,12 @@ def conflicts_open_count(*, tenant) -> int:
     return SyncConflict.objects.filter(tenant_id=tenant.pk, status=ConflictStatus.OPEN).count()
 
 
-def held_fields(*, connection_id: int, record_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Opportunity id → the Salesforce fields (lower case) held for review: the push does not
-    send them until the conflict is resolved. One query."""
+def held_fields(*, connection_id: int, record_ids: Iterable[int], record_type: str = RecordType.OPPORTUNITY) -> dict[int, set[str]]:
+    """Record id → the Salesforce fields (lower case) held for review: the push does not send
+    them until the conflict is resolved. One query."""
     held: dict[int, set[str]] = {}
     for record_id, sf_field in SyncConflict.objects.filter(
-            connection_id=connection_id, record_type=RecordType.OPPORTUNITY, status=ConflictStatus.OPEN,
+            connection_id=connection_id, record_type=record_type, status=ConflictStatus.OPEN,
             record_id__in=list(record_ids)).values_list("record_id", "sf_field"):
         held.setdefault(record_id, set()).add(sf_field.lower())
     return held
