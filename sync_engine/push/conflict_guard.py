@@ -3,6 +3,10 @@ could be in conflict are read from Salesforce — one query a batch, and only wh
 could be — so a change Salesforce made since the base (one the pull has not brought in yet) is
 never overwritten by a value that should lose.
 
+The read: one query by Id for up to 300 records (a collections batch is at most 200); a larger
+batch (Bulk-sized background runs) reads instead what changed in Salesforce since the incremental
+pull's watermark, in one query (`_read`).
+
 A field could be in conflict when the link has a base for it, the pull applies it (a field the
 pull never reads is Cothon's to send), and either its rule may keep Salesforce's value (not
 "Cothon wins") or Cothon's value is the base's (Cothon did not change it: a whole-record push
@@ -28,6 +32,8 @@ guard."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +41,8 @@ from integrations.mapping import conflicts
 from integrations.mapping.opportunity_inbound import COTHON_ONLY, id18, normalize
 from integrations.salesforce.soql import soql_quote
 from sync_engine.models import SyncLink
+from sync_engine.pull.incremental import read_from
+from sync_engine.pull.models import PullWatermark
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item
 from sync_engine.vocabulary import RecordType
@@ -88,12 +96,7 @@ def guard_items(ctx: PushContext, sobject: str, items: list[Item], *, changed_at
         return result
     checked = [item for item in linked if item.record_id in wanted]
     columns = sorted({n for names in wanted.values() for n in names} - set(TIME_FIELDS))
-    current: dict[str, dict] = {}
-    for start in range(0, len(checked), CHUNK):
-        ids = ", ".join(soql_quote(i.salesforce_id) for i in checked[start:start + CHUNK])
-        soql = f"SELECT Id, {', '.join([*TIME_FIELDS, *columns])} FROM {sobject} WHERE Id IN ({ids})"
-        for row in ctx.client.query_all_iter(soql):
-            current[id18(row["Id"])] = row
+    current = {id18(row["Id"]): row for row in _read(ctx, sobject, checked, columns)}
     result.queried = True
     cothon_fields = {m.sf_field: m.cothon_field for m in ctx.settings.active_mappings}
     review = ctx.settings.flag_conflicts_for_review
@@ -125,6 +128,32 @@ def guard_items(ctx: PushContext, sobject: str, items: list[Item], *, changed_at
                                     "LastModifiedDate": row.get("LastModifiedDate") or row.get("SystemModstamp"),
                                     "LastModifiedById": row.get("LastModifiedById"), **taken})
     return result
+
+
+def _read(ctx: PushContext, sobject: str, items: list[Item], columns: list[str]) -> Iterator[dict]:
+    """The items' Salesforce records (the columns, who changed them and when). Up to CHUNK
+    records: one query by Id. More (a Bulk-sized background batch): when the incremental pull
+    has a watermark for the object, one query for what changed in Salesforce since the pull
+    applied (its next cycle's start: a change before it was applied or held by the pull, so
+    Cothon holds it or the field is held) — one call a 2,000 changed records, however large
+    the batch; else by Id, CHUNK a query."""
+    select = f"SELECT Id, {', '.join([*TIME_FIELDS, *columns])} FROM {sobject}"
+    since = _pulled_until(ctx, sobject) if len(items) > CHUNK else None
+    if since is not None:
+        wanted = {id18(i.salesforce_id) for i in items}
+        stamp = since.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        yield from (row for row in ctx.client.query_all_iter(f"{select} WHERE SystemModstamp >= {stamp}")
+                    if id18(row["Id"]) in wanted)
+        return
+    for start in range(0, len(items), CHUNK):
+        ids = ", ".join(soql_quote(i.salesforce_id) for i in items[start:start + CHUNK])
+        yield from ctx.client.query_all_iter(f"{select} WHERE Id IN ({ids})")
+
+
+def _pulled_until(ctx: PushContext, sobject: str) -> datetime.datetime | None:
+    """Where the next incremental pull of the object starts reading (None: never pulled)."""
+    mark = PullWatermark.objects.filter(connection_id=ctx.connection.pk, sobject=sobject).first()
+    return read_from(mark) if mark is not None else None
 
 
 def _comparable(name: str, value: Any) -> Any:

@@ -20,7 +20,6 @@ from sync_engine.fanout import fan_out_pending
 from sync_engine.models import SyncConflict
 from sync_engine.pull.incremental import pull_incremental
 from tests.pull.conftest import save_settings
-from tests.pull.test_account_pull import department_link  # noqa: F401 - Health Canada pushed and pulled once
 
 
 def _both_rename(alice, sf, department, link, *, cothon_later: bool, author=None) -> None:

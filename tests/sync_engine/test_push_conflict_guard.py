@@ -160,3 +160,27 @@ def test_a_batch_of_edits_is_checked_with_one_query(alice, connected, sf, opport
     assert summary.failed == 0 and guard_reads == [True]
     assert summary.api_calls == 2  # the guard's query and one collection write
     assert not SyncLog.objects.filter(result="failed").exists()
+
+
+def test_a_batch_larger_than_an_id_list_reads_what_changed_since_the_pull_in_one_query(alice, connected, sf, opportunity_factory,
+                                                                                       guard_reads, monkeypatch):
+    from sync_engine.push import conflict_guard
+
+    monkeypatch.setattr(conflict_guard, "CHUNK", 2)  # 5 records: three id lists, or one query since the pull
+    opportunities = [opportunity_factory(alice.tenant, description=f"Agreed {n}") for n in range(5)]
+    assert push_connection(connection_id=connected.pk).failed == 0
+    pull_incremental(connection_id=connected.pk)  # the base agreed, and the pull's watermark
+    links = {link.record_id: link for link in SyncLink.objects.filter(record_type="opportunity")}
+    guard_reads.clear()
+    first = opportunities[0]
+    _edit_then_salesforce(alice, sf, first, links[first.pk], {"description": "Ours 0"}, {"Description": "Theirs 0"},
+                          salesforce_later=True)
+    for opportunity in opportunities[1:]:
+        opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk),
+                               data={"description": f"Ours {opportunity.pk}"})
+    summary = push_connection(connection_id=connected.pk)
+    assert summary.failed == 0 and guard_reads == [True]
+    assert summary.api_calls == 2  # one guard query (not three), one collection write
+    assert sf.Opportunity.get(links[first.pk].salesforce_id)["Description"] == "Theirs 0"
+    last = opportunities[-1]
+    assert sf.Opportunity.get(links[last.pk].salesforce_id)["Description"] == f"Ours {last.pk}"
