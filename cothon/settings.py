@@ -366,6 +366,8 @@ CELERY_BEAT_SCHEDULE = {
     # Salesforce → Cothon: each connection's incremental pull when due, and Outbound Messages
     # whose processing task was lost (sync_engine.pull).
     "scheduled-pulls": {"task": "sync_engine.pull.scheduled_pulls", "schedule": 60.0},
+    # Each connection's reconciliation when due (every frequencies.reconciliation_minutes).
+    "scheduled-reconciliations": {"task": "sync_engine.scheduled_reconciliations", "schedule": 60.0},
     "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
 }
 
