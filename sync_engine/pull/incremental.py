@@ -7,8 +7,8 @@ records deleted since (IsDeleted = true, their SystemModstamp moves at deletion)
 cost no extra call. The linked Accounts (department names) are pulled the same way with their
 own watermark; both first pages come in one composite call, so an idle cycle costs exactly one
 call per connection.
-(Records purged from the recycle bin before a cycle sees them are not reported; the next issue's
-reconciliation covers them.) Salesforce answers in pages of 2,000 rows; each page is applied and
+(Records purged from the recycle bin before a cycle sees them are not reported; reconciliation's
+queryAll does not return them either.) Salesforce answers in pages of 2,000 rows; each page is applied and
 only then is the watermark moved to its highest SystemModstamp — a worker killed mid-page leaves
 the watermark where it was and the page is read again (applying is idempotent).
 When many pages are left, one Bulk API 2.0 queryAll job reads the rest (`_bulk_rest`).
