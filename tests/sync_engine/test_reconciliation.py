@@ -130,13 +130,40 @@ def test_a_second_run_writes_nothing_and_requeues_nothing(alice, connected, sf, 
 
 def test_after_a_full_sync_and_its_pull_nothing_is_out_of_step(alice, connected, sent, opportunity_factory, department_factory):
     department = department_factory(alice.tenant, "Fisheries")
-    for n in range(3):
-        opportunity_factory(alice.tenant, department=department, description=f"Record {n}", assignee=alice.admin)
+    opportunities = [opportunity_factory(alice.tenant, department=department, description=f"Record {n}", assignee=alice.admin)
+                     for n in range(3)]
+    analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunities[0])
+    opp.requirement_add(tenant=alice.tenant, analysis=analysis, text="Security clearance", kind="mandatory")
+    opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=80)
+    opp.comment_create(tenant=alice.tenant, opportunity=opportunities[1], author=alice.admin, body="Called the buyer.")
+    fan_out_pending()
     assert push_connection(connection_id=connected.pk).failed == 0
     pull_incremental(connection_id=connected.pk)  # Salesforce's defaults (Probability by stage) come back
     run = reconcile(connected, sent)
     assert run.counts["requeued"] == 0 and run.counts["applied"] == 0, run.counts
-    assert run.counts["cothon"]["examined"] == 4  # the department and its three opportunities
+    # The department, three opportunities, the analysis, its requirement and the comment.
+    assert run.counts["cothon"]["examined"] == 7, run.counts
+
+
+def test_a_comment_and_a_requirement_whose_outbox_rows_were_lost_are_requeued(alice, connected, sent, opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity)
+    requirement = opp.requirement_add(tenant=alice.tenant, analysis=analysis, text="Security clearance", kind="mandatory")
+    opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=80)
+    fan_out_pending()
+    assert push_connection(connection_id=connected.pk).failed == 0
+    comment = opp.comment_create(tenant=alice.tenant, opportunity=opportunity, author=alice.admin, body="Called the buyer.")
+    requirement.text = "Security clearance (Secret)"
+    requirement.save()
+    lose_outbox(alice)
+
+    run = reconcile(connected, sent)
+
+    assert run.counts["cothon"]["by_type"] == {"comment": 1, "requirement": 1}, run.counts
+    assert {(e.record_type, e.record_id) for e in OutboxEntry.objects.all()} == {("comment", comment.pk),
+                                                                                ("requirement", requirement.pk)}
+    assert push_connection(connection_id=connected.pk).failed == 0
+    assert reconcile(connected, sent).counts["requeued"] == 0
 
 
 def test_cothon_wins_keeps_cothons_amount_when_the_reconciliation_finds_both_changed(alice, connected, sf, sent,
