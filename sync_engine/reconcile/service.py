@@ -22,7 +22,7 @@ from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import settings_current, sync_settings_for
 from sync_engine import wakeups
 from sync_engine.governor import get_governor
-from sync_engine.models import ApiCallBucket, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.models import ApiCallBucket, SyncDirection, SyncLog, SyncResult, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile.cothon import CothonSide, cothon_reconcile
 from sync_engine.reconcile.salesforce import SalesforceSide, salesforce_reconcile
 from sync_engine.reconcile.window import window_start
@@ -138,11 +138,21 @@ def describe(counts: dict[str, Any], since, theirs: SalesforceSide | None) -> st
     return f"Since {since:%Y-%m-%d %H:%M} UTC. " + ". ".join(parts) + "." + "".join(f" {w}." for w in warnings)
 
 
+_LOG_RESULTS = {SyncRunStatus.SUCCEEDED: SyncResult.SUCCESS, SyncRunStatus.FINISHED_WITH_ERRORS: SyncResult.FAILED,
+                SyncRunStatus.FAILED: SyncResult.FAILED, SyncRunStatus.DEFERRED: SyncResult.PAUSED}
+
+
 def _end(run: SyncRun, status: str, message: str, counts: dict[str, Any], *, examined: int = 0, failed: int = 0) -> SyncRun:
     SyncRun.objects.filter(pk=run.pk).update(status=status, message=message[:4000], counts=counts, total=examined,
                                              processed=examined, succeeded=max(examined - failed, 0), failed=failed,
                                              finished_at=timezone.now())
     run.refresh_from_db()
+    # One row in the sync logs per run (the records it applied or re-queued have their own).
+    SyncLog.objects.create(tenant_id=run.tenant_id, connection_id=run.connection_id, run=run, operation="reconcile",
+                           direction=SyncDirection.PULL if "salesforce" in counts else SyncDirection.PUSH,
+                           result=_LOG_RESULTS.get(status, SyncResult.SUCCESS), record_label="Reconciliation",
+                           error_code="DEFERRED" if status == SyncRunStatus.DEFERRED else "", error_message=message[:4000],
+                           api_calls=min(run.api_calls, 32767))
     return run
 
 

@@ -103,3 +103,15 @@ def test_the_sync_now_page_button_queues_one_and_shows_the_last_run(alice, web_a
     page = client.get(reverse("sync:sync_now", args=[conn.pk])).content.decode()
     assert "1 re-queued" in page
     assert client.get(reverse("sync:reconcile", args=[conn.pk])).status_code == 405
+
+
+def test_a_reconciliations_log_row_reads_well_in_the_sync_logs(alice, web_as):
+    from sync_engine.models import SyncLog
+
+    conn = _connection(alice)
+    run = SyncRun.objects.create(tenant=alice.tenant, connection=conn, kind="reconciliation", status="deferred")
+    SyncLog.objects.create(tenant=alice.tenant, connection=conn, run=run, operation="reconcile", direction="pull",
+                           result="paused", record_label="Reconciliation", error_code="DEFERRED",
+                           error_message="Deferred: the org is paused. Nothing was read or queued.")
+    html = web_as(alice.viewer).get(reverse("sync:logs")).content.decode()
+    assert "Reconciliation" in html and "Nothing was read or queued" in html

@@ -84,6 +84,8 @@ def test_a_salesforce_change_the_incremental_missed_is_applied_and_the_watermark
     assert opportunity.description == "Theirs"
     assert run.status == SyncRunStatus.SUCCEEDED and run.counts["applied"] == 1 and run.counts["requeued"] == 0
     assert run.api_calls >= 1 and "1 applied" in run.message
+    log = SyncLog.objects.get(run=run)  # the run's own row in the sync logs
+    assert (log.operation, log.result, log.error_message, log.api_calls) == ("reconcile", "success", run.message, run.api_calls)
     assert PullWatermark.objects.get(connection=connected, sobject="Opportunity").watermark == watermark
     assert not OutboxEntry.objects.filter(record_id=opportunity.pk).exists()  # never sent back to its own org
 
@@ -265,6 +267,7 @@ def test_when_the_governor_refuses_the_run_is_deferred_without_a_call(alice, con
     get_governor().pause(connected.pk, 600)
     run = reconcile(connected, sent)
     assert run.status == SyncRunStatus.DEFERRED and run.api_calls == 0 and run.message.startswith("Deferred")
+    assert SyncLog.objects.get(run=run).result == "paused"
     get_governor().resume(connected.pk)
     # The next completed run reaches back over the deferred one (nothing lost).
     assert reconcile(connected, sent).status == SyncRunStatus.SUCCEEDED
