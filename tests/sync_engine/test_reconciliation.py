@@ -331,3 +331,23 @@ def test_the_task_is_sent_on_commit_to_the_background_queue(connected, sent, dja
     with django_capture_on_commit_callbacks(execute=True):
         run = reconciliation_request(connection=connected)
     assert sent == [("sync_engine.reconciliation_run", [run.pk], "default")]
+
+
+def test_an_account_rename_the_incremental_missed_renames_the_department_in_one_composite_call(
+        alice, connected, sf, sent, department_factory, opportunity_factory):
+    from opportunities.models import Department
+
+    department = department_factory(alice.tenant, "Health Canada")
+    opportunity_factory(alice.tenant, department=department)
+    assert push_connection(connection_id=connected.pk).failed == 0
+    pull_incremental(connection_id=connected.pk)
+    link = SyncLink.objects.get(connection=connected, record_type="department", record_id=department.pk)
+    sf.Account.update(link.salesforce_id, {"Name": "Health Canada (HC)"})
+    incremental_moved_past(connected)
+    assert pull_incremental(connection_id=connected.pk).accounts.applied == 0
+
+    run = reconcile(connected, sent)
+
+    assert Department.objects.get(pk=department.pk).name == "Health Canada (HC)"
+    assert run.counts["salesforce"]["applied"] == 1 and run.api_calls == 1, run.counts  # both objects' pages: one call
+    assert not OutboxEntry.objects.exists()  # changed in Salesforce: never sent back
