@@ -180,6 +180,9 @@ class SyncRunStatus(models.TextChoices):
     FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # A reconciliation the governor refused (API allowance low): nothing was read or queued;
+    # the next one reads from the last completed one, so nothing is lost.
+    DEFERRED = "deferred", "Deferred (API limit)"
 
 
 class SyncRun(models.Model):
@@ -198,6 +201,8 @@ class SyncRun(models.Model):
     api_calls = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     message = models.TextField(blank=True)
+    # What a reconciliation found, by side (examined, re-queued, applied, …; sync_engine.reconcile).
+    counts = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     record_type = models.CharField(max_length=20, blank=True)
     record_id = models.BigIntegerField(null=True, blank=True)

@@ -188,6 +188,12 @@ def sync_run_active(*, tenant: Tenant, connection: SalesforceConnection) -> Sync
                                    status__in=ACTIVE_RUN_STATUSES).order_by("-id").first())
 
 
+def reconciliation_latest(*, tenant: Tenant, connection: SalesforceConnection) -> SyncRun | None:
+    """The connection's most recent reconciliation (queued, running or finished)."""
+    return (SyncRun.objects.filter(tenant=tenant, connection=connection, kind=SyncRunKind.RECONCILIATION)
+            .order_by("-id").first())
+
+
 def sync_run_elapsed(run: SyncRun, *, now: datetime.datetime | None = None) -> datetime.timedelta | None:
     if run.started_at is None:
         return None

@@ -129,7 +129,9 @@ def _apply(ctx: PullContext, sobject: str, records: list[dict[str, Any]], summar
                 continue
             link.base_snapshot = {**base, **result.agreed}
         link.salesforce_modstamp = stamp or link.salesforce_modstamp
-        link.last_synced_at = link.updated_at = now
+        # After the rename's own timestamp: a department not changed since it was last synced
+        # is in step (reconciliation compares the two).
+        link.last_synced_at = link.updated_at = max(now, department.updated_at) if department else now
         if link.status == LinkStatus.DELETED_IN_SALESFORCE:
             link.status = LinkStatus.SYNCED  # undeleted in Salesforce
         settled.append(link)
