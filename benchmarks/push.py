@@ -206,12 +206,14 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
     def watch() -> None:
         # A record is in Salesforce once its link is written, right after Salesforce confirmed
         # the write (reading the link table is cheap; polling the org would load the machine).
+        # Only the records not seen yet: the watcher must not load the machine the saves share.
         from sync_engine.models import SyncLink
 
         try:
             while not stop.is_set():
+                waiting = [record_id for record_id, ref in list(ids.items()) if ref not in seen]
                 for created, record_id in SyncLink.objects.filter(connection=connection, record_type="opportunity",
-                                                                   record_id__in=list(ids)).values_list("created_at", "record_id"):
+                                                                   record_id__in=waiting).values_list("created_at", "record_id"):
                     ref = ids[record_id]
                     if ref not in seen:
                         seen[ref] = created.timestamp()

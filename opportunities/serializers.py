@@ -120,13 +120,14 @@ def _salesforce_context(tenant, records: list[Opportunity], *, created: bool = F
     connection and its settings once for both (a single record's response and a page alike).
     `created`: the records were created by this request (the answer to a create), so they
     have no link and are pending — known without reading the settings, links or queue."""
-    connection = integration_selectors.salesforce_default_connection(tenant=tenant)
-    if connection is None:
-        return {"salesforce_links": {}, "sync_states": {}}
     if created:
+        connection = integration_selectors.salesforce_default_connection_status(tenant=tenant)
         return {"salesforce_links": {},
                 "sync_states": sync_selectors.created_record_sync_states(tenant=tenant, connection=connection,
                                                                          created={r.pk: r.created_at for r in records})}
+    connection = integration_selectors.salesforce_default_connection(tenant=tenant)
+    if connection is None:
+        return {"salesforce_links": {}, "sync_states": {}}
     settings_data = settings_current(connection=connection)
     sobject = SyncSettings.from_dict(settings_data).objects.for_record_type(RecordType.OPPORTUNITY)
     ids = [r.pk for r in records]
