@@ -429,13 +429,18 @@ def main() -> None:
             print(table([(name, r["calls"], f"{r['calls'] / minimum:.2f}x", f"{r['arrived']}/{n}",
                           f"{_percentile(r['latencies'], 0.5) * 1000:.0f} ms" if r["latencies"] else "—",
                           f"{_percentile(r['latencies'], 0.95) * 1000:.0f} ms" if r["latencies"] else "—",
-                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)",
+                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)", f"{r['saving'] / r['calls']:.2f}s",
                           f"{r['web_cpu']:.1f}s" if r["web_cpu"] is not None else "—",
                           f"{r['worker_cpu']:.1f}s" if r["worker_cpu"] is not None else "—")
                          for name, r in results],
                         ("", "API calls", "vs minimum", "in Salesforce", "p50 save→SF", "p95 save→SF", "saves took",
-                         "web CPU", "worker CPU")))
-            print("  (a push every ~budget while saves keep coming: the calls follow the time the saves take)")
+                         "saves per call", "web CPU", "worker CPU")))
+            print("  (a push every ~budget while saves keep coming: the calls follow the time the saves take; "
+                  "'saves per call' is that time divided by the calls)")
+            print(f"  The issue's goal names a minimum of 8 calls for this burst; it could not be reproduced: the burst "
+                  f"writes only its {n} Opportunity records (their Accounts are linked before it, a create opens no "
+                  f"Task), so the minimum is the {minimum} calls of the same records pushed in one go, measured above. "
+                  f"Against it, ≤ 1.5× means ≤ {math.floor(1.5 * minimum)} calls (against 8 it would allow 12).")
             for name, r in results:
                 kinds = ", ".join(f"{c['endpoint'].split(' ', 1)[0]} {c['endpoint'].split('/v<version>/', 1)[-1]} ×{c['count']}"
                                   for c in r["counters"]["counters"])
