@@ -429,7 +429,7 @@ def main() -> None:
             print(table([(name, r["calls"], f"{r['calls'] / minimum:.2f}x", f"{r['arrived']}/{n}",
                           f"{_percentile(r['latencies'], 0.5) * 1000:.0f} ms" if r["latencies"] else "—",
                           f"{_percentile(r['latencies'], 0.95) * 1000:.0f} ms" if r["latencies"] else "—",
-                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)", f"{r['saving'] / r['calls']:.2f}s",
+                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)", f"{r['saving'] / r['calls']:.2f}s" if r["worker_cpu"] is not None else "—",
                           f"{r['web_cpu']:.1f}s" if r["web_cpu"] is not None else "—",
                           f"{r['worker_cpu']:.1f}s" if r["worker_cpu"] is not None else "—")
                          for name, r in results],
