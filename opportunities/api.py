@@ -160,6 +160,8 @@ class OpportunityViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.instance = services.opportunity_create(tenant=self.tenant, created_by=self.request.user,
                                                           **serializer.validated_data)
+        # Its answer needs no read of links or queue: a record just created is pending.
+        serializer.context["created_id"] = serializer.instance.pk
 
     def perform_update(self, serializer) -> None:
         serializer.instance = services.opportunity_update(tenant=self.tenant, opportunity=serializer.instance,
