@@ -110,6 +110,63 @@ class Emulator:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+class ApiServer:
+    """The web process as `make run` serves it (gunicorn, 2 workers × 4 threads) on a free
+    port, against the benchmark's database, so API clients measure the real request path (an
+    in-process test client shares the benchmark's interpreter lock with every client thread)."""
+
+    def __init__(self, *, workers: int = 2, threads: int = 4) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(os.environ.get("COTHON_BENCH_WORKDIR", tempfile.gettempdir())) / f"gunicorn-{self.port}.log"
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--threads", str(threads)],
+            cwd=ROOT, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while not _reachable(self.port):
+            if time.time() > deadline or self.process.poll() is not None:
+                raise RuntimeError(self.log_path.read_text()[-3000:])
+            time.sleep(0.1)
+        # Both workers answer (each imports Django on its first request).
+        import requests
+
+        for _ in range(2 * workers):
+            requests.get(f"{self.url}/healthz", timeout=30)
+
+    def pids(self) -> list[int]:
+        import psutil
+
+        parent = psutil.Process(self.process.pid)
+        return [parent.pid, *(child.pid for child in parent.children(recursive=True))]
+
+    def cpu_seconds(self) -> float:
+        import psutil
+
+        total = 0.0
+        for pid in self.pids():
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
 def peak_rss_mb() -> float:
     import resource
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 
@@ -124,7 +125,26 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def _api_clients(tenant, n: int) -> list:
+class _HttpClient:
+    """One API client over HTTP (its own keep-alive session), answering like DRF's APIClient."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        import requests
+
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers["Authorization"] = f"Token {key}"
+
+    def post(self, path: str, body: dict, format: str = "json"):
+        response = self.session.post(f"{self.base_url}{path}", json=body, timeout=60)
+        response.status_code, response.content  # noqa: B018 - read the body now, in this thread
+        return response
+
+
+def _api_clients(tenant, n: int, server=None) -> list:
+    """`n` API clients of members of the tenant: over HTTP to `server` (an ApiServer), else
+    DRF's in-process test client."""
     from rest_framework.test import APIClient
 
     from cothon.tenancy.services import api_token_create, membership_set, user_get_or_create
@@ -133,13 +153,16 @@ def _api_clients(tenant, n: int) -> list:
     for i in range(n):
         user = user_get_or_create(username=f"burst-{tenant.slug}-{i}", email=f"burst{i}@{tenant.slug}.example", password="bench-pass-123")
         _, key = api_token_create(membership=membership_set(tenant=tenant, user=user, role="member"))
+        if server is not None:
+            clients.append(_HttpClient(server.url, key))
+            continue
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         clients.append(client)
     return clients
 
 
-def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, worker_env: dict | None) -> dict:
+def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, worker_env: dict | None, server=None) -> dict:
     """`records` opportunities created through the API by `clients` concurrent clients while a
     real-time worker runs (worker_env=None: no worker; the rows are pushed inline afterwards in
     one go, which gives the calls of the same records sent in full collections — the minimum).
@@ -155,7 +178,8 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
 
     tenant = connection.tenant
     departments = list(Department.objects.filter(tenant=tenant).values_list("pk", flat=True))
-    api = _api_clients(tenant, clients)
+    api = _api_clients(tenant, clients, server)
+    server_cpu_before = server.cpu_seconds() if server is not None else None
     worker = Worker(queues="realtime", extra_env=worker_env).start() if worker_env is not None else None
     saved: dict[str, float] = {}
     seen: dict[str, float] = {}
@@ -182,12 +206,14 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
     def watch() -> None:
         # A record is in Salesforce once its link is written, right after Salesforce confirmed
         # the write (reading the link table is cheap; polling the org would load the machine).
+        # Only the records not seen yet: the watcher must not load the machine the saves share.
         from sync_engine.models import SyncLink
 
         try:
             while not stop.is_set():
+                waiting = [record_id for record_id, ref in list(ids.items()) if ref not in seen]
                 for created, record_id in SyncLink.objects.filter(connection=connection, record_type="opportunity",
-                                                                   record_id__in=list(ids)).values_list("created_at", "record_id"):
+                                                                   record_id__in=waiting).values_list("created_at", "record_id"):
                     ref = ids[record_id]
                     if ref not in seen:
                         seen[ref] = created.timestamp()
@@ -226,7 +252,8 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
     counters = emu.client.counters("demo")
     latencies = [seen[ref] - saved[ref] for ref in saved if ref in seen]
     return {"calls": counters["total"], "counters": counters, "latencies": latencies, "arrived": len(seen), "saving": saving,
-            "worker_cpu": worker_cpu}
+            "worker_cpu": worker_cpu,
+            "web_cpu": server.cpu_seconds() - server_cpu_before if server is not None else None}
 
 
 def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...]) -> list[tuple]:
@@ -275,6 +302,11 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=300)
     parser.add_argument("--burst", type=int, default=450, help="opportunities created through the API in the burst (0: skip)")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--server", choices=("gunicorn", "inprocess"), default="gunicorn",
+                        help="burst clients call gunicorn over HTTP as make run serves it (2 workers x 4 threads), "
+                             "or DRF's in-process test client (threads of this process)")
+    parser.add_argument("--burst-runs", default="min,nowait,shorter,default",
+                        help="which burst runs (comma-separated): min (one go), nowait, shorter (budget 700 ms), default")
     parser.add_argument("--parallel", type=int, default=1500, help="opportunities in the 1-vs-2-worker full sync (0: skip)")
     parser.add_argument("--latency-ms", type=int, default=100, help="injected latency on every collections call (parallel)")
     parser.add_argument("--profile", default="", help="write a cProfile of the full sync (our process) to this file")
@@ -363,34 +395,57 @@ def main() -> None:
             sync_run_execute_inline(run=sync_now_start(connection=connection, kind="full", actor=None, enqueue=False))
 
         if args.burst:
+            from _harness import ApiServer
+
             n = args.burst
             floor = math.ceil(n / 200)
-            one_go = burst(connection, emu, records=n, clients=args.clients, label="min", worker_env=None)
-            results = [("all pushed in one go (no worker during the burst): the minimum", one_go)]
-            results.append(("real-time worker, no coalescing (push at once)",
-                            burst(connection, emu, records=n, clients=args.clients, label="nowait",
-                                  worker_env={"COTHON_COALESCE_QUIET_MS": "0", "COTHON_COALESCE_MAX_MS": "0"})))
-            results.append(("real-time worker, coalescing (quiet 150 ms, budget 700 ms)",
-                            burst(connection, emu, records=n, clients=args.clients, label="shorter",
-                                  worker_env={"COTHON_COALESCE_QUIET_MS": "150", "COTHON_COALESCE_MAX_MS": "700"})))
-            results.append(("real-time worker, coalescing (default: quiet 150 ms, budget 900 ms)",
-                            burst(connection, emu, records=n, clients=args.clients, label="coalesce", worker_env={})))
-            minimum = one_go["calls"]
+            server = ApiServer() if args.server == "gunicorn" else None
+            runs = {name.strip() for name in args.burst_runs.split(",")}
+            try:
+                results = []
+                if "min" in runs:
+                    results.append(("all pushed in one go (no worker during the burst): the minimum",
+                                    burst(connection, emu, records=n, clients=args.clients, label="min", worker_env=None, server=server)))
+                if "nowait" in runs:
+                    results.append(("real-time worker, no coalescing (push at once)",
+                                    burst(connection, emu, records=n, clients=args.clients, label="nowait", server=server,
+                                          worker_env={"COTHON_COALESCE_QUIET_MS": "0", "COTHON_COALESCE_MAX_MS": "0"})))
+                if "shorter" in runs:
+                    results.append(("real-time worker, coalescing (quiet 150 ms, budget 700 ms)",
+                                    burst(connection, emu, records=n, clients=args.clients, label="shorter", server=server,
+                                          worker_env={"COTHON_COALESCE_QUIET_MS": "150", "COTHON_COALESCE_MAX_MS": "700"})))
+                if "default" in runs:
+                    results.append(("real-time worker, coalescing (default settings)",
+                                    burst(connection, emu, records=n, clients=args.clients, label="coalesce", worker_env={},
+                                          server=server)))
+            finally:
+                if server is not None:
+                    server.stop()
+            minimum = results[0][1]["calls"] if "min" in runs else floor
             print(f"\nReal-time burst: {n} opportunities created through the API by {args.clients} concurrent clients "
-                  f"(ceil(N/200) = {floor} collections calls for the opportunities themselves):")
+                  f"({'gunicorn over HTTP, 2 workers x 4 threads, as make run serves it' if server else 'in-process test client'}). "
+                  f"Minimum: {minimum} calls = ceil({n}/200) collections for the opportunities, the only Salesforce records "
+                  "a burst of creates writes (their departments' Accounts are linked before it)")
             print(table([(name, r["calls"], f"{r['calls'] / minimum:.2f}x", f"{r['arrived']}/{n}",
                           f"{_percentile(r['latencies'], 0.5) * 1000:.0f} ms" if r["latencies"] else "—",
                           f"{_percentile(r['latencies'], 0.95) * 1000:.0f} ms" if r["latencies"] else "—",
-                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)",
+                          f"{r['saving']:.1f}s ({n / r['saving']:.0f}/s)", f"{r['saving'] / r['calls']:.2f}s" if r["worker_cpu"] is not None else "—",
+                          f"{r['web_cpu']:.1f}s" if r["web_cpu"] is not None else "—",
                           f"{r['worker_cpu']:.1f}s" if r["worker_cpu"] is not None else "—")
                          for name, r in results],
                         ("", "API calls", "vs minimum", "in Salesforce", "p50 save→SF", "p95 save→SF", "saves took",
-                         "worker CPU")))
-            print("  (a push every ~budget while saves keep coming: the calls follow the time the saves take)")
+                         "saves per call", "web CPU", "worker CPU")))
+            print("  (a push every ~budget while saves keep coming: the calls follow the time the saves take; "
+                  "'saves per call' is that time divided by the calls)")
+            print(f"  The issue's goal names a minimum of 8 calls for this burst; it could not be reproduced: the burst "
+                  f"writes only its {n} Opportunity records (their Accounts are linked before it, a create opens no "
+                  f"Task), so the minimum is the {minimum} calls of the same records pushed in one go, measured above. "
+                  f"Against it, ≤ 1.5× means ≤ {math.floor(1.5 * minimum)} calls (against 8 it would allow 12).")
             for name, r in results:
                 kinds = ", ".join(f"{c['endpoint'].split(' ', 1)[0]} {c['endpoint'].split('/v<version>/', 1)[-1]} ×{c['count']}"
                                   for c in r["counters"]["counters"])
                 print(f"  calls by kind, {name.split(':')[0]}: {kinds}")
+            print(f"  load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
         if args.parallel:
             from opportunities.models import Opportunity

@@ -352,6 +352,9 @@ COTHON_PUSH_BATCH_SIZE = env_int("COTHON_PUSH_BATCH_SIZE", 200)
 # time recent pushes took reaches MAX ms (its budget, save → in Salesforce), so a burst of
 # saves goes out in as few calls as the budget allows. Either 0: push at once.
 COTHON_COALESCE_QUIET_MS = env_int("COTHON_COALESCE_QUIET_MS", 150)
+# Real-time pull: the contact roles of opportunities applied from Outbound Messages are read
+# together, at most once per connection every this many seconds (0: with each batch).
+COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS = env_int("COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS", 5)
 COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 900)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
@@ -367,6 +370,8 @@ CELERY_BEAT_SCHEDULE = {
     # Salesforce → Cothon: each connection's incremental pull when due, and Outbound Messages
     # whose processing task was lost (sync_engine.pull).
     "scheduled-pulls": {"task": "sync_engine.pull.scheduled_pulls", "schedule": 60.0},
+    # Each connection's reconciliation when due (every frequencies.reconciliation_minutes).
+    "scheduled-reconciliations": {"task": "sync_engine.scheduled_reconciliations", "schedule": 60.0},
     "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
 }
 

@@ -29,6 +29,12 @@ def salesforce_default_connection(*, tenant: Tenant) -> SalesforceConnection | N
     return salesforce_connection_list(tenant=tenant).filter(is_default=True).first()
 
 
+def salesforce_default_connection_status(*, tenant: Tenant) -> SalesforceConnection | None:
+    """The tenant's default connection with only its id, tenant and status loaded (what a
+    record's sync state needs), or None: the answer to an API create reads it on every save."""
+    return SalesforceConnection.objects.filter(tenant=tenant, is_default=True).only("id", "tenant_id", "status").first()
+
+
 def connection_events(*, tenant: Tenant, connection: SalesforceConnection) -> QuerySet[ConnectionEvent]:
     return ConnectionEvent.objects.filter(connection__tenant=tenant, connection=connection).select_related("actor")
 

@@ -19,7 +19,7 @@ class OpportunityAdmin(admin.ModelAdmin):
         data = {name: form.cleaned_data[name] for name in OPPORTUNITY_FIELDS if name in form.cleaned_data}
         if change:
             original = Opportunity.objects.get(pk=obj.pk)
-            services.opportunity_update(tenant=original.tenant, opportunity=original, data=data)
+            services.opportunity_update(tenant=original.tenant, opportunity=original, data=data, changed_by=request.user)
         else:
             created = services.opportunity_create(tenant=form.cleaned_data["tenant"], created_by=request.user, **data)
             obj.pk = created.pk
@@ -39,10 +39,12 @@ class DepartmentAdmin(admin.ModelAdmin):
         if change:
             original = Department.objects.get(pk=obj.pk)
             services.department_update(tenant=original.tenant, department=original,
-                                       data={k: form.cleaned_data[k] for k in ("name", "acronym", "website")})
+                                       data={k: form.cleaned_data[k] for k in ("name", "acronym", "website")},
+                                       changed_by=request.user)
         else:
             created = services.department_create(tenant=form.cleaned_data["tenant"], name=form.cleaned_data["name"],
-                                                  acronym=form.cleaned_data["acronym"], website=form.cleaned_data["website"])
+                                                  acronym=form.cleaned_data["acronym"], website=form.cleaned_data["website"],
+                                                  created_by=request.user)
             obj.pk = created.pk
 
 

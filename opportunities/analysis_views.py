@@ -112,7 +112,7 @@ def analysis_complete(request: HttpRequest, analysis_pk: int) -> HttpResponse:
         return redirect(_analysis_anchor(analysis))
     if form.is_valid():
         try:
-            services.analysis_complete(tenant=tenant, analysis=analysis, **form.cleaned_data)
+            services.analysis_complete(tenant=tenant, analysis=analysis, completed_by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:

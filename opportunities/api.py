@@ -113,13 +113,14 @@ class DepartmentViewSet(
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
         services.department_validate_name(tenant=self.tenant, name=data["name"])
-        serializer.instance = services.department_create(tenant=self.tenant, **data)
+        serializer.instance = services.department_create(tenant=self.tenant, created_by=self.request.user, **data)
 
     def perform_update(self, serializer) -> None:
         data = serializer.validated_data
         if "name" in data:
             services.department_validate_name(tenant=self.tenant, name=data["name"], department=serializer.instance)
-        serializer.instance = services.department_update(tenant=self.tenant, department=serializer.instance, data=data)
+        serializer.instance = services.department_update(tenant=self.tenant, department=serializer.instance, data=data,
+                                                         changed_by=self.request.user)
 
     def perform_destroy(self, instance) -> None:
         services.department_delete(tenant=self.tenant, department=instance)
@@ -159,10 +160,12 @@ class OpportunityViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer) -> None:
         serializer.instance = services.opportunity_create(tenant=self.tenant, created_by=self.request.user,
                                                           **serializer.validated_data)
+        # Its answer needs no read of links or queue: a record just created is pending.
+        serializer.context["created_id"] = serializer.instance.pk
 
     def perform_update(self, serializer) -> None:
         serializer.instance = services.opportunity_update(tenant=self.tenant, opportunity=serializer.instance,
-                                                          data=serializer.validated_data)
+                                                          data=serializer.validated_data, changed_by=self.request.user)
 
     def perform_destroy(self, instance: Opportunity) -> None:
         services.opportunity_delete(tenant=self.tenant, opportunity=instance)
@@ -234,7 +237,7 @@ class AnalysisViewSet(
     def complete(self, request: Request, pk: str | None = None) -> Response:
         analysis = self.get_object()
         data = self.nested_input(AnalysisCompleteSerializer)
-        analysis = services.analysis_complete(tenant=self.tenant, analysis=analysis, **data)
+        analysis = services.analysis_complete(tenant=self.tenant, analysis=analysis, completed_by=request.user, **data)
         return Response(AnalysisSerializer(analysis, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], summary="List the requirements of an analysis", tags=["analyses"],

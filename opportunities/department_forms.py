@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 
@@ -33,7 +34,7 @@ class DepartmentForm(forms.Form):
         self.fields["website"].widget.attrs["placeholder"] = "https://www.canada.ca/…"
         describe_errors(self)
 
-    def save(self) -> Department | None:
+    def save(self, *, user: AbstractBaseUser | None = None) -> Department | None:
         """Create or update through the services; None (with errors on the form) when invalid."""
         if not self.is_valid():
             return None
@@ -41,8 +42,8 @@ class DepartmentForm(forms.Form):
         try:
             services.department_validate_name(tenant=self.tenant, name=data["name"], department=self.instance)
             if self.instance is None:
-                return services.department_create(tenant=self.tenant, **data)
-            return services.department_update(tenant=self.tenant, department=self.instance, data=data)
+                return services.department_create(tenant=self.tenant, created_by=user, **data)
+            return services.department_update(tenant=self.tenant, department=self.instance, data=data, changed_by=user)
         except ValidationError as exc:
             add_service_errors(self, exc)
             return None

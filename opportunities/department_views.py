@@ -48,7 +48,7 @@ def _form_page(request: HttpRequest, form: DepartmentForm) -> HttpResponse:
 def department_create(request: HttpRequest) -> HttpResponse:
     form = DepartmentForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST":
-        department = form.save()
+        department = form.save(user=request.user)
         if department is not None:
             messages.success(request, f"Department “{department.name}” added. You can now choose it on opportunities.")
             return redirect("departments:list")
@@ -61,7 +61,7 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
     department = selectors.department_get(tenant=request.tenant, pk=pk)
     form = DepartmentForm(request.POST or None, tenant=request.tenant, instance=department)
     if request.method == "POST":
-        saved = form.save()
+        saved = form.save(user=request.user)
         if saved is not None:
             messages.success(request, f"Department “{saved.name}” saved.")
             return redirect("departments:list")

@@ -155,7 +155,7 @@ class OpportunityForm(forms.Form):
                 return None
             if self.instance is None:
                 return services.opportunity_create(tenant=self.tenant, created_by=user, **data)
-            return services.opportunity_update(tenant=self.tenant, opportunity=self.instance, data=data)
+            return services.opportunity_update(tenant=self.tenant, opportunity=self.instance, data=data, changed_by=user)
         except ValidationError as exc:
             self.add_service_errors(exc)
             return None

@@ -28,6 +28,10 @@ class Department(TenantOwned):
     # Stable key pushed to Account.Cothon_Department_Key__c so retries never duplicate.
     key = models.SlugField(max_length=80)
     website = models.URLField(blank=True)
+    # When and by whom each field last changed, as on Opportunity: the name is the Account's
+    # name, and a rename on both sides is a conflict settled by its rule (docs/conflicts.md).
+    field_changed_at = models.JSONField(default=dict, blank=True)
+    field_changed_by = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -140,6 +144,9 @@ class Opportunity(TenantOwned):
     # change (a change pulled from Salesforce: the time of Salesforce's change). "Last write
     # wins" compares a field's own time with Salesforce's, not the row's updated_at.
     field_changed_at = models.JSONField(default=dict, blank=True)
+    # Who made each of those changes ({field: user id}, null for a change pulled from
+    # Salesforce or made by no one signed in): the Cothon side's author of a conflict.
+    field_changed_by = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]

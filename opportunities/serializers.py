@@ -115,9 +115,16 @@ def sync_state_data(state) -> dict[str, Any] | None:
     }
 
 
-def _salesforce_context(tenant, records: list[Opportunity]) -> dict[str, dict]:
+def _salesforce_context(tenant, records: list[Opportunity], *, created: bool = False) -> dict[str, dict]:
     """The Salesforce links and sync states of these opportunities, reading the default
-    connection and its settings once for both (a single record's response and a page alike)."""
+    connection and its settings once for both (a single record's response and a page alike).
+    `created`: the records were created by this request (the answer to a create), so they
+    have no link and are pending — known without reading the settings, links or queue."""
+    if created:
+        connection = integration_selectors.salesforce_default_connection_status(tenant=tenant)
+        return {"salesforce_links": {},
+                "sync_states": sync_selectors.created_record_sync_states(tenant=tenant, connection=connection,
+                                                                         created={r.pk: r.created_at for r in records})}
     connection = integration_selectors.salesforce_default_connection(tenant=tenant)
     if connection is None:
         return {"salesforce_links": {}, "sync_states": {}}
@@ -187,7 +194,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         if tenant is None:
             return {"salesforce_links": {}, "sync_states": {}}
         if getattr(self, "_single", (None, None))[0] != obj.pk:
-            self._single = (obj.pk, _salesforce_context(tenant, [obj]))
+            self._single = (obj.pk, _salesforce_context(tenant, [obj], created=self.context.get("created_id") == obj.pk))
         return self._single[1]
 
     @extend_schema_field(serializers.CharField(allow_null=True))

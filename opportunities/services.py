@@ -56,11 +56,13 @@ def _unique_department_key(tenant: Tenant, name: str) -> str:
 
 @transaction.atomic
 def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: str = "",
-                      origin: str = Origin.COTHON, origin_connection_id: int | None = None) -> Department:
+                      origin: str = Origin.COTHON, origin_connection_id: int | None = None,
+                      created_by: AbstractBaseUser | None = None) -> Department:
     """`origin`/`origin_connection_id`: a department created by the pull (an imported
     opportunity's Account) is not sent back to the org it came from."""
     department = Department(tenant=tenant, name=name.strip(), acronym=acronym, website=website)
     department.key = _unique_department_key(tenant, department.name)
+    _stamp(department, [f for f in ("name", "acronym", "website") if getattr(department, f)], by=created_by)
     _validate(department)
     department.save()
     record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.CREATED,
@@ -70,12 +72,14 @@ def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: 
 
 @transaction.atomic
 def department_update(*, tenant: Tenant, department: Department, data: Mapping[str, Any], origin: str = Origin.COTHON,
-                      origin_connection_id: int | None = None) -> Department:
+                      origin_connection_id: int | None = None, changed_at: datetime.datetime | None = None,
+                      changed_by: AbstractBaseUser | None = None) -> Department:
     """`origin`/`origin_connection_id`: a rename pulled from Salesforce (its Account renamed) is
-    not sent back to the org it came from."""
+    not sent back to the org it came from. `changed_at` / `changed_by`: as opportunity_update."""
     _assert_tenant(department, tenant)
     changed = _apply(department, data, ("name", "acronym", "website"))
     if changed:
+        _stamp(department, changed, changed_at, by=changed_by)
         _validate(department)
         department.save()
         record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.UPDATED,
@@ -243,12 +247,16 @@ def _assert_tenant(instance, tenant: Tenant) -> None:
         raise PermissionError(f"{type(instance).__name__} {instance.pk} does not belong to tenant {tenant.pk}")
 
 
-def _stamp(opportunity: Opportunity, changed: Sequence[str], when: datetime.datetime | None = None) -> None:
-    """Note when these fields changed (now, or the time the change was made elsewhere)."""
+def _stamp(opportunity: Opportunity | Department, changed: Sequence[str], when: datetime.datetime | None = None,
+           by: AbstractBaseUser | None = None) -> None:
+    """Note when these fields changed (now, or the time the change was made elsewhere) and who
+    changed them (the signed-in user; None for a change pulled from Salesforce or made by no one)."""
     if not changed:
         return
     moment = (when or timezone.now()).astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    author = by.pk if by is not None and getattr(by, "is_authenticated", False) and by.pk else None
     opportunity.field_changed_at = {**(opportunity.field_changed_at or {}), **{name: moment for name in changed}}
+    opportunity.field_changed_by = {**(opportunity.field_changed_by or {}), **{name: author for name in changed}}
 
 
 def _apply(instance, data: Mapping[str, Any], allowed: tuple[str, ...]) -> list[str]:
@@ -272,7 +280,7 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
     _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
-    _stamp(opportunity, [f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")])
+    _stamp(opportunity, [f for f in OPPORTUNITY_FIELDS if data.get(f) not in (None, "")], by=created_by)
     _validate_opportunity(opportunity)
     _save_opportunity(opportunity)
     record_change(tenant=tenant, record_type=RecordType.OPPORTUNITY, record_id=opportunity.pk, event=Event.CREATED,
@@ -283,15 +291,17 @@ def opportunity_create(*, tenant: Tenant, created_by: AbstractBaseUser | None = 
 
 @transaction.atomic
 def opportunity_update(*, tenant: Tenant, opportunity: Opportunity, data: Mapping[str, Any], origin: str = Origin.COTHON,
-                       origin_connection_id: int | None = None, changed_at: datetime.datetime | None = None) -> Opportunity:
+                       origin_connection_id: int | None = None, changed_at: datetime.datetime | None = None,
+                       changed_by: AbstractBaseUser | None = None) -> Opportunity:
     """Change fields of an opportunity; only real changes reach the outbox. A change pulled
     from Salesforce (`origin=Origin.SALESFORCE`) is never pushed back to its own org.
-    `changed_at`: when the change was made, if not now (Salesforce's modification time)."""
+    `changed_at`: when the change was made, if not now (Salesforce's modification time).
+    `changed_by`: the user making it (kept per field: a conflict names Cothon's author)."""
     _assert_tenant(opportunity, tenant)
     changed = _apply(opportunity, data, OPPORTUNITY_FIELDS)
     if not changed:
         return opportunity
-    _stamp(opportunity, changed, changed_at)
+    _stamp(opportunity, changed, changed_at, by=changed_by)
     if "department" in changed and opportunity.department_id is not None:
         _assert_tenant(opportunity.department, tenant)
     _validate_opportunity(opportunity)
@@ -359,7 +369,7 @@ def opportunities_apply_from_salesforce(*, tenant: Tenant, updates: Sequence[tup
     if not candidates:
         return result
     now = timezone.now()
-    names: set[str] = {"updated_at", "field_changed_at"}
+    names: set[str] = {"updated_at", "field_changed_at", "field_changed_by"}
     changes: list[Change] = []
     for candidate, changed in candidates:
         candidate.updated_at = now
@@ -413,7 +423,8 @@ def analysis_create(*, tenant: Tenant, opportunity: Opportunity, created_by: Abs
     _validate(analysis)
     analysis.save()
     if opportunity.analysis_status == AnalysisStatus.NOT_STARTED:
-        opportunity_update(tenant=tenant, opportunity=opportunity, data={"analysis_status": AnalysisStatus.IN_PROGRESS})
+        opportunity_update(tenant=tenant, opportunity=opportunity, data={"analysis_status": AnalysisStatus.IN_PROGRESS},
+                           changed_by=created_by)
     return analysis
 
 
@@ -444,7 +455,7 @@ def requirement_add(*, tenant: Tenant, analysis: BidAnalysis, text: str, kind: s
 
 @transaction.atomic
 def analysis_complete(*, tenant: Tenant, analysis: BidAnalysis, compliance_score: int | None = None,
-                      recommendation: str | None = None) -> BidAnalysis:
+                      recommendation: str | None = None, completed_by: AbstractBaseUser | None = None) -> BidAnalysis:
     """Mark an analysis completed and roll its results up to the opportunity.
 
     Triggers the seed's "analysis completed" sync: the analysis and its requirements, the
@@ -474,6 +485,7 @@ def analysis_complete(*, tenant: Tenant, analysis: BidAnalysis, compliance_score
             "analysis_status": AnalysisStatus.COMPLETE,
             "last_analyzed_at": analysis.completed_at,
         },
+        changed_by=completed_by,
     )
     return analysis
 

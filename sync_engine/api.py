@@ -22,6 +22,7 @@ from integrations.salesforce.errors import SalesforceError
 from opportunities.models import Opportunity
 from sync_engine import links, partner_actions, selectors, services
 from sync_engine.models import SyncRun, SyncRunKind
+from sync_engine.reconcile.service import reconciliation_request
 
 SYNC_NOW_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL)
 
@@ -56,12 +57,15 @@ class SyncRunSerializer(serializers.ModelSerializer):
     requested_by = serializers.SerializerMethodField(help_text="Username of who started it; null for the scheduler.")
     percent = serializers.IntegerField(read_only=True, help_text="processed / total, 0–100.")
     error = serializers.CharField(source="message", read_only=True,
-                                  help_text="Why the run stopped early or failed (empty when it did not).")
+                                  help_text="Why the run stopped early or failed (empty when it did not); for a "
+                                            "reconciliation, its one-line summary.")
+    counts = serializers.JSONField(read_only=True, help_text="A reconciliation's findings: `examined`, `requeued`, "
+                                                             "`applied`, `window_start`, and per side `salesforce` / `cothon`.")
 
     class Meta:
         model = SyncRun
         fields = ["id", "connection", "connection_name", "kind", "status", "total", "processed", "succeeded", "failed",
-                  "percent", "api_calls", "cancel_requested", "error", "requested_by", "created_at", "started_at",
+                  "percent", "api_calls", "cancel_requested", "error", "counts", "requested_by", "created_at", "started_at",
                   "finished_at"]
         read_only_fields = fields
 
@@ -72,6 +76,16 @@ class SyncRunSerializer(serializers.ModelSerializer):
 class SyncRunStartSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in SYNC_NOW_KINDS],
                                    help_text="`full`: every record; `incremental`: what changed since the last finished run.")
+
+
+class ReconcileStartSerializer(serializers.Serializer):
+    """No options: a reconciliation always covers its connection's window (docs/sync-operations.md)."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field: a reconciliation takes no options."] for name in unknown})
+        return attrs
 
 
 class SyncApiErrorSerializer(serializers.Serializer):
@@ -238,6 +252,37 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         run.refresh_from_db()
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
+
+    @extend_schema(
+        summary="Reconcile now (admin)",
+        description="Queues a reconciliation of this connection (what real time and the incremental pull missed, over a "
+                    "window of the last reconciliation interval plus a margin) and answers the run at once; poll "
+                    "`GET /api/v1/sync-runs/{id}/` for its `status` and `counts`. One at a time per connection. "
+                    "The body is empty (or `{}`).",
+        request=ReconcileStartSerializer,
+        responses={
+            201: SyncRunSerializer,
+            400: OpenApiResponse(SyncApiValidationErrorSerializer, description="The body is not an empty object."),
+            **COMMON_ERRORS,
+            409: _error("`code` `not_connected`: the connection is not connected; "
+                        "`code` `reconciliation_running`: one is already queued or running."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="reconciliations")
+    def reconciliations(self, request: Request, pk: str | None = None) -> Response:
+        connection = self.get_object()
+        body = ReconcileStartSerializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
+        if connection.status != ConnectionStatus.CONNECTED:
+            raise Conflict(f"The connection “{connection.name}” is {connection.get_status_display().lower()}; "
+                           "an admin must reconnect it before reconciling.", code="not_connected")
+        try:
+            with transaction.atomic():
+                run = reconciliation_request(connection=connection, actor=request.user)
+        except ValidationError as exc:
+            raise Conflict(" ".join(exc.messages), code="reconciliation_running") from exc
+        run.refresh_from_db()
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Skip, unskip or re-create many records (admin)",

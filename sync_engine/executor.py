@@ -57,6 +57,9 @@ class PushSummary:
     api_calls: int = 0
     stopped_because: str = ""
     retry_in_seconds: float | None = None
+    # When the first batch's records were in Salesforce (time.monotonic()), for the real-time
+    # coalescing's estimate of how long a push takes to land (sync_engine.fanout).
+    first_landed_at: float | None = None
 
 
 def worker_id() -> str:
@@ -217,6 +220,8 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], su
         _settle_outcomes(ctx, [e for e in entries if settled(e)], summary)
         return
     summary.api_calls += ctx.calls
+    if summary.first_landed_at is None:
+        summary.first_landed_at = ctx.landed_at
     ctx.flush()
     _settle_outcomes(ctx, entries, summary)
 

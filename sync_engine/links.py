@@ -267,6 +267,28 @@ def link_unskip(*, link: SyncLink) -> SyncLink | None:
     return link
 
 
+def opportunities_without_partner(*, connection_id: int, record_ids: Iterable[int], sobject: str) -> dict[int, SyncLink]:
+    """Of these opportunities, those whose link in the connection is skipped or deleted in
+    Salesforce: their children (analyses, requirements, Tasks, notes, files) have no parent to
+    go to. One query (skipped_by loaded for the log)."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    rows = SyncLink.objects.filter(connection_id=connection_id, record_type=RecordType.OPPORTUNITY, sobject=sobject,
+                                   record_id__in=ids, status__in=[LinkStatus.SKIPPED, LinkStatus.DELETED_IN_SALESFORCE]
+                                   ).select_related("skipped_by")
+    return {link.record_id: link for link in rows}
+
+
+def links_forget_children(*, connection_id: int, record_type: str, record_ids: Iterable[int]) -> int:
+    """Forget the Salesforce ids of an opportunity's children (analyses, requirements) when the
+    opportunity gets another partner (re-linked, re-created): the old ones hung under the old
+    parent, so they are sent again as new (upserted by their key). Returns how many."""
+    return SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids)).update(
+        salesforce_id="", status=LinkStatus.PENDING, pushed_hash="", base_snapshot={}, salesforce_modstamp=None,
+        updated_at=timezone.now())
+
+
 def skipped_records(*, connection_id: int, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SyncLink]:
     """Which of these (record type, record id) are skipped in the connection, with their link
     (skipped_by loaded). One query."""

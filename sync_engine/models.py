@@ -180,6 +180,9 @@ class SyncRunStatus(models.TextChoices):
     FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # A reconciliation the governor refused (API allowance low): nothing was read or queued;
+    # the next one reads from the last completed one, so nothing is lost.
+    DEFERRED = "deferred", "Deferred (API limit)"
 
 
 class SyncRun(models.Model):
@@ -198,6 +201,8 @@ class SyncRun(models.Model):
     api_calls = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     message = models.TextField(blank=True)
+    # What a reconciliation found, by side (examined, re-queued, applied, …; sync_engine.reconcile).
+    counts = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     record_type = models.CharField(max_length=20, blank=True)
     record_id = models.BigIntegerField(null=True, blank=True)
@@ -378,6 +383,11 @@ class SyncConflict(models.Model):
     base_value = models.JSONField(null=True, blank=True)
     cothon_value = models.JSONField(null=True, blank=True)
     cothon_changed_at = models.DateTimeField(null=True, blank=True)
+    # From Opportunity.field_changed_by. No database constraint: the pull inserts held rows in
+    # bulk with the id it read, and a user deleted meanwhile must not fail the pull's page.
+    cothon_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                          related_name="+", db_constraint=False,
+                                          help_text="Who changed Cothon's side (null: not known, or pulled).")
     salesforce_value = models.JSONField(null=True, blank=True)
     salesforce_changed_at = models.DateTimeField(null=True, blank=True)
     salesforce_changed_by = models.CharField(max_length=18, blank=True, help_text="LastModifiedById of the record.")

@@ -28,7 +28,8 @@ from integrations.mapping.opportunity_inbound import id18
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.soql import soql_like_contains, soql_quote
 from integrations.sync_settings import describe_get
-from opportunities.models import Opportunity
+from opportunities.models import BidAnalysis, BidAnalysisStatus, Comment, Opportunity, Requirement
+from proposals.models import Proposal
 from sync_engine import links, wakeups
 from sync_engine.models import LinkStatus, OutboxEntry, OutboxState, SyncDirection, SyncLink, SyncLog, SyncResult, SyncRun
 from sync_engine.outbox import upsert_pending
@@ -194,6 +195,7 @@ def opportunity_relink(*, connection: SalesforceConnection, opportunity: Opportu
                                      f"in {connection.name}; one Salesforce record is linked to one Cothon record.",
                                      "already_linked")
         links.link_relink(connection=connection, record_type=OPP, record_id=opportunity.pk, sobject=sobject, salesforce_id=sf_id)
+        _queue_children(connection, opportunity.pk, Priority.MANUAL, new_parent=True)
         was = f" (was {old.salesforce_id})" if old is not None and old.salesforce_id and old.salesforce_id != sf_id else ""
         _log(connection=connection, opportunity=opportunity, operation="relink", actor=actor, salesforce_id=sf_id, sobject=sobject,
              message=f"Re-linked by {_who(actor)} to {sobject} {sf_id} “{name}”{was}; Cothon's values are sent to it.")
@@ -234,6 +236,7 @@ def opportunity_unskip(*, connection: SalesforceConnection, opportunity: Opportu
              message=f"Unskipped by {_who(actor)}: synced with {connection.name} again.")
         if left is None or left.status != LinkStatus.DELETED_IN_SALESFORCE:
             _queue(connection, opportunity.pk)
+            _queue_children(connection, opportunity.pk, Priority.REALTIME, new_parent=False)
     return left
 
 
@@ -243,6 +246,36 @@ def _queue(connection: SalesforceConnection, record_id: int, priority: int = Pri
         return  # a disconnected connection takes no rows; its reconnect catches up
     upsert_pending(connection, OPP, record_id, Event.SYNC, [], priority, timezone.now())
     wakeups.wake_on_commit([connection.pk], priority)
+
+
+def _queue_children(connection: SalesforceConnection, opportunity_id: int, priority: int, *, new_parent: bool) -> None:
+    """Queue what hangs under the opportunity in Salesforce — completed analyses and their
+    requirements, comments (Notes), proposals (files, Tasks) — so what was not sent while it
+    was skipped or deleted in Salesforce goes out now (each is looked up or upserted by its key:
+    sending one again duplicates nothing). `new_parent`: re-linked or re-created, the children's
+    old Salesforce records hung under the old parent, so their ids are forgotten."""
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        return
+    tenant_id = connection.tenant_id
+    analyses = list(BidAnalysis.objects.filter(tenant_id=tenant_id, opportunity_id=opportunity_id,
+                                               status=BidAnalysisStatus.COMPLETED).values_list("pk", flat=True))
+    children = {
+        RecordType.ANALYSIS: analyses,
+        RecordType.REQUIREMENT: list(Requirement.objects.filter(tenant_id=tenant_id, analysis_id__in=analyses)
+                                     .values_list("pk", flat=True)) if analyses else [],
+        RecordType.COMMENT: list(Comment.objects.filter(tenant_id=tenant_id, opportunity_id=opportunity_id).values_list("pk", flat=True)),
+        RecordType.PROPOSAL: list(Proposal.objects.filter(tenant_id=tenant_id, opportunity_id=opportunity_id)
+                                  .values_list("pk", flat=True)),
+    }
+    if new_parent:
+        for record_type in (RecordType.ANALYSIS, RecordType.REQUIREMENT):
+            links.links_forget_children(connection_id=connection.pk, record_type=record_type, record_ids=children[record_type])
+    now = timezone.now()
+    for record_type, ids in children.items():
+        for record_id in ids:
+            upsert_pending(connection, record_type, record_id, Event.SYNC, [], priority, now)
+    if any(children.values()):
+        wakeups.wake_on_commit([connection.pk], priority)
 
 
 # --- re-create ---------------------------------------------------------------------------------
@@ -267,6 +300,7 @@ def opportunity_recreate(*, connection: SalesforceConnection, opportunity: Oppor
     with transaction.atomic():
         SyncLink.objects.select_for_update().filter(connection=connection, record_type=OPP, record_id=opportunity.pk).first()
         _forget_partner(connection, opportunity, actor, sobject)
+        _queue_children(connection, opportunity.pk, Priority.MANUAL, new_parent=True)
         return record_sync_now(connection=connection, record_type=OPP, record_id=opportunity.pk, actor=actor)
 
 
@@ -304,6 +338,7 @@ def opportunities_bulk_action(*, connection: SalesforceConnection, action: str, 
                 else:
                     _forget_partner(connection, opportunity, actor, sobject)
                     upsert_pending(connection, OPP, pk, Event.SYNC, [], Priority.MANUAL, timezone.now())
+                    _queue_children(connection, pk, Priority.MANUAL, new_parent=True)
                     outcome.done.append(pk)
         except PartnerActionError as exc:
             outcome.refused[pk] = exc.messages[0]

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from sync_engine import services, wakeups
 from sync_engine.models import Priority
+from sync_engine.reconcile import schedule as reconcile_schedule, service as reconcile_service
 
 
 @shared_task(name="sync_engine.fan_out", ignore_result=True)
@@ -48,3 +49,15 @@ def deadline_reminders() -> None:
 @shared_task(name="sync_engine.scheduled_syncs", ignore_result=True)
 def scheduled_syncs() -> None:
     services.scheduled_syncs()
+
+
+@shared_task(name="sync_engine.scheduled_reconciliations", ignore_result=True)
+def scheduled_reconciliations() -> None:
+    """Beat, every minute: queue each connection's reconciliation when due."""
+    reconcile_schedule.scheduled_reconciliations()
+
+
+@shared_task(name="sync_engine.reconciliation_run", ignore_result=True)
+def reconciliation_run(run_id: int) -> None:
+    """One queued reconciliation (background queue)."""
+    reconcile_service.reconciliation_execute(run_id=run_id)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("records/<str:record_type>/<int:record_id>/history/", views.record_history, name="record_history"),
     path("record-runs/<int:pk>/", views.record_run_status, name="record_run_status"),
     path("connections/<int:pk>/sync-now/", views.sync_now, name="sync_now"),
+    path("connections/<int:pk>/reconcile/", views.reconcile_now, name="reconcile"),
     path("connections/<int:pk>/runs/", views.run_list, name="run_list"),
     path("connections/<int:pk>/usage/", views.api_usage, name="usage"),
     path("connections/<int:pk>/deleted-in-salesforce/", views.partner_gone, name="partner_gone"),

@@ -24,6 +24,7 @@ from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
 from sync_engine.models import SyncRunKind, SyncRunStatus
+from sync_engine.reconcile import service as reconcile_service
 
 USAGE_HOURS = (24, 48)
 
@@ -168,9 +169,24 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
         "active_run": active,
         "progress": _progress_context(request, active) if active else None,
         "runs": selectors.sync_run_list(tenant=tenant, connection=connection, limit=10, finished_only=True),
+        "reconciliation": selectors.reconciliation_latest(tenant=tenant, connection=connection),
         "tab": "sync_now",
     }
     return render(request, "sync_engine/sync_now.html", context, status=400 if error else 200)
+
+
+@tenant_page("admin")
+@require_POST
+def reconcile_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Reconcile now" on the Sync Now page: queue one reconciliation of the connection."""
+    connection = selectors.sync_connection_get(tenant=request.tenant, pk=pk)
+    try:
+        reconcile_service.reconciliation_request(connection=connection, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Reconciliation queued: it runs in the background; its result shows under Recent runs.")
+    return redirect("sync:sync_now", pk=connection.pk)
 
 
 @tenant_page("admin")

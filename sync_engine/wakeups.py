@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 REALTIME = "realtime"
 BACKGROUND = "default"
 FANOUT = "fanout"
+# The real-time pull's contact roles of a connection, read together (sync_engine.pull.contact_roles).
+ROLES = "roles"
 LANES = (REALTIME, BACKGROUND)
 # A sent task due this long ago that has not started is presumed lost.
 LOST_AFTER = datetime.timedelta(seconds=30)
@@ -57,7 +59,7 @@ BUSY_BACKOFF_MAX_SECONDS = 60.0
 # Which task serves a lane, and on which queue (decisions.md: real-time work has its own
 # worker). Background sub-lanes ("default:2") share the background task and queue.
 _TASKS = {REALTIME: ("sync_engine.push_realtime", REALTIME), BACKGROUND: ("sync_engine.push_background", BACKGROUND),
-          FANOUT: ("sync_engine.fan_out", REALTIME)}
+          FANOUT: ("sync_engine.fan_out", REALTIME), ROLES: ("sync_engine.pull.contact_roles", REALTIME)}
 
 
 def lane_for(priority: int) -> str:

@@ -18,6 +18,7 @@ a Salesforce change of another field of the same record counts as a change of th
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 UNCHANGED = "unchanged"
@@ -31,6 +32,21 @@ SALESFORCE_WINS = "salesforce_wins"
 LAST_WRITE_WINS = "last_write_wins"
 
 _MISSING = object()
+
+
+@dataclass(frozen=True)
+class HeldConflict:
+    """A field changed on both sides, held for a person: values in Salesforce's terms."""
+
+    sf_field: str
+    cothon_field: str
+    base: Any
+    cothon: Any
+    salesforce: Any
+    cothon_changed_at: datetime.datetime | None
+    salesforce_changed_at: datetime.datetime | None
+    rule: str
+    cothon_changed_by: int | None = None  # the user id of Cothon's latest change of the field, if recorded
 
 
 def detect(base: Any, cothon: Any, salesforce: Any) -> str:
@@ -69,6 +85,17 @@ def cothon_field_time(changed_at: dict[str, str] | None, cothon_fields: tuple[st
     times = [parse_time((changed_at or {}).get(name)) for name in cothon_fields]
     known = [t for t in times if t is not None]
     return max(known) if known else None
+
+
+def cothon_field_author(changed_at: dict[str, str] | None, changed_by: dict[str, Any] | None,
+                        cothon_fields: tuple[str, ...] | list[str]) -> int | None:
+    """Who made the latest change of these Cothon fields (`Opportunity.field_changed_by`): a
+    user id, or None (not recorded, pulled from Salesforce, or made by no one signed in)."""
+    known = [(t, name) for name in cothon_fields if (t := parse_time((changed_at or {}).get(name))) is not None]
+    if not known:
+        return None
+    author = (changed_by or {}).get(max(known)[1])
+    return author if isinstance(author, int) and not isinstance(author, bool) else None
 
 
 def parse_time(text: Any) -> datetime.datetime | None:

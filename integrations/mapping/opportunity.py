@@ -64,6 +64,20 @@ def changed_salesforce_fields(settings: SyncSettings, changed: set[str]) -> set[
             if _SOURCES.get(m.cothon_field, {m.cothon_field}) & changed}
 
 
+def cothon_fields_for(settings: SyncSettings, sf_fields: set[str]) -> set[str] | None:
+    """The Cothon fields whose change `changed_salesforce_fields` maps to these Salesforce
+    fields (lower case): what a re-queued update names so the push sends them (and only
+    them). None when one of them no Cothon change reaches (a value set on create only)."""
+    out: set[str] = set()
+    for name in sf_fields:
+        sources = set().union(*(_SOURCES.get(m.cothon_field, {m.cothon_field}) for m in settings.opportunity_mappings
+                                if m.sf_field.lower() == name))
+        if not sources:
+            return None
+        out |= sources
+    return out
+
+
 def closing_date_required(ctx: MappingContext, sobject: str) -> bool:
     """Does the object refuse a new record without CloseDate? By its describe; without one
     (not connected), only the standard Opportunity is known to."""

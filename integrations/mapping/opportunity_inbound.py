@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from integrations.mapping import conflicts
+from integrations.mapping.conflicts import HeldConflict
 from integrations.mapping.catalog import OPPORTUNITY_FIELDS
 from integrations.mapping.common import ELLIPSIS
 from integrations.mapping.opportunity import amount_for
@@ -66,20 +67,6 @@ class InboundResult:
     @property
     def reasons(self) -> str:
         return "; ".join(f"{name}: {reason}" for name, reason in self.skipped)
-
-
-@dataclass(frozen=True)
-class HeldConflict:
-    """A field changed on both sides, held for a person: values in Salesforce's terms."""
-
-    sf_field: str
-    cothon_field: str
-    base: Any
-    cothon: Any
-    salesforce: Any
-    cothon_changed_at: datetime.datetime | None
-    salesforce_changed_at: datetime.datetime | None
-    rule: str
 
 
 # --- normalization: one comparable form for pulled, pushed and snapshot values -----------------
@@ -266,12 +253,15 @@ def _resolve_conflict(record: dict[str, Any], current: Any, mapping: dict[str, A
     not to be applied (held, or Cothon's kept)."""
     sf_field, cothon_field = mapping["sf_field"], mapping["cothon_field"]
     rule = conflict_rule_for(ctx.settings.get("conflict_rules") or {}, sf_field)
-    cothon_at = conflicts.cothon_field_time(getattr(current, "field_changed_at", None), conflicts.cothon_sources(cothon_field))
+    sources = conflicts.cothon_sources(cothon_field)
+    cothon_at = conflicts.cothon_field_time(getattr(current, "field_changed_at", None), sources)
     salesforce_at = conflicts.salesforce_time(record)
     if ctx.settings.get("flag_conflicts_for_review"):
+        author = conflicts.cothon_field_author(getattr(current, "field_changed_at", None),
+                                               getattr(current, "field_changed_by", None), sources)
         result.held.append(HeldConflict(sf_field=sf_field, cothon_field=cothon_field, base=_base_value(base, sf_field),
                                         cothon=ours, salesforce=pulled, cothon_changed_at=cothon_at,
-                                        salesforce_changed_at=salesforce_at, rule=rule))
+                                        salesforce_changed_at=salesforce_at, rule=rule, cothon_changed_by=author))
         result.skipped.append((sf_field, "Changed on both sides: held for review (neither side changes until someone decides)."))
         return True
     side = conflicts.winner(rule, cothon_at, salesforce_at)

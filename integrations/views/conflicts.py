@@ -26,6 +26,7 @@ from sync_engine.conflicts import selectors
 from sync_engine.conflicts.csv_export import conflict_csv_response, value_text
 from sync_engine.conflicts.services import conflict_resolve
 from sync_engine.models import ConflictResolution, ConflictStatus, SyncConflict
+from sync_engine.vocabulary import RecordType
 
 PAGE_SIZE = 25
 MAX_IDS = 500
@@ -62,7 +63,8 @@ def _shown(conflicts: list[SyncConflict], connection: SalesforceConnection) -> l
     authors = selectors.salesforce_authors(connection_ids={connection.pk}) if conflicts else {}
     rows = []
     for c in conflicts:
-        label = labels.get(c.sf_field.lower(), "")
+        # An Account's name held for its department (the Account object's describe is not cached here).
+        label = "Account name" if c.record_type == RecordType.DEPARTMENT else labels.get(c.sf_field.lower(), "")
         rows.append({"c": c, "label": label if label != c.sf_field else "", "base": value_text(c.base_value),
                      "cothon": value_text(c.cothon_value), "salesforce": value_text(c.salesforce_value),
                      "resolved": value_text(c.resolved_value), "rule": c.rule.replace("_", " "),

@@ -20,6 +20,9 @@ from sync_engine.models import ConflictResolution, ConflictStatus, SyncConflict
 class ConflictSerializer(serializers.ModelSerializer):
     connection_name = serializers.CharField(source="connection.name", read_only=True)
     resolved_by = serializers.SerializerMethodField(help_text="Username of who resolved it; null while open.")
+    cothon_changed_by = serializers.SerializerMethodField(
+        help_text="Username of who changed Cothon's side; null when not recorded (a change made before authors were "
+                  "kept, or by no one signed in).")
     base_value = serializers.JSONField(read_only=True, help_text="The value both sides agreed on last (Salesforce's terms).")
     cothon_value = serializers.JSONField(read_only=True, help_text="Cothon's value, as the push would send it.")
     salesforce_value = serializers.JSONField(read_only=True, help_text="Salesforce's value, as last pulled.")
@@ -28,13 +31,17 @@ class ConflictSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncConflict
         fields = ["id", "connection", "connection_name", "record_type", "record_id", "record_label", "sf_field", "cothon_field",
-                  "rule", "base_value", "cothon_value", "cothon_changed_at", "salesforce_value", "salesforce_changed_at",
+                  "rule", "base_value", "cothon_value", "cothon_changed_at", "cothon_changed_by", "salesforce_value", "salesforce_changed_at",
                   "salesforce_changed_by", "status", "resolution", "resolved_value", "resolved_by", "resolved_at",
                   "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_resolved_by(self, conflict: SyncConflict) -> str | None:
         return conflict.resolved_by.get_username() if conflict.resolved_by_id else None
+
+    def get_cothon_changed_by(self, conflict: SyncConflict) -> str | None:
+        author = conflict.cothon_changed_by if conflict.cothon_changed_by_id else None
+        return author.get_username() if author is not None else None
 
 
 class ResolveOneSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from sync_engine.csv_export import _Echo, _format_time, safe_cell
 from sync_engine.models import SyncConflict
 
 HEADER = ["id", "connection", "record_id", "record", "salesforce_field", "cothon_field", "rule", "base_value",
-          "cothon_value", "cothon_changed_at", "salesforce_value", "salesforce_changed_at", "salesforce_changed_by",
+          "cothon_value", "cothon_changed_at", "cothon_changed_by", "salesforce_value", "salesforce_changed_at", "salesforce_changed_by",
           "status", "resolution", "resolved_value", "resolved_by", "resolved_at", "created_at"]
 
 
@@ -33,6 +33,7 @@ def conflict_csv_lines(rows: Iterable[SyncConflict], *, zone, authors: dict) -> 
         yield writer.writerow([safe_cell(v) for v in (
             c.pk, c.connection.name, c.record_id, c.record_label, c.sf_field, c.cothon_field, c.rule,
             value_text(c.base_value), value_text(c.cothon_value), _format_time(c.cothon_changed_at, zone),
+            c.cothon_changed_by.get_username() if c.cothon_changed_by_id and c.cothon_changed_by else "",
             value_text(c.salesforce_value), _format_time(c.salesforce_changed_at, zone),
             author.get_username() if author else c.salesforce_changed_by, c.status, c.resolution,
             value_text(c.resolved_value), c.resolved_by.get_username() if c.resolved_by_id else "",

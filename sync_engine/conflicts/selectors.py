@@ -15,7 +15,7 @@ from sync_engine.vocabulary import RecordType
 def conflicts_list(*, tenant, status: str | None = ConflictStatus.OPEN, connection_id: int | None = None,
                    record_id: int | None = None, sf_field: str = "", search: str = "") -> QuerySet[SyncConflict]:
     """The queue, newest first; `status=None` for every status."""
-    rows = SyncConflict.objects.filter(tenant_id=tenant.pk).select_related("connection", "resolved_by").order_by("-id")
+    rows = SyncConflict.objects.filter(tenant_id=tenant.pk).select_related("connection", "resolved_by", "cothon_changed_by").order_by("-id")
     if status:
         rows = rows.filter(status=status)
     if connection_id:
@@ -31,19 +31,19 @@ def conflicts_list(*, tenant, status: str | None = ConflictStatus.OPEN, connecti
 
 def conflict_get(*, tenant, conflict_id: int) -> SyncConflict:
     """One conflict of the tenant (another tenant's id: SyncConflict.DoesNotExist)."""
-    return SyncConflict.objects.select_related("connection", "resolved_by").get(tenant_id=tenant.pk, pk=conflict_id)
+    return SyncConflict.objects.select_related("connection", "resolved_by", "cothon_changed_by").get(tenant_id=tenant.pk, pk=conflict_id)
 
 
 def conflicts_open_count(*, tenant) -> int:
     return SyncConflict.objects.filter(tenant_id=tenant.pk, status=ConflictStatus.OPEN).count()
 
 
-def held_fields(*, connection_id: int, record_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Opportunity id → the Salesforce fields (lower case) held for review: the push does not
-    send them until the conflict is resolved. One query."""
+def held_fields(*, connection_id: int, record_ids: Iterable[int], record_type: str = RecordType.OPPORTUNITY) -> dict[int, set[str]]:
+    """Record id → the Salesforce fields (lower case) held for review: the push does not send
+    them until the conflict is resolved. One query."""
     held: dict[int, set[str]] = {}
     for record_id, sf_field in SyncConflict.objects.filter(
-            connection_id=connection_id, record_type=RecordType.OPPORTUNITY, status=ConflictStatus.OPEN,
+            connection_id=connection_id, record_type=record_type, status=ConflictStatus.OPEN,
             record_id__in=list(record_ids)).values_list("record_id", "sf_field"):
         held.setdefault(record_id, set()).add(sf_field.lower())
     return held

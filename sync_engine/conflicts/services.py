@@ -28,27 +28,32 @@ from sync_engine.outbox import record_change
 from sync_engine.rows import update_rows
 from sync_engine.vocabulary import Event, Origin, RecordType
 
-_UPDATED = ["record_label", "rule", "base_value", "cothon_value", "cothon_changed_at", "salesforce_value",
+_UPDATED = ["record_label", "rule", "base_value", "cothon_value", "cothon_changed_at", "cothon_changed_by", "salesforce_value",
             "salesforce_changed_at", "salesforce_changed_by", "updated_at"]
 
 
 @dataclass(frozen=True)
 class Held:
-    """One held field of one pulled record."""
+    """One held field of one pulled record (`opportunity`: the Cothon record — a Department for
+    an Account's name)."""
 
     link: SyncLink
-    opportunity: Opportunity
+    opportunity: Opportunity | Department
     record: dict[str, Any]
     conflict: HeldConflict
 
+    @property
+    def label(self) -> str:
+        return getattr(self.opportunity, "title", None) or getattr(self.opportunity, "name", "") or ""
 
-def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held]) -> int:
-    """Open (or refresh) a conflict per held field; a field already open keeps its row with the
-    latest values on both sides. Returns how many were new."""
+
+def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held], record_type: str = RecordType.OPPORTUNITY) -> int:
+    """Open (or refresh) a conflict per held field of records of `record_type`; a field already
+    open keeps its row with the latest values on both sides. Returns how many were new."""
     if not held:
         return 0
     existing = {(c.record_id, c.sf_field): c for c in SyncConflict.objects.filter(
-        connection=connection, record_type=RecordType.OPPORTUNITY, status=ConflictStatus.OPEN,
+        connection=connection, record_type=record_type, status=ConflictStatus.OPEN,
         record_id__in={h.opportunity.pk for h in held})}
     now = timezone.now()
     new, changed = [], []
@@ -57,16 +62,17 @@ def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held]) ->
         row = existing.get((item.opportunity.pk, c.sf_field))
         if row is None:
             row = SyncConflict(tenant_id=connection.tenant_id, connection=connection, link=item.link,
-                               record_type=RecordType.OPPORTUNITY, record_id=item.opportunity.pk, sf_field=c.sf_field,
+                               record_type=record_type, record_id=item.opportunity.pk, sf_field=c.sf_field,
                                cothon_field=c.cothon_field)
             new.append(row)
         else:
             changed.append(row)
-        row.record_label = (item.opportunity.title or "")[:255]
+        row.record_label = item.label[:255]
         row.rule = c.rule
         row.base_value = c.base  # a conflict always has a base (without one, Salesforce's change is taken)
         row.cothon_value, row.salesforce_value = c.cothon, c.salesforce
         row.cothon_changed_at, row.salesforce_changed_at = c.cothon_changed_at, c.salesforce_changed_at
+        row.cothon_changed_by_id = c.cothon_changed_by
         row.salesforce_changed_by = id18(item.record.get("LastModifiedById") or "")
         row.updated_at = now
     SyncConflict.objects.bulk_create(new, batch_size=500)
@@ -96,10 +102,16 @@ def conflict_resolve(*, tenant, conflict_ids: Iterable[int], choice: str, value:
     done = [r.pk for r in rows if r.status != ConflictStatus.OPEN]
     if done:
         raise ValidationError({"conflict_ids": [f"Already resolved: {', '.join(map(str, done))}."]})
-    opportunities = Opportunity.objects.select_for_update(of=("self",)).in_bulk({r.record_id for r in rows})
+    opportunities = Opportunity.objects.select_for_update(of=("self",)).in_bulk(
+        {r.record_id for r in rows if r.record_type == RecordType.OPPORTUNITY})
+    departments = Department.objects.select_for_update().in_bulk({r.record_id for r in rows if r.record_type == RecordType.DEPARTMENT})
     contexts: dict[int, tuple[dict, InboundContext]] = {}
     now = timezone.now()
     for row in rows:
+        if row.record_type == RecordType.DEPARTMENT:
+            kept = _resolve_department(tenant, row, departments.get(row.record_id), choice, value, actor)
+            _settle(row, choice, kept, actor, now)
+            continue
         opportunity = opportunities.get(row.record_id)
         if opportunity is None or opportunity.tenant_id != tenant.pk:
             raise SyncConflict.DoesNotExist("The conflict's opportunity is gone.")
@@ -119,19 +131,49 @@ def conflict_resolve(*, tenant, conflict_ids: Iterable[int], choice: str, value:
                 raise ValidationError({"value": [f"{row.sf_field}: {reason}"]})
             if changes:
                 opportunity_services.opportunity_update(tenant=tenant, opportunity=opportunity, data=_instances(changes),
-                                                        origin=Origin.COTHON)
+                                                        origin=Origin.COTHON, changed_by=actor)
             else:
                 _push(tenant, opportunity, row.cothon_field)  # Cothon holds it already: Salesforce still needs it
-        # Salesforce still holds its value until the push lands: as the base, the next pull
-        # sees Cothon's side changed only (no new conflict); a newer Salesforce edit is one.
-        link = SyncLink.objects.select_for_update().get(pk=row.link_id)
-        link.base_snapshot = {**(link.base_snapshot or {}), row.sf_field: row.salesforce_value}
-        link.save(update_fields=["base_snapshot", "updated_at"])
-        row.status, row.resolution, row.resolved_value = ConflictStatus.RESOLVED, choice, kept
-        row.resolved_by = actor if getattr(actor, "pk", None) else None
-        row.resolved_at = now
-        row.save(update_fields=["status", "resolution", "resolved_value", "resolved_by", "resolved_at", "updated_at"])
+        _settle(row, choice, kept, actor, now)
     return rows
+
+
+def _settle(row: SyncConflict, choice: str, kept: Any, actor, now) -> None:
+    """Mark the conflict resolved. Salesforce still holds its value until the push lands: as
+    the base, the next pull sees Cothon's side changed only (no new conflict); a newer
+    Salesforce edit is one."""
+    link = SyncLink.objects.select_for_update().get(pk=row.link_id)
+    link.base_snapshot = {**(link.base_snapshot or {}), row.sf_field: row.salesforce_value}
+    link.save(update_fields=["base_snapshot", "updated_at"])
+    row.status, row.resolution, row.resolved_value = ConflictStatus.RESOLVED, choice, kept
+    row.resolved_by = actor if getattr(actor, "pk", None) else None
+    row.resolved_at = now
+    row.save(update_fields=["status", "resolution", "resolved_value", "resolved_by", "resolved_at", "updated_at"])
+
+
+def _resolve_department(tenant, row: SyncConflict, department: Department | None, choice: str, value: Any, actor) -> Any:
+    """An Account's name renamed on both sides: the kept name becomes the department's (a
+    department needs a name, unique in the organization) and is queued for the push."""
+    if department is None or department.tenant_id != tenant.pk:
+        raise SyncConflict.DoesNotExist("The conflict's department is gone.")
+    if choice == ConflictResolution.KEEP_COTHON:
+        kept = row.cothon_value
+    else:
+        kept = row.salesforce_value if choice == ConflictResolution.KEEP_SALESFORCE else value
+        kept = " ".join(str(kept or "").split())[:255]
+        if not kept:
+            raise ValidationError({"value": ["Name: a department needs a name."]})
+        try:
+            opportunity_services.department_validate_name(tenant=tenant, name=kept, department=department)
+        except ValidationError as exc:
+            raise ValidationError({"value": [f"Name: {' '.join(exc.messages)}"]}) from exc
+    if kept != department.name:
+        opportunity_services.department_update(tenant=tenant, department=department, data={"name": kept},
+                                               origin=Origin.COTHON, changed_by=actor)
+    else:  # Cothon holds it already: Salesforce still needs it
+        record_change(tenant=tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk, event=Event.UPDATED,
+                      changed_fields=["name"], origin=Origin.COTHON)
+    return kept
 
 
 def _push(tenant, opportunity: Opportunity, cothon_field: str) -> None:

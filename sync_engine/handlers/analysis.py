@@ -30,6 +30,8 @@ class AnalysisHandler(Handler):
         for analysis in records:
             if not mapping.ready(analysis):
                 batch.settle(self.record_type, analysis.pk, done=True)  # not completed yet: nothing to send
+        ready = batch.drop_orphans(self.record_type, ready, lambda a: a.opportunity_id, sobject=sobject,
+                                   label=lambda a: f"Bid analysis of {a.opportunity.title}")
         if not ready:
             return
         parents = batch.parent_ids(RecordType.OPPORTUNITY, {a.opportunity_id for a in ready}, names.opportunity)

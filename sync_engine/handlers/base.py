@@ -22,13 +22,19 @@ done. Rows of a record type no handler knows are failed with UNSUPPORTED_RECORD_
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from integrations.mapping.activity import Activity
-from sync_engine.links import linked_salesforce_ids
-from sync_engine.models import OutboxEntry
+from integrations.salesforce.errors import SalesforceError
+from sync_engine.links import linked_salesforce_ids, opportunities_without_partner
+from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncResult
 from sync_engine.push.context import PushContext
+from sync_engine.vocabulary import RecordType
+
+PARENT_SKIPPED = "PARENT_SKIPPED"
+PARENT_DELETED = "PARENT_DELETED_IN_SALESFORCE"
 
 
 @dataclass
@@ -40,6 +46,9 @@ class Batch:
     entries: dict[str, dict[int, list[OutboxEntry]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     records: dict[str, list[Any]] = field(default_factory=dict)
     salesforce_ids: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
+    # Opportunity id → its link, for the opportunities asked about that are skipped or deleted
+    # in Salesforce (read once a batch, after the opportunities were pushed).
+    _without_partner: dict[int, SyncLink | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ctx: PushContext, entries: list[OutboxEntry]) -> Batch:
@@ -67,10 +76,53 @@ class Batch:
                                                record_ids=missing, sobject=sobject))
         return {i: known[i] for i in record_ids if i in known}
 
+    def opportunities_without_partner(self, opportunity_ids: set[int]) -> dict[int, SyncLink]:
+        """Of these opportunities, those skipped in this connection or deleted in Salesforce and
+        not written by this batch: their children have no parent in Salesforce. One query for
+        the ids not asked about yet in this batch."""
+        written = self.salesforce_ids[RecordType.OPPORTUNITY]
+        unknown = {i for i in opportunity_ids if i not in self._without_partner and i not in written}
+        if unknown:
+            found = opportunities_without_partner(connection_id=self.ctx.connection.pk, record_ids=unknown,
+                                                  sobject=self.ctx.settings.objects.opportunity)
+            self._without_partner.update({i: found.get(i) for i in unknown})
+        return {i: link for i in opportunity_ids if i not in written and (link := self._without_partner.get(i)) is not None}
+
+    def drop_orphans(self, record_type: str, records: list[Any], opportunity_of: Callable[[Any], int], *, sobject: str,
+                     label: Callable[[Any], str]) -> list[Any]:
+        """The records whose opportunity can take children; the others (it is skipped, or
+        deleted in Salesforce) are settled done with a "skipped" log row saying why and when
+        they go out — not a failure: nothing is retried until the opportunity is unskipped,
+        re-linked or re-created, which queues them again."""
+        blocked = self.opportunities_without_partner({opportunity_of(r) for r in records})
+        if not blocked:
+            return records
+        kept = []
+        for record in records:
+            link = blocked.get(opportunity_of(record))
+            if link is None:
+                kept.append(record)
+                continue
+            self.settle(record_type, record.pk, done=True)
+            self.ctx.log(entry=(self.entries_of(record_type, record.pk) or [None])[0], sobject=sobject, operation="skip",
+                         result=SyncResult.SKIPPED, record_type=record_type, record_id=record.pk, label=label(record),
+                         error=orphan_error(link))
+        return kept
+
     def settle(self, record_type: str, record_id: int, *, done: bool = False, failed: bool = False, retry: bool = False) -> None:
         for entry in self.entries_of(record_type, record_id):
             outcome = self.ctx.outcome(entry)
             outcome.done, outcome.failed, outcome.retry = done, failed, retry
+
+
+def orphan_error(link: SyncLink) -> SalesforceError:
+    """Why a child of this opportunity is not sent (its log row's code and message)."""
+    if link.status == LinkStatus.SKIPPED:
+        who = link.skipped_by.get_username() if link.skipped_by_id and link.skipped_by else "someone"
+        return SalesforceError(PARENT_SKIPPED, f"Not sent: its opportunity (#{link.record_id}) is skipped in this connection "
+                                               f"by {who}. It is sent when the opportunity is unskipped.")
+    return SalesforceError(PARENT_DELETED, f"Not sent: its opportunity (#{link.record_id}) was deleted in Salesforce "
+                                           f"({link.salesforce_id}). It is sent when the opportunity is re-linked or re-created.")
 
 
 class Handler:

@@ -17,6 +17,8 @@ class CommentHandler(Handler):
         return list(Comment.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("author"))
 
     def push(self, batch: Batch, records: list[Comment]) -> None:
+        records = batch.drop_orphans(self.record_type, records, lambda c: c.opportunity_id, sobject="Note",
+                                     label=mapping.comment_title)
         if not records:
             return
         parents = batch.parent_ids(RecordType.OPPORTUNITY, {c.opportunity_id for c in records}, batch.ctx.settings.objects.opportunity)

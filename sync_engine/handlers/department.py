@@ -16,6 +16,7 @@ from integrations.mapping import account as mapping
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from opportunities.models import Department
+from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import links_for
 from sync_engine.models import AccountCacheEntry, MatchedBy
@@ -64,10 +65,14 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     sobject = ctx.settings.objects.account
     links = links_for(connection_id=ctx.connection.pk, record_type=RecordType.DEPARTMENT, record_ids=[d.pk for d in departments],
                       sobject=sobject)
+    # A name held for review is not sent until someone resolves the conflict (one query, only
+    # when a linked department changed).
+    renamed = [d.pk for d in departments if d.pk in changed and links.get(d.pk) and links[d.pk].salesforce_id]
+    held = held_fields(connection_id=ctx.connection.pk, record_ids=renamed, record_type=RecordType.DEPARTMENT) if renamed else {}
     unresolved = []
     for department in departments:
         link = links.get(department.pk)
-        if link and link.salesforce_id and department.pk not in changed:
+        if link and link.salesforce_id and (department.pk not in changed or "name" in held.get(department.pk, ())):
             ctx.account_ids[department.pk] = link.salesforce_id
         else:
             unresolved.append(department)

@@ -16,7 +16,8 @@ from sync_engine.handlers.base import Batch, Handler
 from sync_engine.legacy.selectors import held_opportunity_ids
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy, SyncResult
-from sync_engine.push.conflict_guard import drop_changed_in_salesforce, guarded_fields
+from sync_engine.pull.apply import pull_apply_fields
+from sync_engine.push.conflict_guard import guard_items
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, refuse, write, write_and_settle
 from sync_engine.vocabulary import Event, RecordType
@@ -49,7 +50,6 @@ class OpportunityHandler(Handler):
                                                record_ids=[o.pk for o in records if o.pk not in linked])
         items, fallback, refused = [], [], []
         untouched: dict[int, str] = {}
-        guarded: dict[int, list[str]] = {}
         for opportunity in records:
             entries = batch.entries_of(self.record_type, opportunity.pk)
             salesforce_id = linked.get(opportunity.pk, "")
@@ -88,21 +88,16 @@ class OpportunityHandler(Handler):
                         # write; the Tasks it triggers still find their parent.
                         untouched[opportunity.pk] = item.salesforce_id
                         continue
-                    checked = guarded_fields(ctx, fields) if only is not None else []
-                    if checked:
-                        guarded[opportunity.pk] = checked
             if planned.errors:
                 refused.append((item, planned.errors))
             elif not item.salesforce_id and not item.external_id_field:
                 fallback.append((opportunity, item))
             items.append(item)
-        # A field Salesforce changed since the base whose rule may keep Salesforce's value is
-        # not sent: the pull settles it by the rule (or holds it for review).
-        if guarded:
-            drop_changed_in_salesforce(ctx, sobject, items, guarded=guarded)
-            for item in [i for i in items if i.salesforce_id and i.record_id in guarded and not i.fields]:
-                items.remove(item)
-                untouched[item.record_id] = item.salesforce_id
+        # The conflict rules before a linked record is written, partial or whole: a field
+        # Salesforce changed since the base whose value should win is not sent, and Cothon takes it.
+        refusing = {id(item) for item, _errors in refused}
+        _guard(ctx, sobject, items, [i for i in items if id(i) not in refusing], untouched,
+               changed_at={o.pk: o.field_changed_at for o in records})
         for item, errors in refused:
             refuse(ctx, sobject, item, errors)
         _match_by_title_and_date(ctx, sobject, fallback)
@@ -129,6 +124,19 @@ class OpportunityHandler(Handler):
             if opportunity.status == OpportunityStatus.SUBMITTED and ("status" in changed or Event.SUBMITTED in events):
                 planned.append(proposal_submitted(opportunity, now, zone, base_url=batch.ctx.base_url))
         return planned
+
+
+def _guard(ctx: PushContext, sobject: str, items: list[Item], sendable: list[Item], untouched: dict[int, str], *,
+           changed_at: dict[int, dict[str, str]]) -> None:
+    """Apply the conflict guard to the items about to be sent; what Salesforce's value keeps is
+    applied to Cothon as a pull would; an item left with nothing to send is not written."""
+    guarded = guard_items(ctx, sobject, sendable, changed_at=changed_at)
+    if guarded.to_apply:
+        pull_apply_fields(connection=ctx.connection, records=guarded.to_apply, client_factory=lambda: ctx.client,
+                          settings=ctx.settings.to_dict())
+    for item in [i for i in items if i.record_id in guarded.held_back and not i.fields]:
+        items.remove(item)
+        untouched[item.record_id] = item.salesforce_id
 
 
 def _fields_changed_in_cothon(ctx: PushContext, entries) -> set[str] | None:

@@ -22,6 +22,8 @@ class ProposalHandler(Handler):
                     .select_related("opportunity").prefetch_related("sections"))
 
     def push(self, batch: Batch, records: list[Proposal]) -> None:
+        records = batch.drop_orphans(self.record_type, records, lambda p: p.opportunity_id, sobject="ContentVersion",
+                                     label=lambda p: f"Proposal for {p.opportunity.title}")
         if not records:
             return
         parents = batch.parent_ids(RecordType.OPPORTUNITY, {p.opportunity_id for p in records}, batch.ctx.settings.objects.opportunity)

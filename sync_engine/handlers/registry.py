@@ -11,7 +11,7 @@ import logging
 
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine.handlers.analysis import AnalysisHandler
-from sync_engine.handlers.base import Batch, Handler
+from sync_engine.handlers.base import Batch, Handler, orphan_error
 from sync_engine.handlers.comment import CommentHandler
 from sync_engine.handlers.contact import ContactHandler
 from sync_engine.handlers.department import DepartmentHandler
@@ -53,6 +53,7 @@ def push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
     for record_type, handler in HANDLERS.items():
         handler.push(batch, batch.records[record_type])
     planned = [a for record_type, handler in HANDLERS.items() for a in handler.activities(batch, batch.records[record_type])]
+    planned = _drop_orphan_activities(batch, planned)
     if planned:
         opportunity_ids = batch.parent_ids(RecordType.OPPORTUNITY, {a.opportunity.pk for a in planned},
                                            ctx.settings.objects.opportunity)
@@ -62,6 +63,23 @@ def push_records(ctx: PushContext, entries: list[OutboxEntry]) -> None:
         outcome.followup_pending = False
         if not (outcome.done or outcome.failed or outcome.retry):
             outcome.done = True  # its handler had nothing to send (e.g. nothing changed that Salesforce holds)
+
+
+def _drop_orphan_activities(batch: Batch, planned: list) -> list:
+    """Tasks (or Notes) of an opportunity skipped in this connection or deleted in Salesforce
+    are not sent: a "skipped" log row each says why (they would fail against the missing
+    parent). The records that trigger them are queued again when the opportunity is unskipped,
+    re-linked or re-created."""
+    if not planned:
+        return planned
+    blocked = batch.opportunities_without_partner({a.opportunity.pk for a in planned})
+    if not blocked:
+        return planned
+    for activity in [a for a in planned if a.opportunity.pk in blocked]:
+        batch.ctx.log(entry=None, sobject="Task", operation="skip", result=SyncResult.SKIPPED, record_type=activity.record_type,
+                      record_id=activity.record_id or activity.opportunity.pk, label=activity.subject,
+                      error=orphan_error(blocked[activity.opportunity.pk]))
+    return [a for a in planned if a.opportunity.pk not in blocked]
 
 
 def _settle_skipped(batch: Batch) -> None:

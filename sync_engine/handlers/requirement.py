@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from integrations.mapping import requirement as mapping
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
@@ -17,7 +19,9 @@ class RequirementHandler(Handler):
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
         # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):
         # no join, no analysis instance per requirement.
-        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids))
+        # The analysis's opportunity id too (one join): a requirement of a skipped opportunity waits.
+        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)
+                    .annotate(parent_opportunity_id=F("analysis__opportunity_id")))
 
     def push(self, batch: Batch, records: list[Requirement]) -> None:
         if not records:
@@ -25,6 +29,10 @@ class RequirementHandler(Handler):
         ctx = batch.ctx
         names = ctx.settings.objects
         sobject = names.requirement
+        records = batch.drop_orphans(self.record_type, records, lambda r: r.parent_opportunity_id, sobject=sobject,
+                                     label=lambda r: (r.text or "Requirement")[:80])
+        if not records:
+            return
         parents = batch.parent_ids(RecordType.ANALYSIS, {r.analysis_id for r in records}, names.analysis)
         linked = linked_salesforce_ids(connection_id=ctx.connection.pk, record_type=self.record_type, record_ids=[r.pk for r in records], sobject=sobject)
         describe = ctx.describe(sobject)

@@ -7,6 +7,9 @@ already seen at this SystemModstamp → skipped (the overlap window, replays); i
 equal to the base snapshot (what we last pushed or agreed on) → our own echo: nothing written,
 nothing pushed; otherwise `integrations.mapping.account.from_salesforce` and
 `department_update` with `origin=salesforce`, so the rename is never pushed back to this org.
+A department renamed on both sides since the base is a conflict, as an opportunity's field
+(docs/conflicts.md): held for review, or settled by the rule of `Account.Name` (default last
+write wins) — Cothon's name kept and queued for the push, or Salesforce's applied.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.mapping import account as mapping
+from integrations.mapping.conflicts import salesforce_time
 from integrations.mapping.opportunity_inbound import id18, parse_datetime
 from integrations.models import SalesforceConnection
+from integrations.settings_schema import conflict_rule_for
 from opportunities import services as opportunity_services
 from opportunities.models import Department
+from sync_engine.conflicts.services import Held, conflicts_hold
 from sync_engine.models import LinkStatus, SyncLink, SyncResult
+from sync_engine.outbox import record_change
 from sync_engine.pull.apply import PullContext, PullSummary, pull_context
 from sync_engine.rows import update_rows
-from sync_engine.vocabulary import Origin, RecordType
+from sync_engine.vocabulary import Event, Origin, RecordType
 
 # Hybrid: the Account's name is pulled unless its direction is set to push only.
 HYBRID_KEY = "Account.Name"
@@ -36,8 +43,9 @@ def account_object(settings: dict[str, Any]) -> str:
 
 
 def account_fields() -> list[str]:
-    """What the pull reads of an Account: the mapped fields and what the cycle needs."""
-    return ["Id", "SystemModstamp", "IsDeleted", *mapping.PULLED_FIELDS]
+    """What the pull reads of an Account: the mapped fields, what the cycle needs, and who
+    changed it last and when (a conflict's Salesforce side)."""
+    return ["Id", "SystemModstamp", "IsDeleted", "LastModifiedDate", "LastModifiedById", *mapping.PULLED_FIELDS]
 
 
 def accounts_pulled(settings: dict[str, Any]) -> bool:
@@ -84,6 +92,9 @@ def _apply(ctx: PullContext, sobject: str, records: list[dict[str, Any]], summar
     departments = {d.pk: d for d in Department.objects.select_for_update().filter(
         tenant_id=connection.tenant_id, pk__in=[link.record_id for link in links.values()])}
     settled: list[SyncLink] = []
+    held: list[Held] = []
+    rule = conflict_rule_for(ctx.settings.get("conflict_rules") or {}, mapping.RULE_KEY)
+    review = bool(ctx.settings.get("flag_conflicts_for_review"))
     now = timezone.now()
     for record in records:
         link = links.get(id18(record.get("Id")))
@@ -104,16 +115,28 @@ def _apply(ctx: PullContext, sobject: str, records: list[dict[str, Any]], summar
         if base and all(record.get(name) == base.get(name) for name in mapping.PULLED_FIELDS if name in record):
             summary.echoes += 1  # what we pushed (or agreed on) coming back
         else:
-            result = mapping.from_salesforce(record, department, base=base)
+            result = mapping.from_salesforce(record, department, base=base, rule=rule, review=review)
+            if result.held is not None:
+                held.append(Held(link=link, opportunity=department, record=record, conflict=result.held))
+                summary.conflicts_held += 1
+            elif result.settled is not None:
+                summary.conflicts_settled += 1
+            if result.push_back:
+                # Cothon's name won: it goes out (to every org of the tenant that pushes) so both sides converge.
+                record_change(tenant=connection.tenant, record_type=RecordType.DEPARTMENT, record_id=department.pk,
+                              event=Event.UPDATED, changed_fields=["name"], origin=Origin.COTHON)
             if not _rename(ctx, sobject, record, link, department, result, summary):
                 continue
             link.base_snapshot = {**base, **result.agreed}
         link.salesforce_modstamp = stamp or link.salesforce_modstamp
-        link.last_synced_at = link.updated_at = now
+        # After the rename's own timestamp: a department not changed since it was last synced
+        # is in step (reconciliation compares the two).
+        link.last_synced_at = link.updated_at = max(now, department.updated_at) if department else now
         if link.status == LinkStatus.DELETED_IN_SALESFORCE:
             link.status = LinkStatus.SYNCED  # undeleted in Salesforce
         settled.append(link)
     update_rows(SyncLink, settled, ["base_snapshot", "salesforce_modstamp", "last_synced_at", "status", "updated_at"])
+    conflicts_hold(connection=connection, held=held, record_type=RecordType.DEPARTMENT)
 
 
 def _rename(ctx: PullContext, sobject: str, record: dict, link: SyncLink, department: Department,
@@ -131,7 +154,8 @@ def _rename(ctx: PullContext, sobject: str, record: dict, link: SyncLink, depart
     try:
         with transaction.atomic():
             opportunity_services.department_update(tenant=ctx.connection.tenant, department=department, data=result.changes,
-                                                   origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk)
+                                                   origin=Origin.SALESFORCE, origin_connection_id=ctx.connection.pk,
+                                                   changed_at=salesforce_time(record))
     except ValidationError as exc:
         department.name = old_name
         summary.failed += 1

@@ -47,7 +47,7 @@ from sync_engine.conflicts.services import Held, conflicts_hold
 from sync_engine.links import drop_skipped_records, values_hash
 from sync_engine.outbox import Change, record_changes
 from sync_engine.rows import update_rows
-from sync_engine.pull.contact_roles import contact_roles_pull
+from sync_engine.pull.contact_roles import contact_roles_pull, roles_read
 from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Event, Origin, RecordType
 
@@ -75,12 +75,16 @@ class PullSummary:
     conflicts_settled: int = 0  # fields changed on both sides, settled by their rule
     conflicts_held: int = 0  # fields changed on both sides, held for review
     warnings: list[str] = field(default_factory=list)
+    # Salesforce ids of applied opportunities whose contact roles the caller reads later
+    # (`pull_apply(contact_roles=False)`: the real-time pull coalesces them).
+    roles_pending: set[str] = field(default_factory=set)
 
     def add(self, other: "PullSummary") -> None:
         for name in ("seen", "applied", "created", "echoes", "unchanged", "already_seen", "not_imported", "skipped",
                      "deleted", "failed", "api_calls", "contact_roles", "conflicts_settled", "conflicts_held"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.warnings.extend(other.warnings)
+        self.roles_pending |= other.roles_pending
 
 
 @dataclass
@@ -198,10 +202,12 @@ def import_refusal(record: dict[str, Any], settings: dict[str, Any]) -> str:
 # --- the service ------------------------------------------------------------------------------
 
 def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[str, Any]], client_factory=None,
-               source: str = "incremental", settings: dict[str, Any] | None = None) -> PullSummary:
+               source: str = "incremental", settings: dict[str, Any] | None = None, contact_roles: bool = True) -> PullSummary:
     """Apply pulled Opportunity records of one connection. Raises only for infrastructure
     errors (database, a Salesforce call that failed): the caller then keeps its watermark or
-    its notification unprocessed and tries again."""
+    its notification unprocessed and tries again. `contact_roles=False`: the applied
+    opportunities' contact roles are not read here; their Salesforce ids are in
+    `summary.roles_pending` for the caller to read later."""
     ctx = pull_context(connection=connection, settings=settings, source=source, client_factory=client_factory)
     data = ctx.settings
     summary = PullSummary(seen=len(sobject_records))
@@ -212,7 +218,28 @@ def pull_apply(*, connection: SalesforceConnection, sobject_records: list[dict[s
         return summary  # push-only never writes Cothon
     try:
         _apply_records(ctx, sobject_records, summary)
-        contact_roles_pull(ctx, ctx.applied, sobject_records, summary, create_contacts=import_enabled(data))
+        if contact_roles:
+            contact_roles_pull(ctx, ctx.applied, sobject_records, summary, create_contacts=import_enabled(data))
+        elif roles_read(ctx):
+            summary.roles_pending |= set(ctx.applied)
+    finally:
+        summary.api_calls += ctx.calls
+        ctx.flush()
+    return summary
+
+
+def pull_apply_fields(*, connection: SalesforceConnection, records: list[dict[str, Any]], client_factory=None,
+                      settings: dict[str, Any] | None = None, source: str = "push guard") -> PullSummary:
+    """Apply some fields of linked records, read by the push's conflict guard, as a pull would:
+    the same rules (applied, kept, or held for review), logs and base. Partial records: no
+    SystemModstamp (the next pull still reads the whole record), no contact roles read."""
+    ctx = pull_context(connection=connection, settings=settings, source=source, client_factory=client_factory)
+    summary = PullSummary(seen=len(records))
+    records, summary.skipped = drop_skipped_records(connection=connection, sobject=ctx.sobject, records=records)
+    if ctx.settings.get("direction", "bidirectional") == "push" or not records:
+        return summary
+    try:
+        _apply_records(ctx, records, summary)
     finally:
         summary.api_calls += ctx.calls
         ctx.flush()

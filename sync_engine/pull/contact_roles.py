@@ -33,10 +33,15 @@ from sync_engine.vocabulary import Origin, RecordType
 IN_LIST_MAX = 300  # ids in one IN list: the query's URL stays under Salesforce's 16 KB
 
 
+def roles_read(ctx) -> bool:
+    """Contact roles exist on the standard Opportunity object only."""
+    return ctx.sobject == "Opportunity"
+
+
 def contact_roles_pull(ctx, applied: dict[str, int], records: list[dict[str, Any]], summary, *, create_contacts: bool) -> None:
     """The contact roles of the opportunities `applied` (Salesforce id → Cothon id) into Cothon;
     `create_contacts`: a Contact matching no Cothon contact is created (the connection imports)."""
-    if not applied or ctx.sobject != "Opportunity":
+    if not applied or not roles_read(ctx):
         return
     try:
         rows = _read(ctx, applied, records)
@@ -160,3 +165,4 @@ def _create(ctx, role, departments: dict[str, int]) -> Contact | None:
                 code="INVALID_VALUE", message="; ".join(exc.messages),
                 hint="Fix the Contact in Salesforce; it is associated the next time its opportunity changes.")
         return None
+

@@ -7,8 +7,8 @@ records deleted since (IsDeleted = true, their SystemModstamp moves at deletion)
 cost no extra call. The linked Accounts (department names) are pulled the same way with their
 own watermark; both first pages come in one composite call, so an idle cycle costs exactly one
 call per connection.
-(Records purged from the recycle bin before a cycle sees them are not reported; the next issue's
-reconciliation covers them.) Salesforce answers in pages of 2,000 rows; each page is applied and
+(Records purged from the recycle bin before a cycle sees them are not reported; reconciliation's
+queryAll does not return them either.) Salesforce answers in pages of 2,000 rows; each page is applied and
 only then is the watermark moved to its highest SystemModstamp — a worker killed mid-page leaves
 the watermark where it was and the page is read again (applying is idempotent).
 When many pages are left, one Bulk API 2.0 queryAll job reads the rest (`_bulk_rest`).
@@ -84,7 +84,7 @@ def select_fields(settings: dict, describe: dict | None) -> list[str]:
     return [f for f in fields if not (f.lower() in seen or seen.add(f.lower()))]
 
 
-def _soql(sobject: str, fields: list[str], since: datetime.datetime | None) -> str:
+def modstamp_query(sobject: str, fields: list[str], since: datetime.datetime | None) -> str:
     where = f" WHERE SystemModstamp >= {since.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}" if since else ""
     return f"SELECT {', '.join(fields)} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
 
@@ -136,12 +136,12 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
         describe = describe_get(connection=connection, sobject=sobject, client=client)
         query_started = timezone.now()
         fields = select_fields(data, describe)
-        soql = _soql(sobject, fields, read_from(mark))
+        soql = modstamp_query(sobject, fields, read_from(mark))
         if account_mark is None:
             page, account_page = client.call(lambda sf: sf.query(soql, include_deleted=True)), None
         else:
             # Both objects' first pages in one composite call: an idle cycle still costs one call.
-            page, account_page = _first_pages(client, soql, _soql(account_sobject, account_fields(), read_from(account_mark)),
+            page, account_page = first_pages(client, soql, modstamp_query(account_sobject, account_fields(), read_from(account_mark)),
                                               result)
         result.pages += _read(connection, data, client, mark, sobject, fields, describe, page, summary, pull_apply)
         if account_page is not None:
@@ -174,7 +174,7 @@ def pull_incremental(*, connection_id: int, sobject: str | None = None) -> Incre
     return result
 
 
-def _first_pages(client, soql: str, account_soql: str, result: IncrementalResult) -> tuple[dict, dict | None]:
+def first_pages(client, soql: str, account_soql: str, result: IncrementalResult) -> tuple[dict, dict | None]:
     """The first page of both queries through one composite call. The Account query failing
     (no access to Accounts, say) never stops the opportunities: its page is None, the reason
     kept on the result."""
@@ -215,7 +215,7 @@ def _read(connection, data: dict, client, mark: PullWatermark, sobject: str, fie
     through one Bulk API 2.0 job when many pages are left. Returns the pages read."""
     pages = 0
     while True:
-        records = [_plain(r) for r in page.get("records", [])]
+        records = [plain_record(r) for r in page.get("records", [])]
         _apply_page(connection, data, client, mark, records, summary, apply)
         pages += 1
         if page.get("done", True):
@@ -260,7 +260,7 @@ def _bulk_rest(connection, data: dict, client, mark: PullWatermark, sobject: str
     job (applying is idempotent)."""
     from sync_engine.pull.outbound import typed_fields
 
-    soql = _soql(sobject, fields, mark.watermark).replace(" ORDER BY SystemModstamp ASC", "")
+    soql = modstamp_query(sobject, fields, mark.watermark).replace(" ORDER BY SystemModstamp ASC", "")
     types = {f["name"].lower(): f.get("type", "") for f in (describe or {}).get("fields", [])}
     results = client.call(lambda sf: getattr(sf.bulk2, sobject).query_all(soql, max_records=BULK_CHUNK, wait=1))
     chunks = 0
@@ -297,7 +297,7 @@ def _nest(row: dict) -> dict:
     return out
 
 
-def _plain(record: dict) -> dict:
+def plain_record(record: dict) -> dict:
     out = {k: v for k, v in record.items() if k != "attributes"}
     for key in ("Owner", "Account"):
         if isinstance(out.get(key), dict):

@@ -52,7 +52,12 @@ class InboundNotification(models.Model):
     result = models.CharField(max_length=20, blank=True)
     message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Applied, and the opportunity's contact roles not read yet: they are read for many
+    # notifications at once (sync_engine.pull.contact_roles.contact_roles_pull_pending).
+    contact_roles_pending = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["connection", "notification_id"], name="inbound_notification_unique")]
-        indexes = [models.Index(fields=["processed_at", "connection", "id"], name="inbound_unprocessed_idx")]
+        indexes = [models.Index(fields=["processed_at", "connection", "id"], name="inbound_unprocessed_idx"),
+                   models.Index(fields=["connection", "id"], condition=models.Q(contact_roles_pending=True),
+                                name="inbound_roles_pending_idx")]

@@ -19,10 +19,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from django.conf import settings as django_settings
+
 from integrations.mapping.opportunity_inbound import id18
 from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.salesforce.errors import SalesforceError
 from integrations.sync_settings import settings_current
+from sync_engine import wakeups
+from sync_engine.models import LinkStatus, SyncLink
+from sync_engine.pull.apply import PullSummary, import_enabled, pull_context
+from sync_engine.pull.contact_roles import IN_LIST_MAX, contact_roles_pull
 from sync_engine.pull.models import InboundNotification
+from sync_engine.vocabulary import RecordType
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +163,8 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
     from sync_engine.pull.accounts import account_object, accounts_apply
     from sync_engine.pull.apply import pull_apply
 
+    deferred = roles_deferred()
+
     connection = SalesforceConnection.objects.filter(pk=connection_id).select_related("tenant").first()
     if connection is None:
         return 0
@@ -173,7 +183,7 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
             try:
                 with transaction.atomic():
                     summary = pull_apply(connection=connection, sobject_records=_records(connection, sobject, ours),
-                                         settings=data, source="outbound")
+                                         settings=data, source="outbound", contact_roles=not deferred)
                     if accounts:
                         summary.add(accounts_apply(connection=connection, sobject_records=_records(connection, account_sobject, accounts),
                                                    settings=data, source="outbound"))
@@ -190,6 +200,12 @@ def notifications_process(*, connection_id: int, limit: int = PROCESS_BATCH) -> 
                                                          f"{summary.echoes} echo(es)")
             InboundNotification.objects.filter(pk__in=[r.pk for r in rows if r not in ours and r not in accounts]).update(
                 processed_at=now, result="ignored", message=f"Not a synced object ({sobject}, {account_sobject}).")
+            if summary.roles_pending:
+                # Their contact roles are read together, a few seconds from now (one query for
+                # every batch applied meanwhile, instead of one per batch).
+                InboundNotification.objects.filter(pk__in=[r.pk for r in ours if id18(r.salesforce_id) in summary.roles_pending]
+                                                   ).update(contact_roles_pending=True)
+                transaction.on_commit(lambda: roles_wake(connection.pk))
             done += len(rows)
 
 
@@ -251,6 +267,7 @@ def notifications_sweep(*, now: datetime.datetime | None = None) -> list[int]:
         processed_at__isnull=True, received_at__lte=now - STALE_AFTER).values_list("connection_id", flat=True)))
     for connection_id in connection_ids:
         enqueue_processing(connection_id)
+    contact_roles_sweep()
     return connection_ids
 
 
@@ -282,3 +299,60 @@ def connection_for_token(token: str) -> SalesforceConnection | None:
     if connection is None or not hmac.compare_digest(receiver_token(connection), token):
         return None
     return connection
+
+
+# --- contact roles of the applied notifications, read together --------------------------------
+
+def roles_deferred() -> bool:
+    """Whether a batch leaves its contact roles to the coalesced read (the setting is not 0)."""
+    return django_settings.COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS > 0
+
+
+def roles_wake(connection_id: int) -> None:
+    """Ask for the pending contact roles to be read in COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS.
+    Batches applied meanwhile join that read: a wake-up already pending is not moved later."""
+    wakeups.wake(connection_id, wakeups.ROLES, delay=float(django_settings.COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS))
+
+
+def contact_roles_pull_pending(*, connection_id: int) -> int:
+    """The contact roles of the opportunities the real-time pull applied since the last read:
+    one query per IN_LIST_MAX opportunities, however many batches applied them. A read that
+    fails leaves them pending (a passing failure asks again in 30 s). Returns how many
+    notifications were settled."""
+    wakeups.started(connection_id, wakeups.ROLES)
+    connection = SalesforceConnection.objects.filter(pk=connection_id).select_related("tenant").first()
+    if connection is None or connection.status != ConnectionStatus.CONNECTED:
+        return 0  # kept pending: read once the connection is usable again (its next batch wakes the lane)
+    pending = InboundNotification.objects.filter(connection=connection, contact_roles_pending=True)
+    settled = 0
+    while True:
+        rows = list(pending.order_by("id").values_list("pk", "salesforce_id")[:IN_LIST_MAX])
+        if not rows:
+            return settled
+        ctx = pull_context(connection=connection, settings=None, source="outbound")
+        ids = {id18(sf_id) for _pk, sf_id in rows}
+        # A record skipped or unlinked since it was applied has nothing to read.
+        applied = {id18(sf_id): record_id for sf_id, record_id in SyncLink.objects.filter(
+            connection=connection, record_type=RecordType.OPPORTUNITY, sobject=ctx.sobject, salesforce_id__in=ids,
+        ).exclude(status=LinkStatus.SKIPPED).values_list("salesforce_id", "record_id")}
+        try:
+            with transaction.atomic():
+                contact_roles_pull(ctx, applied, [], PullSummary(), create_contacts=import_enabled(ctx.settings))
+                InboundNotification.objects.filter(pk__in=[pk for pk, _ in rows]).update(contact_roles_pending=False)
+        except SalesforceError:
+            wakeups.wake(connection_id, wakeups.ROLES, delay=30.0)
+            raise
+        finally:
+            ctx.flush()
+        settled += len(rows)
+
+
+def contact_roles_sweep() -> list[int]:
+    """Connections with contact roles left pending and no read asked for (a lost wake-up):
+    ask for one (the sweeper of notifications, every 15 s)."""
+    connection_ids = sorted(set(InboundNotification.objects.filter(contact_roles_pending=True)
+                                .values_list("connection_id", flat=True)))
+    for connection_id in connection_ids:
+        wakeups.wake(connection_id, wakeups.ROLES, delay=float(django_settings.COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS),
+                     only_if_idle=True)
+    return connection_ids

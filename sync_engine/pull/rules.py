@@ -102,7 +102,9 @@ def ensure_outbound_rules(*, connection: SalesforceConnection, client=None) -> R
 def account_message_fields() -> list[str]:
     from sync_engine.pull.accounts import account_fields
 
-    return [name for name in account_fields() if name != "IsDeleted"]  # an Outbound Message is never sent for a delete
+    # An Outbound Message is never sent for a delete; its field list stays as it was (a conflict
+    # found from one takes SystemModstamp as Salesforce's time, as for opportunities).
+    return [name for name in account_fields() if name not in ("IsDeleted", "LastModifiedDate", "LastModifiedById")]
 
 
 def _ensure(client, connection: SalesforceConnection, sobject: str, endpoint_url: str, fields: list[str]) -> tuple[str, str, str]:

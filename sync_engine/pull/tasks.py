@@ -27,6 +27,14 @@ def process_notifications(connection_id: int) -> None:
     notifications_process(connection_id=connection_id)
 
 
+@shared_task(name="sync_engine.pull.contact_roles", ignore_result=True)
+def contact_roles_pending(connection_id: int) -> None:
+    """The contact roles of opportunities the real-time pull applied, read together."""
+    from sync_engine.pull.outbound import contact_roles_pull_pending
+
+    contact_roles_pull_pending(connection_id=connection_id)
+
+
 @shared_task(name="sync_engine.pull.sweep_notifications", ignore_result=True)
 def sweep_notifications() -> None:
     from sync_engine.pull.outbound import notifications_sweep

@@ -50,6 +50,9 @@ class PushContext:
     account_ids: dict[int, str] = field(default_factory=dict)  # department id -> Account Id
     started: float = field(default_factory=time.monotonic)
     describes: dict[str, dict[str, dict] | None] = field(default_factory=dict)  # sobject -> its describe fields
+    # When the batch's latest write was answered and settled on its links (time.monotonic()):
+    # the moment its records count as in Salesforce, before the batch's log rows and queue rows.
+    landed_at: float | None = None
 
     def describe(self, sobject: str) -> dict[str, dict] | None:
         """The object's describe fields (lower-case name -> field), from the connection's cache

@@ -104,6 +104,7 @@ def write(ctx: PushContext, sobject: str, items: list[Item], *, then: Callable[[
         _apply(ctx, sobject, chunk, "create", lambda: ctx.client.collections_create(records))
     if then is not None:
         then(refused + linked + upserts + creates)
+    ctx.landed_at = time.monotonic()
 
 
 def write_and_settle(ctx: PushContext, sobject: str, items: list[Item], *, matched_by: str = MatchedBy.EXTERNAL_ID) -> None:

@@ -15,7 +15,7 @@ register = template.Library()
 
 RESULT_TONES = {"success": "green", "failed": "red", "retrying": "amber", "skipped": "slate", "paused": "amber"}
 RUN_TONES = {"queued": "slate", "running": "blue", "succeeded": "green", "finished_with_errors": "amber",
-             "failed": "red", "cancelled": "slate"}
+             "failed": "red", "cancelled": "slate", "deferred": "amber"}
 REPORT_TONES = {"running": "blue", "complete": "green", "truncated": "amber", "failed": "red"}
 LINK_TONES = {"synced": "green", "pending": "amber", "failed": "red", "deleted_in_sf": "red", "unlinked": "slate"}
 RECORD_ROUTES = {"opportunity": "opportunities:detail"}

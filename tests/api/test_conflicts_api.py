@@ -31,6 +31,13 @@ def admin_api(alice, api_as):
     return api_as(alice.admin_membership)
 
 
+def test_the_resource_names_who_changed_cothons_side(alice, alice_api, opportunity_factory):
+    conflict = _conflict(alice, opportunity_factory)
+    assert alice_api.get(f"{API}/sync-conflicts/{conflict.pk}/").json()["cothon_changed_by"] is None
+    SyncConflict.objects.filter(pk=conflict.pk).update(cothon_changed_by=alice.member)
+    assert alice_api.get(f"{API}/sync-conflicts/{conflict.pk}/").json()["cothon_changed_by"] == alice.member.get_username()
+
+
 def test_members_read_the_queue_with_all_three_values(alice, alice_api, opportunity_factory):
     conflict = _conflict(alice, opportunity_factory)
     body = alice_api.get(f"{API}/sync-conflicts/").json()

@@ -58,6 +58,8 @@ def test_patch_changes_only_the_given_fields(alice, alice_api, opportunity_facto
     opportunity.refresh_from_db()
     assert (opportunity.status, opportunity.win_probability, opportunity.title, opportunity.description) == (
         "submitted", 40, "Old", "Keep me")
+    # The token's user is recorded as the fields' author (a conflict names them).
+    assert opportunity.field_changed_by["status"] == opportunity.field_changed_by["win_probability"] == alice.member.pk
 
 
 def test_put_replaces_the_required_fields_and_needs_them(alice, alice_api, opportunity_factory):
@@ -398,9 +400,10 @@ def test_creating_an_opportunity_through_the_api_costs_a_fixed_number_of_queries
         alice, alice_api, connected, department_factory, django_capture_on_commit_callbacks):
     """A burst of API creates is bounded by the queries of one save. Pinned: the token, the
     department, the reference check, the opportunity and its change record (one savepoint: the
-    test's transaction wraps the service's), the response's default connection, its settings,
-    the links, queued rows and recorded changes of its sync state, and the wake-up already
-    pending — no second validation pass, no foreign-key re-checks, no locked wake-up."""
+    test's transaction wraps the service's), the response's default connection, and the
+    wake-up already pending — no second validation pass, no foreign-key re-checks, no locked
+    wake-up, and no read of settings, links, queued rows or recorded changes for the answer's
+    sync state (a record just created is pending: see the next test)."""
     department = department_factory(alice.tenant, "Health Canada")
 
     def create(reference: str):
@@ -415,4 +418,30 @@ def test_creating_an_opportunity_through_the_api_costs_a_fixed_number_of_queries
 
     assert response.status_code == 201, response.json()
     assert response.json()["sync_state"]["state"] == "pending" and response.json()["salesforce"] is None
-    assert len(queries) == 13, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert len(queries) == 9, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize("status", ["connected", "needs_reconnect", "disconnected"])
+def test_the_answer_to_a_create_has_the_sync_state_a_read_computes(alice, alice_api, department_factory, status):
+    """The create's answer skips the reads of links and queue; it must say what they would."""
+    connection_ = _connection(alice.tenant)
+    SalesforceConnection.objects.filter(pk=connection_.pk).update(status=status)
+    department = department_factory(alice.tenant, "Health Canada")
+    response = alice_api.post(URL, {"title": "Lab equipment", "reference": "Q-1", "value_min": "1000", "value_max": "2000",
+                                    "closing_date": "2030-01-31", "department": department.pk}, format="json")
+    assert response.status_code == 201, response.json()
+
+    created = response.json()["sync_state"]
+    read = alice_api.get(f"{URL}{response.json()['id']}/").json()["sync_state"]
+    assert created["state"] == read["state"] == "pending"
+    assert (created["label"], created["reason"], created["code"], created["hint"], created["action"]) == (
+        read["label"], read["reason"], read["code"], read["hint"], read["action"])
+    since_created = datetime.datetime.fromisoformat(created["since"])
+    since_read = datetime.datetime.fromisoformat(read["since"])
+    assert abs((since_read - since_created).total_seconds()) < 1
+
+
+def test_the_answer_to_a_create_has_no_sync_state_without_a_connection(alice, alice_api):
+    response = alice_api.post(URL, {"title": "Lab equipment", "reference": "Q-1"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["sync_state"] is None and response.json()["salesforce"] is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from cothon.templatetags.cothon_ui import display_name
 from opportunities.models import Opportunity
 from sync_engine.models import SyncConflict
 from tests.web.test_conflict_pages import _conflict
@@ -18,11 +19,15 @@ def test_an_admin_resolves_held_conflicts_on_the_page(page, live_server, login, 
                      salesforce="2026-06-01", base="2026-04-01", title="Harbour dredging 2026")
     text = _conflict(alice, opportunity_factory, cothon="Scope: two berths", salesforce="Scope: three berths and the quay wall",
                      base="Scope: berths", title="Ferry terminal lighting")
+    SyncConflict.objects.filter(pk=text.pk).update(cothon_changed_by=alice.member)  # who changed Cothon's side
     login(page, alice.admin)
     assert page.locator(".nav-count").inner_text() == "2"
     url = f"{live_server.url}/settings/integrations/salesforce/{date.connection_id}/conflicts/"
     page.goto(url)
     assert page.get_by_role("link", name="Conflicts").get_attribute("aria-current") == "page"
+    cothon_cells = page.locator(f'tr[data-conflict-id="{text.pk}"] td.conflict-value')
+    assert f"by: {display_name(alice.member)}" in cothon_cells.nth(1).inner_text()
+    assert "by: not recorded" in page.locator(f'tr[data-conflict-id="{date.pk}"] td.conflict-value').nth(1).inner_text()
     screenshot(page, "conflicts-01-queue")
 
     # Filtering swaps the queue in place (htmx) and keeps the URL shareable.

@@ -234,3 +234,31 @@ def test_sync_now_progress_cancel_and_usage_chart(page, live_server, login, alic
     screenshot(page, "sync-index")
     page.goto(f"{live_server.url}/opportunities/")
     screenshot(page, "sync-list-badges")
+
+
+def test_reconcile_now_queues_a_run_and_recent_runs_show_its_summary(page, live_server, login, alice, screenshot, monkeypatch):
+    from integrations.sync_settings import settings_ensure_initial
+    from sync_engine import wakeups
+    from sync_engine.models import SyncRun
+
+    monkeypatch.setattr(wakeups, "send_named", lambda name, *, args, queue: None)  # no worker here: the run stays queued
+    connection = _connection(alice.tenant)
+    settings_ensure_initial(connection=connection)
+    earlier = timezone.now() - datetime.timedelta(hours=1)
+    SyncRun.objects.create(
+        tenant=alice.tenant, connection=connection, kind="reconciliation", status="succeeded", total=16, processed=16,
+        succeeded=16, api_calls=1, started_at=earlier, finished_at=earlier + datetime.timedelta(seconds=2),
+        message="Since 2026-12-06 09:50 UTC. Salesforce: 4 changed record(s) read, 1 applied. "
+                "Cothon: 12 changed record(s) examined, 1 re-queued.")
+    login(page, alice.admin)
+    page.goto(f"{live_server.url}/sync/connections/{connection.pk}/sync-now/")
+    card = page.locator("#reconcile-card")
+    assert "Finished" in card.inner_text() and "1 re-queued" in card.inner_text()
+    assert "1 re-queued" in page.locator("#sync-run-list").inner_text()
+    screenshot(page, "sync-reconcile-card")
+    card.get_by_role("button", name="Reconcile now").click()
+    page.wait_for_load_state()
+    assert "Reconciliation queued" in page.content()
+    assert page.locator("#reconcile-card button").is_disabled()
+    assert SyncRun.objects.filter(connection=connection, kind="reconciliation", status="queued").count() == 1
+    screenshot(page, "sync-reconcile-queued")

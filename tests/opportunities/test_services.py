@@ -174,3 +174,19 @@ def test_the_salesforce_batch_refuses_unknown_fields(alice, opportunity_factory)
     opportunity = opportunity_factory(alice.tenant)
     result = opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[(opportunity, {"salesforce_extra": {}})])
     assert result.errors[opportunity.pk].message_dict == {"salesforce_extra": ["Unknown field."]}
+
+
+def test_each_changed_field_records_who_changed_it(alice, opportunity_factory):
+    from opportunities.services import opportunities_apply_from_salesforce
+
+    created = opportunity_create(tenant=alice.tenant, created_by=alice.admin, title="Authored", reference="AUTH-1")
+    assert created.field_changed_by == {"title": alice.admin.pk, "reference": alice.admin.pk}
+    opportunity_update(tenant=alice.tenant, opportunity=created, data={"description": "By the member"}, changed_by=alice.member)
+    opportunity_update(tenant=alice.tenant, opportunity=created, data={"location": "Yukon"})  # no one signed in
+    created.refresh_from_db()
+    assert created.field_changed_by == {"title": alice.admin.pk, "reference": alice.admin.pk,
+                                        "description": alice.member.pk, "location": None}
+    # A change pulled from Salesforce has no Cothon author.
+    opportunities_apply_from_salesforce(tenant=alice.tenant, updates=[(created, {"description": "From Salesforce"})])
+    created.refresh_from_db()
+    assert created.field_changed_by["description"] is None and created.field_changed_by["title"] == alice.admin.pk

@@ -22,17 +22,6 @@ def pull_calls(connected) -> int:
     return sum(ApiCallBucket.objects.filter(connection=connected, kind="pull").values_list("calls", flat=True))
 
 
-@pytest.fixture
-def department_link(alice, connected, department_factory, opportunity_factory):
-    """Health Canada pushed as an Account (with an opportunity for it), then one pull cycle that
-    has seen everything (so the next cycles start from the watermarks)."""
-    department = department_factory(alice.tenant, "Health Canada")
-    opportunity_factory(alice.tenant, department=department)
-    assert push_connection(connection_id=connected.pk).failed == 0
-    pull_incremental(connection_id=connected.pk)
-    return department, SyncLink.objects.get(connection=connected, record_type="department", record_id=department.pk)
-
-
 def test_an_account_renamed_in_salesforce_renames_its_department_at_the_next_cycle(alice, connected, sf, department_link):
     department, link = department_link
     sf.Account.update(link.salesforce_id, {"Name": "Health Canada (HC)"})

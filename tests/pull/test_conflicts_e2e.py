@@ -199,15 +199,13 @@ def test_on_push_with_review_on_the_field_is_held_not_sent(alice, connected, sf,
     assert opportunity.description == "Ours" and (conflict.cothon_value, conflict.salesforce_value) == ("Ours", "Theirs")
 
 
-def test_on_push_a_last_write_wins_field_goes_out_without_a_read(alice, connected, sf, opportunity_factory, monkeypatch):
-    from sync_engine.handlers import opportunity as handler
-
-    reads = []
-    real = handler.drop_changed_in_salesforce
-    monkeypatch.setattr(handler, "drop_changed_in_salesforce", lambda *a, **k: reads.append(k["guarded"]) or real(*a, **k))
-    opportunity, link = _push_first(alice, connected, sf, opportunity_factory)
-    assert sf.Opportunity.get(link.salesforce_id)["Description"] == "Ours" and reads == []
-    _rules(connected, Description="salesforce_wins")
-    opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk), data={"description": "Again"})
-    assert push_connection(connection_id=connected.pk).failed == 0
-    assert reads == [{opportunity.pk: ["Description"]}]  # the rule that may keep Salesforce's value is read first
+def test_a_held_conflict_names_the_user_who_changed_cothons_side(alice, connected, sf, opportunity_factory):
+    save_settings(connected, flag_conflicts_for_review=True)
+    opportunity = opportunity_factory(alice.tenant, description="Agreed")
+    link = _linked(connected, opportunity)
+    sf.Opportunity.update(link.salesforce_id, {"Description": "Theirs"})
+    opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk),
+                           data={"description": "Ours"}, changed_by=alice.member)
+    pull_incremental(connection_id=connected.pk)  # the pull meets it first
+    conflict = conflicts_list(tenant=alice.tenant).get()
+    assert (conflict.cothon_value, conflict.cothon_changed_by) == ("Ours", alice.member)

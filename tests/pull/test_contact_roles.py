@@ -170,3 +170,105 @@ def test_the_queries_of_a_pages_contact_roles_do_not_grow_with_its_size(alice, c
         assert result.summary.applied == size and result.summary.contact_roles == size, result
         counts[size] = len(queries)
     assert counts[6] == counts[2], counts
+
+
+# --- the real-time pull: contact roles of many batches in one read ------------------------------
+
+def _notify(client, connected, link, n: int, description: str) -> None:
+    from tests.pull.test_outbound_receiver import post, soap, stamp
+
+    body = soap(connected.org_id, [(f"04l0000000000{n:02d}AAA", {"Id": link.salesforce_id, "Description": description,
+                                                               "SystemModstamp": stamp(n)})])
+    assert b"<Ack>true</Ack>" in post(client, connected, body).content
+
+
+@pytest.fixture
+def roles_woken(monkeypatch) -> list:
+    from sync_engine.pull import outbound
+
+    calls: list = []
+    monkeypatch.setattr(outbound, "roles_wake", lambda connection_id: calls.append(connection_id))
+    return calls
+
+
+def test_real_time_batches_cost_no_call_and_their_roles_are_read_once_together(
+        alice, connected, admin_sf, pushed, client, roles_woken, django_capture_on_commit_callbacks, opportunity_factory):
+    from sync_engine.pull.models import InboundNotification
+    from sync_engine.pull.outbound import contact_roles_pull_pending, notifications_process
+
+    opportunity, link = pushed
+    other = opportunity_factory(alice.tenant)
+    assert push_connection(connection_id=connected.pk).failed == 0
+    other_link = SyncLink.objects.get(connection=connected, record_type="opportunity", record_id=other.pk)
+    add_role(admin_sf, link.salesforce_id, last_name="Buyer", email="jamie.buyer@example.gc.ca")
+    add_role(admin_sf, other_link.salesforce_id, last_name="Approver", email="sam.approver@example.gc.ca", role="Approver")
+    save_settings(connected, direction="pull")  # imports: the contacts are created from Salesforce
+    before = pull_calls(connected)
+    for n, (target, text) in enumerate([(link, "Edit 1"), (other_link, "Edit 2"), (link, "Edit 3")], start=1):
+        _notify(client, connected, target, n, text)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert notifications_process(connection_id=connected.pk) == 1  # one batch each
+    assert pull_calls(connected) == before  # applying the batches read nothing from Salesforce
+    assert roles_woken == [connected.pk] * 3  # each asks; the wake-up coalesces them (tests/sync_engine: wakeups)
+    assert InboundNotification.objects.filter(contact_roles_pending=True).count() == 3
+
+    assert contact_roles_pull_pending(connection_id=connected.pk) == 3
+
+    assert pull_calls(connected) - before == 1  # one query for both opportunities' roles
+    assert OpportunityContact.objects.get(opportunity=opportunity).contact.email == "jamie.buyer@example.gc.ca"
+    assert OpportunityContact.objects.get(opportunity=other).role == "Approver"
+    assert not InboundNotification.objects.filter(contact_roles_pending=True).exists()
+    assert contact_roles_pull_pending(connection_id=connected.pk) == 0 and pull_calls(connected) - before == 1
+
+
+def test_with_the_debounce_at_zero_each_batch_reads_its_roles_as_before(alice, connected, admin_sf, pushed, client, roles_woken,
+                                                                        settings):
+    from sync_engine.pull.models import InboundNotification
+    from sync_engine.pull.outbound import notifications_process
+
+    settings.COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS = 0
+    _opportunity, link = pushed
+    before = pull_calls(connected)
+    _notify(client, connected, link, 1, "Edit 1")
+    notifications_process(connection_id=connected.pk)
+    assert pull_calls(connected) - before == 1 and roles_woken == []
+    assert not InboundNotification.objects.filter(contact_roles_pending=True).exists()
+
+
+def test_a_failed_read_keeps_the_roles_pending_and_asks_again(alice, connected, pushed, client, roles_woken, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    from integrations.salesforce.errors import ErrorKind, SalesforceError
+    from sync_engine import wakeups
+    from sync_engine.pull import outbound
+    from sync_engine.pull.models import InboundNotification
+
+    _opportunity, link = pushed
+    _notify(client, connected, link, 1, "Edit 1")
+    with django_capture_on_commit_callbacks(execute=True):
+        outbound.notifications_process(connection_id=connected.pk)
+
+    def fail(*args, **kwargs):
+        raise SalesforceError("SERVER_UNAVAILABLE", "503", kind=ErrorKind.RETRYABLE)
+    monkeypatch.setattr(outbound, "contact_roles_pull", fail)
+    asked: list = []
+    monkeypatch.setattr(wakeups, "wake", lambda connection_id, lane, **kw: asked.append((lane, kw.get("delay"))))
+    with pytest.raises(SalesforceError):
+        outbound.contact_roles_pull_pending(connection_id=connected.pk)
+    assert InboundNotification.objects.filter(contact_roles_pending=True).count() == 1
+    assert asked == [(wakeups.ROLES, 30.0)]
+    # The notifications' sweeper asks for a read while some are pending (a lost wake-up).
+    asked.clear()
+    outbound.contact_roles_sweep()
+    assert asked == [(wakeups.ROLES, 5.0)]
+
+
+def test_many_batches_asking_for_the_read_send_one_message_to_the_realtime_queue(connected, monkeypatch):
+    from sync_engine import wakeups
+    from sync_engine.pull.outbound import roles_wake
+
+    messages: list = []
+    monkeypatch.setattr(wakeups, "_send", lambda target, lane, countdown: messages.append((target, lane, countdown)))
+    for _ in range(15):
+        roles_wake(connected.pk)
+    assert messages == [(connected.pk, wakeups.ROLES, 5.0)]
+    assert wakeups._TASKS[wakeups.ROLES] == ("sync_engine.pull.contact_roles", wakeups.REALTIME)

@@ -84,3 +84,32 @@ def test_await_burst_waits_while_a_fresh_change_may_be_followed_by_more(alice, n
     record_changes(tenant=alice.tenant, changes=[Change(RecordType.OPPORTUNITY, 1, Event.UPDATED)])
     with pytest.raises(AssertionError, match="slept"):
         await_burst(tenant_id=alice.tenant.pk)
+
+
+def test_the_push_estimate_counts_until_the_records_are_in_salesforce_not_the_bookkeeping_after(
+        alice, connected, emulator_reset, opportunity_factory, monkeypatch, settings):
+    """The estimate the budget leaves room for ends when the records' links are written; the
+    log rows, queue rows and runs settled after that delay no record."""
+    import time
+
+    from sync_engine import services
+    from sync_engine.models import SyncLink
+
+    settings.COTHON_COALESCE_QUIET_MS = settings.COTHON_COALESCE_MAX_MS = 0
+    noted: list[float] = []
+    monkeypatch.setattr(services, "note_push_seconds", noted.append)
+    real_runs_settle = services.runs_settle
+
+    def slow_bookkeeping(**kwargs):
+        time.sleep(0.5)
+        return real_runs_settle(**kwargs)
+
+    monkeypatch.setattr(services, "runs_settle", slow_bookkeeping)
+    opportunity = opportunity_factory(alice.tenant)  # recorded through the service
+
+    started = time.monotonic()
+    assert services.fan_out_and_push(tenant_id=alice.tenant.pk) >= 1
+    took = time.monotonic() - started
+
+    assert SyncLink.objects.filter(connection=connected, record_type="opportunity", record_id=opportunity.pk).exists()
+    assert len(noted) == 1 and 0 < noted[0] < took - 0.5, (noted, took)

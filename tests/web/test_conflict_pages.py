@@ -58,6 +58,47 @@ def test_the_queue_shows_each_fields_three_values_authors_and_a_link_to_the_reco
     assert SF_AUTHOR not in row
 
 
+def test_the_queue_and_csv_name_who_changed_cothons_side(alice, web_as, opportunity_factory):
+    conflict = _conflict(alice, opportunity_factory)
+    SyncConflict.objects.filter(pk=conflict.pk).update(cothon_changed_by=alice.member)
+    html = web_as(alice.admin).get(_page(conflict)).content.decode()
+    row = html[html.index(f'data-conflict-id="{conflict.pk}"'):]
+    assert f"by: {display_name(alice.member)}" in row.split("</td>")[3]  # the Cothon column
+    response = web_as(alice.admin).get(reverse("integrations:conflicts_csv", args=[conflict.connection_id]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0]["cothon_changed_by"] == alice.member.get_username()
+
+
+def test_a_deleted_cothon_author_reads_not_recorded(alice, web_as, opportunity_factory, django_user_model):
+    conflict = _conflict(alice, opportunity_factory)
+    gone = django_user_model.objects.create_user(username="left-the-company", password="x")
+    SyncConflict.objects.filter(pk=conflict.pk).update(cothon_changed_by=gone)
+    gone.delete()
+    html = web_as(alice.admin).get(_page(conflict)).content.decode()
+    assert "by: not recorded" in html and "left-the-company" not in html
+
+
+def test_an_account_name_conflict_links_to_its_department_and_resolves(alice, web_as, opportunity_factory, department_factory):
+    other = _conflict(alice, opportunity_factory)
+    department = department_factory(alice.tenant, "Health Canada (Cothon)")
+    link = SyncLink.objects.create(tenant=alice.tenant, connection=other.connection, record_type="department",
+                                   record_id=department.pk, sobject="Account", salesforce_id="001000000000001AAA",
+                                   status="synced", base_snapshot={"Name": "Health Canada"})
+    conflict = SyncConflict.objects.create(
+        tenant=alice.tenant, connection=other.connection, link=link, record_type="department", record_id=department.pk,
+        record_label=department.name, sf_field="Name", cothon_field="name", rule="last_write_wins", base_value="Health Canada",
+        cothon_value="Health Canada (Cothon)", salesforce_value="Health Canada (SF)", salesforce_changed_by=SF_AUTHOR)
+    web = web_as(alice.admin)
+    html = web.get(_page(conflict)).content.decode()
+    row = html[html.index(f'data-conflict-id="{conflict.pk}"'):]
+    assert reverse("departments:edit", args=[department.pk]) in row and "Account name" in row
+    response = web.post(_resolve(conflict), {"conflict_ids": [conflict.pk], "choice": "keep_salesforce"})
+    assert response.status_code == 302
+    department.refresh_from_db()
+    assert department.name == "Health Canada (SF)" and SyncConflict.objects.get(pk=conflict.pk).status == "resolved"
+    assert ChangeRecord.objects.filter(record_type="department", record_id=department.pk, origin="cothon").exists()
+
+
 def test_an_unmapped_salesforce_author_is_shown_by_id(alice, web_as, opportunity_factory):
     conflict = _conflict(alice, opportunity_factory)
     assert SF_AUTHOR in web_as(alice.admin).get(_page(conflict)).content.decode()

@@ -550,14 +550,14 @@ def test_custom_fields_need_a_connected_org(web_as, alice, conn):
     assert "Connect the org first" in html and "Install custom fields" in html
 
 
-def test_the_settings_page_says_plainly_what_is_not_available_yet(web_as, alice, conn):
-    """Reconciliation is a saved setting without behaviour yet: the page must not promise it (the
-    pull and the conflict rules work and it says how, with a link to the Conflicts page)."""
+def test_the_settings_page_says_plainly_what_each_part_does(web_as, alice, conn):
+    """The pull, the conflict rules and reconciliation work: the page says how, with a link to the
+    Conflicts page, and no longer says any of them is missing."""
     html = web_as(alice.admin).get(_url("settings", conn)).content.decode()
     assert 'id="pull-in-effect"' in html and "Changes made in Salesforce come back to Cothon" in html
     assert 'id="conflicts-applied"' in html and "not available yet" not in html
     assert f'href="/settings/integrations/salesforce/{conn.pk}/conflicts/">Conflicts page</a>' in html
-    assert "Reconciliation does not run yet" in html
+    assert "Reconciliation does not run yet" not in html and "Reconciliation re-reads both sides" in html
 
 
 def test_the_version_history_speaks_plain_words_not_settings_paths(web_as, alice):

@@ -251,6 +251,7 @@ def test_member_edits_an_opportunity(web_as, alice, opportunity_factory, form_da
     assert response.status_code == 302
     opportunity.refresh_from_db()
     assert (opportunity.title, opportunity.status) == ("Renamed", "pursuing")
+    assert opportunity.field_changed_by["title"] == opportunity.field_changed_by["status"] == alice.member.pk
 
 
 def test_invalid_edit_changes_nothing(web_as, alice, opportunity_factory, form_data):

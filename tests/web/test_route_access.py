@@ -59,7 +59,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "integrations:settings_restore": {"pk": "connection", "version": "@1"},
     "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
     "sync:record_run_status": {"pk": "record_run"},
-    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "run_list", "usage", "partner_gone")},
+    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "reconcile", "run_list", "usage", "partner_gone")},
     **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
     # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
     # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
@@ -72,7 +72,8 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items")},
     "api:department-detail": {"pk": "department"},
     "api:comment-detail": {"pk": "comment"},
-    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-partner-gone")},
+    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-reconciliations",
+                                                  "connection-partner-gone")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
     # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
@@ -154,9 +155,9 @@ def test_every_route_answers_404_for_another_organizations_ids(role, alice, bob,
 
 ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "integrations:index", "integrations:connect", "integrations:oauth_callback",
-    "sync:sync_now", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
-    "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-cancel",
-    "api:connection-partner-gone",
+    "sync:sync_now", "sync:reconcile", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
+    "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:connection-reconciliations",
+    "api:sync-run-cancel", "api:connection-partner-gone",
 ]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
               "api:sync-run-detail"]
@@ -165,7 +166,7 @@ EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:re
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
-              "api:sync-run-cancel", "api:connection-partner-gone"}
+              "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
 
