@@ -89,6 +89,35 @@ def test_children_wait_while_their_own_parent_is_in_flight(alice, connected, opp
     assert {e.record_id for e in fourth} == requirements[1]
 
 
+def test_children_of_a_parent_already_in_salesforce_go_while_it_is_re_pushed(alice, connected, opportunity_factory):
+    """A re-sync of linked records: the parent's push updates it by its Salesforce Id, which the
+    child already has, so the child does not wait for it — unless the parent's link has no Id
+    yet, belongs to another object, or was deleted in Salesforce."""
+    from integrations.sync_settings import sync_settings_for
+    from opportunities import services as opp
+    from sync_engine.models import LinkStatus, SyncLink
+
+    objects = sync_settings_for(connection=connected).objects
+    opportunities = [opportunity_factory(alice.tenant) for _ in range(4)]
+    analyses = {o.pk: opp.analysis_create(tenant=alice.tenant, opportunity=o, summary="Fit", key_findings="Strong fit").pk
+                for o in opportunities}
+    links = [("006000000000001AAA", objects.opportunity, LinkStatus.SYNCED),  # in Salesforce: its child goes
+             ("", objects.opportunity, LinkStatus.PENDING),  # no Id yet: waits
+             ("006000000000003AAA", "Other_Object__c", LinkStatus.SYNCED),  # another object's link: waits
+             ("006000000000004AAA", objects.opportunity, LinkStatus.DELETED_IN_SALESFORCE)]  # may be re-created: waits
+    for opportunity, (salesforce_id, sobject, status) in zip(opportunities, links):
+        SyncLink.objects.create(tenant=alice.tenant, connection=connected, record_type=RecordType.OPPORTUNITY,
+                                record_id=opportunity.pk, sobject=sobject, salesforce_id=salesforce_id, status=status)
+    OutboxEntry.objects.all().delete()
+    _queue(connected, RecordType.OPPORTUNITY, [o.pk for o in opportunities])
+    _queue(connected, RecordType.ANALYSIS, sorted(analyses.values()))
+    parents = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200, sobject_of=objects.for_record_type)
+    assert {e.record_id for e in parents} == {o.pk for o in opportunities}
+    children = queue.claim(connection_id=connected.pk, owner="lane:1", limit=200, sobject_of=objects.for_record_type)
+    assert [e.record_id for e in children] == [analyses[opportunities[0].pk]]
+    assert queue.claim(connection_id=connected.pk, owner="lane:2", limit=200) == [], "without the objects: every child waits"
+
+
 def test_a_type_without_a_named_parent_waits_for_every_earlier_type_in_flight(alice, connected):
     _queue(connected, RecordType.DEPARTMENT, range(1, 3))
     _queue(connected, RecordType.CONTACT, range(1, 5))
