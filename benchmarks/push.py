@@ -231,7 +231,8 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
 
 def _parallel_run(connection, emu: Emulator, *, latency_ms: int, parallel_on: bool, n: int) -> dict:
     """One full sync of the org with `n` background workers, every collections call slowed by
-    `latency_ms`; the CPU seconds the workers and the emulator spent during it."""
+    `latency_ms`; the CPU seconds the workers, the emulator and PostgreSQL (the backends serving
+    the benchmark's database) spent during it."""
     import os
 
     import psutil
@@ -251,6 +252,7 @@ def _parallel_run(connection, emu: Emulator, *, latency_ms: int, parallel_on: bo
     emu.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
     try:
         cpu_before = [sum(p.cpu_times()[:2]) for p in processes]
+        database_before = _database_cpu()
         started = time.perf_counter()
         run = sync_now_start(connection=connection, kind="full", actor=None)
         deadline = started + 900
@@ -261,6 +263,7 @@ def _parallel_run(connection, emu: Emulator, *, latency_ms: int, parallel_on: bo
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = [sum(p.cpu_times()[:2]) - before for p, before in zip(processes, cpu_before)]
+        database = _database_cpu()
     finally:
         emu.client.clear_faults()
         for worker in workers:
@@ -270,7 +273,28 @@ def _parallel_run(connection, emu: Emulator, *, latency_ms: int, parallel_on: bo
     OutboxEntry.objects.filter(connection=connection).delete()
     return {"label": f"{n} background worker{'s' if n > 1 else ''}, parallel sync {'on' if parallel_on else 'off'}",
             "records": run.total, "elapsed": elapsed, "rate": run.total / elapsed, "status": run.status, "left": left,
-            "workers_cpu": sum(cpu[:-1]), "emulator_cpu": cpu[-1], "load": os.getloadavg()[0]}
+            "workers_cpu": sum(cpu[:-1]), "emulator_cpu": cpu[-1], "load": os.getloadavg()[0],
+            "database_cpu": sum(seconds - database_before.get(pid, 0.0) for pid, seconds in database.items())}
+
+
+def _database_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the benchmark's database (pid → seconds);
+    empty on other backends. A backend that started meanwhile counts from its start."""
+    import os
+
+    import psutil
+
+    name = os.environ.get("COTHON_BENCH_DROP_DB")
+    if not name:
+        return {}
+    seconds = {}
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if name in " ".join(process.info["cmdline"] or []):
+                seconds[process.pid] = sum(process.cpu_times()[:2])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return seconds
 
 
 def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...], repeats: int = 1) -> list[dict]:
@@ -425,9 +449,10 @@ def main() -> None:
             print(f"\nFull sync of one org, {args.latency_ms} ms injected on every collections call (records already linked), "
                   f"{args.parallel_repeats} round(s) back to back:")
             print(table([(r["label"], r["records"], f"{r['elapsed']:.1f}s", f"{r['rate']:,.0f}", r["status"], r["left"],
-                          f"{r['workers_cpu']:.1f}s", f"{r['emulator_cpu']:.1f}s", f"{r['load']:.1f}") for r in runs],
+                          f"{r['workers_cpu']:.1f}s", f"{r['emulator_cpu']:.1f}s", f"{r['database_cpu']:.1f}s",
+                          f"{r['load']:.1f}") for r in runs],
                         ("background", "records", "time", "records/s", "run", "left queued", "workers CPU", "emulator CPU",
-                         "load (1 min)")))
+                         "PostgreSQL CPU", "load (1 min)")))
             labels = list(dict.fromkeys(r["label"] for r in runs))
             medians = {label: statistics.median(r["rate"] for r in runs if r["label"] == label) for label in labels}
             print("  median records/s: " + "; ".join(f"{label}: {rate:,.0f}" for label, rate in medians.items()))
