@@ -322,6 +322,12 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="write a cProfile of the full sync (our process) to this file")
     args = parser.parse_args()
 
+    # No Outbound Message rules in the org (as in the test suite): no web server receives them
+    # here, so the emulator would retry deliveries of every pushed record to a dead endpoint —
+    # seconds of its CPU per run that the workers then queue behind (it is one process).
+    import os
+
+    os.environ.setdefault("COTHON_OUTBOUND_RULES_AUTO", "0")
     backend = setup_django("push")
     emu = Emulator()
     try:
