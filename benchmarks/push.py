@@ -6,7 +6,7 @@ Salesforce, with and without coalescing), and the full-sync throughput of one or
 and two background workers under injected latency (parallel sync).
 
     .venv/bin/python benchmarks/push.py [--records 10000] [--latency-samples 200] [--profile out.prof]
-        [--burst 450 --clients 4] [--parallel 1500 --latency-ms 100]
+        [--burst 450 --clients 4] [--parallel 1500 --latency-ms 100 --parallel-repeats 3]
     .venv/bin/python benchmarks/push.py --records 0 --latency-samples 0 --burst 450   # only the burst
 
 Also prints the CPU seconds our process and the emulator process spent during the full sync
@@ -256,43 +256,82 @@ def burst(connection, emu: Emulator, *, records: int, clients: int, label: str, 
             "web_cpu": server.cpu_seconds() - server_cpu_before if server is not None else None}
 
 
-def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...]) -> list[tuple]:
-    """A full sync of one org with `n` background workers (parallel sync on), every collections
-    call slowed by `latency_ms`. Records are already linked, so every run does the same work."""
+def _parallel_run(connection, emu: Emulator, *, latency_ms: int, parallel_on: bool, n: int) -> dict:
+    """One full sync of the org with `n` background workers, every collections call slowed by
+    `latency_ms`; the CPU seconds the workers, the emulator and PostgreSQL (the backends serving
+    the benchmark's database) spent during it."""
+
+    import psutil
+
     from integrations.sync_settings import settings_current, settings_save
     from sync_engine.models import OutboxEntry, SyncRun, SyncRunStatus
     from sync_engine.services import sync_now_start
     from tests.sync_engine.workers import Worker
 
-    rows = []
-    for parallel_on, n in [(False, 1), *[(True, k) for k in workers_list]]:
-        data = settings_current(connection=connection)
-        data["parallel_sync"] = parallel_on
-        data["bulk_threshold"] = 1_000_000  # collections only: the latency hook slows collections calls
-        settings_save(connection=connection, data=data, actor=None, against_org=False)
-        workers = [Worker(queues="default").start() for _ in range(n)]
+    data = settings_current(connection=connection)
+    data["parallel_sync"] = parallel_on
+    data["bulk_threshold"] = 1_000_000  # collections only: the latency hook slows collections calls
+    settings_save(connection=connection, data=data, actor=None, against_org=False)
+    workers = [Worker(queues="default").start() for _ in range(n)]
+    processes = [psutil.Process(worker.process.pid) for worker in workers] + [psutil.Process(emu.process.pid)]
+    emu.client.clear_faults()
+    emu.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
+    try:
+        cpu_before = [sum(p.cpu_times()[:2]) for p in processes]
+        database_before = _database_cpu()
+        started = time.perf_counter()
+        run = sync_now_start(connection=connection, kind="full", actor=None)
+        deadline = started + 900
+        while time.perf_counter() < deadline:
+            run.refresh_from_db()
+            if run.status not in (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING):
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        cpu = [sum(p.cpu_times()[:2]) - before for p, before in zip(processes, cpu_before)]
+        database = _database_cpu()
+    finally:
         emu.client.clear_faults()
-        emu.client.add_fault(org="demo", path_contains="composite/sobjects", latency_ms=latency_ms, status=200, error_code="")
+        for worker in workers:
+            worker.stop()
+    left = OutboxEntry.objects.filter(connection=connection).count()
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.CANCELLED) if run.status == SyncRunStatus.RUNNING else None
+    OutboxEntry.objects.filter(connection=connection).delete()
+    return {"label": f"{n} background worker{'s' if n > 1 else ''}, parallel sync {'on' if parallel_on else 'off'}",
+            "records": run.total, "elapsed": elapsed, "rate": run.total / elapsed, "status": run.status, "left": left,
+            "workers_cpu": sum(cpu[:-1]), "emulator_cpu": cpu[-1], "load": os.getloadavg()[0],
+            "database_cpu": sum(seconds - database_before.get(pid, 0.0) for pid, seconds in database.items())}
+
+
+def _database_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the benchmark's database (pid → seconds);
+    empty on other backends. A backend that started meanwhile counts from its start."""
+
+    import psutil
+
+    name = os.environ.get("COTHON_BENCH_DROP_DB")
+    if not name:
+        return {}
+    seconds = {}
+    for process in psutil.process_iter(["cmdline"]):
         try:
-            started = time.perf_counter()
-            run = sync_now_start(connection=connection, kind="full", actor=None)
-            deadline = started + 900
-            while time.perf_counter() < deadline:
-                run.refresh_from_db()
-                if run.status not in (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING):
-                    break
-                time.sleep(0.1)
-            elapsed = time.perf_counter() - started
-        finally:
-            emu.client.clear_faults()
-            for worker in workers:
-                worker.stop()
-        left = OutboxEntry.objects.filter(connection=connection).count()
-        rows.append((f"{n} background worker{'s' if n > 1 else ''}, parallel sync {'on' if parallel_on else 'off'}",
-                     run.total, f"{elapsed:.1f}s", f"{run.total / elapsed:,.0f}", run.status, left))
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.CANCELLED) if run.status == SyncRunStatus.RUNNING else None
-        OutboxEntry.objects.filter(connection=connection).delete()
-    return rows
+            if name in " ".join(process.info["cmdline"] or []):
+                seconds[process.pid] = sum(process.cpu_times()[:2])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return seconds
+
+
+def parallel(connection, emu: Emulator, *, latency_ms: int, workers_list: tuple[int, ...], repeats: int = 1) -> list[dict]:
+    """Full syncs of one org (records already linked, so every run does the same work) with
+    parallel sync off (one worker), then on with each count of `workers_list`, back to back,
+    `repeats` times over: the machine's load drifts, so the counts are compared within each
+    round and over the medians of the rounds."""
+    results = []
+    for _ in range(repeats):
+        for parallel_on, n in [(False, 1), *[(True, k) for k in workers_list]]:
+            results.append(_parallel_run(connection, emu, latency_ms=latency_ms, parallel_on=parallel_on, n=n))
+    return results
 
 
 def main() -> None:
@@ -309,9 +348,15 @@ def main() -> None:
                         help="which burst runs (comma-separated): min (one go), nowait, shorter (budget 700 ms), default")
     parser.add_argument("--parallel", type=int, default=1500, help="opportunities in the 1-vs-2-worker full sync (0: skip)")
     parser.add_argument("--latency-ms", type=int, default=100, help="injected latency on every collections call (parallel)")
+    parser.add_argument("--parallel-repeats", type=int, default=3, help="rounds of the 1-vs-2-worker comparison, back to back")
     parser.add_argument("--profile", default="", help="write a cProfile of the full sync (our process) to this file")
     args = parser.parse_args()
 
+    # No Outbound Message rules in the org (as in the test suite): no web server receives them
+    # here, so the emulator would retry deliveries of every pushed record to a dead endpoint —
+    # seconds of its CPU per run that the workers then queue behind (it is one process).
+
+    os.environ.setdefault("COTHON_OUTBOUND_RULES_AUTO", "0")
     backend = setup_django("push")
     emu = Emulator()
     try:
@@ -454,14 +499,27 @@ def main() -> None:
             if have < args.parallel:
                 seed(tenant, args.parallel - have, prefix="P")
             sync_run_execute_inline(run=sync_now_start(connection=connection, kind="full", actor=None, enqueue=False))
-            rows = parallel(connection, emu, latency_ms=args.latency_ms, workers_list=(1, 2))
-            print(f"\nFull sync of one org, {args.latency_ms} ms injected on every collections call (records already linked):")
-            print(table(rows, ("background", "records", "time", "records/s", "run", "left queued")))
-            rates = {row[0]: float(row[3].replace(",", "")) for row in rows}
-            one = rates.get("1 background worker, parallel sync on")
-            two = rates.get("2 background workers, parallel sync on")
-            if one and two:
-                print(f"  two workers vs one (parallel sync on): {two / one:.2f}x")
+            load_before = os.getloadavg()
+            runs = parallel(connection, emu, latency_ms=args.latency_ms, workers_list=(1, 2), repeats=args.parallel_repeats)
+            load_after = os.getloadavg()
+            print(f"\nFull sync of one org, {args.latency_ms} ms injected on every collections call (records already linked), "
+                  f"{args.parallel_repeats} round(s) back to back:")
+            print(table([(r["label"], r["records"], f"{r['elapsed']:.1f}s", f"{r['rate']:,.0f}", r["status"], r["left"],
+                          f"{r['workers_cpu']:.1f}s", f"{r['emulator_cpu']:.1f}s", f"{r['database_cpu']:.1f}s",
+                          f"{r['load']:.1f}") for r in runs],
+                        ("background", "records", "time", "records/s", "run", "left queued", "workers CPU", "emulator CPU",
+                         "PostgreSQL CPU", "load (1 min)")))
+            labels = list(dict.fromkeys(r["label"] for r in runs))
+            medians = {label: statistics.median(r["rate"] for r in runs if r["label"] == label) for label in labels}
+            print("  median records/s: " + "; ".join(f"{label}: {rate:,.0f}" for label, rate in medians.items()))
+            one, two = "1 background worker, parallel sync on", "2 background workers, parallel sync on"
+            if one in medians and two in medians:
+                rounds = [b["rate"] / a["rate"] for a, b in zip([r for r in runs if r["label"] == one],
+                                                                [r for r in runs if r["label"] == two])]
+                print(f"  two workers vs one (parallel sync on): {medians[two] / medians[one]:.2f}x (medians); "
+                      f"by round: {', '.join(f'{x:.2f}x' for x in rounds)}")
+            print(f"  load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; "
+                  f"after: {', '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)")
     finally:
         emu.stop()
         teardown_django()

@@ -17,10 +17,10 @@ import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings as django_settings
-from django.db.models import F, Min
+from django.db.models import Case, F, Min, Q, Value, When
 from django.utils import timezone
 
 from integrations.connections import client_for, connection_mark_needs_reconnect
@@ -46,6 +46,21 @@ BULK_BATCH_SIZE = 5_000  # bounds memory: a 100,000-record run stays well under 
 MAX_CONCURRENT_PER_ORG = 4
 KIND_BY_PRIORITY = {Priority.MANUAL: "manual", Priority.REALTIME: "realtime", Priority.INCREMENTAL: "incremental",
                     Priority.RECONCILIATION: "reconciliation", Priority.FULL: "full"}
+
+
+@dataclass
+class _Turn:
+    """What one call of push_connection reads once and reuses for each of its batches (a turn
+    is a few seconds; the next turn reads afresh): the runs its rows belong to, each record
+    type's planned batch size, the user mapping and the object's describe. Each is a database
+    round trip a batch no longer makes — on a loaded machine every round trip waits for the
+    database process to be scheduled, and two workers of one org make twice as many."""
+
+    runs: dict[int, SyncRun | None] = field(default_factory=dict)
+    plans: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    user_ids: dict[int, str] | None = None
+    describes: dict[str, dict[str, dict] | None] = field(default_factory=dict)
+    progressed: bool = False
 
 
 @dataclass
@@ -81,17 +96,20 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
     governor = get_governor()
     owner = worker_id()
     lease_seconds = float(django_settings.COTHON_OUTBOX_LEASE_SECONDS)
+    turn = _Turn()
     while max_batches is None or summary.batches < max_batches:
-        connection = SalesforceConnection.objects.filter(pk=connection_id).first()
+        # With its tenant: the batch's dates follow the tenant's time zone.
+        connection = SalesforceConnection.objects.select_related("tenant").filter(pk=connection_id).first()
         if connection is None or connection.status != ConnectionStatus.CONNECTED:
             summary.stopped_because = "connection not usable"
             return summary
         if run_id and SyncRun.objects.filter(pk=run_id, cancel_requested=True).exists():
             summary.stopped_because = "cancelled"
             return summary
-        next_priority = _next_priority(connection_id, max_priority)
-        if next_priority is None:
+        next_work = _next_work(connection_id, max_priority)
+        if next_work is None:
             return summary
+        next_priority, next_type = next_work
         if governor.take_probe(connection_id) and not _probe_after_pause(connection, governor):
             summary.stopped_because = "API limit reached: paused"
             summary.retry_in_seconds = _pause_seconds_left(governor, connection_id)
@@ -123,12 +141,20 @@ def push_connection(*, connection_id: int, max_priority: int | None = None, run_
 
         try:
             with lease_heartbeat(renew):
-                limit, bulk_threshold = _batch_plan(connection, next_priority, data)
-                claimed.extend(queue.claim(connection_id=connection_id, owner=owner, limit=limit, max_priority=max_priority))
+                limit, bulk_threshold = turn.plans.get((next_priority, next_type)) or _batch_plan(
+                    connection, next_priority, data, record_type=next_type)
+                if not bulk_threshold:
+                    # An even split stays even as batches go (1,500: 188 each time): planned once a
+                    # turn. A Bulk job's size is planned afresh (what is left may fall below it).
+                    turn.plans[(next_priority, next_type)] = (limit, bulk_threshold)
+                claimed.extend(queue.claim(connection_id=connection_id, owner=owner, limit=limit, max_priority=max_priority,
+                                           sobject_of=data.objects.for_record_type))
                 if not claimed:
                     return summary
-                wakeups.note_progress(connection_id, wakeups.lane_for(next_priority))
-                _push_batch(connection, claimed, summary, governor, data,
+                if not turn.progressed:
+                    wakeups.note_progress(connection_id, wakeups.lane_for(next_priority))
+                    turn.progressed = True
+                _push_batch(connection, claimed, summary, governor, data, turn=turn,
                             bulk_threshold=bulk_threshold if len(claimed) >= bulk_threshold else 0)
                 summary.batches += 1
         finally:
@@ -145,16 +171,19 @@ def collections_batch_size() -> int:
     return max(1, min(BATCH_SIZE, int(django_settings.COTHON_PUSH_BATCH_SIZE)))
 
 
-def _batch_plan(connection: SalesforceConnection, priority: int, data: SyncSettings) -> tuple[int, int]:
-    """(claim size, bulk threshold). Real-time work always goes by collections (a Bulk job's
-    polling would break the latency goal); background runs with enough records of one type
-    take a Bulk API 2.0 job, which costs about six calls whatever its size."""
+def _batch_plan(connection: SalesforceConnection, priority: int, data: SyncSettings, *,
+                record_type: str | None = None) -> tuple[int, int]:
+    """(claim size, bulk threshold) for the next batch (of `record_type`, else of the oldest
+    pending row's type). Real-time work always goes by collections (a Bulk job's polling would
+    break the latency goal); background runs with enough records of one type take a Bulk API
+    2.0 job, which costs about six calls whatever its size."""
     batch_size = collections_batch_size()
     if priority < Priority.INCREMENTAL:
         return batch_size, 0
     threshold = data.bulk_threshold or 2000
-    first = (OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, available_at__lte=timezone.now())
-             .order_by("id").values_list("record_type", flat=True).first())
+    first = record_type or (
+        OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, available_at__lte=timezone.now())
+        .order_by("id").values_list("record_type", flat=True).first())
     pending = OutboxEntry.objects.filter(connection=connection, state="pending", priority=priority, record_type=first).count()
     if pending >= threshold:
         return min(pending, BULK_BATCH_SIZE), threshold
@@ -166,14 +195,16 @@ def _batch_plan(connection: SalesforceConnection, priority: int, data: SyncSetti
     return math.ceil(pending / math.ceil(pending / batch_size)), 0
 
 
-def _next_priority(connection_id: int, max_priority: int | None) -> int | None:
+def _next_work(connection_id: int, max_priority: int | None) -> tuple[int, str] | None:
+    """(priority, record type) of the row the next claim starts from (the claim's own order)."""
     qs = OutboxEntry.objects.filter(connection_id=connection_id, state="pending", available_at__lte=timezone.now())
     if max_priority is not None:
         qs = qs.filter(priority__lte=max_priority)
-    return qs.order_by("priority").values_list("priority", flat=True).first()
+    return qs.order_by("priority", "id").values_list("priority", "record_type").first()
 
 
-def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor, data: SyncSettings) -> PushContext:
+def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, governor, data: SyncSettings,
+             turn: _Turn | None = None) -> PushContext:
     ctx_holder: dict = {}
 
     def on_call(record: CallRecord) -> None:
@@ -181,25 +212,35 @@ def _context(connection: SalesforceConnection, run: SyncRun | None, kind: str, g
         if record.usage is not None:
             governor.observe(connection.pk, record.usage.used, record.usage.allowance)
 
+    turn = turn or _Turn()
     client = client_for(connection, on_call=on_call)
+    if turn.user_ids is None:
+        turn.user_ids = user_ids_for(connection)
     ctx = PushContext(connection=connection, client=client, settings=data, describe_fields=None,
-                      user_ids=user_ids_for(connection), base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run)
+                      user_ids=turn.user_ids, base_url=django_settings.COTHON_BASE_URL, call_kind=kind, run=run,
+                      describes=turn.describes)
     ctx_holder["ctx"] = ctx
     ctx.describe_fields = ctx.describe(data.objects.opportunity)
     return ctx
 
 
-def _batch_run(entries: list[OutboxEntry]) -> SyncRun | None:
+def _batch_run(entries: list[OutboxEntry], turn: _Turn | None = None) -> SyncRun | None:
     """The run a batch's API calls are counted towards: the one most of its rows belong to."""
     counts = Counter(e.run_id for e in entries if e.run_id)
-    return SyncRun.objects.filter(pk=counts.most_common(1)[0][0]).first() if counts else None
+    if not counts:
+        return None
+    run_id = counts.most_common(1)[0][0]
+    runs = turn.runs if turn is not None else {}
+    if run_id not in runs:
+        runs[run_id] = SyncRun.objects.filter(pk=run_id).first()
+    return runs[run_id]
 
 
 def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], summary: PushSummary,
-                governor, data: SyncSettings, *, bulk_threshold: int = 0) -> None:
+                governor, data: SyncSettings, *, bulk_threshold: int = 0, turn: _Turn | None = None) -> None:
     kind = KIND_BY_PRIORITY.get(Priority(min(e.priority for e in entries)), "realtime")
     try:
-        ctx = _context(connection, _batch_run(entries), kind, governor, data)
+        ctx = _context(connection, _batch_run(entries, turn), kind, governor, data, turn)
         ctx.bulk_threshold = bulk_threshold
     except SalesforceError as exc:
         _abort(connection, entries, exc, summary, governor)
@@ -222,11 +263,11 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], su
     summary.api_calls += ctx.calls
     if summary.first_landed_at is None:
         summary.first_landed_at = ctx.landed_at
-    ctx.flush()
-    _settle_outcomes(ctx, entries, summary)
+    run_calls = ctx.flush(count_run=False)
+    _settle_outcomes(ctx, entries, summary, run_calls=run_calls)
 
 
-def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary) -> None:
+def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary, *, run_calls: int = 0) -> None:
     failed = [e for e in entries if ctx.outcome(e).failed]
     retry = [e for e in entries if ctx.outcome(e).retry and not ctx.outcome(e).failed]
     # Everything else is done (the registry settles every row; a record type without a
@@ -238,12 +279,14 @@ def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: Push
     summary.succeeded += len(done)
     summary.failed += len(failed)
     summary.retried += len(retry)
-    runs_count(done=done, failed=failed)
+    runs_count(done=done, failed=failed, calls={ctx.run.pk: run_calls} if run_calls and ctx.run is not None else None)
 
 
-def runs_count(*, done: list[OutboxEntry], failed: list[OutboxEntry]) -> None:
+def runs_count(*, done: list[OutboxEntry], failed: list[OutboxEntry], calls: dict[int, int] | None = None) -> None:
     """Settled rows advance their own run, whichever task pushed them (a sweeper-woken one
-    included); a queued run whose rows are moving is running."""
+    included); a queued run whose rows are moving is running. `calls`: API calls to add to a
+    run's count in the same statement (run id → calls)."""
+    calls = calls or {}
     per_run: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for entry in done:
         if entry.run_id:
@@ -252,10 +295,17 @@ def runs_count(*, done: list[OutboxEntry], failed: list[OutboxEntry]) -> None:
         if entry.run_id:
             per_run[entry.run_id][1] += 1
     now = timezone.now()
+    queued = Q(status=SyncRunStatus.QUEUED)
     for run_id, (ok, bad) in per_run.items():
-        SyncRun.objects.filter(pk=run_id).update(processed=F("processed") + ok + bad, succeeded=F("succeeded") + ok,
-                                                 failed=F("failed") + bad)
-        SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.QUEUED).update(status=SyncRunStatus.RUNNING, started_at=now)
+        # One statement: both CASEs read the row as it was, so a queued run starts here.
+        SyncRun.objects.filter(pk=run_id).update(
+            processed=F("processed") + ok + bad, succeeded=F("succeeded") + ok, failed=F("failed") + bad,
+            api_calls=F("api_calls") + calls.get(run_id, 0),
+            status=Case(When(queued, then=Value(SyncRunStatus.RUNNING.value)), default=F("status")),
+            started_at=Case(When(queued, then=Value(now)), default=F("started_at")))
+    for run_id, count in calls.items():
+        if run_id not in per_run and count:
+            SyncRun.objects.filter(pk=run_id).update(api_calls=F("api_calls") + count)
 
 
 def _abort(connection, entries, error: SalesforceError, summary: PushSummary, governor, ctx: PushContext | None = None) -> None:

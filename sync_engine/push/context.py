@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.db import connection as connection_db
 from django.db.models import F
 from django.utils import timezone
 
@@ -91,17 +92,33 @@ class PushContext:
             entry.attempts if entry else 0, duration_ms, api_calls,
         ))
 
-    def flush(self) -> None:
-        """Write the batch's log rows and API-call count in a few statements."""
+    def flush(self, *, count_run: bool = True) -> int:
+        """Write the batch's log rows and API-call count in a few statements. With
+        `count_run=False` the run's share is not written but returned (the caller adds it in the
+        statement that advances the run anyway)."""
         if self.logs:
             insert_rows(SyncLog, LOG_COLUMNS, self.logs)
             self.logs = []
-        if self.calls:
-            hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-            bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection.pk, hour=hour, kind=self.call_kind)
-            # F() expressions: several workers add to the same bucket concurrently.
-            ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + self.calls)
-            if self.run is not None:
-                SyncRun.objects.filter(pk=self.run.pk).update(api_calls=F("api_calls") + self.calls)
-                self.run.api_calls += self.calls
-            self.calls = 0
+        calls, self.calls = self.calls, 0
+        if not calls:
+            return 0
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        add_calls(connection_id=self.connection.pk, hour=hour, kind=self.call_kind, calls=calls)
+        if self.run is None:
+            return 0
+        self.run.api_calls += calls
+        if count_run:
+            SyncRun.objects.filter(pk=self.run.pk).update(api_calls=F("api_calls") + calls)
+            return 0
+        return calls
+
+
+def add_calls(*, connection_id: int, hour, kind: str, calls: int) -> None:
+    """Add to the hour's API-call bucket in one statement (an upsert that adds in the database:
+    several workers add to the same bucket concurrently, and a get_or_create then an UPDATE
+    cost a round trip more every batch)."""
+    table = connection_db.ops.quote_name(ApiCallBucket._meta.db_table)
+    with connection_db.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (connection_id, hour, kind, calls) VALUES (%s, %s, %s, %s) "
+                       f"ON CONFLICT (connection_id, hour, kind) DO UPDATE SET calls = {table}.calls + EXCLUDED.calls",
+                       [connection_id, connection_db.ops.adapt_datetimefield_value(hour), kind, calls])

@@ -89,6 +89,35 @@ def test_children_wait_while_their_own_parent_is_in_flight(alice, connected, opp
     assert {e.record_id for e in fourth} == requirements[1]
 
 
+def test_children_of_a_parent_already_in_salesforce_go_while_it_is_re_pushed(alice, connected, opportunity_factory):
+    """A re-sync of linked records: the parent's push updates it by its Salesforce Id, which the
+    child already has, so the child does not wait for it — unless the parent's link has no Id
+    yet, belongs to another object, or was deleted in Salesforce."""
+    from integrations.sync_settings import sync_settings_for
+    from opportunities import services as opp
+    from sync_engine.models import LinkStatus, SyncLink
+
+    objects = sync_settings_for(connection=connected).objects
+    opportunities = [opportunity_factory(alice.tenant) for _ in range(4)]
+    analyses = {o.pk: opp.analysis_create(tenant=alice.tenant, opportunity=o, summary="Fit", key_findings="Strong fit").pk
+                for o in opportunities}
+    links = [("006000000000001AAA", objects.opportunity, LinkStatus.SYNCED),  # in Salesforce: its child goes
+             ("", objects.opportunity, LinkStatus.PENDING),  # no Id yet: waits
+             ("006000000000003AAA", "Other_Object__c", LinkStatus.SYNCED),  # another object's link: waits
+             ("006000000000004AAA", objects.opportunity, LinkStatus.DELETED_IN_SALESFORCE)]  # may be re-created: waits
+    for opportunity, (salesforce_id, sobject, status) in zip(opportunities, links):
+        SyncLink.objects.create(tenant=alice.tenant, connection=connected, record_type=RecordType.OPPORTUNITY,
+                                record_id=opportunity.pk, sobject=sobject, salesforce_id=salesforce_id, status=status)
+    OutboxEntry.objects.all().delete()
+    _queue(connected, RecordType.OPPORTUNITY, [o.pk for o in opportunities])
+    _queue(connected, RecordType.ANALYSIS, sorted(analyses.values()))
+    parents = queue.claim(connection_id=connected.pk, owner="lane:0", limit=200, sobject_of=objects.for_record_type)
+    assert {e.record_id for e in parents} == {o.pk for o in opportunities}
+    children = queue.claim(connection_id=connected.pk, owner="lane:1", limit=200, sobject_of=objects.for_record_type)
+    assert [e.record_id for e in children] == [analyses[opportunities[0].pk]]
+    assert queue.claim(connection_id=connected.pk, owner="lane:2", limit=200) == [], "without the objects: every child waits"
+
+
 def test_a_type_without_a_named_parent_waits_for_every_earlier_type_in_flight(alice, connected):
     _queue(connected, RecordType.DEPARTMENT, range(1, 3))
     _queue(connected, RecordType.CONTACT, range(1, 5))
@@ -177,3 +206,44 @@ def test_with_parallel_sync_off_a_second_worker_waits_for_the_org_slot(alice, co
     summary = push_connection(connection_id=connected.pk, max_batches=1)
     assert summary.batches == 1 and summary.stopped_because == ""
     governor.release(connected.pk, held)
+
+
+def test_a_turn_reads_its_run_user_mapping_and_describe_once_not_every_batch(alice, connected, opportunity_factory, settings):
+    """Per-batch overhead: every database round trip of a batch waits for the database to be
+    scheduled, and two workers of one org make twice as many. A turn of four batches reads the
+    run its rows belong to, the user mapping and the describe once; each batch settles its rows
+    in one DELETE (no transaction around it) and advances the run in one UPDATE."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from sync_engine.executor import push_connection
+    from sync_engine.fanout import fan_out_pending
+    from sync_engine.models import ApiCallBucket, SyncRun
+    from sync_engine.services import sync_now_start
+
+    settings.COTHON_PUSH_BATCH_SIZE = 2
+    opportunities = [opportunity_factory(alice.tenant) for _ in range(7)]
+    fan_out_pending()
+    OutboxEntry.objects.all().delete()  # the run alone
+    run = sync_now_start(connection=connected, kind="full", actor=alice.admin, enqueue=False)
+    assert run.total == len(opportunities)  # in batches of 2, 2, 2 and 1
+    with CaptureQueriesContext(db) as queries:
+        summary = push_connection(connection_id=connected.pk, max_batches=10)
+    assert summary.batches == 4 and summary.succeeded == run.total, summary
+
+    def selects(table: str) -> int:
+        return sum(1 for q in queries.captured_queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"])
+
+    assert selects("sync_engine_syncrun") == 1
+    assert selects("integrations_salesforceuserlink") == 1
+    assert selects("integrations_describecache") <= 2  # a miss: read, then fetched and stored (update_or_create)
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('DELETE FROM "sync_engine_outboxentry"')]
+    assert len(deletes) == 4
+    run_updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "sync_engine_syncrun"')]
+    assert len(run_updates) == 4, run_updates
+    run.refresh_from_db()
+    assert run.status == "running" and run.started_at is not None
+    assert run.processed == run.succeeded == run.total and run.api_calls == summary.api_calls > 0
+    assert SyncRun.objects.get(pk=run.pk).api_calls == run.api_calls
+    # The hour's bucket adds up across batches (one upsert each, counted in the database).
+    assert sum(ApiCallBucket.objects.filter(connection=connected, kind="full").values_list("calls", flat=True)) == summary.api_calls
