@@ -88,7 +88,8 @@ class OpportunityHandler(Handler):
                         # write; the Tasks it triggers still find their parent.
                         untouched[opportunity.pk] = item.salesforce_id
                         continue
-                    checked = guarded_fields(ctx, fields) if only is not None else []
+                    retry = any(e.attempts for e in entries)
+                    checked = guarded_fields(ctx, fields, retry=retry) if only is not None else []
                     if checked:
                         guarded[opportunity.pk] = checked
             if planned.errors:

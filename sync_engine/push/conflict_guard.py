@@ -7,7 +7,8 @@ Which fields are read: those whose rule is "Salesforce wins"; with "flag conflic
 on, every field whose rule is not "Cothon wins". "Last write wins" fields are not read: an edit
 being pushed is the latest write the push knows of (a Salesforce edit made after it and before
 the push ran — a queued push, a paused connection — is overwritten; the pull's rule does not
-see it). "Cothon wins" fields go out as they are. A whole-record push (created, Sync Now, a
+see it). A retried row is the exception: its first attempt may have landed and been followed by
+a Salesforce edit, which the retry must not overwrite, so it reads every field not "Cothon wins". "Cothon wins" fields go out as they are. A whole-record push (created, Sync Now, a
 scheduled run) is not guarded: it sends what Cothon holds, as before."""
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from sync_engine.vocabulary import RecordType
 CHUNK = 200
 
 
-def guarded_fields(ctx: PushContext, fields: dict[str, Any]) -> list[str]:
-    """The fields of a partial update to check against Salesforce before sending."""
+def guarded_fields(ctx: PushContext, fields: dict[str, Any], *, retry: bool = False) -> list[str]:
+    """The fields of a partial update to check against Salesforce before sending. `retry`: an
+    earlier attempt of this change may have landed (a dropped answer, a worker that died before
+    settling it), so a Salesforce edit made since is not "older than the edit being pushed":
+    every field not "Cothon wins" is checked, as with review on."""
     settings = ctx.settings
     review = settings.flag_conflicts_for_review
     out = []
     for name in fields:
         rule = settings.conflict_rule(name)
-        if rule == "salesforce_wins" or (review and rule != "cothon_wins"):
+        if rule == "salesforce_wins" or ((review or retry) and rule != "cothon_wins"):
             out.append(name)
     return out
 

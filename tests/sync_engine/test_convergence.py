@@ -295,9 +295,10 @@ class World:
         if record.linked:
             record.fields[sf_field].salesforce = Pending(value)
 
-    def both_edit(self, index: int, cothon_field: str, cothon_choice: int, salesforce_choice: int, cothon_first: bool) -> None:
-        """The same field of one record edited on both sides between two syncs (a conflict, unless
-        the values agree), in either order."""
+    def both_edit(self, index: int, cothon_field: str, cothon_choice: int, offset: int, cothon_first: bool) -> None:
+        """The same field of one record edited on both sides between two syncs, to different
+        values (`offset` moves Salesforce's choice away from Cothon's), in either order."""
+        salesforce_choice = cothon_choice + offset if offset % len(FIELDS[cothon_field][1]) else cothon_choice + 1
         record = self.cothon_record(index)
         if record is None or not record.linked:
             return
@@ -387,15 +388,14 @@ def connect(tenant_world, emulator):
 
 _index = st.integers(0, 7)
 _edit = st.tuples(_index, st.sampled_from(list(FIELDS)), st.integers(0, 3))
+_both = st.tuples(_index, st.sampled_from(list(FIELDS)), st.integers(0, 3), st.integers(1, 3), st.booleans())
+# Weighted by repetition: conflicts (both sides editing one field) are what the rules are about.
 STEP = st.one_of(
-    st.tuples(_index, st.sampled_from(list(FIELDS)), st.integers(0, 3), st.integers(0, 3), st.booleans()).map(
-        lambda e: ("both_edit", *e)),
-    _edit.map(lambda e: ("cothon_edit", *e)),
-    _edit.map(lambda e: ("salesforce_edit", *e)),
-    st.sampled_from(PUSH_FAULTS).map(lambda f: ("push", f)),
-    st.sampled_from(PULL_FAULTS).map(lambda f: ("pull", f)),
-    _edit.map(lambda e: ("cothon_edit", *e)),
-    _edit.map(lambda e: ("salesforce_edit", *e)),
+    *[_both.map(lambda e: ("both_edit", *e))] * 3,
+    *[_edit.map(lambda e: ("cothon_edit", *e))] * 2,
+    *[_edit.map(lambda e: ("salesforce_edit", *e))] * 2,
+    *[st.sampled_from(PUSH_FAULTS).map(lambda f: ("push", f))] * 2,
+    *[st.sampled_from(PULL_FAULTS).map(lambda f: ("pull", f))] * 2,
     st.just(("cothon_create",)),
     st.just(("salesforce_create",)),
 )
