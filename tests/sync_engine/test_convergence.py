@@ -16,7 +16,7 @@ wins by Cothon's field time against Salesforce's LastModifiedDate) — or, with 
 and change neither side. At the end every pending change has either reached the other side, lost
 to the other side's change by rule, or is held for review.
 
-Examples: COTHON_CONVERGENCE_EXAMPLES per review setting (default 12; derandomized, so CI runs the
+Examples: COTHON_CONVERGENCE_EXAMPLES per review setting (default 20; derandomized, so CI runs the
 same sequences every time). A long local run explores new sequences:
 COTHON_CONVERGENCE_EXAMPLES=300 COTHON_CONVERGENCE_SEED=7 scripts/run_tests.py tests/sync_engine/test_convergence.py
 """
@@ -46,7 +46,7 @@ from sync_engine.models import OutboxEntry, OutboxState, SyncConflict, SyncLink
 from sync_engine.pull.incremental import pull_incremental
 from tests.pull.conftest import save_settings
 
-EXAMPLES = int(os.environ.get("COTHON_CONVERGENCE_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("COTHON_CONVERGENCE_EXAMPLES", "20"))
 SEED = os.environ.get("COTHON_CONVERGENCE_SEED")
 MAX_STEPS = int(os.environ.get("COTHON_CONVERGENCE_MAX_STEPS", "14"))
 SETTLE_ROUNDS = 8
@@ -485,6 +485,7 @@ def test_both_sides_converge_as_the_rules_say_whatever_the_interleaving_and_faul
         world.push(None)
         world.pull(None)
         world.observe("sync:setup")
+        note(f"COTHON_CONVERGENCE_SEED={SEED or 'unset: derandomized (the CI sequences)'}; review {'on' if review else 'off'}")
         run_steps(world, steps)
         rounds = settle(world)
         note(f"settled in {rounds} rounds; Salesforce edits overwritten by a queued push: {world.overwritten_by_push}")
