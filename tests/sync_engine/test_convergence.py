@@ -112,7 +112,27 @@ def salesforce_side(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def cothon_time(opportunity: Opportunity, sf_field: str) -> datetime.datetime | None:
-    return conflicts.cothon_field_time(opportunity.field_changed_at, COTHON_SOURCES[sf_field])
+    """The oracle's own reading (not the product's helpers): the latest of the field's columns' times."""
+    times = [_parse((opportunity.field_changed_at or {}).get(name)) for name in COTHON_SOURCES[sf_field]]
+    return max((t for t in times if t is not None), default=None)
+
+
+def salesforce_time(record: dict[str, Any]) -> datetime.datetime | None:
+    """Salesforce keeps no per-field times: the record's LastModifiedDate (docs/conflicts.md)."""
+    return _parse(record.get("LastModifiedDate")) or _parse(record.get("SystemModstamp"))
+
+
+def _parse(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("+0000", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def cothon_is_later(cothon_at: datetime.datetime | None, salesforce_at: datetime.datetime | None) -> bool:
+    """Last write wins as docs/conflicts.md states it: the later time; no Cothon time, or equal
+    times, and Salesforce wins."""
+    return cothon_at is not None and (salesforce_at is None or cothon_at > salesforce_at)
 
 
 # --- the oracle -------------------------------------------------------------------------------
@@ -244,15 +264,14 @@ class World:
             return
         assert not self.review, f"{where}: review is on, yet the conflict was settled ({value!r}) instead of held"
         cothon_at = cothon_time(opportunity, name) if opportunity else None
-        salesforce_at = conflicts.salesforce_time(sf_record) if sf_record else None
+        salesforce_at = salesforce_time(sf_record) if sf_record else None
         if step.startswith("sync:push") and value == model.cothon.value:
             # Last write wins is not read before a push (docs/conflicts.md, "On push"): a queued
             # Cothon edit overwrites a later Salesforce edit. Documented; counted, not failed.
-            if conflicts.winner(conflicts.LAST_WRITE_WINS, cothon_at, salesforce_at) != conflicts.COTHON:
+            if not cothon_is_later(cothon_at, salesforce_at):
                 self.overwritten_by_push += 1
             return
-        side = conflicts.winner(conflicts.LAST_WRITE_WINS, cothon_at, salesforce_at)
-        expected = model.cothon.value if side == conflicts.COTHON else model.salesforce.value
+        expected = model.cothon.value if cothon_is_later(cothon_at, salesforce_at) else model.salesforce.value
         assert value == expected, (f"{where}: last write wins (Cothon {cothon_at}, Salesforce {salesforce_at}) "
                                    f"says {expected!r}, the sides agreed on {value!r}")
 
