@@ -8,8 +8,8 @@ back), then sync until quiet. Afterwards, for every record:
 - the value is the one the rules of docs/conflicts.md give (the oracle below);
 - no record exists twice on either side, no outbox row failed, no change was lost.
 
-The oracle reads both sides after every step. A field both sides hold the same value of is
-agreed (the base); a later write is that side's pending change. A sync step may change a side
+The oracle reads both sides after every step. A field both sides hold the same value of after a
+sync step is agreed (the base); a later write is that side's pending change. A sync step may change a side
 only by making the field agree, and then on the value the rule allows: a one-sided change flows
 to the other side; changes on both sides settle as the field's rule says (Cothon wins; last write
 wins by Cothon's field time against Salesforce's LastModifiedDate) — or, with review on, stay held
@@ -171,6 +171,8 @@ class World:
     overwritten_by_push: int = 0  # documented limitation: a queued Cothon edit overwrites a later Salesforce one
     settled_checked: int = 0  # changes on both sides the oracle saw a sync step settle
     before: tuple[dict, dict] = ({}, {})
+    pull_ok: bool = False  # the last pull read every record changed in the window (no fault stopped it)
+    push_open: set[int] = field(default_factory=set)  # records with an outbox row left after the last push
 
     # -- reading both sides ------------------------------------------------------------------
     def link_ids(self) -> None:
@@ -224,11 +226,25 @@ class World:
                     assert (ours[name], theirs[name]) == (expect_ours, expect_theirs), (
                         f"{where}: Cothon holds {ours[name]!r}, Salesforce {theirs[name]!r}")
                     continue
-                if step.startswith("sync"):
-                    self.check_agreed(record, name, model, ours[name], step, where, before_cothon.get(record.cothon_id),
-                                      before_salesforce.get(record.salesforce_id))
+                was_equal = record.cothon_id in before_cothon and record.salesforce_id in before_salesforce and (
+                    cothon_side(before_cothon[record.cothon_id])[name] == salesforce_side(before_salesforce[record.salesforce_id])[name])
+                if not step.startswith("sync") or (was_equal and not self.saw_agreement(step, record, model)):
+                    # Equal by two edits, not by a sync: the product's base has not seen it (a
+                    # later edit on one side is a change on both since the last sync). The
+                    # pending writes stay until a sync finds the sides agreeing: a pull that
+                    # read the record, or a push that sent Cothon's value.
+                    continue
+                self.check_agreed(record, name, model, ours[name], step, where, before_cothon.get(record.cothon_id),
+                                  before_salesforce.get(record.salesforce_id))
                 model.agreed, model.cothon, model.salesforce = ours[name], None, None
         self.before = (cothon, salesforce)
+
+    def saw_agreement(self, step: str, record: RecordModel, model: FieldModel) -> bool:
+        if step.startswith("sync:pull"):
+            return self.pull_ok
+        if step.startswith("sync:push"):
+            return model.cothon is not None and record.cothon_id not in self.push_open
+        return False
 
     def check_agreed(self, record: RecordModel, name: str, model: FieldModel, value: Any, step: str, where: str,
                      opportunity: Opportunity | None, sf_record: dict | None) -> None:
@@ -353,11 +369,18 @@ class World:
                 sweep_abandoned_claims()
             else:
                 push_connection(connection_id=self.connection.pk)
+        self.push_open = self.open_rows()
+
+    def open_rows(self) -> set[int]:
+        return set(OutboxEntry.objects.filter(connection=self.connection, record_type="opportunity").exclude(
+            state=OutboxState.DONE).values_list("record_id", flat=True))
 
     def pull(self, fault: str | None) -> Any:
         get_governor().resume(self.connection.pk)
         with faults(self.emulator, fault):
-            return pull_incremental(connection_id=self.connection.pk)
+            result = pull_incremental(connection_id=self.connection.pk)
+        self.pull_ok = not result.stopped_because and result.summary.failed == 0
+        return result
 
 
 class faults:
@@ -446,6 +469,7 @@ def settle(world: World) -> int:
         make_due()
         get_governor().resume(world.connection.pk)
         pushed = push_connection(connection_id=world.connection.pk)
+        world.push_open = world.open_rows()
         world.observe(f"sync:push settle {round_number}")
         busy = OutboxEntry.objects.filter(connection=world.connection, state__in=[OutboxState.PENDING, OutboxState.CLAIMED]).exists()
         if not busy and pushed.batches == 0 and pulled.applied == 0 and pulled.created == 0 and pulled.conflicts_settled == 0:
