@@ -525,6 +525,7 @@ def check_no_duplicates(world: World) -> None:
 @example(steps=[("both_edit", 0, "location", 1, 1, False), ("push", "lock"), ("push", None)])  # Cothon wins on push
 @example(steps=[("both_edit", 0, "status", 2, 3, False), ("push", "kill_before_finish"), ("salesforce_edit", 0, "status", 0),
                 ("push", None)])
+@example(steps=[("both_edit", 0, "description", 0, 2, False), ("push", "drop"), ("pull", None)])  # push-back on a retried row
 @example(steps=[("salesforce_create",), ("pull", "drop"), ("cothon_create",), ("push", "drop"), ("both_edit", 2, "title", 0, 1, False),
                 ("pull", None)])
 def test_both_sides_converge_as_the_rules_say_whatever_the_interleaving_and_faults(alice, emulator_reset, review, steps):

@@ -66,3 +66,26 @@ def test_the_sweeper_counts_a_dead_workers_attempt(alice, connected, opportunity
     assert queue.reclaim_expired() == 1
     row = OutboxEntry.objects.get()
     assert (row.state, row.attempts) == (OutboxState.PENDING, 1) and row.available_at <= timezone.now()
+
+
+def test_a_cothon_value_that_won_a_conflict_on_the_pull_goes_out_also_when_its_row_is_a_retry(alice, connected, emulator_reset,
+                                                                                               opportunity_factory):
+    """Found by the convergence test: the push-back of a conflict the pull settled for Cothon
+    merges into a row retried after a dropped connection; the retry reads the field first and
+    must not hold Cothon's value back (the pull has seen Salesforce's and decided)."""
+    opportunity, link = _linked(alice, connected, opportunity_factory)
+    sf = emulator_reset.sf()
+    sf.Opportunity.update(link.salesforce_id, {"Description": "Theirs"})
+    opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk),
+                           data={"description": "Ours"})  # later than Salesforce's: last write wins keeps it
+    emulator_reset.client.add_fault(org="demo", path_contains="/services/data/", drop_connection=True, count=1)
+    push_connection(connection_id=connected.pk)
+    emulator_reset.client.clear_faults()
+    assert OutboxEntry.objects.get().attempts == 1 and sf.Opportunity.get(link.salesforce_id)["Description"] == "Theirs"
+    assert pull_incremental(connection_id=connected.pk).summary.conflicts_settled == 1
+    OutboxEntry.objects.update(available_at=timezone.now())
+    assert push_connection(connection_id=connected.pk).failed == 0
+    assert sf.Opportunity.get(link.salesforce_id)["Description"] == "Ours"
+    pull_incremental(connection_id=connected.pk)
+    opportunity.refresh_from_db()
+    assert opportunity.description == "Ours" and not OutboxEntry.objects.exists()
