@@ -164,7 +164,9 @@ def release(entries: list[OutboxEntry], *, delay: datetime.timedelta | None = No
 
 
 def reclaim_expired() -> int:
-    """The sweeper: rows whose worker died mid-batch come back to the queue."""
+    """The sweeper: rows whose worker died mid-batch come back to the queue, at once. The
+    attempt counts: the dead worker's write may have landed, so the row goes out again as a
+    retry (the push reads the fields a later Salesforce edit may have changed before sending)."""
     expired = list(OutboxEntry.objects.filter(state=OutboxState.CLAIMED, lease_expires_at__lt=timezone.now()))
-    release(expired, delay=datetime.timedelta(0), count_attempt=False)
+    release(expired, delay=datetime.timedelta(0))
     return len(expired)

@@ -63,6 +63,10 @@ class InboundResult:
     held: list["HeldConflict"] = field(default_factory=list)  # conflicts held for review (nothing applied)
     settled: list[tuple[str, str, str]] = field(default_factory=list)  # (Salesforce field, rule, winning side)
     push_back: set[str] = field(default_factory=set)  # Cothon columns kept by a rule: push them to converge
+    # Salesforce field -> Salesforce's value of a conflict settled for Cothon: the base takes it,
+    # so Cothon's value going out is Cothon's change alone (a retried push that reads the field
+    # first still sends it; a Salesforce edit after this pull is a new conflict).
+    seen: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reasons(self) -> str:
@@ -268,6 +272,7 @@ def _resolve_conflict(record: dict[str, Any], current: Any, mapping: dict[str, A
     result.settled.append((sf_field, rule, side))
     if side == conflicts.COTHON:
         result.push_back.update(conflicts.cothon_sources(cothon_field))
+        result.seen[sf_field] = pulled
         result.skipped.append((sf_field, f"Changed on both sides: Cothon's value is kept ({rule.replace('_', ' ')}) "
                                          "and sent to Salesforce."))
         return True

@@ -719,8 +719,9 @@ def _extra_for(ctx: PullContext, opportunity: Opportunity, result) -> dict | Non
 
 def _settle_link(ctx: PullContext, link: SyncLink | None, opportunity: Opportunity, record: dict, result,
                  stamp: datetime.datetime | None) -> SyncLink:
-    """The base snapshot takes the fields both sides now hold (applied or already equal) —
-    never a field that was skipped — with the SystemModstamp seen."""
+    """The base snapshot takes the fields both sides now hold (applied or already equal) and
+    Salesforce's value of a conflict settled for Cothon (its push-back is then Cothon's change
+    alone) — never another skipped field — with the SystemModstamp seen."""
     now = timezone.now()
     if link is None:
         return SyncLink.objects.create(
@@ -737,6 +738,7 @@ def _settled(link: SyncLink, result, stamp: datetime.datetime | None, now: datet
     now = now or timezone.now()
     snapshot = dict(link.base_snapshot or {})
     snapshot.update(result.agreed)
+    snapshot.update(result.seen)
     link.base_snapshot = snapshot
     link.salesforce_modstamp = stamp or link.salesforce_modstamp
     link.last_synced_at = now
