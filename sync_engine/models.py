@@ -363,6 +363,9 @@ class ConflictResolution(models.TextChoices):
     KEEP_COTHON = "keep_cothon", "Kept Cothon's value"
     KEEP_SALESFORCE = "keep_salesforce", "Kept Salesforce's value"
     VALUE = "value", "Entered a value"
+    # Nobody decided: a later change on one side made the sides agree or returned that side to
+    # the base, so the field is no longer changed on both sides.
+    SUPERSEDED = "superseded", "Settled by a later change"
 
 
 class SyncConflict(models.Model):

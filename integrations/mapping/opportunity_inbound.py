@@ -67,6 +67,11 @@ class InboundResult:
     # so Cothon's value going out is Cothon's change alone (a retried push that reads the field
     # first still sends it; a Salesforce edit after this pull is a new conflict).
     seen: dict[str, Any] = field(default_factory=dict)
+    # Salesforce fields compared and not in conflict now (no held field among them): an open
+    # conflict on one of them is settled by this later change. `cothon_kept`: those of them only
+    # Cothon changed since the base (Salesforce went back to it): Cothon's value must go out.
+    compared: set[str] = field(default_factory=set)
+    cothon_kept: set[str] = field(default_factory=set)
 
     @property
     def reasons(self) -> str:
@@ -214,10 +219,13 @@ def opportunity_from_salesforce(record: dict[str, Any], current: Any | None, ctx
         if current is not None:
             ours = outbound_value(current, mapping, ctx)
             kind = conflicts.detect(_base_value(base, sf_field), ours, pulled)
+            if kind != conflicts.CONFLICT:
+                result.compared.add(sf_field)
             if kind in (conflicts.UNCHANGED, conflicts.AGREED):
                 result.agreed[sf_field] = pulled
                 continue
             if kind == conflicts.COTHON:
+                result.cothon_kept.add(sf_field)
                 result.skipped.append((sf_field, "Changed in Cothon since the last sync: Cothon's value is kept and sent with the next push."))
                 continue
             if kind == conflicts.CONFLICT and pushes_field(ctx.settings, sf_field):

@@ -81,6 +81,20 @@ def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held], re
 
 
 @transaction.atomic
+def conflicts_supersede(*, connection: SalesforceConnection, fields: dict[int, set[str]],
+                        record_type: str = RecordType.OPPORTUNITY) -> list[tuple[int, str]]:
+    """Settle the open conflicts on `fields` (record id → Salesforce fields no longer changed on
+    both sides): a later change decided them, nobody did. Returns (record id, field) of each."""
+    rows = [c for c in SyncConflict.objects.filter(connection=connection, record_type=record_type, status=ConflictStatus.OPEN,
+                                                   record_id__in=list(fields))
+            if c.sf_field in fields.get(c.record_id, ())]
+    now = timezone.now()
+    for row in rows:
+        row.status, row.resolution, row.resolved_at, row.updated_at = ConflictStatus.RESOLVED, ConflictResolution.SUPERSEDED, now, now
+    update_rows(SyncConflict, rows, ["status", "resolution", "resolved_at", "updated_at"])
+    return [(row.record_id, row.sf_field) for row in rows]
+
+
 def conflict_resolve(*, tenant, conflict_ids: Iterable[int], choice: str, value: Any = None, actor=None) -> list[SyncConflict]:
     """Resolve open conflicts of the tenant: keep Cothon's value, keep Salesforce's, or enter a
     value (in Salesforce's terms, as the queue shows them: a stage name, an amount, a date).

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.mapping.conflicts import salesforce_time
+from integrations.mapping.conflicts import cothon_sources, salesforce_time
 from integrations.mapping.opportunity_inbound import (
     InboundContext,
     id18,
@@ -43,7 +43,8 @@ from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
-from sync_engine.conflicts.services import Held, conflicts_hold
+from sync_engine.conflicts.selectors import held_fields
+from sync_engine.conflicts.services import Held, conflicts_hold, conflicts_supersede
 from sync_engine.links import drop_skipped_records, values_hash
 from sync_engine.outbox import Change, record_changes
 from sync_engine.rows import update_rows
@@ -256,6 +257,10 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     opportunities = Opportunity.objects.filter(tenant_id=connection.tenant_id, pk__in=[link.record_id for link in links.values()])
     current = {o.pk: o for o in opportunities.select_related("department")}
     mappings = pulled_mappings(ctx.settings)
+    # A record with a conflict held for review is never an echo: Salesforce going back to the
+    # base (what an echo looks like) settles the conflict and lets Cothon's value out.
+    holding = set(held_fields(connection_id=connection.pk, record_ids=list(current))) \
+        if ctx.settings.get("flag_conflicts_for_review") and current else set()
     work: list[tuple[dict, SyncLink | None, Opportunity | None]] = []
     echoed: list[SyncLink] = []
     not_imported: dict[str, int] = {}
@@ -284,7 +289,7 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
             ctx.log(operation="skip", result=SyncResult.SKIPPED, salesforce_id=record["Id"], label=record.get("Name") or "",
                     code="DELETED_IN_COTHON", message="The Cothon opportunity of this record was deleted: it is not re-created.")
             continue
-        if link is not None and _is_echo(link, record, mappings):
+        if link is not None and link.record_id not in holding and _is_echo(link, record, mappings):
             summary.echoes += 1
             if stamp is not None and (link.salesforce_modstamp is None or stamp > link.salesforce_modstamp):
                 link.salesforce_modstamp = stamp
@@ -414,10 +419,29 @@ def _after_conflicts(ctx: PullContext, settled: list[tuple[dict, SyncLink, Oppor
             for record, link, opportunity, result in settled for conflict in result.held]
     summary.conflicts_held += len(held)
     conflicts_hold(connection=ctx.connection, held=held)
+    if ctx.settings.get("flag_conflicts_for_review"):
+        _supersede(ctx, settled)
     push = [Change(RecordType.OPPORTUNITY, opportunity.pk, Event.UPDATED, sorted(result.push_back))
             for _record, _link, opportunity, result in settled if result.push_back]
     summary.conflicts_settled += sum(len(result.settled) for *_rest, result in settled)
     record_changes(tenant=ctx.connection.tenant, changes=push, origin=Origin.COTHON)
+
+
+def _supersede(ctx: PullContext, settled: list[tuple[dict, SyncLink, Opportunity, Any]]) -> None:
+    """Open conflicts on fields this pull found no longer changed on both sides (one side went
+    back to the base, or both now agree) are settled by that later change; where Cothon's value
+    is the one left standing, it is queued for the push (the push held it back while the
+    conflict was open). One query for the page."""
+    compared = {opportunity.pk: result for _record, _link, opportunity, result in settled if result.compared}
+    if not compared:
+        return
+    closed = conflicts_supersede(connection=ctx.connection, fields={pk: r.compared for pk, r in compared.items()})
+    for record_id, sf_field in closed:
+        result = compared[record_id]
+        if sf_field in result.cothon_kept:
+            mapped = next((m["cothon_field"] for m in ctx.settings.get("opportunity_mappings") or [] if m["sf_field"] == sf_field), "")
+            if mapped:
+                result.push_back.update(cothon_sources(mapped))
 
 
 def _instances_for(changes: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:

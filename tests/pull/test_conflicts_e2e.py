@@ -129,6 +129,32 @@ def test_review_holds_the_conflict_changes_neither_side_and_a_replay_adds_nothin
     assert replay.summary.conflicts_held == 1 and SyncConflict.objects.count() == 1
 
 
+@pytest.mark.parametrize("later_side, expected", [("salesforce", "Ours"), ("cothon", "Theirs")],
+                         ids=["salesforce-goes-back-to-the-base", "cothon-goes-back-to-the-base"])
+def test_a_held_conflict_is_settled_when_one_side_goes_back_to_the_base(alice, connected, sf, opportunity_factory,
+                                                                        later_side, expected):
+    """Held, then one side returns to the agreed value: no longer changed on both sides, so the
+    conflict is closed as superseded and the other side's change flows (found by the
+    convergence property test: Salesforce going back looked like an echo and nothing moved)."""
+    save_settings(connected, flag_conflicts_for_review=True)
+    opportunity = opportunity_factory(alice.tenant, description="Agreed")
+    link = _linked(connected, opportunity)
+    _both_edit(alice, sf, opportunity, link, {"description": "Ours"}, {"Description": "Theirs"})
+    assert _cycle(connected).summary.conflicts_held == 1
+    if later_side == "salesforce":
+        sf.Opportunity.update(link.salesforce_id, {"Description": "Agreed"})
+    else:
+        opp.opportunity_update(tenant=alice.tenant, opportunity=Opportunity.objects.get(pk=opportunity.pk),
+                               data={"description": "Agreed"})
+        sf.Opportunity.update(link.salesforce_id, {"Description": "Theirs"})  # a new stamp: the pull reads it again
+    _cycle(connected)
+    _cycle(connected)
+    conflict = SyncConflict.objects.get()
+    assert (conflict.status, conflict.resolution) == ("resolved", "superseded")
+    opportunity.refresh_from_db()
+    assert opportunity.description == expected == sf.Opportunity.get(link.salesforce_id)["Description"]
+
+
 @pytest.mark.parametrize("choice, value, expected", [
     ("keep_cothon", None, "Ours"), ("keep_salesforce", None, "Theirs"), ("value", "Both of us", "Both of us")])
 def test_resolving_writes_cothon_syncs_out_and_settles(alice, connected, sf, opportunity_factory, choice, value, expected):
