@@ -22,9 +22,14 @@ from sync_engine.rows import insert_rows
 from sync_engine.vocabulary import RecordType
 
 
+# What json.dumps(fields, sort_keys=True, default=str) builds on every call, built once: a full
+# sync hashes every record it writes.
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def values_hash(fields: dict[str, Any]) -> str:
     """Stable hash of the values written, for echo suppression on pull."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_HASH_ENCODER.encode(fields).encode()).hexdigest()
 
 
 def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, SyncLink]:
