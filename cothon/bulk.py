@@ -1,12 +1,11 @@
-"""Update many saved rows in a few statements, and filter on many ids cheaply (core: the
-domain's batch services and the sync engine both use it)."""
+"""Update many saved rows in a few statements (core: the domain's batch services and the sync
+engine both write through it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connection as db, models
-from django.db.models.expressions import RawSQL
 
 PAGE_SIZE = 1000
 
@@ -39,18 +38,3 @@ def update_rows(model: type[models.Model], objects: Sequence[models.Model], fiel
         for start in range(0, len(rows), PAGE_SIZE):
             values = b",".join(cursor.cursor.mogrify(template, row) for row in rows[start:start + PAGE_SIZE])
             cursor.execute(sql.replace("VALUES %s", "VALUES " + values.decode(), 1))
-
-
-# From this many ids a `__in` filter sends them as one array (below, Django's list costs nothing).
-MANY_IDS = 100
-
-
-def ids_in(ids: Iterable[int]) -> list[int] | RawSQL:
-    """The value of a `field__in=` filter on integer ids. On PostgreSQL, many ids go as one
-    array parameter (`IN (SELECT unnest(%s))`): Django prepares a list value by value, which
-    for the 5,000 ids of a full-sync batch costs more than the query itself. Elsewhere, and
-    for a few ids, the plain list (same rows either way)."""
-    ids = list(ids)
-    if len(ids) < MANY_IDS or db.vendor != "postgresql":
-        return ids
-    return RawSQL("SELECT unnest(%s::bigint[])", (ids,))

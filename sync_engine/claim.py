@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 
-from cothon.bulk import ids_in
 from sync_engine.models import OutboxEntry, OutboxState, Priority
 from sync_engine.vocabulary import Event, RecordType
 
@@ -60,9 +59,9 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
             ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        OutboxEntry.objects.filter(id__in=ids_in(ids), state=OutboxState.PENDING).update(
+        OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
             state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
-    return list(OutboxEntry.objects.filter(id__in=ids_in(ids), state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+    return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
 
 
 # Parents before children (the executor's order): a background batch of a type waits while a
@@ -97,18 +96,18 @@ def renew(*, owner: str, ids: list[int]) -> int:
     worker renews nothing, so its rows come back within one lease (≈ a minute)."""
     if not ids:
         return 0
-    return OutboxEntry.objects.filter(id__in=ids_in(ids), state=OutboxState.CLAIMED, lease_owner=owner).update(
+    return OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).update(
         lease_expires_at=timezone.now() + lease())
 
 
 def finish(entries: list[OutboxEntry]) -> None:
     """Pushed: the sync log keeps the history, the queue forgets the row."""
-    OutboxEntry.objects.filter(id__in=ids_in(e.id for e in entries), state=OutboxState.CLAIMED).delete()
+    OutboxEntry.objects.filter(id__in=[e.id for e in entries], state=OutboxState.CLAIMED).delete()
 
 
 def fail(entries: list[OutboxEntry]) -> None:
     """A permanent error: kept as failed until the record or the mapping changes."""
-    OutboxEntry.objects.filter(id__in=ids_in(e.id for e in entries)).update(state=OutboxState.FAILED, lease_owner="",
+    OutboxEntry.objects.filter(id__in=[e.id for e in entries]).update(state=OutboxState.FAILED, lease_owner="",
                                                                       lease_expires_at=None, updated_at=timezone.now())
 
 

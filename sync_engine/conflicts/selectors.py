@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from cothon.bulk import ids_in
 from integrations.mapping.opportunity_inbound import id18
 from integrations.models import SalesforceUserLink
 from sync_engine.models import ConflictStatus, SyncConflict
@@ -45,7 +44,7 @@ def held_fields(*, connection_id: int, record_ids: Iterable[int]) -> dict[int, s
     held: dict[int, set[str]] = {}
     for record_id, sf_field in SyncConflict.objects.filter(
             connection_id=connection_id, record_type=RecordType.OPPORTUNITY, status=ConflictStatus.OPEN,
-            record_id__in=ids_in(record_ids)).values_list("record_id", "sf_field"):
+            record_id__in=list(record_ids)).values_list("record_id", "sf_field"):
         held.setdefault(record_id, set()).add(sf_field.lower())
     return held
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from cothon.bulk import ids_in
 from opportunities.models import Opportunity
 from sync_engine.legacy.models import ACTIVE_JOB_STATUSES, JobStatus, LegacyMatchJob, LegacyMatchProposal, ProposalStatus
 
@@ -85,7 +84,7 @@ def held_opportunity_ids(*, connection_id: int, record_ids: Iterable[int]) -> se
     if not ids:
         return set()
     return set(LegacyMatchProposal.objects.filter(connection_id=connection_id, status=ProposalStatus.OPEN,
-                                                  opportunity_id__in=ids_in(ids)).values_list("opportunity_id", flat=True))
+                                                  opportunity_id__in=ids).values_list("opportunity_id", flat=True))
 
 
 def opportunity_title(*, tenant, pk: int) -> str:
