@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 
+from cothon.bulk import ids_in
 from sync_engine.models import OutboxEntry, OutboxState, Priority
 from sync_engine.vocabulary import Event, RecordType
 
@@ -59,9 +60,9 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
             ids = list(candidates.values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
+        OutboxEntry.objects.filter(ids_in("id", ids), state=OutboxState.PENDING).update(
             state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
-    return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+    return list(OutboxEntry.objects.filter(ids_in("id", ids), state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
 
 
 # Parents before children (the executor's order): a background batch of a type waits while a
@@ -102,7 +103,7 @@ def renew(*, owner: str, ids: list[int]) -> int:
 
 def finish(entries: list[OutboxEntry]) -> None:
     """Pushed: the sync log keeps the history, the queue forgets the row."""
-    OutboxEntry.objects.filter(id__in=[e.id for e in entries], state=OutboxState.CLAIMED).delete()
+    OutboxEntry.objects.filter(ids_in("id", (e.id for e in entries)), state=OutboxState.CLAIMED).delete()
 
 
 def fail(entries: list[OutboxEntry]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from cothon.bulk import ids_in
 from integrations.mapping import analysis as mapping
 from integrations.mapping.activity import Activity, analysis_completed
 from opportunities.models import BidAnalysis, Requirement
@@ -23,7 +24,7 @@ class AnalysisHandler(Handler):
     def query(self, batch: Batch, record_ids: list[int]) -> list[BidAnalysis]:
         # The payload only counts requirements (total, met): their texts stay in the database.
         counted = Requirement.objects.only("id", "analysis_id", "capability_match")
-        return list(BidAnalysis.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)
+        return list(BidAnalysis.objects.filter(ids_in("id", record_ids), tenant_id=batch.tenant_id)
                     .select_related("opportunity").prefetch_related(Prefetch("requirements", queryset=counted)))
 
     def push(self, batch: Batch, records: list[BidAnalysis]) -> None:

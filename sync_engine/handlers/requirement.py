@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cothon.bulk import ids_in
 from integrations.mapping import requirement as mapping
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
@@ -17,7 +18,7 @@ class RequirementHandler(Handler):
     def query(self, batch: Batch, record_ids: list[int]) -> list[Requirement]:
         # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):
         # no join, no analysis instance per requirement.
-        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids))
+        return list(Requirement.objects.filter(ids_in("id", record_ids), tenant_id=batch.tenant_id))
 
     def push(self, batch: Batch, records: list[Requirement]) -> None:
         if not records:
