@@ -1,11 +1,13 @@
-"""Update many saved rows in a few statements (core: the domain's batch services and the sync
-engine both write through it)."""
+"""Update many saved rows in a few statements, and filter on many ids cheaply (core: the
+domain's batch services and the sync engine both use it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection as db, models
+from django.db.models import F, Lookup
 
 PAGE_SIZE = 1000
 
@@ -38,3 +40,30 @@ def update_rows(model: type[models.Model], objects: Sequence[models.Model], fiel
         for start in range(0, len(rows), PAGE_SIZE):
             values = b",".join(cursor.cursor.mogrify(template, row) for row in rows[start:start + PAGE_SIZE])
             cursor.execute(sql.replace("VALUES %s", "VALUES " + values.decode(), 1))
+
+
+class AnyOf(Lookup):
+    """`field = ANY(ids)`: many integer ids as one array parameter on PostgreSQL (the same plan
+    as `field IN (…)`, which PostgreSQL turns into `= ANY(ARRAY[…])`), instead of Django
+    preparing an `__in` list value by value — for the 5,000 ids of a full-sync batch that costs
+    more than the query. Elsewhere a plain `IN (…)`."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> list[int]:
+        return [int(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            # Typed as the column: an untyped ARRAY[…] of 5,000 integers planned several times slower.
+            return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", [*lhs_params, self.rhs]
+        if not self.rhs:
+            raise EmptyResultSet
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*lhs_params, *self.rhs]
+
+
+def ids_in(field: str, ids: Iterable[int]) -> AnyOf:
+    """A filter on many ids: `Model.objects.filter(ids_in("record_id", ids), …)`."""
+    return AnyOf(F(field), list(ids))

@@ -194,6 +194,9 @@ class IngestProcessing:
                 return
             ok: list[list[str]] = []
             bad: list[list[str]] = []
+            # Reference checks look each referenced record up once per chunk (see Dml.chunk_kinds);
+            # not when rows get savepoints (a row's own writes may be undone) or records go.
+            dml.chunk_kinds = None if savepoints or job.operation in ("delete", "hardDelete") else {}
             with store.write():
                 for row in rows:
                     record_id = None
@@ -211,6 +214,7 @@ class IngestProcessing:
                         bad.append([_known(record_id), _error_text(exc.errors), *row])
                     except SfError as exc:
                         bad.append([_known(record_id), _error_text([exc]), *row])
+            dml.chunk_kinds = None
             writers["successfulResults"].rows(ok)
             writers["failedResults"].rows(bad)
             job.processed += len(rows)

@@ -60,6 +60,11 @@ class Dml:
     internal: bool = False  # seeding/system writes: no object permission checks
     _user_kinds: dict[str, tuple[str, str, bool]] = field(default_factory=dict, repr=False)
     _known_absent: tuple[str, str, str] | None = field(default=None, repr=False)
+    # Set by a Bulk ingest for the rows of one chunk (one transaction that only creates and
+    # updates records of one object, so a record's org, object and deleted flag cannot change
+    # under it): every referenced record's kind, looked up once. 10,000 opportunities under 15
+    # Accounts cost 15 lookups instead of 10,000.
+    chunk_kinds: dict[str, tuple[str, str, bool]] | None = field(default=None, repr=False)
 
     @property
     def store(self):
@@ -109,10 +114,14 @@ class Dml:
             return
         # Users cannot be deleted in Salesforce (only deactivated), so their kind is looked up
         # once per request: a collection of 200 records owned by one user costs one query.
-        lookup = [v for _f, v in wanted if v not in self._user_kinds]
+        known = self._user_kinds if self.chunk_kinds is None else self.chunk_kinds
+        lookup = [v for _f, v in wanted if v not in self._user_kinds and v not in known]
         kinds = self.store.kinds(lookup) if lookup else {}
         self._user_kinds.update({v: kind for v, kind in kinds.items() if v.startswith(USER_KEY_PREFIX)})
+        if self.chunk_kinds is not None:
+            self.chunk_kinds.update(kinds)
         kinds.update({v: self._user_kinds[v] for _f, v in wanted if v in self._user_kinds})
+        kinds.update({v: known[v] for _f, v in wanted if v in known})
         errors = []
         for fld, value in wanted:
             found = kinds.get(value)

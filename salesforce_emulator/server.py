@@ -3,6 +3,7 @@ loopback HTTP port with the same routes (browser pages without certificate warni
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -13,7 +14,9 @@ import time
 from pathlib import Path
 
 import trustme
-from werkzeug.serving import make_server
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from .app import EmulatorApp
 from .orgdef import load_all
@@ -39,6 +42,81 @@ def ssl_context(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's handler ends every response with "Connection: close", so each API call cost
+    a new TCP connection, a TLS handshake on both sides and a thread. Salesforce keeps
+    connections alive, and so does this handler when a request's body has a known length:
+    what the app leaves unread of it is read here (up to DRAIN_MAX bytes), and the connection
+    waits for the next request. A chunked body, a client asking for "close" or an HTTP/1.0
+    client: the connection closes after the response, as before."""
+
+    timeout = 60  # seconds a kept-alive connection waits for its next request
+    # Headers and body go out as separate writes: without TCP_NODELAY, the body of a response on
+    # a kept-alive connection waits for the client's delayed ACK (~40 ms a request).
+    disable_nagle_algorithm = True
+    DRAIN_MAX = 1 << 20
+    _body: LimitedStream | None = None  # this request's body, when the connection is kept
+
+    def run_wsgi(self) -> None:
+        self._body = None
+        length = self._content_length()
+        if self.close_connection or length is None:
+            super().run_wsgi()
+            return
+        real = self.rfile
+        self._body = LimitedStream(real, length)
+        # After the response werkzeug discards whatever the socket has to read (it assumes the
+        # connection closes): that would be the next request. It reads through self.rfile.
+        self.rfile = _NOTHING
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = real
+        if not self.close_connection and not self._drained():
+            self.close_connection = True
+
+    def make_environ(self) -> dict:
+        environ = super().make_environ()
+        if self._body is not None:
+            environ["wsgi.input"] = self._body
+        return environ
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._body is not None and keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+    def _content_length(self) -> int | None:
+        """The body's length; None when it is chunked or the header is unreadable."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return None
+        try:
+            return max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            return None
+
+    def _drained(self) -> bool:
+        body = self._body
+        if body is None or body.limit - body.tell() > self.DRAIN_MAX:
+            return False
+        try:
+            body.exhaust()
+        except (OSError, ValueError, ClientDisconnected):
+            return False
+        return body.is_exhausted
+
+
+class _Nothing(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return 0
+
+
+_NOTHING = _Nothing()
+
+
 class Servers:
     def __init__(self, host: str, port: int, http_port: int, data_dir: Path,
                  org_files: list[str] | None = None):
@@ -48,9 +126,9 @@ class Servers:
         self.emu = Emulator(self.data_dir, load_all(org_files))
         self.app = EmulatorApp(self.emu)
         ca = load_or_create_ca(self.data_dir)
-        self.https = make_server(host, port, self.app, threaded=True,
+        self.https = make_server(host, port, self.app, threaded=True, request_handler=KeepAliveHandler,
                                  ssl_context=ssl_context(ca))
-        self.http = make_server(host, http_port, self.app, threaded=True)
+        self.http = make_server(host, http_port, self.app, threaded=True, request_handler=KeepAliveHandler)
         shown = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0", "localhost") else host
         self.emu.instance_url = f"https://{shown}:{self.https.server_port}"
         self.emu.http_url = f"http://{shown}:{self.http.server_port}"

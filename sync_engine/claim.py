@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 
+from cothon.bulk import ids_in
 from sync_engine.models import LinkStatus, OutboxEntry, OutboxState, Priority, SyncLink
 from sync_engine.vocabulary import Event, RecordType
 
@@ -66,11 +67,11 @@ def claim(*, connection_id: int, owner: str, limit: int, max_priority: int | Non
         if not entries:
             return []
         ids = [e.id for e in entries]
-        taken = OutboxEntry.objects.filter(id__in=ids, state=OutboxState.PENDING).update(
+        taken = OutboxEntry.objects.filter(ids_in("id", ids), state=OutboxState.PENDING).update(
             state=OutboxState.CLAIMED, lease_owner=owner, lease_expires_at=now + lease(), updated_at=now)
     if taken != len(entries):
         # Some rows were not pending any more (a backend without row locks): ours are the rest.
-        return list(OutboxEntry.objects.filter(id__in=ids, state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
+        return list(OutboxEntry.objects.filter(ids_in("id", ids), state=OutboxState.CLAIMED, lease_owner=owner).order_by("priority", "id"))
     for entry in entries:
         entry.state, entry.lease_owner, entry.lease_expires_at, entry.updated_at = OutboxState.CLAIMED, owner, now + lease(), now
     return entries
@@ -128,7 +129,7 @@ def finish(entries: list[OutboxEntry]) -> None:
     nothing refers to a queue row and no signal listens, so Django's delete() (which wraps it in
     a transaction: two more round trips every batch) has nothing to collect."""
     if entries:
-        rows = OutboxEntry.objects.filter(id__in=[e.id for e in entries], state=OutboxState.CLAIMED)
+        rows = OutboxEntry.objects.filter(ids_in("id", [e.id for e in entries]), state=OutboxState.CLAIMED)
         rows._raw_delete(rows.db)
 
 

@@ -268,11 +268,12 @@ def _push_batch(connection: SalesforceConnection, entries: list[OutboxEntry], su
 
 
 def _settle_outcomes(ctx: PushContext, entries: list[OutboxEntry], summary: PushSummary, *, run_calls: int = 0) -> None:
-    failed = [e for e in entries if ctx.outcome(e).failed]
-    retry = [e for e in entries if ctx.outcome(e).retry and not ctx.outcome(e).failed]
-    # Everything else is done (the registry settles every row; a record type without a
-    # handler is failed there, never silently done).
-    done = [e for e in entries if not (ctx.outcome(e).failed or ctx.outcome(e).retry)]
+    failed, retry, done = [], [], []
+    for entry in entries:
+        outcome = ctx.outcome(entry)
+        # Everything neither failed nor to retry is done (the registry settles every row; a
+        # record type without a handler is failed there, never silently done).
+        (failed if outcome.failed else retry if outcome.retry else done).append(entry)
     queue.finish(done)
     queue.fail(failed)
     queue.release(retry)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from cothon.bulk import ids_in
 from integrations import selectors as integration_selectors
 from integrations.mapping.opportunity_inbound import id18
 from integrations.sync_settings import sync_settings_for
@@ -21,20 +22,25 @@ from sync_engine.rows import insert_rows
 from sync_engine.vocabulary import RecordType
 
 
+# What json.dumps(fields, sort_keys=True, default=str) builds on every call, built once: a full
+# sync hashes every record it writes.
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def values_hash(fields: dict[str, Any]) -> str:
     """Stable hash of the values written, for echo suppression on pull."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_HASH_ENCODER.encode(fields).encode()).hexdigest()
 
 
 def links_for(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, SyncLink]:
-    qs = SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids), sobject=sobject)
+    qs = SyncLink.objects.filter(ids_in("record_id", record_ids), connection_id=connection_id, record_type=record_type, sobject=sobject)
     return {link.record_id: link for link in qs}
 
 
 def linked_salesforce_ids(*, connection_id: int, record_type: str, record_ids: Iterable[int], sobject: str) -> dict[int, str]:
     """{record id: Salesforce id} of the records linked in this object (a linked record without
     an id yet is absent). Two columns, not whole links: the push asks this for every batch."""
-    return dict(SyncLink.objects.filter(connection_id=connection_id, record_type=record_type, record_id__in=list(record_ids),
+    return dict(SyncLink.objects.filter(ids_in("record_id", record_ids), connection_id=connection_id, record_type=record_type,
                                         sobject=sobject).exclude(salesforce_id="").values_list("record_id", "salesforce_id"))
 
 
@@ -57,7 +63,8 @@ def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, su
     # Only the columns the new row takes from the old one (not whole instances: a full sync
     # reads thousands of links here).
     existing = {(row[0], row[1]): row for row in SyncLink.objects.filter(
-        connection_id=connection_id, sobject=sobject, record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys},
+        ids_in("record_id", {k[1] for k in keys}), connection_id=connection_id, sobject=sobject,
+        record_type__in={k[0] for k in keys},
     ).values_list("record_type", "record_id", "salesforce_id", "matched_by", "pushed_hash", "base_snapshot", "last_synced_at")}
     now = timezone.now()
     rows: dict[tuple, tuple] = {}
@@ -295,8 +302,8 @@ def skipped_records(*, connection_id: int, keys: Iterable[tuple[str, int]]) -> d
     keys = set(keys)
     if not keys:
         return {}
-    rows = SyncLink.objects.filter(connection_id=connection_id, status=LinkStatus.SKIPPED,
-                                   record_type__in={k[0] for k in keys}, record_id__in={k[1] for k in keys}
+    rows = SyncLink.objects.filter(ids_in("record_id", {k[1] for k in keys}), connection_id=connection_id, status=LinkStatus.SKIPPED,
+                                   record_type__in={k[0] for k in keys}
                                    ).select_related("skipped_by")
     return {(link.record_type, link.record_id): link for link in rows if (link.record_type, link.record_id) in keys}
 

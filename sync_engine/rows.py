@@ -8,6 +8,7 @@ JSON); elsewhere through `bulk_create`, with the same result."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
         with transaction.atomic(), db.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
             cursor.execute(f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
-            cursor.cursor.copy_expert(f"COPY {scratch} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", io.StringIO(_csv_text(rows)))
+            cursor.cursor.copy_expert(f"COPY {scratch} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", io.StringIO(_csv_text(rows, fields)))
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} {on_conflict}")
             cursor.execute(f"DROP TABLE {scratch}")
         return
@@ -94,16 +95,19 @@ def insert_selected(model: type[models.Model], constants: dict[str, Any], column
         return cursor.rowcount
 
 
-def _csv_cell(value: Any) -> str:
-    if value.__class__ is str:  # most cells: first
-        return '"' + value.replace('"', '""') + '"'
-    if value is None:
-        return "\\N"  # unquoted: NULL (a quoted \N is the text itself)
-    if isinstance(value, bool | int | float):
-        return str(value)
-    if isinstance(value, dict | list):
-        value = json.dumps(value)
-    return '"' + str(value).replace('"', '""') + '"'
+class _Null(float):
+    """NULL in COPY's CSV: a number to the csv module, so it is written unquoted, as \\N (a
+    quoted \\N is the text itself)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "\\N"
+
+    __str__ = __repr__
+
+
+_NULL = _Null()
 
 
 def _copy(model: type[models.Model], fields: list, rows: Sequence[Sequence[Any]]) -> None:
@@ -112,9 +116,25 @@ def _copy(model: type[models.Model], fields: list, rows: Sequence[Sequence[Any]]
     sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            "FROM STDIN WITH (FORMAT csv, NULL '\\N')")
     with db.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, io.StringIO(_csv_text(rows)))
+        cursor.cursor.copy_expert(sql, io.StringIO(_csv_text(rows, fields)))
 
 
-def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
-    return "".join(",".join(map(_csv_cell, row)) + "\n" for row in rows)
-
+def _csv_text(rows: Sequence[Sequence[Any]], fields: Sequence[models.Field]) -> str:
+    """The rows as COPY's CSV, written by the csv module (C) instead of cell by cell in Python
+    (a full sync writes ~900,000 cells): texts quoted (so "" is an empty text and stays one),
+    numbers and booleans bare, NULL a bare \\N. Converted column by column, each column's
+    conversion decided once from its field: JSON columns' dicts and lists as JSON text, times
+    as text (one conversion per distinct time: a batch's rows share a few)."""
+    if not rows:
+        return ""
+    columns = []
+    for field, column in zip(fields, zip(*rows)):
+        if isinstance(field, models.JSONField):
+            column = [json.dumps(v) if isinstance(v, dict | list) else v for v in column]
+        elif isinstance(field, models.DateTimeField | models.DateField):
+            seen: dict[Any, str] = {}
+            column = [seen[v] if v in seen else seen.setdefault(v, str(v)) if v is not None else None for v in column]
+        columns.append([_NULL if v is None else v for v in column])
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns))
+    return out.getvalue()

@@ -3,9 +3,12 @@ completed analysis also logs the "Bid Analysis Completed" Task."""
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
+
+from cothon.bulk import ids_in
 from integrations.mapping import analysis as mapping
 from integrations.mapping.activity import Activity, analysis_completed
-from opportunities.models import BidAnalysis
+from opportunities.models import BidAnalysis, Requirement
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import linked_salesforce_ids
 from sync_engine.models import MatchedBy
@@ -19,8 +22,10 @@ class AnalysisHandler(Handler):
     parent = (RecordType.OPPORTUNITY, BidAnalysis, "opportunity_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[BidAnalysis]:
-        return list(BidAnalysis.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)
-                    .select_related("opportunity").prefetch_related("requirements"))
+        # The payload only counts requirements (total, met): their texts stay in the database.
+        counted = Requirement.objects.only("id", "analysis_id", "capability_match")
+        return list(BidAnalysis.objects.filter(ids_in("id", record_ids), tenant_id=batch.tenant_id)
+                    .select_related("opportunity").prefetch_related(Prefetch("requirements", queryset=counted)))
 
     def push(self, batch: Batch, records: list[BidAnalysis]) -> None:
         ctx = batch.ctx

@@ -3,6 +3,7 @@ team member; the Tasks its changes trigger (status changed, deadline approaching
 
 from __future__ import annotations
 
+from cothon.bulk import ids_in
 from django.utils import timezone
 
 from integrations.mapping import opportunity as mapping, team_member
@@ -34,7 +35,7 @@ class OpportunityHandler(Handler):
     parent = (RecordType.DEPARTMENT, Opportunity, "department_id")
 
     def query(self, batch: Batch, record_ids: list[int]) -> list[Opportunity]:
-        return list(Opportunity.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids).select_related("department", "assignee"))
+        return list(Opportunity.objects.filter(ids_in("id", record_ids), tenant_id=batch.tenant_id).select_related("department", "assignee"))
 
     def push(self, batch: Batch, records: list[Opportunity]) -> None:
         ctx = batch.ctx

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
+from cothon.bulk import ids_in
 from integrations.mapping import requirement as mapping
 from opportunities.models import Requirement
 from sync_engine.handlers.base import Batch, Handler
@@ -20,7 +21,7 @@ class RequirementHandler(Handler):
         # Only the analysis id is needed (its Salesforce Id comes from the batch or the links):
         # no join, no analysis instance per requirement.
         # The analysis's opportunity id too (one join): a requirement of a skipped opportunity waits.
-        return list(Requirement.objects.filter(tenant_id=batch.tenant_id, pk__in=record_ids)
+        return list(Requirement.objects.filter(ids_in("id", record_ids), tenant_id=batch.tenant_id)
                     .annotate(parent_opportunity_id=F("analysis__opportunity_id")))
 
     def push(self, batch: Batch, records: list[Requirement]) -> None:

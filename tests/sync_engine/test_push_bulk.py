@@ -9,7 +9,7 @@ import pytest
 
 from integrations.sync_settings import settings_current, settings_save
 from sync_engine.fanout import fan_out_pending
-from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
+from sync_engine.models import AccountCacheEntry, LinkStatus, OutboxEntry, SyncLink, SyncLog
 from sync_engine.push import bulk, writer
 from sync_engine.services import sync_now_start, sync_run_execute_inline
 
@@ -111,3 +111,58 @@ def test_a_job_that_fails_keeps_the_links_of_the_jobs_before_it_and_queues_its_r
     # follow-up an opportunity may trigger) were not written yet: a retry upserts them again.
     assert queued == {o.pk for o in opportunities}
     assert run.failed == 0
+
+
+def _org_state(emulator, tenant_id: int) -> dict:
+    """What a full sync left: per record, its link (hash, snapshot) and the Salesforce record's
+    sent fields as the org stores them, Salesforce Ids replaced by the Cothon record they link
+    (the two runs create records with different Ids)."""
+    links = list(SyncLink.objects.filter(tenant_id=tenant_id).order_by("record_type", "record_id"))
+    names = {link.salesforce_id[:15]: f"{link.record_type}:{link.record_id}" for link in links if link.salesforce_id}
+
+    def plain(value):
+        return names.get(value[:15], value) if isinstance(value, str) and len(value) in (15, 18) else value
+
+    sf = emulator.sf()
+    state = {}
+    for link in links:
+        fields = sorted(link.base_snapshot)
+        [record] = sf.query(f"SELECT {', '.join(fields)} FROM {link.sobject} WHERE Id = '{link.salesforce_id}'")["records"]
+        snapshot = {k: plain(v) for k, v in link.base_snapshot.items()}
+        state[(link.record_type, link.record_id)] = {
+            "status": link.status, "snapshot": snapshot, "salesforce": {k: plain(record[k]) for k in fields},
+            # The hash covers the values sent, a parent's Salesforce Id included (which differs by run).
+            "hash": link.pushed_hash if snapshot == link.base_snapshot else "covers an Id"}
+    return state
+
+
+def test_bulk_jobs_write_the_same_records_links_and_hashes_as_collections(
+        alice, connected, emulator_reset, department_factory, opportunity_factory):
+    from opportunities import services as opp
+
+    department = department_factory(alice.tenant, 'Public Works, "Ontario" region')
+    for i, title in enumerate(["Plain title", 'Quotes "inside", and a comma', "Two\nlines", "Accents é ü — “curly”",
+                               "#N/A looks like the null mark"]):
+        opportunity = opportunity_factory(alice.tenant, title=title, department=department if i % 2 else None,
+                                          value_min=100000 + i, value_max=None if i == 3 else 250000, status="pursuing")
+        analysis = opp.analysis_create(tenant=alice.tenant, opportunity=opportunity, summary=f"Fit {i}",
+                                       key_findings="Strong fit\nPricing risk" if i % 2 else "")
+        for k, kind in enumerate(("mandatory", "rated")):
+            opp.requirement_add(tenant=alice.tenant, analysis=analysis, code=f"M{k}", text=f'Requirement, "{k}"\nsecond line',
+                                kind=kind, capability_match="met" if k else "unknown")
+        opp.analysis_complete(tenant=alice.tenant, analysis=analysis, compliance_score=80 + i)
+
+    by_collections = _full_sync_by_bulk(connected, alice.admin, threshold=1_000_000)
+    assert by_collections.failed == 0 and not SyncLog.objects.filter(operation__startswith="bulk_").exists()
+    expected = _org_state(emulator_reset, alice.tenant.pk)
+
+    emulator_reset.client.reset()  # a fresh org: the records, the links and what we knew of its Accounts go
+    SyncLink.objects.all().delete()
+    SyncLog.objects.all().delete()
+    AccountCacheEntry.objects.all().delete()
+    by_bulk = _full_sync_by_bulk(connected, alice.admin, threshold=2)
+    assert by_bulk.failed == 0 and by_bulk.succeeded == by_collections.succeeded
+    assert {"Opportunity", "Cothon_Analysis__c", "Cothon_Requirement__c"} <= set(
+        SyncLog.objects.filter(operation="bulk_upsert").values_list("sobject", flat=True))
+    assert _org_state(emulator_reset, alice.tenant.pk) == expected
+    assert len(expected) == 1 + 5 + 5 + 10  # the Account, the opportunities, analyses and requirements

@@ -75,3 +75,20 @@ def test_updated_rows_keep_their_text_nulls_numbers_dates_and_json(alice):
                       datetime.date(2031, 1, 1 + i) if i % 2 == 0 else None, {"7": {"fields": {"Text__c": text}}} if i else {}, now)
                      for i, text in enumerate(AWKWARD)]
     assert Opportunity.objects.get(pk=other.pk).title == "Not in the update"
+
+
+def test_a_filter_on_many_ids_selects_what_an_in_list_selects(alice, connection):
+    from cothon.bulk import ids_in
+
+    now = timezone.now()
+    rows = [(alice.tenant.pk, connection.pk, "opportunity", i, "Opportunity", f"006{i:015d}", "", "synced", "", {}, now, "", "", "",
+             now, now) for i in range(1, 301)]
+    insert_rows(SyncLink, _LINK_COLUMNS, rows)
+    wanted = list(range(0, 600, 3))  # some linked, some not
+    links = SyncLink.objects.filter(connection=connection)
+    assert (sorted(links.filter(ids_in("record_id", wanted)).values_list("record_id", flat=True))
+            == sorted(links.filter(record_id__in=wanted).values_list("record_id", flat=True)))
+    assert list(links.filter(ids_in("record_id", (i for i in [7, 9])), sobject="Opportunity").order_by("record_id")
+                .values_list("record_id", flat=True)) == [7, 9]
+    assert not links.filter(ids_in("record_id", [])).exists()
+    assert links.filter(ids_in("record_id", ["12"])).get().record_id == 12  # ids as text (a form's) are ids too
