@@ -355,7 +355,7 @@ COTHON_COALESCE_QUIET_MS = env_int("COTHON_COALESCE_QUIET_MS", 150)
 # Real-time pull: the contact roles of opportunities applied from Outbound Messages are read
 # together, at most once per connection every this many seconds (0: with each batch).
 COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS = env_int("COTHON_CONTACT_ROLES_DEBOUNCE_SECONDS", 5)
-COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 900)
+COTHON_COALESCE_MAX_MS = env_int("COTHON_COALESCE_MAX_MS", 950)
 # While an org's API allowance is used up, one cheap /limits call this often tells whether
 # capacity is back (the pause's own estimate may be hours ahead; Salesforce may reset sooner).
 COTHON_LIMITS_PROBE_SECONDS = env_int("COTHON_LIMITS_PROBE_SECONDS", 300)
