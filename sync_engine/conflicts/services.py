@@ -80,7 +80,6 @@ def conflicts_hold(*, connection: SalesforceConnection, held: Sequence[Held], re
     return len(new)
 
 
-@transaction.atomic
 def conflicts_supersede(*, connection: SalesforceConnection, fields: dict[int, set[str]],
                         record_type: str = RecordType.OPPORTUNITY) -> list[tuple[int, str]]:
     """Settle the open conflicts on `fields` (record id → Salesforce fields no longer changed on
@@ -95,6 +94,7 @@ def conflicts_supersede(*, connection: SalesforceConnection, fields: dict[int, s
     return [(row.record_id, row.sf_field) for row in rows]
 
 
+@transaction.atomic
 def conflict_resolve(*, tenant, conflict_ids: Iterable[int], choice: str, value: Any = None, actor=None) -> list[SyncConflict]:
     """Resolve open conflicts of the tenant: keep Cothon's value, keep Salesforce's, or enter a
     value (in Salesforce's terms, as the queue shows them: a stage name, an amount, a date).
