@@ -165,6 +165,13 @@ PARTNER_ERRORS = {
 }
 
 
+def _require_connected(connection: SalesforceConnection, doing: str) -> None:
+    """A 409 `not_connected` unless the connection can make calls."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"The connection “{connection.name}” is {connection.get_status_display().lower()}; "
+                       f"an admin must reconnect it before {doing}.", code="not_connected")
+
+
 class SalesforceUnavailable(exceptions.APIException):
     """Salesforce could not be read to check or search (a temporary error, an expired session)."""
 
@@ -237,9 +244,7 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         connection = self.get_object()
         start = SyncRunStartSerializer(data=request.data)
         start.is_valid(raise_exception=True)
-        if connection.status != ConnectionStatus.CONNECTED:
-            raise Conflict(f"The connection “{connection.name}” is {connection.get_status_display().lower()}; "
-                           "an admin must reconnect it before syncing.", code="not_connected")
+        _require_connected(connection, "syncing")
         if selectors.sync_run_active(tenant=request.tenant, connection=connection) is not None:
             raise Conflict("A sync is already running for this connection; cancel it or wait for it to finish.",
                            code="sync_running")
@@ -273,9 +278,7 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         connection = self.get_object()
         body = ReconcileStartSerializer(data=request.data if request.data is not None else {})
         body.is_valid(raise_exception=True)
-        if connection.status != ConnectionStatus.CONNECTED:
-            raise Conflict(f"The connection “{connection.name}” is {connection.get_status_display().lower()}; "
-                           "an admin must reconnect it before reconciling.", code="not_connected")
+        _require_connected(connection, "reconciling")
         try:
             with transaction.atomic():
                 run = reconciliation_request(connection=connection, actor=request.user)

@@ -104,6 +104,13 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def comparable(sf_field: str, value: Any) -> Any:
+    """The one form in which pulled, pushed, base and read values are compared: normalized, and
+    Owner and Account ids in their 18-character form."""
+    normalized = normalize(value)
+    return (id18(normalized) or None) if sf_field in ("OwnerId", "AccountId") and normalized else normalized
+
+
 def parse_datetime(text: str) -> datetime.datetime | None:
     """A Salesforce datetime (`2030-01-01T10:00:00.000+0000`, `…Z`), aware; None if not one."""
     if not isinstance(text, str) or len(text) < 19 or text[10] != "T":
@@ -255,8 +262,7 @@ def pushes_field(settings: dict[str, Any], sf_field: str) -> bool:
 def _base_value(base: dict[str, Any], sf_field: str) -> Any:
     if sf_field not in base:
         return conflicts.MISSING
-    value = normalize(base[sf_field])
-    return (id18(value) or None) if sf_field in ("OwnerId", "AccountId") and value else value
+    return comparable(sf_field, base[sf_field])
 
 
 def _resolve_conflict(record: dict[str, Any], current: Any, mapping: dict[str, Any], base: dict[str, Any], ours: Any,

@@ -31,8 +31,8 @@ from django.utils import timezone
 from integrations.mapping.conflicts import cothon_sources, salesforce_time
 from integrations.mapping.opportunity_inbound import (
     InboundContext,
+    comparable,
     id18,
-    normalize,
     opportunity_from_salesforce,
     parse_datetime,
     pulled_mappings,
@@ -100,6 +100,8 @@ class PullContext:
     calls: int = 0
     # Salesforce id → Cothon opportunity id of the records applied (their contact roles follow).
     applied: dict[str, int] = field(default_factory=dict)
+    # Cothon ids of the records read that had a conflict open for review (review on only).
+    holding: set[int] = field(default_factory=set)
     _client: Any = None
     _labels: dict[str, str] | None = None
 
@@ -259,8 +261,8 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     mappings = pulled_mappings(ctx.settings)
     # A record with a conflict held for review is never an echo: Salesforce going back to the
     # base (what an echo looks like) settles the conflict and lets Cothon's value out.
-    holding = set(held_fields(connection_id=connection.pk, record_ids=list(current))) \
-        if ctx.settings.get("flag_conflicts_for_review") and current else set()
+    if ctx.settings.get("flag_conflicts_for_review") and current:
+        ctx.holding |= set(held_fields(connection_id=connection.pk, record_ids=list(current)))
     work: list[tuple[dict, SyncLink | None, Opportunity | None]] = []
     echoed: list[SyncLink] = []
     not_imported: dict[str, int] = {}
@@ -289,7 +291,7 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
             ctx.log(operation="skip", result=SyncResult.SKIPPED, salesforce_id=record["Id"], label=record.get("Name") or "",
                     code="DELETED_IN_COTHON", message="The Cothon opportunity of this record was deleted: it is not re-created.")
             continue
-        if link is not None and link.record_id not in holding and _is_echo(link, record, mappings):
+        if link is not None and link.record_id not in ctx.holding and _is_echo(link, record, mappings):
             summary.echoes += 1
             if stamp is not None and (link.salesforce_modstamp is None or stamp > link.salesforce_modstamp):
                 link.salesforce_modstamp = stamp
@@ -431,8 +433,9 @@ def _supersede(ctx: PullContext, settled: list[tuple[dict, SyncLink, Opportunity
     """Open conflicts on fields this pull found no longer changed on both sides (one side went
     back to the base, or both now agree) are settled by that later change; where Cothon's value
     is the one left standing, it is queued for the push (the push held it back while the
-    conflict was open). One query for the page."""
-    compared = {opportunity.pk: result for _record, _link, opportunity, result in settled if result.compared}
+    conflict was open). One query for a page with such records (`ctx.holding`), none otherwise."""
+    compared = {opportunity.pk: result for _record, _link, opportunity, result in settled
+                if result.compared and opportunity.pk in ctx.holding}
     if not compared:
         return
     closed = conflicts_supersede(connection=ctx.connection, fields={pk: r.compared for pk, r in compared.items()})
@@ -479,18 +482,13 @@ def _is_echo(link: SyncLink, record: dict[str, Any], mappings: list[dict]) -> bo
     names = [m["sf_field"] for m in mappings if m["sf_field"] in record]
     if not names:
         return True
-    pulled = {name: _comparable(name, record[name]) for name in names}
+    pulled = {name: comparable(name, record[name]) for name in names}
     if link.pushed_hash:
         pushed_keys = [k for k in base if k in record]
         if pushed_keys and values_hash({k: record[k] for k in pushed_keys}) == link.pushed_hash and \
                 all(pulled[n] is None for n in names if n not in base):
             return True
-    return all(pulled[name] == _comparable(name, base.get(name)) for name in names)
-
-
-def _comparable(name: str, value: Any) -> Any:
-    normalized = normalize(value)
-    return id18(normalized) if name in ("OwnerId", "AccountId") and normalized else normalized
+    return all(pulled[name] == comparable(name, base.get(name)) for name in names)
 
 
 def _mark_deleted(ctx: PullContext, link: SyncLink, opportunity: Opportunity | None, record: dict, summary: PullSummary) -> None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.mapping import conflicts
-from integrations.mapping.opportunity_inbound import COTHON_ONLY, id18, normalize
+from integrations.mapping.opportunity_inbound import COTHON_ONLY, comparable, id18
 from integrations.salesforce.soql import soql_quote
 from sync_engine.models import SyncLink
 from sync_engine.pull.incremental import read_from
@@ -72,7 +72,7 @@ def candidate_fields(ctx: PushContext, fields: dict[str, Any], base: dict[str, A
     for name, value in fields.items():
         if name not in pulled or name not in base:
             continue
-        if settings.conflict_rule(name) != conflicts.COTHON_WINS or _comparable(name, value) == _comparable(name, base[name]):
+        if settings.conflict_rule(name) != conflicts.COTHON_WINS or comparable(name, value) == comparable(name, base[name]):
             out.append(name)
     return out
 
@@ -109,7 +109,7 @@ def guard_items(ctx: PushContext, sobject: str, items: list[Item], *, changed_at
         for name in wanted[item.record_id]:
             if name not in row:
                 continue
-            theirs, agreed, ours = _comparable(name, row[name]), _comparable(name, base[name]), _comparable(name, item.fields.get(name))
+            theirs, agreed, ours = comparable(name, row[name]), comparable(name, base[name]), comparable(name, item.fields.get(name))
             if theirs in (agreed, ours):
                 continue  # Salesforce did not change it, or holds what is sent
             if ours != agreed and not review:
@@ -154,8 +154,3 @@ def _pulled_until(ctx: PushContext, sobject: str) -> datetime.datetime | None:
     """Where the next incremental pull of the object starts reading (None: never pulled)."""
     mark = PullWatermark.objects.filter(connection_id=ctx.connection.pk, sobject=sobject).first()
     return read_from(mark) if mark is not None else None
-
-
-def _comparable(name: str, value: Any) -> Any:
-    value = normalize(value)
-    return (id18(value) or None) if name in ("OwnerId", "AccountId") and value else value

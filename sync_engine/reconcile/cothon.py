@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from integrations.mapping import opportunity as opportunity_mapping
 from integrations.mapping.common import MappingContext
-from integrations.mapping.opportunity_inbound import id18, normalize
+from integrations.mapping.opportunity_inbound import comparable
 from integrations.models import SalesforceConnection
 from integrations.settings_schema import SyncSettings
 from integrations.sync_settings import describe_fields_for, user_ids_for
@@ -224,9 +224,6 @@ def differing_fields(fields: dict[str, Any], base: dict[str, Any], account_id: s
 
 
 def _comparable(name: str, value: Any) -> Any:
-    normalized = normalize(value)
-    if name in ("OwnerId", "AccountId") and isinstance(normalized, str):
-        return id18(normalized)
-    if isinstance(normalized, str):
-        return normalized.strip()
-    return normalized
+    # The pull's comparison, blind to surrounding spaces (a value the push trims).
+    value = comparable(name, value)
+    return value.strip() if isinstance(value, str) else value

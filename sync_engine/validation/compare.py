@@ -22,8 +22,8 @@ from integrations.mapping import conflicts
 from integrations.mapping.opportunity_inbound import (
     COTHON_ONLY,
     InboundContext,
+    comparable,
     id18,
-    normalize,
     outbound_value,
     pulls_field,
     pushes_field,
@@ -55,12 +55,6 @@ def read_fields(settings: dict[str, Any], describe: dict | None) -> list[str]:
     fields += [available.get(m["sf_field"].lower(), m["sf_field"]) for m in compared_mappings(settings) if has(m["sf_field"])]
     seen: set[str] = set()
     return [f for f in fields if not (f.lower() in seen or seen.add(f.lower()))]
-
-
-def comparable(sf_field: str, value: Any) -> Any:
-    """The pull's comparison form: normalized; Owner and Account ids in their 18-character form."""
-    normalized = normalize(value)
-    return (id18(normalized) or None) if sf_field in ("OwnerId", "AccountId") and normalized else normalized
 
 
 @dataclass
