@@ -32,6 +32,7 @@ from integrations.settings_schema import SyncSettings
 from integrations.sync_settings import sync_settings_for
 from sync_engine import claim as queue, wakeups
 from sync_engine.fanout import fan_out_pending
+from sync_engine.call_counts import add_calls
 from sync_engine.governor import get_governor
 from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, SyncLog, SyncResult, SyncRun, SyncRunStatus
@@ -368,9 +369,7 @@ def _pause_seconds_left(governor, connection_id: int) -> float:
 
 
 def _count_probe(connection: SalesforceConnection) -> None:
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=connection.pk, hour=hour, kind="limits_probe")
-    ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + 1)
+    add_calls(connection_id=connection.pk, kind="limits_probe", calls=1)
 
 
 def _seconds_until_capacity(connection: SalesforceConnection) -> float:

@@ -28,11 +28,11 @@ from django.utils import timezone
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine import links, wakeups
+from sync_engine.call_counts import add_calls
 from sync_engine.governor import get_governor
 from sync_engine.legacy import selectors, source
 from sync_engine.legacy.models import ACTIVE_JOB_STATUSES, JobStatus, LegacyMatchJob, LegacyMatchProposal, ProposalStatus
 from sync_engine.legacy.scoring import CothonIndex, Match
-from sync_engine.models import ApiCallBucket
 from sync_engine.outbox import Change, record_changes
 from sync_engine.vocabulary import Event, Priority, RecordType
 
@@ -108,9 +108,7 @@ class _Calls:
     def flush(self) -> int:
         spent, self.count = self.count, 0
         if spent:
-            hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-            bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection_id, hour=hour, kind=CALL_KIND)
-            ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + spent)
+            add_calls(connection_id=self.connection_id, kind=CALL_KIND, calls=spent)
         return spent
 
 

@@ -25,7 +25,6 @@ from typing import Any, Callable
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from integrations.mapping.conflicts import cothon_sources, salesforce_time
@@ -43,13 +42,14 @@ from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
+from sync_engine.call_counts import add_calls
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.conflicts.services import Held, conflicts_hold, conflicts_supersede
 from sync_engine.links import drop_skipped_records, values_hash
 from sync_engine.outbox import Change, record_changes
 from sync_engine.rows import update_rows
 from sync_engine.pull.contact_roles import contact_roles_pull, roles_read
-from sync_engine.models import ApiCallBucket, LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
+from sync_engine.models import LinkStatus, MatchedBy, SyncDirection, SyncLink, SyncLog, SyncResult
 from sync_engine.vocabulary import Event, Origin, RecordType
 
 logger = logging.getLogger(__name__)
@@ -146,9 +146,7 @@ class PullContext:
             SyncLog.objects.bulk_create(self.logs, batch_size=500)
             self.logs = []
         if self.calls:
-            hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-            bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection.pk, hour=hour, kind=CALL_KIND)
-            ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + self.calls)
+            add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.calls)
             self.calls = 0
 
 

@@ -6,14 +6,14 @@ import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection as connection_db
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import SalesforceConnection
 from integrations.settings_schema import SyncSettings
 from integrations.salesforce.client import CallRecord, SalesforceClient
-from sync_engine.models import ApiCallBucket, OutboxEntry, SyncDirection, SyncLog, SyncResult, SyncRun
+from sync_engine.models import OutboxEntry, SyncDirection, SyncLog, SyncResult, SyncRun
+from sync_engine.call_counts import add_calls
 from sync_engine.rows import insert_rows
 
 # The SyncLog columns a push writes, in the order of the tuples in PushContext.logs.
@@ -115,14 +115,3 @@ class PushContext:
             SyncRun.objects.filter(pk=self.run.pk).update(api_calls=F("api_calls") + calls)
             return 0
         return calls
-
-
-def add_calls(*, connection_id: int, hour, kind: str, calls: int) -> None:
-    """Add to the hour's API-call bucket in one statement (an upsert that adds in the database:
-    several workers add to the same bucket concurrently, and a get_or_create then an UPDATE
-    cost a round trip more every batch)."""
-    table = connection_db.ops.quote_name(ApiCallBucket._meta.db_table)
-    with connection_db.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (connection_id, hour, kind, calls) VALUES (%s, %s, %s, %s) "
-                       f"ON CONFLICT (connection_id, hour, kind) DO UPDATE SET calls = {table}.calls + EXCLUDED.calls",
-                       [connection_id, connection_db.ops.adapt_datetimefield_value(hour), kind, calls])

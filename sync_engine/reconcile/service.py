@@ -21,8 +21,9 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import settings_current, sync_settings_for
 from sync_engine import wakeups
+from sync_engine.call_counts import add_calls
 from sync_engine.governor import get_governor
-from sync_engine.models import ApiCallBucket, SyncDirection, SyncLog, SyncResult, SyncRun, SyncRunKind, SyncRunStatus
+from sync_engine.models import SyncDirection, SyncLog, SyncResult, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile.cothon import CothonSide, cothon_reconcile
 from sync_engine.reconcile.salesforce import SalesforceSide, salesforce_reconcile
 from sync_engine.reconcile.window import window_start
@@ -179,7 +180,5 @@ class _Calls:
         if not self.count:
             return
         SyncRun.objects.filter(pk=run.pk).update(api_calls=F("api_calls") + self.count)
-        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-        bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=self.connection.pk, hour=hour, kind=CALL_KIND)
-        ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + self.count)
+        add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.count)
         self.count = 0

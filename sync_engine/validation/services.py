@@ -22,16 +22,15 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import describe_get, settings_current
 from sync_engine import wakeups
+from sync_engine.call_counts import add_calls
 from sync_engine.governor import get_governor
 from sync_engine.models import (
-    ApiCallBucket,
     LinkStatus,
     SyncDirection,
     SyncLink,
@@ -272,9 +271,7 @@ def _run_message(report: DriftReport) -> str:
 def _account_calls(connection_id: int, calls: int) -> None:
     if not calls:
         return
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    bucket, _ = ApiCallBucket.objects.get_or_create(connection_id=connection_id, hour=hour, kind=CALL_KIND)
-    ApiCallBucket.objects.filter(pk=bucket.pk).update(calls=F("calls") + calls)
+    add_calls(connection_id=connection_id, kind=CALL_KIND, calls=calls)
 
 
 def _sobject(data: dict) -> str:
