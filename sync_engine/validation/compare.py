@@ -165,6 +165,11 @@ def _compare_fields(cmp: Comparison, record: dict, opportunity: Opportunity, bas
         theirs = comparable(sf_field, record[sf_field])
         if ours == theirs:
             continue
+        if sf_field == "OwnerId" and ours is None and theirs not in cmp.inbound.users_by_salesforce_id:
+            # Neither side can carry it: the assignee has no Salesforce user (the push sends no
+            # Owner) and Salesforce's owner no Cothon user (the pull keeps the assignee). The
+            # user mapping's gap, listed on the connection page — not drift, and no repair.
+            continue
         differing = True
         agreed = comparable(sf_field, base[sf_field]) if sf_field in base else conflicts.MISSING
         kind = conflicts.detect(agreed, ours, theirs)
