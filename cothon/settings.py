@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "sync_engine.pull",
     "sync_engine.legacy",
     "sync_engine.validation",
+    "sync_engine.quotes",
     "demo",  # entry points (demo seeding): above every layer
 ]
 

@@ -140,6 +140,11 @@ class SyncLink(models.Model):
             models.UniqueConstraint(fields=["connection", "sobject", "salesforce_id"],
                                     condition=models.Q(record_type="appointment") & ~models.Q(salesforce_id=""),
                                     name="link_unique_appointment_sf_id"),
+            # One quote per Salesforce opportunity, ever (the 001 seed): a replayed message, a
+            # second stage change or Synchronize now finds this link and makes no second quote.
+            models.UniqueConstraint(fields=["connection", "sobject", "salesforce_id"],
+                                    condition=models.Q(record_type="quote") & ~models.Q(salesforce_id=""),
+                                    name="link_unique_quote_sf_id"),
         ]
         indexes = [
             models.Index(fields=["connection", "salesforce_id"]),
