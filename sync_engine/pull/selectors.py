@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection as connection_db
+
 from integrations.models import SalesforceConnection
 from opportunities.models import Opportunity
 from sync_engine.pull.models import InboundNotification, PullWatermark
@@ -21,8 +23,16 @@ def unmapped_owners(*, connection: SalesforceConnection) -> list[UnmappedOwner]:
     connection's user mapping (those opportunities keep their assignee)."""
     key = str(connection.pk)
     counts: dict[str, UnmappedOwner] = {}
-    rows = (Opportunity.objects.filter(tenant_id=connection.tenant_id, **{f"salesforce_extra__{key}__unmapped_owner__isnull": False})
-            .values_list(f"salesforce_extra__{key}__unmapped_owner", flat=True))
+    opportunities = Opportunity.objects.filter(tenant_id=connection.tenant_id)
+    if connection_db.vendor == "postgresql":
+        rows = (opportunities.filter(**{f"salesforce_extra__{key}__unmapped_owner__isnull": False})
+                .values_list(f"salesforce_extra__{key}__unmapped_owner", flat=True))
+    else:
+        # SQLite's JSON path reads a key made of digits (the connection id) as an array index,
+        # so the development database filters in Python.
+        rows = ((extra.get(key) or {}).get("unmapped_owner")
+                for extra in opportunities.filter(salesforce_extra__icontains="unmapped_owner")
+                .values_list("salesforce_extra", flat=True).iterator() if isinstance(extra, dict))
     for owner in rows:
         if not isinstance(owner, dict) or not owner.get("id"):
             continue
