@@ -9,7 +9,8 @@ pull's watermark, in one query (`_read`).
 
 A field could be in conflict when the link has a base for it, the pull applies it (a field the
 pull never reads is Cothon's to send), and either its rule may keep Salesforce's value (not
-"Cothon wins") or Cothon's value is the base's (Cothon did not change it: a whole-record push
+"Cothon wins"), or review is on (no rule decides: a "Cothon wins" field changed on both sides is
+held too), or Cothon's value is the base's (Cothon did not change it: a whole-record push
 re-sends it). For each such field whose Salesforce value differs from the base and from the one
 being sent:
 
@@ -72,7 +73,10 @@ def candidate_fields(ctx: PushContext, fields: dict[str, Any], base: dict[str, A
     for name, value in fields.items():
         if name not in pulled or name not in base:
             continue
-        if settings.conflict_rule(name) != conflicts.COTHON_WINS or comparable(name, value) == comparable(name, base[name]):
+        # With review on no rule decides, so a "Cothon wins" field Cothon changed could be a
+        # conflict to hold as well: it is read too (the price of review: a query a batch).
+        if (settings.flag_conflicts_for_review or settings.conflict_rule(name) != conflicts.COTHON_WINS
+                or comparable(name, value) == comparable(name, base[name])):
             out.append(name)
     return out
 

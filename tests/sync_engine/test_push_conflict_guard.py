@@ -113,6 +113,36 @@ def test_with_review_on_the_push_holds_the_conflict_with_cothons_author(alice, c
     assert (conflict.cothon_value, conflict.salesforce_value, conflict.cothon_changed_by) == ("Ours", "Theirs", alice.member)
 
 
+def test_with_review_on_a_cothon_wins_field_changed_on_both_sides_is_held_not_sent(alice, connected, sf,
+                                                                                   opportunity_factory, guard_reads):
+    """Review on: no rule decides, "Cothon wins" included — the push reads the field and holds it."""
+    save_settings(connected, flag_conflicts_for_review=True)
+    opportunity = opportunity_factory(alice.tenant, location="Ontario")
+    link = _linked(connected, opportunity)
+    guard_reads.clear()
+    _edit_then_salesforce(alice, sf, opportunity, link, {"location": "Yukon", "description": "Only ours"},
+                          {"Cothon_Location__c": "Halifax"}, salesforce_later=False, author=alice.member)
+    assert push_connection(connection_id=connected.pk).failed == 0
+    record = sf.Opportunity.get(link.salesforce_id)
+    assert record["Cothon_Location__c"] == "Halifax" and record["Description"] == "Only ours"  # the rest went out
+    opportunity.refresh_from_db()
+    assert opportunity.location == "Yukon" and guard_reads == [True]
+    conflict = SyncConflict.objects.get()
+    assert (conflict.sf_field, conflict.cothon_value, conflict.salesforce_value) == ("Cothon_Location__c", "Yukon", "Halifax")
+
+
+def test_with_review_off_a_cothon_wins_field_changed_on_both_sides_is_sent_without_a_read(alice, connected, sf,
+                                                                                         opportunity_factory, guard_reads):
+    opportunity = opportunity_factory(alice.tenant, location="Ontario")
+    link = _linked(connected, opportunity)
+    guard_reads.clear()
+    _edit_then_salesforce(alice, sf, opportunity, link, {"location": "Yukon"}, {"Cothon_Location__c": "Halifax"},
+                          salesforce_later=True)
+    assert push_connection(connection_id=connected.pk).failed == 0
+    assert sf.Opportunity.get(link.salesforce_id)["Cothon_Location__c"] == "Yukon"
+    assert guard_reads == [False] and not SyncConflict.objects.exists()
+
+
 def test_a_whole_record_push_does_not_overwrite_a_field_salesforce_changed(alice, connected, sf, opportunity_factory,
                                                                            guard_reads):
     """Sync Now of a linked record: a field Cothon did not change since the base (even a "Cothon
