@@ -14,17 +14,21 @@ from django.utils import timezone
 
 from integrations.mapping import account as mapping
 from integrations.salesforce.errors import SalesforceError
+from integrations.mapping.opportunity_inbound import id18
 from integrations.salesforce.soql import soql_quote
+from integrations.settings_schema import conflict_rule_for
 from opportunities.models import Department
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.links import links_for
 from sync_engine.models import AccountCacheEntry, MatchedBy
+from sync_engine.pull.accounts import accounts_apply, accounts_pulled
 from sync_engine.push.context import PushContext
 from sync_engine.push.writer import Item, write_and_settle
 from sync_engine.vocabulary import RecordType
 
 CACHE_TTL = datetime.timedelta(hours=1)
+GUARD_CHUNK = 300  # Ids in one IN list: the query's URL stays under Salesforce's 16 KB
 
 
 class DepartmentHandler(Handler):
@@ -69,10 +73,12 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
     # when a linked department changed).
     renamed = [d.pk for d in departments if d.pk in changed and links.get(d.pk) and links[d.pk].salesforce_id]
     held = held_fields(connection_id=ctx.connection.pk, record_ids=renamed, record_type=RecordType.DEPARTMENT) if renamed else {}
+    kept = _guard_renames(ctx, sobject, [d for d in departments if d.pk in renamed and "name" not in held.get(d.pk, ())], links)
     unresolved = []
     for department in departments:
         link = links.get(department.pk)
-        if link and link.salesforce_id and (department.pk not in changed or "name" in held.get(department.pk, ())):
+        if link and link.salesforce_id and (department.pk not in changed or "name" in held.get(department.pk, ())
+                                            or department.pk in kept):
             ctx.account_ids[department.pk] = link.salesforce_id
         else:
             unresolved.append(department)
@@ -114,3 +120,41 @@ def resolve_accounts(ctx: PushContext, departments: list[Department], *, changed
             ctx.account_ids[item.record_id] = item.result_id
             AccountCacheEntry.objects.update_or_create(connection=ctx.connection, name_key=item.label.lower(),
                                                        defaults={"salesforce_id": item.result_id, "refreshed_at": timezone.now()})
+
+
+def _guard_renames(ctx: PushContext, sobject: str, departments: list[Department], links: dict) -> set[int]:
+    """The push guard of department renames (as conflict_guard's for opportunities): before a
+    rename goes out, the linked Accounts' names are read (one query per 300) and an Account
+    renamed in Salesforce since the base is settled as the pull settles it — Cothon's name is
+    sent only when its rule keeps Cothon's; otherwise Salesforce's name is applied to Cothon or
+    the conflict held, and nothing is sent. Returns the departments whose name is not sent."""
+    if not departments or not accounts_pulled({"direction": ctx.settings.direction,
+                                               "field_directions": ctx.settings.field_directions}):
+        return set()
+    candidates = [d for d in departments if "Name" in (links[d.pk].base_snapshot or {})]
+    if not candidates:
+        return set()
+    by_id = {id18(links[d.pk].salesforce_id): d for d in candidates}
+    rule = conflict_rule_for(ctx.settings.conflict_rules, mapping.RULE_KEY)
+    review = ctx.settings.flag_conflicts_for_review
+    to_apply: list[dict] = []
+    kept: set[int] = set()
+    ids = list(by_id)
+    for start in range(0, len(ids), GUARD_CHUNK):
+        chunk = ", ".join(soql_quote(i) for i in ids[start:start + GUARD_CHUNK])
+        for record in ctx.client.query_all_iter(f"SELECT Id, Name, LastModifiedDate, LastModifiedById FROM {sobject} "
+                                                f"WHERE Id IN ({chunk})"):
+            department = by_id[id18(record["Id"])]
+            base = links[department.pk].base_snapshot or {}
+            if record.get("Name") in (base.get("Name"), department.name):
+                continue  # Salesforce did not rename it, or already holds Cothon's name
+            decided = mapping.from_salesforce(record, department, base=base, rule=rule, review=review)
+            if decided.push_back:
+                continue  # Cothon's rename wins by the rule: it goes out now
+            kept.add(department.pk)
+            # No SystemModstamp: the pull's own later read of this Account still finds it new.
+            to_apply.append({"attributes": {"type": sobject}, **record})
+    if to_apply:
+        accounts_apply(connection=ctx.connection, sobject_records=to_apply, source="push guard",
+                       client_factory=lambda: ctx.client, settings=ctx.settings.to_dict())
+    return kept

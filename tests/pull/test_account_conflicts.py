@@ -106,3 +106,44 @@ def test_the_mapping_tells_a_conflict_from_a_one_sided_rename():
     assert both.changes == {"name": "Theirs"} and both.settled == ("last_write_wins", "salesforce")
     held = mapping.from_salesforce(record, department, base={"Name": "Agreed"}, review=True)
     assert not held.changes and held.held.base == "Agreed" and "Name" not in held.agreed
+
+
+def _push_first(connected):
+    """Cothon's rename pushed before any pull has seen Salesforce's: the push guard decides."""
+    fan_out_pending()
+    assert push_connection(connection_id=connected.pk).failed == 0
+
+
+@pytest.mark.parametrize("cothon_later", [True, False])
+def test_a_push_before_the_pull_does_not_overwrite_a_later_salesforce_rename(alice, connected, sf, department_link,
+                                                                             cothon_later):
+    department, link = department_link
+    _both_rename(alice, sf, department, link, cothon_later=cothon_later)
+    _push_first(connected)
+    expected = "Health Canada (Cothon)" if cothon_later else "Health Canada (Salesforce)"
+    department.refresh_from_db()
+    assert department.name == expected and sf.Account.get(link.salesforce_id)["Name"] == expected
+    again = pull_incremental(connection_id=connected.pk)  # nothing left to settle
+    assert again.accounts.conflicts_held == 0
+    department.refresh_from_db()
+    assert department.name == expected and not SyncConflict.objects.exists()
+
+
+def test_with_review_on_a_push_before_the_pull_holds_the_rename_and_sends_neither(alice, connected, sf, department_link):
+    save_settings(connected, flag_conflicts_for_review=True)
+    department, link = department_link
+    _both_rename(alice, sf, department, link, cothon_later=True, author=alice.member)
+    _push_first(connected)
+    department.refresh_from_db()
+    assert department.name == "Health Canada (Cothon)" and sf.Account.get(link.salesforce_id)["Name"] == "Health Canada (Salesforce)"
+    conflict = SyncConflict.objects.get()
+    assert (conflict.record_type, conflict.cothon_value, conflict.salesforce_value) == (
+        "department", "Health Canada (Cothon)", "Health Canada (Salesforce)")
+
+
+def test_a_rename_only_in_cothon_goes_out(alice, connected, sf, department_link):
+    department, link = department_link
+    department.refresh_from_db()
+    opp.department_update(tenant=alice.tenant, department=department, data={"name": "Health Canada (Cothon)"})
+    _push_first(connected)
+    assert sf.Account.get(link.salesforce_id)["Name"] == "Health Canada (Cothon)" and not SyncConflict.objects.exists()
