@@ -1,10 +1,9 @@
-"""Tooling API Flow metadata: record-triggered flows checked the way an org checks them, their
-entry conditions evaluated by field type, and active versions turned into outbound rules.
+"""Tooling API Flow metadata: record-triggered flows checked the way an org checks them.
 
-Pure functions over the org's schema and its outbound messages: the endpoints, versions,
-stored state and tooling query rows live in ``tooling_flow_api``. What is supported (anything
-else an org would accept is refused with a message saying so, so a client never silently gets
-different behaviour):
+Pure functions over the org's schema and its outbound messages: evaluation and the outbound
+rules live in ``tooling_flow_rules``; the endpoints, versions, stored state and tooling query
+rows in ``tooling_flow_api``. What is supported (anything else an org would accept is refused
+with a message saying so, so a client never silently gets different behaviour):
 
 * processType AutoLaunchedFlow with start.triggerType RecordAfterSave on an object, and
   recordTriggerType Create, Update or CreateAndUpdate (Delete is refused);
@@ -19,21 +18,19 @@ different behaviour):
   object, reached from start.connector (and from each other through their connectors).
   Other elements (decisions, assignments, record updates, loops, subflows, ...) are refused.
 
-Comparisons follow Flow, not workflow: text is compared case-sensitively and as text (so "9"
-is greater than "10" in a text field), numbers as numbers; a blank field meets only EqualTo
-an empty value, NotEqualTo a value, and IsNull true.
+The value type must suit the field (numberValue for a number field, stringValue for text, ...):
+how the values are then compared is in ``tooling_flow_rules``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from . import clock
 from .errors import RequestError
-from .outbound_rules import Rule, RuleError, evaluate_filter
+from .outbound_rules import RuleError, evaluate_filter
 
 DEV_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 RECORD_TRIGGERS = {"Create": ("created", "created"),
@@ -242,7 +239,8 @@ def _start(rt: Any, meta: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dic
     changed = _bool(start, "doesRequireRecordChangedToMeetCriteria")
     if changed and trigger == "Create":
         raise integrity("doesRequireRecordChangedToMeetCriteria applies to updates; a flow "
-                        "triggered on Create cannot use it", ["doesRequireRecordChangedToMeetCriteria"])
+                        "triggered on Create cannot use it",
+                        ["doesRequireRecordChangedToMeetCriteria"])
     if changed and not conditions:
         raise integrity("doesRequireRecordChangedToMeetCriteria needs start.filters",
                         ["doesRequireRecordChangedToMeetCriteria"])
@@ -352,100 +350,3 @@ def flow_metadata(rt: Any, meta: Any, messages_by_object: dict[str, dict[str, di
             "interviewLabel": _text(meta, "interviewLabel", 1000, False),
             "start": start, "actionCalls": actions,
             "_conditions": conditions, "_messages": reached}
-
-
-# -- evaluation -------------------------------------------------------------------------------
-def _condition_met(cond: dict[str, Any], actual: Any) -> bool:
-    operator, kind, expected = cond["operator"], cond["kind"], cond["value"]
-    blank = actual is None or actual == ""
-    if operator == "IsNull":
-        return blank == expected
-    if operator in ("EqualTo", "NotEqualTo"):
-        if expected is None or blank:
-            same = blank and expected in (None, "")
-        else:
-            same = _comparable(kind, actual) == expected
-        return same if operator == "EqualTo" else not same
-    if blank:
-        return False
-    value = _comparable(kind, actual)
-    if value is None:
-        return False
-    if operator == "Contains":
-        return expected in value
-    if operator == "StartsWith":
-        return value.startswith(expected)
-    return {"GreaterThan": value > expected, "LessThan": value < expected,
-            "GreaterThanOrEqualTo": value >= expected,
-            "LessThanOrEqualTo": value <= expected}[operator]
-
-
-def _comparable(kind: str, actual: Any) -> Any:
-    if kind == "number":
-        try:
-            return float(actual)
-        except (TypeError, ValueError):
-            return None
-    if kind == "boolean":
-        return bool(actual)
-    if kind == "datetime":
-        parsed = clock.parse_datetime(str(actual))
-        return clock.sf_datetime(parsed) if parsed else None
-    if kind == "date":
-        return str(actual)[:10]
-    return str(actual)
-
-
-def conditions_met(conditions: list[dict[str, Any]], logic: str | None,
-                   record: dict[str, Any]) -> bool:
-    if not conditions:
-        return True
-    results = [_condition_met(c, record.get(c["field"])) for c in conditions]
-    if logic in (None, "and"):
-        return all(results)
-    if logic == "or":
-        return any(results)
-    return evaluate_filter(logic, results)
-
-
-@dataclass
-class FlowRule(Rule):
-    """An outbound rule fed by an active flow version: its entry conditions, typed."""
-
-    flow_conditions: list[dict[str, Any]] = field(default_factory=list)
-    flow_logic: str | None = None
-
-    def matches(self, record: dict[str, Any]) -> bool:
-        return conditions_met(self.flow_conditions, self.flow_logic, record)
-
-
-def registry_rules(org: str, definitions: list[dict[str, Any]], versions: list[dict[str, Any]],
-                   messages: list[dict[str, Any]]) -> list[Rule]:
-    """One outbound rule per (flow with an active version, outbound message it sends). The
-    rule id is the flow definition's, so messages queued by an older version still resolve."""
-    by_name = {(m["object"], m["name"].lower()): m for m in messages}
-    built: list[Rule] = []
-    for definition in definitions:
-        active = next((v for v in versions if v["definition_id"] == definition["id"]
-                       and v["status"] == "Active"), None)
-        if active is None:
-            continue
-        meta = active["metadata"]
-        start = meta["start"]
-        changed = start["doesRequireRecordChangedToMeetCriteria"]
-        evaluation = RECORD_TRIGGERS[start["recordTriggerType"]][1 if changed else 0]
-        for name in meta["_messages"]:
-            message = by_name.get((start["object"], name.lower()))
-            if message is None:
-                continue
-            out = message["metadata"]
-            built.append(FlowRule(
-                id=f"{definition['id']}:{message['id']}", org=org, name=meta["label"],
-                object=start["object"], field=None, value=None, conditions=[],
-                evaluation=evaluation, endpoint_url=out["endpointUrl"],
-                fields=list(out["fields"]), session=out["includeSessionId"],
-                user=out["integrationUser"], api_version=f"{out['apiVersion']:.1f}",
-                active=True, source="flow", action_id=message["id"],
-                flow_conditions=[dict(c) for c in meta["_conditions"]],
-                flow_logic=start["filterLogic"]))
-    return built

@@ -16,7 +16,8 @@ Every change rebuilds the org's ``source="flow"`` rules in the outbound-message 
 does every change of an outbound message, through ``tooling_workflow_api``): a committed write
 through any API evaluates the active versions and delivers their outbound messages with the
 usual retries. The state is kept in the store's kv table (a restart restores it);
-``/_emulator/reset`` deletes it. Metadata checks and evaluation: ``tooling_flow``.
+``/_emulator/reset`` deletes it. Metadata checks: ``tooling_flow``; evaluation and outbound
+rules: ``tooling_flow_rules``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import clock, ids, outbound, tooling_flow, tooling_workflow_api
+from . import clock, ids, outbound, tooling_flow, tooling_flow_rules, tooling_workflow_api
 from .editions import automation_error
 from .errors import RequestError, not_found
 from .http import Call, json_response
@@ -73,8 +74,8 @@ def sync(emu: Any, rt: Any, messages: list[dict[str, Any]] | None = None) -> Non
     state = load(rt)
     if messages is None:
         messages = tooling_workflow_api.load(rt)["messages"]
-    rules = tooling_flow.registry_rules(rt.org.name, state["definitions"], state["versions"],
-                                        messages)
+    rules = tooling_flow_rules.registry_rules(rt.org.name, state["definitions"],
+                                              state["versions"], messages)
     outbound.service(emu).replace_rules(rt.org.name, "flow", rules)
 
 
