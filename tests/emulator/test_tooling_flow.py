@@ -461,3 +461,51 @@ def test_a_restart_keeps_flows_and_the_edition(tmp_path, receiver):  # noqa: F81
         assert rows["totalSize"] == 0
     finally:
         _stop(process)
+
+
+def test_tooling_query_forms(emulator_reset, receiver):  # noqa: F811
+    handle = emulator_reset
+    admin = _admin_sf(handle)
+    _create(admin, MESSAGE, _message(receiver().url))
+    v1 = _create(admin, FLOW, _flow())
+    v2 = _create(admin, FLOW, _flow(status="Draft"))
+    definition = _definition(admin)
+    rows = _query(admin, "SELECT Id, DeveloperName, ActiveVersion.VersionNumber, "
+                         "LatestVersion.Status FROM FlowDefinition WHERE "
+                         f"DeveloperName = '{FLOW_NAME}'")["records"]
+    assert rows[0]["ActiveVersion"]["VersionNumber"] == 1
+    assert rows[0]["LatestVersion"]["Status"] == "Draft"
+    one = _query(admin, f"SELECT Id, FullName, Metadata FROM Flow WHERE Id = '{v2[:15]}'")
+    assert one["records"][0]["Metadata"]["status"] == "Draft"
+    assert one["records"][0]["FullName"] == FLOW_NAME
+    active = _query(admin, "SELECT Id FROM Flow WHERE Status = 'Active' AND "
+                           f"DefinitionId = '{definition['Id']}'")
+    assert [r["Id"] for r in active["records"]] == [v1]
+    meta = _query(admin, "SELECT Metadata FROM FlowDefinition WHERE "
+                         f"Id = '{definition['Id']}'")["records"][0]["Metadata"]
+    assert meta == {"activeVersionNumber": 1, "description": None,
+                    "masterLabel": "Cothon Opportunity Flow"}
+    with pytest.raises(Exception) as info:  # as on a real org: Metadata is not filterable
+        _query(admin, "SELECT Id FROM Flow WHERE FullName = 'Cothon_Opportunity_Flow'")
+    assert "INVALID_FIELD" in str(info.value)
+    assert _query(admin, "SELECT COUNT() FROM Flow WHERE Definition.DeveloperName = "
+                         f"'{FLOW_NAME}'")["totalSize"] == 2
+
+
+def test_collections_and_composite_writes_run_flows(emulator_reset, receiver):  # noqa: F811
+    handle = emulator_reset
+    rec = receiver()
+    admin = _admin_sf(handle)
+    _create(admin, MESSAGE, _message(rec.url))
+    _create(admin, FLOW, _flow())
+    sf = handle.sf()
+    first, second = _opp(sf, "By collection", Amount=20000), _opp(sf, "By composite",
+                                                                     Amount=20000)
+    result = sf.restful("composite/sobjects", method="PATCH", json={
+        "allOrNone": True, "records": [{"attributes": {"type": "Opportunity"}, "id": first,
+                                        "StageName": "Proposal"}]})
+    assert result[0]["success"] is True
+    sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+        {"method": "PATCH", "url": f"/services/data/v59.0/sobjects/Opportunity/{second}",
+         "referenceId": "move", "body": {"StageName": "Proposal"}}]})
+    assert sorted(_settle(rec, 2)) == ["By collection", "By composite"]
