@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "sync_engine.legacy",
     "sync_engine.validation",
     "sync_engine.quotes",
+    "sync_engine.appointments",
     "demo",  # entry points (demo seeding): above every layer
 ]
 

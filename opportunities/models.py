@@ -241,9 +241,15 @@ class Appointment(TenantOwned):
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     result = models.CharField(max_length=100, blank=True)
     result_reason = models.CharField(max_length=255, blank=True)
+    # Resulting (Results routing): sale or no sale, the pickers' values by Salesforce field, who and when.
+    sale = models.BooleanField(null=True, blank=True)
+    result_values = models.JSONField(default=dict, blank=True)
+    resulted_at = models.DateTimeField(null=True, blank=True)
+    resulted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     notes = models.TextField(blank=True)
     source_fields = models.JSONField(default=dict, blank=True, help_text="Mapped fields as pulled, for display.")
 
