@@ -232,6 +232,11 @@ def _create(ctx: PullContext, quote_settings: QuoteSettings, record: dict[str, A
                                             company=company.record, related_user=owner)
         if person.problem:
             notes.append(person.problem)
+        if person.record is not None and company.record is not None and person.record.department_id not in (None, company.record.pk):
+            # A quote's person works for its company (proposals refuses another): the Contact
+            # moved to another Account, or two people share an e-mail address.
+            notes.append(f"Person {person.record} works for another company; not set on the quote.")
+            person = records.Found(None, "other company")
     values, problems = mapped_values(tenant=tenant, mappings=quote_settings.field_mappings, record=record)
     title = values.pop("title", None) or (record.get("Name") or f"Opportunity {salesforce_id}")[:255]
     opportunity_id = (SyncLink.objects.filter(connection=connection, record_type=RecordType.OPPORTUNITY,
