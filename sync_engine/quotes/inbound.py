@@ -162,7 +162,11 @@ def mapped_values(*, tenant, mappings: list[dict], record: dict[str, Any]) -> tu
         else:
             problems.append(f"{source} → {target}: not a quote field.")
     if custom:
-        clean = _custom_values_clean()
+        try:
+            clean = _custom_values_clean()
+        except ImportError:  # proposals without custom quote fields (never after the merge of issue 18)
+            problems.extend(f"{key}: custom quote fields are not available." for key in custom)
+            return values, problems
         cleaned: dict[str, Any] = {}
         for key, value in custom.items():
             try:

@@ -194,12 +194,18 @@ def _finish(run: QuoteSync, ctx: PullContext, counts: dict[str, int], status: st
                                                api_calls=run.api_calls, **counts)
 
 
-def _quotes(ctx: PullContext, run: QuoteSync, quote_settings: QuoteSettings, counts: dict[str, int]) -> None:
+def opportunities_at_trigger(ctx: PullContext, quote_settings: QuoteSettings) -> list[dict]:
+    """The org's opportunities at the trigger stage meeting the conditions, with what their
+    quotes need (Account, contact roles, mapped fields): one query, paged."""
     describe = describe_get(connection=ctx.connection, sobject=inbound.SOBJECT)
     where = trigger_where(quote_settings=quote_settings, describe=describe)
     select = inbound.opportunity_select(connection=ctx.connection, quote_settings=quote_settings,
                                         contacts=quote_settings.contact_to_person)
-    found = list(ctx.client().query_all_iter(f"{select} WHERE {where} ORDER BY Id"))
+    return list(ctx.client().query_all_iter(f"{select} WHERE {where} ORDER BY Id"))
+
+
+def _quotes(ctx: PullContext, run: QuoteSync, quote_settings: QuoteSettings, counts: dict[str, int]) -> None:
+    found = opportunities_at_trigger(ctx, quote_settings)
     quoted = inbound.quoted_ids(connection=ctx.connection, salesforce_ids=[id18(r["Id"]) for r in found])
     counts["total"] = len(found)
     _progress(run, ctx, counts, force=True)
