@@ -180,10 +180,17 @@ def mapped_values(*, tenant, mappings: list[dict], record: dict[str, Any]) -> tu
 
 # --- the quote ---------------------------------------------------------------------------------
 
-def quote_for_opportunity(*, connection: SalesforceConnection, salesforce_id: str) -> Quote | None:
+def quote_for_opportunity(*, connection: SalesforceConnection, salesforce_id: str) -> Outcome | None:
+    """The opportunity's quote when it has had one (None: never). A quote deleted in Cothon
+    keeps its link: one quote per opportunity, ever, so it is not made again."""
     quote_id = (SyncLink.objects.filter(connection=connection, record_type=RecordType.QUOTE, sobject=SOBJECT,
                                         salesforce_id=id18(salesforce_id)).values_list("record_id", flat=True).first())
-    return Quote.objects.filter(tenant_id=connection.tenant_id, pk=quote_id).first() if quote_id else None
+    if quote_id is None:
+        return None
+    quote = Quote.objects.filter(tenant_id=connection.tenant_id, pk=quote_id).first()
+    if quote is None:
+        return Outcome("existing", None, "Its quote was deleted in Cothon; an opportunity makes one quote, ever.")
+    return Outcome("existing", quote, f"Already has quote {quote.number}: nothing done.")
 
 
 def quoted_ids(*, connection: SalesforceConnection, salesforce_ids: list[str]) -> dict[str, int]:
@@ -208,13 +215,13 @@ def quote_from_opportunity(*, ctx: PullContext, quote_settings: QuoteSettings, r
             QuoteSettings.objects.select_for_update().filter(pk=quote_settings.pk).first()
             existing = quote_for_opportunity(connection=connection, salesforce_id=salesforce_id)
             if existing is not None:
-                return Outcome("existing", existing, f"Already has quote {existing.number}: nothing done.")
+                return existing  # another worker made it a moment ago (or long ago): not logged again
             outcome = _create(ctx, quote_settings, record, salesforce_id)
     except IntegrityError:
         existing = quote_for_opportunity(connection=connection, salesforce_id=salesforce_id)
         if existing is None:
-            raise
-        return Outcome("existing", existing, f"Already has quote {existing.number}: nothing done.")
+            raise  # not the link (a quote number taken meanwhile): the caller retries later
+        return existing
     except ValidationError as exc:
         outcome = Outcome("failed", message="; ".join(exc.messages))
     _log(ctx, outcome, record)
@@ -279,7 +286,7 @@ def _log(ctx: PullContext, outcome: Outcome, record: dict[str, Any]) -> None:
         ctx.log(operation="create", result=SyncResult.SUCCESS, record_type=RecordType.QUOTE, record_id=quote.pk, label=label,
                 salesforce_id=id18(record["Id"]), sobject=SOBJECT, message=message)
     elif outcome.result == "existing":
-        ctx.log(operation="skip", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, record_id=quote.pk, label=label,
+        ctx.log(operation="skip", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, record_id=quote.pk if quote else None, label=label,
                 salesforce_id=id18(record["Id"]), sobject=SOBJECT, code="ALREADY_QUOTED", message=outcome.message)
     else:
         ctx.log(operation="create", result=SyncResult.FAILED, record_type=RecordType.QUOTE, label=label,
@@ -311,19 +318,17 @@ def quote_notifications_process(*, connection_id: int, limit: int = PROCESS_BATC
         by_id: dict[str, list[QuoteNotification]] = {}
         for row in ours:
             by_id.setdefault(id18(row.salesforce_id), []).append(row)
-        quoted = quoted_ids(connection=connection, salesforce_ids=list(by_id))
-        for sf_id, quote_id in quoted.items():
-            _settle(by_id.pop(sf_id), "existing", "The opportunity already has its quote.", quote_id)
         ctx = pull_context(connection=connection, settings=None, source="quotes")
+        for sf_id in quoted_ids(connection=connection, salesforce_ids=list(by_id)):
+            # The flow fired again (the stage went back and forth) or Synchronize now made it.
+            existing = quote_for_opportunity(connection=connection, salesforce_id=sf_id)
+            _log(ctx, existing, {"Id": sf_id, "Name": (by_id[sf_id][-1].fields or {}).get("Name") or sf_id})
+            _settle(by_id.pop(sf_id), "existing", existing.message, existing.quote.pk if existing.quote else None)
         try:
             found = opportunities_read(ctx, quote_settings, list(by_id))
         except SalesforceError as exc:
             logger.warning("Reading opportunities for quotes failed (connection %s)", connection_id, exc_info=True)
-            pending = [r for group in by_id.values() for r in group]
-            QuoteNotification.objects.filter(pk__in=[r.pk for r in pending]).update(
-                attempts=F("attempts") + 1, message=f"{exc.code}: {exc.message}"[:2000])
-            QuoteNotification.objects.filter(pk__in=[r.pk for r in pending], attempts__gte=MAX_ATTEMPTS).update(
-                processed_at=timezone.now(), result="failed")
+            _attempt_failed([r for group in by_id.values() for r in group], f"{exc.code}: {exc.message}")
             ctx.flush()
             return done
         for sf_id, group in by_id.items():
@@ -334,10 +339,23 @@ def quote_notifications_process(*, connection_id: int, limit: int = PROCESS_BATC
                         message="The opportunity is no longer in Salesforce (or not visible to the integration user): no quote.")
                 _settle(group, "skipped", "Not found in Salesforce.")
                 continue
-            outcome = quote_from_opportunity(ctx=ctx, quote_settings=quote_settings, record=record)
+            try:
+                outcome = quote_from_opportunity(ctx=ctx, quote_settings=quote_settings, record=record)
+            except Exception as exc:  # noqa: BLE001 - kept unprocessed: the sweeper retries it
+                logger.warning("Making the quote of %s failed (connection %s)", sf_id, connection_id, exc_info=True)
+                _attempt_failed(group, str(exc))
+                continue
             _settle(group, outcome.result, outcome.message, outcome.quote.pk if outcome.quote else None)
         ctx.flush()
         done += len(rows)
+
+
+def _attempt_failed(rows: list[QuoteNotification], message: str) -> None:
+    """Kept for the sweeper's next try; given up after MAX_ATTEMPTS (Synchronize now still
+    finds the opportunity)."""
+    ids = [r.pk for r in rows]
+    QuoteNotification.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1, message=message[:2000])
+    QuoteNotification.objects.filter(pk__in=ids, attempts__gte=MAX_ATTEMPTS).update(processed_at=timezone.now(), result="failed")
 
 
 def _settle(rows: list[QuoteNotification], result: str, message: str, quote_id: int | None = None) -> None:

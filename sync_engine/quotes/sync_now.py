@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -213,7 +214,12 @@ def _quotes(ctx: PullContext, run: QuoteSync, quote_settings: QuoteSettings, cou
         if id18(record["Id"]) in quoted:
             counts["existing"] += 1
         else:
-            outcome = inbound.quote_from_opportunity(ctx=ctx, quote_settings=quote_settings, record=record)
+            try:
+                outcome = inbound.quote_from_opportunity(ctx=ctx, quote_settings=quote_settings, record=record)
+            except Exception as exc:  # noqa: BLE001 - one record's failure does not stop the run
+                logger.warning("Synchronize now %s: the quote of %s failed", run.pk, record.get("Id"), exc_info=True)
+                outcome = inbound.Outcome("failed", message=f"Unexpected error: {exc}"[:500])
+                inbound._log(ctx, outcome, record)
             counts[{"created": "created", "existing": "existing"}.get(outcome.result, "failed")] += 1
         counts["processed"] += 1
         _progress(run, ctx, counts)
@@ -224,18 +230,22 @@ def _contacts(ctx: PullContext, run: QuoteSync, quote_settings: QuoteSettings, c
     names = [*records.CONTACT_FIELDS, "Account.Name"]
     if records.DEPARTMENT_KEY_FIELD.lower() in account_known:
         names.append(f"Account.{records.DEPARTMENT_KEY_FIELD}")
-    found = list(ctx.client().query_all_iter(f"SELECT {', '.join(names)} FROM Contact ORDER BY Id"))
-    counts["total"] = len(found)
+    total, found = _paged(ctx, f"SELECT {', '.join(names)} FROM Contact ORDER BY Id")
+    counts["total"] = total
     _progress(run, ctx, counts, force=True)
     owner, account_sobject = quote_settings.owner, account_object(ctx.settings)
-    for contact in found:
-        with transaction.atomic():
-            company = records.company_for_account(connection=ctx.connection, account_sobject=account_sobject,
-                                                  account_id=contact.get("AccountId"), account=contact.get("Account"),
-                                                  related_user=owner)
-            person = records.person_for_contact(connection=ctx.connection, contact=contact, company=company.record,
-                                                related_user=owner)
+    for contact in found:  # streamed page by page: an org's every Contact is never held at once
         label = f"{contact.get('FirstName') or ''} {contact.get('LastName') or ''}".strip()
+        try:
+            with transaction.atomic():
+                company = records.company_for_account(connection=ctx.connection, account_sobject=account_sobject,
+                                                      account_id=contact.get("AccountId"), account=contact.get("Account"),
+                                                      related_user=owner)
+                person = records.person_for_contact(connection=ctx.connection, contact=contact, company=company.record,
+                                                    related_user=owner)
+        except Exception as exc:  # noqa: BLE001 - one record's failure does not stop the run
+            logger.warning("Synchronize now %s: contact %s failed", run.pk, contact.get("Id"), exc_info=True)
+            person = records.Found(None, "none", f"Unexpected error: {exc}"[:500])
         if person.record is None:
             counts["failed"] += 1
             ctx.log(operation="create", result=SyncResult.FAILED, record_type=RecordType.CONTACT, sobject="Contact",
@@ -252,6 +262,22 @@ def _contacts(ctx: PullContext, run: QuoteSync, quote_settings: QuoteSettings, c
                     + (f", company {company.record.name}" if company.record else "") + ".")
         counts["processed"] += 1
         _progress(run, ctx, counts)
+
+
+def _paged(ctx: PullContext, soql: str) -> tuple[int, Iterator[dict]]:
+    """The query's total (from its first page) and its records, one page at a time."""
+    client = ctx.client()
+    first = client.query(soql)
+
+    def records() -> Iterator[dict]:
+        page = first
+        while True:
+            yield from page.get("records", [])
+            if page.get("done", True):
+                return
+            next_url = page["nextRecordsUrl"]
+            page = client.call(lambda sf: sf.query_more(next_url, identifier_is_url=True))
+    return int(first.get("totalSize") or 0), records()
 
 
 def quote_syncs_sweep(*, now: datetime.datetime | None = None) -> list[int]:

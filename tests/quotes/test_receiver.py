@@ -84,6 +84,20 @@ def test_the_flow_firing_again_for_the_same_opportunity_makes_no_second_quote(cl
     assert Quote.objects.filter(tenant=alice.tenant).count() == 1
     second = QuoteNotification.objects.get(notification_id="04l000000000002AAA")
     assert second.result == "existing" and second.quote_id == Quote.objects.get().pk
+    skipped = SyncLog.objects.get(connection=connected, record_type="quote", operation="skip")
+    assert skipped.error_code == "ALREADY_QUOTED" and skipped.record_id == second.quote_id
+
+
+def test_a_quote_deleted_in_cothon_is_not_made_again(client, alice, connected, quote_settings, sf):
+    opportunity = make_opportunity(sf, stage="Proposal")
+    post(client, connected, message(connected, opportunity, "04l000000000001AAA"))
+    quote_notifications_process(connection_id=connected.pk)
+    Quote.objects.get().delete()
+    post(client, connected, message(connected, opportunity, "04l000000000002AAA"))
+    quote_notifications_process(connection_id=connected.pk)
+    assert not Quote.objects.exists()
+    second = QuoteNotification.objects.get(notification_id="04l000000000002AAA")
+    assert second.result == "existing" and "deleted in Cothon" in second.message
 
 
 def test_a_retry_after_a_failed_read_makes_one_quote(client, alice, connected, quote_settings, sf, emulator_reset):
