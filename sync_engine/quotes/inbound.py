@@ -60,7 +60,8 @@ class Outcome:
     result: str  # created | existing | failed
     quote: Quote | None = None
     message: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the company and person
+    skipped: list[str] = field(default_factory=list)  # mapped values the quote could not take
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -243,7 +244,9 @@ def _create(ctx: PullContext, quote_settings: QuoteSettings, record: dict[str, A
                                             company=company.record, related_user=owner)
         if person.problem:
             notes.append(person.problem)
-        if person.record is not None and company.record is not None and person.record.department_id not in (None, company.record.pk):
+        other_company = company.record is not None and person.record is not None \
+            and person.record.department_id not in (None, company.record.pk)
+        if other_company:
             # A quote's person works for its company (proposals refuses another): the Contact
             # moved to another Account, or two people share an e-mail address.
             notes.append(f"Person {person.record} works for another company; not set on the quote.")
@@ -266,12 +269,7 @@ def _create(ctx: PullContext, quote_settings: QuoteSettings, record: dict[str, A
         described.append(f"company {company.record.name} ({_HOW[company.how]})")
     if person.record:
         described.append(f"person {person.record} ({_HOW[person.how]})")
-    for problem in problems:
-        ctx.log(operation="map", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, record_id=quote.pk,
-                label=f"{quote.number} {quote.title}", salesforce_id=salesforce_id, sobject=SOBJECT, code="INVALID_VALUE",
-                message=f"Mapped value not set: {problem}",
-                hint="Fix the value in Salesforce or the field mapping (Settings › Integrations › Salesforce › Quotes).")
-    return Outcome("created", quote, "; ".join(described) + ".", notes)
+    return Outcome("created", quote, "; ".join(described) + ".", notes, problems)
 
 
 _HOW = {"linked": "linked", "key": "matched by department key", "name": "matched by name", "email": "matched by e-mail",
@@ -285,9 +283,16 @@ def _log(ctx: PullContext, outcome: Outcome, record: dict[str, Any]) -> None:
         message = " ".join([outcome.message, *outcome.notes])
         ctx.log(operation="create", result=SyncResult.SUCCESS, record_type=RecordType.QUOTE, record_id=quote.pk, label=label,
                 salesforce_id=id18(record["Id"]), sobject=SOBJECT, message=message)
+        # Written once the quote is committed (logged after the transaction, never for a rollback).
+        for problem in outcome.skipped:
+            ctx.log(operation="map", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, record_id=quote.pk, label=label,
+                    salesforce_id=id18(record["Id"]), sobject=SOBJECT, code="INVALID_VALUE",
+                    message=f"Mapped value not set: {problem}",
+                    hint="Fix the value in Salesforce or the field mapping (Settings › Integrations › Salesforce › Quotes).")
     elif outcome.result == "existing":
-        ctx.log(operation="skip", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, record_id=quote.pk if quote else None, label=label,
-                salesforce_id=id18(record["Id"]), sobject=SOBJECT, code="ALREADY_QUOTED", message=outcome.message)
+        ctx.log(operation="skip", result=SyncResult.SKIPPED, record_type=RecordType.QUOTE, label=label,
+                record_id=quote.pk if quote else None, salesforce_id=id18(record["Id"]), sobject=SOBJECT,
+                code="ALREADY_QUOTED", message=outcome.message)
     else:
         ctx.log(operation="create", result=SyncResult.FAILED, record_type=RecordType.QUOTE, label=label,
                 salesforce_id=id18(record["Id"]), sobject=SOBJECT, code="INVALID_VALUE", message=outcome.message,

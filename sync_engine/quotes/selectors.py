@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
@@ -25,5 +24,6 @@ def quote_sync_get(*, tenant: Tenant, connection: SalesforceConnection, pk: int)
                              .select_related("requested_by"), pk=pk)
 
 
-def quote_notifications_recent(*, tenant: Tenant, connection: SalesforceConnection, limit: int = 20) -> QuerySet[QuoteNotification]:
-    return QuoteNotification.objects.filter(connection__tenant=tenant, connection=connection).order_by("-id")[:limit]
+def quote_notification_latest(*, tenant: Tenant, connection: SalesforceConnection) -> QuoteNotification | None:
+    """The last opportunity the org's flow sent (shows the automation works end to end)."""
+    return QuoteNotification.objects.filter(connection__tenant=tenant, connection=connection).order_by("-id").first()

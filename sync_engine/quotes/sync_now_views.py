@@ -23,7 +23,8 @@ PANEL = "sync_quotes/_synchronize_now_panel.html"
 def _panel_context(request: HttpRequest, connection, error: str = "") -> dict:
     quote_settings = selectors.quote_settings_for(tenant=request.tenant, connection=connection)
     return {"connection": connection, "quote_settings": quote_settings, "error": error,
-            "run": selectors.quote_sync_latest(tenant=request.tenant, connection=connection)}
+            "run": selectors.quote_sync_latest(tenant=request.tenant, connection=connection),
+            "last_received": selectors.quote_notification_latest(tenant=request.tenant, connection=connection)}
 
 
 @tenant_page("admin")

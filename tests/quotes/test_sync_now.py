@@ -189,3 +189,17 @@ def test_another_tenants_connection_is_404_and_members_cannot_start_it(alice, bo
     client.logout()
     assert web_as(alice.member).post(url(connected)).status_code == 403
     assert not QuoteSync.objects.exists()
+
+
+def test_the_panel_shows_the_last_opportunity_the_flow_sent(alice, connected, quote_settings, web_as):
+    from django.utils import timezone
+
+    from sync_engine.quotes.models import QuoteNotification
+
+    client = web_as(alice.admin)
+    assert b"No opportunity has been sent by the org" in client.get(url(connected), HTTP_HX_REQUEST="true").content
+    QuoteNotification.objects.create(connection=connected, notification_id="04l000000000001AAA", sobject="Opportunity",
+                                     salesforce_id="0065g000000000dAAA", fields={"Name": "Translation services"},
+                                     processed_at=timezone.now(), result="created", message="Quote Q-00001 created in Scoping.")
+    html = client.get(url(connected), HTTP_HX_REQUEST="true").content.decode()
+    assert "Last opportunity sent by the flow: Translation services" in html and "Quote Q-00001 created" in html
