@@ -231,9 +231,10 @@ def _start(rt: Any, meta: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dic
     if trigger not in RECORD_TRIGGERS:
         raise integrity(f"start.recordTriggerType must be Create, Update or CreateAndUpdate: "
                         f"{trigger!r}", ["recordTriggerType"])
-    if start.get("scheduledPaths"):
-        raise integrity("start.scheduledPaths are not supported by the emulator",
-                        ["scheduledPaths"])
+    for key in ("scheduledPaths", "filterFormula", "schedule"):
+        if start.get(key):
+            raise integrity(f"start.{key} is not supported by the emulator (entry conditions "
+                            "are start.filters)", [key])
     echoed, conditions = _filters(obj, start.get("filters"))
     logic = _logic(start.get("filterLogic"), len(conditions))
     changed = _bool(start, "doesRequireRecordChangedToMeetCriteria")
