@@ -375,6 +375,9 @@ CELERY_BEAT_SCHEDULE = {
     # Each connection's reconciliation when due (every frequencies.reconciliation_minutes).
     "scheduled-reconciliations": {"task": "sync_engine.scheduled_reconciliations", "schedule": 60.0},
     "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
+    # Quotes from Salesforce (sync_engine.quotes): notifications whose processing task was lost,
+    # and Synchronize now runs whose worker died.
+    "sweep-quotes": {"task": "sync_engine.quotes.sweep", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.

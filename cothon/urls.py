@@ -25,6 +25,9 @@ urlpatterns = [
     path("sync/", include("sync_engine.validation.urls")),
     # Salesforce Outbound Messages (no login: a secret token per connection, the org id checked).
     path("integrations/", include("sync_engine.pull.urls")),
+    # Quotes from Salesforce (sync_engine.quotes): its Outbound Message receiver
+    # (/integrations/salesforce/quotes/<token>/) and Synchronize now.
+    path("", include("sync_engine.quotes.receiver_urls")),
     path("api/v1/", include("cothon.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file (?script): no inline script,

@@ -28,6 +28,10 @@ class Department(TenantOwned):
     # Stable key pushed to Account.Cothon_Department_Key__c so retries never duplicate.
     key = models.SlugField(max_length=80)
     website = models.URLField(blank=True)
+    # The company's "related user" (the 001 seed): the Cothon user who looks after it; set to the
+    # quote settings' owner when a Salesforce Account becomes a department through a quote.
+    related_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
     # When and by whom each field last changed, as on Opportunity: the name is the Account's
     # name, and a rename on both sides is a conflict settled by its rule (docs/conflicts.md).
     field_changed_at = models.JSONField(default=dict, blank=True)
@@ -51,6 +55,9 @@ class Contact(TenantOwned):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     job_title = models.CharField(max_length=128, blank=True)
+    # The person's "related user" (the 001 seed), as Department.related_user.
+    related_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
 
     class Meta:
         ordering = ["last_name", "first_name"]

@@ -57,10 +57,11 @@ def _unique_department_key(tenant: Tenant, name: str) -> str:
 @transaction.atomic
 def department_create(*, tenant: Tenant, name: str, acronym: str = "", website: str = "",
                       origin: str = Origin.COTHON, origin_connection_id: int | None = None,
-                      created_by: AbstractBaseUser | None = None) -> Department:
+                      created_by: AbstractBaseUser | None = None, related_user: AbstractBaseUser | None = None) -> Department:
     """`origin`/`origin_connection_id`: a department created by the pull (an imported
-    opportunity's Account) is not sent back to the org it came from."""
-    department = Department(tenant=tenant, name=name.strip(), acronym=acronym, website=website)
+    opportunity's Account) is not sent back to the org it came from. `related_user`: who looks
+    after it (a quote's Account: the quote settings' owner)."""
+    department = Department(tenant=tenant, name=name.strip(), acronym=acronym, website=website, related_user=related_user)
     department.key = _unique_department_key(tenant, department.name)
     _stamp(department, [f for f in ("name", "acronym", "website") if getattr(department, f)], by=created_by)
     _validate(department)

@@ -47,3 +47,84 @@ class QuoteSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Quote settings of {self.connection}"
+
+
+class QuoteNotification(models.Model):
+    """One notification of the org's "Cothon integration" Outbound Message (one opportunity
+    that reached the trigger stage), stored before the Ack and processed after commit.
+
+    The notification id is unique per connection: Salesforce retries until acknowledged and may
+    deliver a message twice, and a replay is acknowledged without being stored again. `fields`
+    holds the values as sent (strings, None for xsi:nil). `quote_id` is the quote it made or
+    found (a plain id: the quote may be deleted later, the history stays)."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="quote_notifications")
+    notification_id = models.CharField(max_length=18)
+    action_id = models.CharField(max_length=18, blank=True)
+    sobject = models.CharField(max_length=80)
+    salesforce_id = models.CharField(max_length=18)
+    fields = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    quote_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "notification_id"], name="quote_notification_unique")]
+        indexes = [models.Index(fields=["processed_at", "connection", "id"], name="quote_notification_todo_idx")]
+
+
+class QuoteSyncMode(models.TextChoices):
+    QUOTES = "quotes", "Opportunities → quotes (and their companies and people)"
+    CONTACTS = "contacts", "Contacts → people only"
+
+
+class QuoteSyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Finished"
+    FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
+    FAILED = "failed", "Failed"
+
+
+class QuoteSync(models.Model):
+    """One "Synchronize now" of a connection's quote settings, with its progress and counts.
+
+    Mode `quotes`: the opportunities at the trigger stage meeting the conditions that have no
+    quote yet (those the flow never sent: created already at the stage). Mode `contacts`
+    (Opportunity → Quote off): Salesforce Contacts → people. Idempotent: a second run finds the
+    links the first made. `heartbeat_at` moves while a worker runs it, so the sweeper can tell a
+    run whose worker died (it sends the task again; what was done is not done twice)."""
+
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="quote_syncs")
+    mode = models.CharField(max_length=10, choices=QuoteSyncMode.choices)
+    status = models.CharField(max_length=24, choices=QuoteSyncStatus.choices, default=QuoteSyncStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0, help_text="Quotes (or people) created.")
+    matched = models.PositiveIntegerField(default=0, help_text="People matched to an existing one (contacts mode).")
+    existing = models.PositiveIntegerField(default=0, help_text="Already had a quote (or a linked person): nothing done.")
+    failed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["connection", "-id"], name="quote_sync_connection_idx")]
+
+    @property
+    def active(self) -> bool:
+        return self.status in (QuoteSyncStatus.QUEUED, QuoteSyncStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0 if self.active else 100
+        return min(100, int(100 * self.processed / self.total))

@@ -64,6 +64,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
     # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
     "sync_pull:outbound": {"token": "@0-forged"},
+    # The quote receiver likewise (tests/quotes/test_receiver.py); Synchronize now is per connection.
+    "sync_quotes:receiver": {"token": "@0-forged"},
+    "sync_quotes:synchronize_now": {"pk": "connection"},
     **{f"api:{n}": {"pk": "opportunity"} for n in ("opportunity-detail", "opportunity-comments")},
     **{f"api:opportunity-salesforce-{n}": {"pk": "opportunity"} for n in
        ("salesforce", "candidates", "relink", "skip", "unskip", "recreate")},
@@ -157,7 +160,7 @@ ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "integrations:index", "integrations:connect", "integrations:oauth_callback",
     "sync:sync_now", "sync:reconcile", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
     "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:connection-reconciliations",
-    "api:sync-run-cancel", "api:connection-partner-gone",
+    "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now",
 ]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
               "api:sync-run-detail"]
@@ -166,7 +169,8 @@ EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:re
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
-              "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations"}
+              "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations",
+              "sync_quotes:synchronize_now"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
 
