@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opportunities', '0009_department_field_changed'),
+        ('opportunities', '0010_appointment_duration_and_result'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
