@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,9 @@ from tests.quote_settings.receiver_fallback import quote_receiver  # noqa: F401 
 ORG_DIR = Path(__file__).resolve().parents[2] / "salesforce_emulator" / "orgs"
 # org name -> (edition, org code, org id)
 EDITION_ORGS = {
-    "enterprise": ("Enterprise Edition", "E", "00D5g000000ENTRP"),
-    "essentials": ("Essentials Edition", "S", "00D5g000000ESSNT"),
-    "base": ("Base Edition", "B", "00D5g000000BASE1"),
+    "enterprise": ("Enterprise Edition", "E", "00D5g000000ENTR"),
+    "essentials": ("Essentials Edition", "S", "00D5g000000ESSN"),
+    "base": ("Base Edition", "B", "00D5g000000BASE"),
 }
 
 
@@ -32,12 +33,12 @@ def _receiver(quote_receiver):  # noqa: F811 - every test here may set up the au
 @pytest.fixture(scope="session")
 def edition_emulator(tmp_path_factory):
     """One emulator with three copies of the demo org in other editions."""
-    from tests.emulator_process import EmulatorHandle
-
     data_dir = tmp_path_factory.mktemp("sf-editions")
     files = []
     for name, (edition, code, org_id) in EDITION_ORGS.items():
-        definition = yaml.safe_load((ORG_DIR / "demo.yaml").read_text(encoding="utf-8"))
+        # Usernames are unique across orgs, as in Salesforce.
+        text = (ORG_DIR / "demo.yaml").read_text(encoding="utf-8").replace("@cothon-demo.example.com", f"@cothon-{name}.example.com")
+        definition = yaml.safe_load(text)
         definition.update(name=name, org_code=code, org_id=org_id)
         definition["organization"]["OrganizationType"] = edition
         definition["organization"]["Name"] = f"Cothon {edition} Org"
@@ -48,7 +49,7 @@ def edition_emulator(tmp_path_factory):
         files.append(path)
     process, client = _boot(data_dir, files)
     try:
-        yield EmulatorHandle(data_dir, process, client)
+        yield types.SimpleNamespace(client=client, ca_bundle=client.ca_bundle, process=process)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -92,7 +93,7 @@ def connect_edition(alice, edition_emulator):
     def connect(org: str):
         creds = edition_emulator.client.credentials(org)
         connection = svc.connection_create(
-            tenant=alice.tenant, name=f"{org} org", environment=Environment.CUSTOM, login_url=creds["login_url"],
+            tenant=alice.tenant, name=f"{org} org", environment=Environment.CUSTOM, login_url=creds["instance_url"],
             client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=edition_emulator.ca_bundle,
             actor=alice.admin)
         return svc.connection_connect_client_credentials(connection=connection, actor=alice.admin)
