@@ -156,5 +156,16 @@ class EmulatorClient:
         params = {"include_deleted": "1"} if include_deleted else None
         return self._call("GET", f"records/{org}/{sobject}", params=params)["records"]
 
+    def edition(self, org: str | None = None) -> dict[str, Any]:
+        return self._call("GET", "edition", params={"org": org} if org else None)
+
+    def set_edition(self, edition: str, org: str | None = None) -> dict[str, Any]:
+        """The org's OrganizationType, e.g. "Essentials Edition" (reset restores the
+        definition's)."""
+        body: dict[str, Any] = {"edition": edition}
+        if org:
+            body["org"] = org
+        return self._call("POST", "edition", json=body)
+
     def settings(self, **values: Any) -> Any:
         return self._call("POST", "settings", json=values)

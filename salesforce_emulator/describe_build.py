@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ids
+from .editions import ALL_EDITIONS
 
 STANDARD_DIR = Path(__file__).with_name("standard_objects")
 CAPTURED = ("Account", "Contact", "Opportunity", "Event", "Lead", "Case", "OpportunityContactRole")
@@ -446,8 +447,7 @@ def _hand_built(name: str, parents: list[str]) -> dict[str, Any]:
                   F("LanguageLocaleKey", "picklist", "Language", length=40, values=["en_US", "fr"]),
                   F("FiscalYearStartMonth", "int", "Fiscal Year Starts In", digits=9, **ro),
                   F("OrganizationType", "picklist", "Edition", length=40,
-                    values=["Developer Edition", "Enterprise Edition", "Unlimited Edition",
-                            "Professional Edition"], **ro),
+                    values=list(ALL_EDITIONS), **ro),
                   F("NamespacePrefix", "string", "Namespace Prefix", length=15, **ro),
                   F("InstanceName", "string", "Instance Name", length=5, **ro),
                   F("IsSandbox", "boolean", "Is Sandbox", **ro),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import clock
+from . import clock, editions
 from .http import Call, json_response
 from .limits import parse_reset_time
 
@@ -212,6 +212,21 @@ def records(call: Call, org: str, sobject: str):
 
 
 @_json_or_404
+def edition(call: Call):
+    """GET/POST {"org": "demo", "edition": "Essentials Edition"}: the org's OrganizationType
+    (what its Organization record reports and what gates workflow, outbound messages and
+    flows); a restart keeps it, /_emulator/reset returns to the org definition's."""
+    body = _body(call)
+    rt = _org(call, body)
+    if call.request.method == "POST":
+        if not isinstance(body.get("edition"), str):
+            raise ValueError("edition is required, e.g. \"Essentials Edition\"")
+        editions.set_edition(rt, body["edition"], clock.sf_datetime())
+    return json_response({"org": rt.org.name, "edition": editions.edition_of(rt),
+                          "automation": editions.automation_error(rt, "x") is None})
+
+
+@_json_or_404
 def settings(call: Call):
     body = _body(call)
     emu = call.emu
@@ -243,3 +258,4 @@ def register(router) -> None:
     router.add(f"{p}/counters", ["GET", "DELETE"], counters, auth="hook")
     router.add(f"{p}/records/<org>/<sobject>", ["GET"], records, auth="hook")
     router.add(f"{p}/settings", ["POST"], settings, auth="hook")
+    router.add(f"{p}/edition", ["GET", "POST"], edition, auth="hook")

@@ -3,9 +3,11 @@
 A rule names an object, a criterion ("field equals value") plus optional extra conditions
 (field op value), an evaluation mode, an endpoint URL, the fields to send and whether to send a
 session id. Rules come from the org definition (``outbound_messages:`` in orgs/*.yaml), from
-the test hook ``POST /_emulator/outbound/rules``, or from WorkflowRule + WorkflowOutboundMessage
-created through the Tooling API (``tooling_workflow_api``). They are evaluated on every committed record
-write whatever the API (REST, collections, composite, Bulk 2.0), through a store listener.
+the test hook ``POST /_emulator/outbound/rules``, from WorkflowRule + WorkflowOutboundMessage
+created through the Tooling API (``tooling_workflow_api``), or from the outbound-message
+actions of active record-triggered Flows (``tooling_flow_api``). They are evaluated on every
+committed record write whatever the API (REST, collections, composite, Bulk 2.0), through a
+store listener.
 
 Evaluation modes (Salesforce workflow semantics):
   created                            on create, when the record meets the criteria
@@ -14,6 +16,9 @@ Evaluation modes (Salesforce workflow semantics):
   edit_to_meet_criteria              only on an edit that makes it newly meet them (the Scoro
                                      seed's flow: a record created already at the stage does
                                      not fire)
+  every_edit                         on every edit that leaves it meeting them, never on create
+                                     (a flow triggered on Update without "only when updated to
+                                     meet the condition requirements")
 
 Delivery: a worker thread POSTs SOAP 1.1 messages (1-100 notifications each, the record's
 current field values at send time, as Salesforce does). Success only when the answer holds

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 MODES = ("created", "created_and_every_edit", "created_and_edit_to_meet_criteria",
-         "edit_to_meet_criteria")
+         "edit_to_meet_criteria", "every_edit")
 OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "not_contains", "starts_with", "in",
        "not_in", "blank", "not_blank")
 
@@ -48,6 +48,10 @@ class Rule:
         out["action_id"] = self.action_id or self.id
         out["criteria"] = {"field": self.field, "value": self.value}
         return out
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        """Whether a record meets the criteria (a flow's rule compares by field type)."""
+        return _matches(self, record)
 
 
 # -- rule evaluation --------------------------------------------------------------------------
@@ -101,6 +105,10 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
 def meets(rule: Rule, record: dict[str, Any] | None) -> bool:
     if record is None:
         return False
+    return rule.matches(record)
+
+
+def _matches(rule: Rule, record: dict[str, Any]) -> bool:
     if rule.field is not None and not _compare("=", record.get(rule.field), rule.value):
         return False
     results = [_compare(c["op"], record.get(c["field"]), c.get("value"))
@@ -183,9 +191,9 @@ def fires(rule: Rule, old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     if not now_meets:
         return False
     if old is None:  # created
-        return rule.evaluation != "edit_to_meet_criteria"
+        return rule.evaluation not in ("edit_to_meet_criteria", "every_edit")
     if rule.evaluation == "created":
         return False
-    if rule.evaluation == "created_and_every_edit":
+    if rule.evaluation in ("created_and_every_edit", "every_edit"):
         return True
     return not meets(rule, old)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import clock, ids
+from . import clock, editions, ids
 from .auth import TokenService
 from .dml import Dml
 from .faults import FaultRegistry
@@ -156,6 +156,8 @@ class Emulator:
         return key
 
     def _restore(self) -> None:
+        for rt in self.orgs.values():
+            editions.remember_definition(rt)
         saved = self.store.kv_get("usage", {})
         for name, data in saved.items():
             if name in self.orgs:
@@ -206,6 +208,7 @@ class Emulator:
     def reset_all(self, org: str | None = None) -> None:
         targets = [self.orgs[org]] if org else list(self.orgs.values())
         for rt in targets:
+            editions.forget_change(rt)
             rt.reset()
             rt.usage.set_used(0)
             rt.usage.refused = 0

@@ -7,8 +7,9 @@ is usable in DML and SOQL. Every profile that can see the object gets edit acces
 field (an admin ticking "Visible" for all profiles); a new object gets CRED for the creating
 user's profile and for the run-as users of the org's connected apps. What was created is kept
 in the store's kv table (a restart replays it); `/_emulator/reset` returns to the org
-definition. ``GET /tooling/query?q=`` answers SOQL on CustomField and CustomObject, and on
-WorkflowOutboundMessage and WorkflowRule (created through ``tooling_workflow_api``).
+definition. ``GET /tooling/query?q=`` answers SOQL on CustomField and CustomObject, on
+WorkflowOutboundMessage and WorkflowRule (created through ``tooling_workflow_api``) and on
+Flow and FlowDefinition (``tooling_flow_api``).
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ def attach(emu: Any) -> None:
 
 
 def reset(emu: Any, org: str | None) -> None:
-    from . import tooling_workflow_api
+    from . import tooling_flow_api, tooling_workflow_api
     with _lock:
         for rt in emu.orgs.values():
             if org is not None and rt.org.name != org:
@@ -302,6 +303,7 @@ def reset(emu: Any, org: str | None) -> None:
                 profile.objects = dict(perms.get(name, {}))
             _rebuild(rt, copy.deepcopy(objects))
             rt.store.kv_set(KV_PREFIX + rt.org.name, {"ops": [], "counter": 0})
+            tooling_flow_api.reset(emu, rt)
             tooling_workflow_api.reset(emu, rt)
 
 
@@ -416,15 +418,20 @@ class ToolingSource:
                                "Description": None,
                                "CreatedDate": op["created"] if op else stamp,
                                "LastModifiedDate": op["created"] if op else stamp})
+        from .tooling_flow_api import rows as flow_rows
         from .tooling_workflow_api import rows as workflow_rows
-        return {"customfield": fields, "customobject": objects, **workflow_rows(rt)}
+        return {"customfield": fields, "customobject": objects, **workflow_rows(rt),
+                **flow_rows(rt)}
 
     def object_info(self, name: str):
         from .soql.interface import FieldInfo, ObjectInfo
         from .tooling_workflow_api import FIELD_TYPES, QUERY_FIELDS, TYPES
+        from . import tooling_flow_api
         key = name.lower()
         if key not in self.rows:
             return None
+        if key in tooling_flow_api.TYPES:
+            return tooling_flow_api.object_info(key)
         if key in TYPES:
             # as on a real org, FullName and Metadata can be selected but not filtered on
             plain = {n: n not in ("FullName", "Metadata") for n in QUERY_FIELDS[key]}
@@ -445,10 +452,11 @@ class ToolingSource:
         return list(self.rows.get(object_name.lower(), []))
 
     def record_by_id(self, record_id: str):
+        from .tooling_flow_api import TYPES as FLOW_TYPES
         from .tooling_workflow_api import TYPES
         for key, rows in self.rows.items():
             name = {"customfield": "CustomField", "customobject": "CustomObject"}.get(key) \
-                or TYPES[key][0]
+                or {**TYPES, **FLOW_TYPES}[key][0]
             for row in rows:
                 if row["Id"] == ids.normalize(record_id):
                     return name, row
@@ -483,7 +491,8 @@ def tooling_query(call: Call):
                                                       f"sobjects/{rtype}/{rid}"}
         records.append(record)
     entity = records[0]["attributes"]["type"] if records else None
-    if entity in ("WorkflowOutboundMessage", "WorkflowRule") and len(records) > 1 and \
+    if entity in ("WorkflowOutboundMessage", "WorkflowRule", "Flow", "FlowDefinition") and \
+            len(records) > 1 and \
             any(k in records[0] for k in ("FullName", "Metadata")):
         # as the Tooling API guards its metadata fields
         return json_response([{"errorCode": "MALFORMED_QUERY", "message": (
@@ -508,5 +517,6 @@ def register(router) -> None:
     router.add(f"{v}/sobjects/CustomObject", ["POST"], create_object, operation="tooling",
                name="tooling_custom_object")
     router.add(f"{v}/query", ["GET"], tooling_query, operation="tooling", name="tooling_query")
-    from . import tooling_workflow_api
+    from . import tooling_flow_api, tooling_workflow_api
     tooling_workflow_api.register(router)
+    tooling_flow_api.register(router)

@@ -20,13 +20,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from .editions import automation_error
 from .errors import RequestError
 from .outbound_rules import Rule, RuleError, evaluate_filter
 
-# Salesforce Help lists outbound messages for Enterprise, Performance, Unlimited and Developer
-# editions; Professional had them with the (API) add-on, which the emulator assumes it has.
-EDITIONS_WITH_WORKFLOW = ("Professional Edition", "Enterprise Edition", "Unlimited Edition",
-                          "Performance Edition", "Developer Edition")
 TRIGGER_MODES = {"onCreateOnly": "created",
                  "onAllChanges": "created_and_every_edit",
                  "onCreateOrTriggeringUpdate": "created_and_edit_to_meet_criteria"}
@@ -44,15 +41,8 @@ def integrity(message: str, fields: list[str] | None = None) -> RequestError:
 
 
 def edition_error(rt: Any) -> RequestError | None:
-    """Workflow and outbound messages only exist in some editions (orgdef `organization:
-    OrganizationType`; an org definition without one counts as Developer Edition)."""
-    edition = rt.org.organization.get("OrganizationType") or "Developer Edition"
-    if edition in EDITIONS_WITH_WORKFLOW:
-        return None
-    return RequestError("FUNCTIONALITY_NOT_ENABLED",
-                        f"Workflow rules and outbound messages are not available in "
-                        f"{edition}. They need Professional (with API), Enterprise, Unlimited, "
-                        "Performance or Developer Edition.", [])
+    """Workflow and outbound messages only exist in some editions (``editions``)."""
+    return automation_error(rt, "Workflow rules and outbound messages")
 
 
 def split_full_name(full_name: Any, rt: Any, *, dev_name: bool) -> tuple[str, str]:

@@ -52,10 +52,13 @@ def _save(emu: Any, rt: Any, state: dict[str, Any]) -> None:
 def _sync(emu: Any, rt: Any, state: dict[str, Any]) -> None:
     rules = tooling_workflow.registry_rules(rt.org.name, state["rules"], state["messages"])
     outbound.service(emu).replace_rules(rt.org.name, "tooling", rules)
+    from . import tooling_flow_api  # flows send these messages too: rebuild their rules
+    tooling_flow_api.sync(emu, rt, state["messages"])
 
 
 def attach(emu: Any) -> None:
-    """Restore every org's saved workflow rules into the outbound registry (a restart)."""
+    """Restore every org's saved workflow rules and flows into the outbound registry (a
+    restart)."""
     for rt in emu.orgs.values():
         _sync(emu, rt, load(rt))
 
@@ -152,10 +155,14 @@ def one(call: Call, sobject: str, record_id: str):
                 users = [r["name"] for r in state["rules"] if r["object"] == entry["object"]
                          and any(a["name"].lower() == entry["name"].lower()
                                  for a in r["metadata"]["actions"])]
-                if users:
+                from .tooling_flow_api import flows_using
+                flows = flows_using(call.rt, entry["object"], entry["name"])
+                if users or flows:
+                    used_by = [f"workflow rule(s): {', '.join(users)}"] if users else []
+                    used_by += [f"flow(s): {', '.join(flows)}"] if flows else []
                     raise RequestError("DELETE_FAILED", f"This outbound message is used by "
-                                       f"workflow rule(s): {', '.join(users)}. Remove it from "
-                                       "them first.", [])
+                                       f"{' and '.join(used_by)}. Remove it from them first.",
+                                       [])
             state[bucket].remove(entry)
             _save(call.emu, call.rt, state)
             return json_response(None, 204, text="")

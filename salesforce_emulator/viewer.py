@@ -128,8 +128,10 @@ def home(call: Call):
             f"</a></td><td>{n}</td></tr>" for name, n in sorted(counts.items()))
         cards.append(f'<div class="card"><h2>{esc(rt.org.organization.get("Name", rt.org.name))}'
                      f' &mdash; org &ldquo;{esc(rt.org.name)}&rdquo; ({esc(rt.org.org_id)})</h2>'
-                     f'<div class="body"><table><tr><th>Object</th><th>Records</th></tr>{items}'
-                     "</table></div></div>")
+                     f'<div class="body"><p><a href="/lightning/setup/Flows/home?org='
+                     f'{esc(rt.org.name)}">Setup: flows, outbound messages and workflow rules'
+                     "</a></p><table><tr><th>Object</th><th>Records</th></tr>"
+                     f"{items}</table></div></div>")
     return page("Salesforce org emulator", "Salesforce org emulator", "".join(cards))
 
 
@@ -146,4 +148,6 @@ def register(router) -> None:
     router.add("/lightning/r/<sobject>/<record_id>/view", ["GET"], view, auth="none")
     router.add("/lightning/o/<sobject>/list", ["GET"], list_view, auth="none")
     router.add("/", ["GET"], home, auth="none")
+    from . import viewer_automation
+    viewer_automation.register(router)
     router.add("/<record_id>", ["GET"], classic, auth="none")
