@@ -97,16 +97,16 @@ def test_a_developer_edition_org_gets_the_outbound_message_and_an_active_flow(al
     assert_set_up(alice, connected)
 
 
-def test_an_enterprise_edition_org_gets_them_too(alice, connect_edition):
-    connection = connect_edition("enterprise")
+def test_an_enterprise_edition_org_gets_them_too(alice, connected_as):
+    connection = connected_as("Enterprise Edition")
     flow_support(connection)
     assert_set_up(alice, connection)
 
 
-@pytest.mark.parametrize("org, edition", [("essentials", "Essentials Edition"), ("base", "Base Edition")])
-def test_an_edition_without_flows_is_refused_and_nothing_is_created(alice, connect_edition, edition_emulator, org, edition):
-    connection = connect_edition(org)
-    edition_emulator.client.reset_counters()
+@pytest.mark.parametrize("edition", ["Essentials Edition", "Base Edition"])
+def test_an_edition_without_flows_is_refused_and_nothing_is_created(alice, connected_as, emulator_reset, edition):
+    connection = connected_as(edition)
+    emulator_reset.client.reset_counters()
     saved = save(alice, connection)
     automation = saved.automation
     assert automation["state"] == "refused"
@@ -114,7 +114,8 @@ def test_an_edition_without_flows_is_refused_and_nothing_is_created(alice, conne
     assert f"This org is {edition}." in automation["error"]["message"]
     assert "Nothing was created in the org." in automation["error"]["message"]
     assert "message" not in automation and "flow" not in automation
-    assert writes(edition_emulator, org) == []  # the edition query only: no Tooling API create or update
+    assert emulator_reset.client.counters("demo")["total"] >= 1  # the edition query was seen by the org…
+    assert writes(emulator_reset, "demo") == []  # …and nothing else: no Tooling API create or update
     saved.refresh_from_db()
     assert saved.trigger_stage == "Proposal"  # the settings themselves are kept
 
