@@ -45,8 +45,9 @@ class QuoteSettingsForm:
             result = []
             for index in range(min(_count(post.get(f"{prefix}_count")), MAX_ROWS)):
                 row = {key: post.get(f"{prefix}-{index}-{key}", "").strip() for key in keys}
-                if post.get(f"{prefix}-{index}-remove") or not any(row.values()):
-                    continue  # removed, or a blank row left as offered
+                # Removed, or a blank row left as offered (its operator select always has a value).
+                if post.get(f"{prefix}-{index}-remove") or not any(v for k, v in row.items() if k != "operator"):
+                    continue
                 result.append(row)
             return result
 
