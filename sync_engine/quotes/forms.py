@@ -77,8 +77,16 @@ class QuoteSettingsForm:
         return self.rows("field_mappings", {"sf_field": "", "target": ""})
 
     @property
-    def general_errors(self) -> list[str]:
-        return self.errors.get("__all__", []) + self.errors.get("conditions", []) + self.errors.get("field_mappings", [])
+    def summary(self) -> list[str]:
+        """Every problem in one list, each saying where (shown above the form)."""
+        lines = []
+        for key, messages in self.errors.items():
+            parts = key.split(".")
+            where = {"trigger_stage": "Trigger stage", "owner": "Owner"}.get(key, "")
+            if len(parts) == 3:
+                where = f"{'Condition' if parts[0] == 'conditions' else 'Mapping'} {int(parts[1]) + 1}"
+            lines += [f"{where}: {message}" if where else message for message in messages]
+        return lines
 
     @property
     def error_count(self) -> int:
