@@ -64,8 +64,11 @@ def receiver_url(connection: SalesforceConnection) -> str:
     """Where the org's outbound message posts: this connection's quote receiver."""
     # The receiver module (helper C of issue 18) owns the token; imported here, as the pull's
     # rules import their receiver, so this module stays importable for the settings page.
-    from sync_engine.quotes.receiver import receiver_token
-
+    try:
+        from sync_engine.quotes.receiver import receiver_token
+    except ImportError as exc:  # MERGE: drop this guard once sync_engine/quotes/receiver.py is merged
+        raise SalesforceError("RECEIVER_MISSING", "This Cothon has no quote receiver yet, so the outbound message "
+                              "would have nowhere to post. Nothing was created in the org.") from exc
     return django_settings.COTHON_BASE_URL + reverse("sync_quotes:receiver", args=[receiver_token(connection)])
 
 
