@@ -28,7 +28,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.models import ConnectionEvent, ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import describe_get
@@ -139,8 +139,9 @@ def _normal_filters(filters: Any) -> list[tuple]:
     return normal
 
 
-def automation_apply(*, connection: SalesforceConnection, client=None) -> dict[str, Any]:
-    """Set the org up for the connection's quote settings and record the outcome on them."""
+def automation_apply(*, connection: SalesforceConnection, actor=None, client=None) -> dict[str, Any]:
+    """Set the org up for the connection's quote settings and record the outcome on them (and,
+    when the org changed or refused, on the connection's events)."""
     quote_settings = QuoteSettings.objects.filter(connection=connection).first()
     if quote_settings is None:
         return {}
@@ -161,7 +162,23 @@ def automation_apply(*, connection: SalesforceConnection, client=None) -> dict[s
     outcome["at"] = timezone.now().isoformat()
     QuoteSettings.objects.filter(pk=quote_settings.pk).update(automation=outcome)
     quote_settings.automation = outcome
+    _record_event(connection, outcome, actor)
     return outcome
+
+
+def _record_event(connection: SalesforceConnection, outcome: dict[str, Any], actor) -> None:
+    flow = (outcome.get("flow") or {}).get("outcome")
+    message = (outcome.get("message") or {}).get("outcome")
+    if outcome.get("error"):
+        text = f"Quote automation not set up: {outcome['error']['code']} — {outcome['error']['message']}"
+    elif flow in ("new_version", "reactivated", "deactivated") or message in ("created", "updated"):
+        version = (outcome.get("flow") or {}).get("version_number")
+        text = (f"Quote automation: flow “{FLOW_LABEL}” {flow.replace('_', ' ')}"
+                f"{f' (version {version})' if version else ''}"
+                f"{f', outbound message “{MESSAGE_LABEL}” {message}' if message else ''}.")
+    else:
+        return  # nothing changed in the org: no event
+    ConnectionEvent.objects.create(connection=connection, kind="quote_automation", message=text[:2000], actor=actor)
 
 
 def edition_check(client) -> str:
@@ -193,7 +210,12 @@ def _set_up(client, connection: SalesforceConnection, quote_settings: QuoteSetti
 
 
 def _switch_off(client) -> dict[str, Any]:
-    definition = _flow_definition(client)
+    try:
+        definition = _flow_definition(client)
+    except SalesforceError as exc:
+        if exc.code != "INVALID_TYPE":
+            raise
+        definition = None  # an edition without flows: there is nothing to switch off
     if definition is None:
         return {"state": "off", "flow": {"outcome": "absent"}}
     if not definition.get("ActiveVersionId"):

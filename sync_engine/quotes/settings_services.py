@@ -151,7 +151,7 @@ def quote_settings_save(*, tenant: Tenant, connection: SalesforceConnection, dat
         settings.updated_by = actor
         settings.save()
     if apply_automation:
-        automation_apply(connection=connection)
+        automation_apply(connection=connection, actor=actor)
         settings.refresh_from_db()
     return settings
 

@@ -58,7 +58,7 @@ def automation_retry(request: HttpRequest, pk: int) -> HttpResponse:
     if settings_services.quote_settings_for(connection=connection).pk is None:
         messages.error(request, "Save the quote settings first.")
     else:
-        _say_outcome(request, automation.automation_apply(connection=connection))
+        _say_outcome(request, automation.automation_apply(connection=connection, actor=request.user))
     return redirect("quote_settings:edit", pk=connection.pk)
 
 

@@ -181,3 +181,20 @@ def test_an_org_that_refuses_the_flow_is_shown_with_its_code_and_the_message_kep
     assert saved.automation["error"]["code"] == "INSUFFICIENT_ACCESS"
     assert "Manage Flow" in saved.automation["error"]["hint"]
     assert saved.automation["message"]["outcome"] == "created"
+
+
+def test_switching_off_in_an_edition_without_flows_has_nothing_to_deactivate(alice, connected_as):
+    connection = connected_as("Essentials Edition")
+    off = save(alice, connection, opportunity_to_quote=False)
+    assert off.automation["state"] == "off" and off.automation["flow"]["outcome"] == "absent"
+
+
+def test_the_connection_events_say_what_changed_in_the_org(alice, connected):
+    from integrations.models import ConnectionEvent
+
+    flow_support(connected)
+    save(alice, connected)
+    save(alice, connected)  # nothing changed: no second event
+    events = list(ConnectionEvent.objects.filter(connection=connected, kind="quote_automation").values_list("message", "actor"))
+    assert events == [("Quote automation: flow “Cothon Opportunity Flow” new version (version 1), outbound message "
+                       "“Cothon integration” created.", alice.admin.pk)]
