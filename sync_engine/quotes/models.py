@@ -24,8 +24,9 @@ class ConditionOperator(models.TextChoices):
 class QuoteSettings(models.Model):
     """What turns a Salesforce opportunity into a Cothon quote, for one connection.
 
-    `conditions`: [{"field": "Amount", "operator": ">", "value": "10000"}] — AND-ed, on mapped
-    Salesforce opportunity fields, checked against the org's describe when saved.
+    `conditions`: [{"field": "Amount", "operator": ">", "value": "10000"}] — AND-ed, on
+    Salesforce opportunity fields (sent in the outbound message too), checked against the org's
+    describe when saved; the value is stored as a canonical string of the field's type.
     `field_mappings`: [{"sf_field": "Description", "target": "notes"}] where target is a quote
     field ("title", "currency", "valid_until", "terms", "notes") or "custom:<key>" of a
     proposals.QuoteCustomField; types are checked when saved and again when a value arrives.

@@ -88,6 +88,8 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_validation:{n}": {"pk": "connection"} for n in ("reports", "validate")},
     "sync_validation:report": {"pk": "connection", "report_pk": "drift_report"},
     "api:drift-report-detail": {"pk": "drift_report"},
+    # Settings › Integrations › Salesforce › Quotes (sync_engine.quotes): the page and Set up again.
+    **{f"quote_settings:{n}": {"pk": "connection"} for n in ("edit", "automation")},
 }
 
 
@@ -159,6 +161,7 @@ def test_every_route_answers_404_for_another_organizations_ids(role, alice, bob,
 ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "integrations:index", "integrations:connect", "integrations:oauth_callback",
     "sync:sync_now", "sync:reconcile", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
+    "quote_settings:edit", "quote_settings:automation",
     "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:connection-reconciliations",
     "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now",
 ]
@@ -167,7 +170,7 @@ EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:re
 
 
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
-    names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync")}
+    names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync", "quote_settings")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
               "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations",
               "sync_quotes:synchronize_now"}

@@ -44,6 +44,8 @@ class Command(BaseCommand):
             connection = self._connect(tenant, creds, name)
             self._confirm_mappings(connection)
             self._outbound_rules(connection, creds)
+            if slug == DEMO_TENANTS[0].slug:
+                self._quotes(connection)
             if not options["no_sync"]:
                 self._first_sync(connection)
                 if slug == DEMO_TENANTS[0].slug:
@@ -116,6 +118,21 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{connection.tenant.name}: real-time updates from Salesforce — Outbound Message {result.message}, "
                           f"workflow rule {result.rule}.")
+
+    def _quotes(self, connection: SalesforceConnection) -> None:
+        """The quote flow for the demo org (demo/quotes.py): settings, custom quote fields and
+        the org's flow + outbound message. Best effort: the rest of the demo works without it."""
+        if connection.status != "connected":
+            return
+        from django.core.exceptions import ValidationError
+
+        from demo.quotes import seed_quote_settings
+
+        try:
+            line = seed_quote_settings(connection=connection)
+        except (SalesforceError, ValidationError) as exc:
+            line = f"quote settings not set up ({exc})"
+        self.stdout.write(f"{connection.tenant.name}: {line}")
 
     def _legacy_records(self, connection: SalesforceConnection) -> None:
         """Six opportunities typed into the demo org before Cothon, and their Cothon twins, for
