@@ -1,4 +1,4 @@
-"""REST API of proposals and quotes (/api/v1/proposals/, /api/v1/quotes/). Thin views over
+"""REST API of proposals (/api/v1/proposals/; quotes: proposals/quote_api.py). Thin views over
 proposals/selectors.py (tenant-scoped reads) and proposals/services.py (writes)."""
 
 from __future__ import annotations
@@ -18,14 +18,9 @@ from opportunities.api import TenantViewSetMixin
 from opportunities.filters import CheckedSearchFilter, IdFilter, StableOrderingFilter
 from proposals import selectors, services
 from proposals.downloads import proposal_document_response
-from proposals.models import Proposal, ProposalStatus, Quote, QuoteStatus
+from proposals.models import Proposal, ProposalStatus
 from proposals.pdf import PdfRenderingUnavailable
-from proposals.serializers import (
-    ProposalSerializer,
-    ProposalUpdateSerializer,
-    QuoteLineItemSerializer,
-    QuoteSerializer,
-)
+from proposals.serializers import ProposalSerializer, ProposalUpdateSerializer
 
 
 class ServiceUnavailable(APIException):
@@ -37,11 +32,6 @@ class ServiceUnavailable(APIException):
 class ProposalFilter(django_filters.FilterSet):
     opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")
     status = django_filters.ChoiceFilter(choices=ProposalStatus.choices)
-
-
-class QuoteFilter(django_filters.FilterSet):
-    opportunity = IdFilter(field_name="opportunity_id", help_text="Opportunity id.")
-    status = django_filters.ChoiceFilter(choices=QuoteStatus.choices)
 
 
 @extend_schema_view(
@@ -112,49 +102,3 @@ class ProposalViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def document(self, request: Request, pk: str | None = None) -> FileResponse:
         return proposal_document_response(self.get_object(), inline=False)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List quotes", tags=["quotes"]),
-    create=extend_schema(summary="Create a quote with its line items", tags=["quotes"]),
-    retrieve=extend_schema(summary="Get a quote with its line items", tags=["quotes"]),
-)
-class QuoteViewSet(
-    TenantViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Quotes with line items; the total is recomputed on every added line."""
-
-    serializer_class = QuoteSerializer
-    filterset_class = QuoteFilter
-    filter_backends = [DjangoFilterBackend, CheckedSearchFilter, StableOrderingFilter]
-    search_fields = ["number", "title", "company_name", "contact_name"]
-    ordering_fields = ["number", "title", "status", "total", "created_at", "updated_at", "id"]
-
-    model = Quote
-
-    def tenant_queryset(self, tenant):
-        return selectors.quote_list(tenant=tenant)
-
-    def perform_create(self, serializer) -> None:
-        quote = services.quote_create_with_lines(tenant=self.tenant, **serializer.validated_data)
-        serializer.instance = selectors.quote_get(tenant=self.tenant, pk=quote.pk)
-
-    @extend_schema(methods=["GET"], summary="List the line items of a quote", tags=["quotes"],
-                   responses=QuoteLineItemSerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Add a line item to a quote", tags=["quotes"],
-                   request=QuoteLineItemSerializer, responses={201: QuoteLineItemSerializer},
-                   description="Appends the line and recomputes the quote's total.")
-    @action(detail=True, methods=["get", "post"], url_path="line-items", serializer_class=QuoteLineItemSerializer,
-            filter_backends=[])
-    def line_items(self, request: Request, pk: str | None = None) -> Response:
-        quote = self.get_object()
-        if request.method == "GET":
-            return self.nested_list(quote.line_items.all(), QuoteLineItemSerializer)
-        data = self.nested_input(QuoteLineItemSerializer)
-        item = services.quote_line_add(tenant=self.tenant, quote=quote, **data)
-        return Response(QuoteLineItemSerializer(item, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
