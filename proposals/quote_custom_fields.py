@@ -71,6 +71,10 @@ def _quotes_with_value(tenant: Tenant, key: str) -> list[Quote]:
     return list(Quote.objects.filter(tenant=tenant, custom_values__has_key=key).only("pk", "custom_values"))
 
 
+def quotes_with_value_count(*, tenant: Tenant, field: QuoteCustomField) -> int:
+    return Quote.objects.filter(tenant=tenant, custom_values__has_key=field.key).count()
+
+
 @transaction.atomic
 def quote_custom_field_create(*, tenant: Tenant, label: str, field_type: str, key: str = "",
                               options: Iterable[str] = ()) -> QuoteCustomField:

@@ -36,7 +36,8 @@ def quote_search(*, tenant: Tenant, search: str = "", status: str = "", company_
     if search:
         quotes = quotes.filter(Q(number__icontains=search) | Q(title__icontains=search)
                                | Q(company__name__icontains=search) | Q(company_name__icontains=search)
-                               | Q(person__last_name__icontains=search) | Q(contact_name__icontains=search))
+                               | Q(person__first_name__icontains=search) | Q(person__last_name__icontains=search)
+                               | Q(contact_name__icontains=search))
     if status:
         quotes = quotes.filter(status=status)
     if company_id is not None:
