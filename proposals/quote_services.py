@@ -38,6 +38,16 @@ def _next_quote_number(tenant: Tenant) -> str:
     return number
 
 
+def _clean_custom(tenant: Tenant, values: Mapping[str, Any]) -> dict[str, Any]:
+    # One key on the quote's errors: "custom_values", each message naming its field key.
+    try:
+        return quote_custom_values_clean(tenant=tenant, values=values)
+    except ValidationError as exc:
+        raise ValidationError({"custom_values": [
+            message if key == "custom_values" else f"{key}: {message}"
+            for key, messages in exc.message_dict.items() for message in messages]}) from exc
+
+
 def _apply_quote_fields(*, tenant: Tenant, quote: Quote, data: Mapping[str, Any]) -> None:
     unknown = set(data) - set(QUOTE_FIELDS)
     if unknown:
@@ -49,8 +59,7 @@ def _apply_quote_fields(*, tenant: Tenant, quote: Quote, data: Mapping[str, Any]
             raise PermissionError(f"{name} {related.pk} does not belong to tenant {tenant.pk}")
     for name, value in data.items():
         if name == "custom_values":
-            quote.custom_values = merged_custom_values(quote.custom_values,
-                                                       quote_custom_values_clean(tenant=tenant, values=value or {}))
+            quote.custom_values = merged_custom_values(quote.custom_values, _clean_custom(tenant, value or {}))
         elif name == "number":
             quote.number = (value or "").strip() or quote.number
         elif isinstance(value, str) and name not in ("terms", "notes"):
