@@ -169,6 +169,8 @@ def _clean_value(field: QuoteCustomField, value: Any) -> Any:
     if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
         raise ValidationError("Enter a text.")
     text = str(value).strip()
+    if "\x00" in text:
+        raise ValidationError("Null characters are not allowed.")
     if field.field_type == CustomFieldType.DROPDOWN:
         if text not in field.options:
             raise ValidationError(f"“{text[:100]}” is not an option; choose one of: {', '.join(field.options)}.")
@@ -186,13 +188,15 @@ def quote_custom_values_clean(*, tenant: Tenant, values: Mapping[str, Any]) -> d
     unknown key too), all of them at once; nothing is written here."""
     if not isinstance(values, Mapping):
         raise ValidationError({"custom_values": ["Give custom values as an object of field key → value."]})
-    fields = {f.key: f for f in QuoteCustomField.objects.filter(tenant=tenant, key__in=[str(k) for k in values])}
+    # Only well-formed keys reach the query (a NUL byte in a key is a database error, not a miss).
+    keys = [str(key) for key in values if KEY_PATTERN.match(str(key))]
+    fields = {f.key: f for f in QuoteCustomField.objects.filter(tenant=tenant, key__in=keys)}
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for key, value in values.items():
         field = fields.get(str(key))
         if field is None:
-            errors[str(key)[:60]] = ["No custom quote field has this key."]
+            errors[str(key)[:60].replace("\x00", "")] = ["No custom quote field has this key."]
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             cleaned[field.key] = None

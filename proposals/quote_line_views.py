@@ -1,8 +1,8 @@
 """The quote page's line items over HTMX: add, edit in place, remove, move up/down, and a live
 preview of a line's amount and the quote's totals while a line is typed (nothing saved).
 
-Each write answers with the whole lines section (templates/proposals/quotes/_lines.html), which
-also swaps the totals card out of band, so the page always shows what is stored. A refused
+Each write answers with the whole lines section (templates/proposals/quotes/_lines.html, the
+totals included), so the page always shows what is stored. A refused
 line comes back in its form with the services' messages (status 200: HTMX swaps only 2xx)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _lines_section(request: HttpRequest, quote: Quote, *, line_form: LineForm | 
         return redirect("quotes:detail", pk=quote.pk)
     return render(request, "proposals/quotes/_lines.html", {
         "quote": quote, "lines": list(quote.line_items.all()), "line_form": line_form or LineForm(prefix="new"),
-        "editing": editing, "edit_form": edit_form, "oob_totals": True,
+        "editing": editing, "edit_form": edit_form,
     })
 
 

@@ -60,8 +60,12 @@ def _pin_path_ids(raw: dict, ids: dict[str, int]) -> dict:
             if not isinstance(operation, dict):
                 continue
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path" and parameter["name"] == "id" and resource in ids:
-                    parameter["schema"] = {"type": "integer", "enum": [ids[resource], MISSING_ID]}
+                if parameter["in"] != "path":
+                    continue
+                # `id` is the resource's record; another path id by "<resource>.<name>" (a quote's line_pk).
+                key = resource if parameter["name"] == "id" else f"{resource}.{parameter['name']}"
+                if key in ids:
+                    parameter["schema"] = {"type": "integer", "enum": [ids[key], MISSING_ID]}
     return pinned
 
 
@@ -88,7 +92,8 @@ def _fuzz(alice, alice_records, alice_api, *, method: DataGenerationMethod, exam
     ids = {"opportunities": alice_records.opportunity.pk, "analyses": alice_records.analysis.pk,
            "proposals": alice_records.proposal.pk, "quotes": alice_records.quote.pk,
            "departments": alice_records.department.pk, "comments": alice_records.comment.pk,
-           "quote-custom-fields": alice_records.custom_field.pk, "contacts": alice_records.contact.pk}
+           "quote-custom-fields": alice_records.custom_field.pk, "contacts": alice_records.contact.pk,
+           "quotes.line_pk": alice_records.quote_line.pk}
     schema = schemathesis.from_dict(_pin_path_ids(raw, ids), app=get_wsgi_application(), base_url="http://testserver")
 
     operations = [result.ok() for result in schema.get_all_operations()]

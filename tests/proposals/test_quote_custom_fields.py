@@ -59,6 +59,8 @@ def test_values_are_cleaned_by_type(alice, fields):
     ({"po_number": "x" * 1001}, {"po_number": ["A text can be at most 1000 characters."]}),
     ({"po_number": ["a", "list"]}, {"po_number": ["Enter a text."]}),
     ({"nope": "1"}, {"nope": ["No custom quote field has this key."]}),
+    ({"po_number": "PO\x00-1"}, {"po_number": ["Null characters are not allowed."]}),
+    ({"po\x00number": "1"}, {"ponumber": ["No custom quote field has this key."]}),
 ])
 def test_bad_values_are_refused_keyed_by_field(alice, fields, values, errors):
     with pytest.raises(ValidationError) as exc:

@@ -93,7 +93,7 @@ def test_lines_are_added_edited_moved_and_removed_over_htmx(alice, web_as, quote
         "new-kind": "product", "new-description": "Server", "new-unit": "each", "new-quantity": "2",
         "new-unit_price": "1000", "new-discount_percent": "10", "new-tax_percent": ""}, **HTMX)
     section = response.content.decode()
-    assert response.status_code == 200 and 'id="quote-lines"' in section and 'hx-swap-oob="true"' in section
+    assert response.status_code == 200 and 'id="quote-lines"' in section and 'id="quote-totals"' in section
     assert "Server" in section and "3,495.00 CAD" in section  # 1,695 + 1,800
     server = quote.line_items.get(description="Server")
 
