@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from cothon.forms import add_service_errors, describe_errors
 from cothon.models import Tenant
@@ -41,7 +42,8 @@ class QuoteForm(forms.Form):
                                      help_text="A department (Salesforce's Account): the buyer the quote is for.")
     person = forms.ModelChoiceField(queryset=None, required=False, label="Person",
                                     help_text="A contact (Salesforce's Contact) the quote is addressed to.")
-    opportunity = forms.ModelChoiceField(queryset=None, required=False, label="Opportunity")
+    # Hidden: set from the opportunity's page (a select of every opportunity would not scale).
+    opportunity = forms.ModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
     owner = forms.ModelChoiceField(queryset=None, required=False, label="Owner")
     terms = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4}),
                             help_text="Payment and delivery terms printed on the quote.")
@@ -52,11 +54,10 @@ class QuoteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.fields["company"].queryset = opportunity_selectors.department_list(tenant=tenant).order_by("name")
-        self.fields["person"].queryset = selectors.contact_list(tenant=tenant)
+        self.fields["person"].queryset = self._people(tenant)
         self.fields["person"].label_from_instance = (
             lambda c: f"{c} — {c.department.name}" if c.department_id else str(c))
-        self.fields["opportunity"].queryset = opportunity_selectors.opportunity_list(tenant=tenant).order_by("title")
-        self.fields["opportunity"].label_from_instance = lambda o: f"{o.reference} — {o.title}" if o.reference else o.title
+        self.fields["opportunity"].queryset = opportunity_selectors.opportunity_list(tenant=tenant)
         self.fields["owner"].queryset = opportunity_selectors.assignable_users(tenant=tenant)
         if not with_status:
             del self.fields["status"]
@@ -65,6 +66,17 @@ class QuoteForm(forms.Form):
             self.fields[CUSTOM_PREFIX + field.key] = _custom_form_field(field)
         self.fields["title"].widget.attrs["placeholder"] = "e.g. Cloud hosting, year 1"
         describe_errors(self)
+
+    def _people(self, tenant: Tenant):
+        """The chosen company's people (and the current person), or everyone when no company is
+        chosen: the list stays short for an organization with thousands of pulled contacts."""
+        people = selectors.contact_list(tenant=tenant)
+        company = self.data.get(self.add_prefix("company")) if self.is_bound else self.initial.get("company")
+        company_id = getattr(company, "pk", company)
+        if not company_id or not str(company_id).isdigit():
+            return people
+        current = self.initial.get("person")
+        return people.filter(Q(department_id=int(company_id)) | Q(pk=getattr(current, "pk", current) or 0))
 
     def custom_bound_fields(self) -> list:
         return [self[CUSTOM_PREFIX + field.key] for field in self.custom_fields]

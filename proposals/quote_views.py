@@ -44,6 +44,7 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def quote_create(request: HttpRequest) -> HttpResponse:
     initial = {"currency": "CAD", "owner": request.user}
+    opportunity = None
     opportunity_id = _int_or_none(request.GET.get("opportunity"))
     if opportunity_id is not None:
         opportunity = opportunity_selectors.opportunity_get(tenant=request.tenant, pk=opportunity_id)
@@ -57,7 +58,7 @@ def quote_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Quote {quote.number} created. Add its line items below.")
             return redirect("quotes:detail", pk=quote.pk)
-    return render(request, "proposals/quotes/form.html", {"form": form},
+    return render(request, "proposals/quotes/form.html", {"form": form, "opportunity": opportunity},
                   status=400 if form.errors else 200)
 
 

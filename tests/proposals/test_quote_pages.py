@@ -229,3 +229,17 @@ def test_custom_fields_admin_is_for_admins_of_the_tenant(alice, bob, web_as):
     assert other.get(reverse("quotes:custom_field_edit", args=[field.pk])).status_code == 404
     assert other.post(reverse("quotes:custom_field_delete", args=[field.pk])).status_code == 404
     assert QuoteCustomField.objects.count() == 1
+
+
+def test_the_person_list_holds_the_chosen_companys_people(alice, web_as, quote, department_factory,
+                                                          opportunity_factory):
+    opportunity = opportunity_factory(alice.tenant)
+    quote_services.quote_update(tenant=alice.tenant, quote=quote, data={"opportunity": opportunity})
+    other = department_factory(alice.tenant, "National Defence")
+    contact_create(tenant=alice.tenant, first_name="Sam", last_name="Roy", department=other)
+    client = web_as(alice.member)
+    page = client.get(reverse("quotes:detail", args=[quote.pk])).content.decode()
+    assert "Pat Lee — Shared Services Canada" in page and "Sam Roy" not in page
+    assert "Sam Roy — National Defence" in client.get(reverse("quotes:create")).content.decode()
+    # The opportunity stays on the quote through a save of its fields (a hidden input).
+    assert f'<input type="hidden" name="opportunity" value="{opportunity.pk}"' in page
