@@ -18,12 +18,19 @@ from opportunities.models import Contact, Opportunity
 from opportunities.numbers import PROPOSAL_SECTIONS_MAX
 from proposals.models import Proposal, ProposalSection, ProposalStatus
 from proposals.pdf import render_pdf
-# Quotes live in proposals/quote_services.py; these names stay importable from here.
+# Quotes live in proposals/quote_services.py and quote_custom_fields.py; these names stay
+# importable from here too (the demo, the inbound Salesforce sync).
+from proposals.quote_custom_fields import quote_custom_values_clean  # noqa: F401
 from proposals.quote_services import (  # noqa: F401
     DUPLICATE_QUOTE_NUMBER_MESSAGE,
     quote_create,
     quote_create_with_lines,
+    quote_delete,
     quote_line_add,
+    quote_line_remove,
+    quote_line_update,
+    quote_lines_reorder,
+    quote_update,
 )
 from sync_engine.vocabulary import Event, RecordType
 from sync_engine.outbox import record_change
