@@ -243,3 +243,27 @@ def test_the_person_list_holds_the_chosen_companys_people(alice, web_as, quote, 
     assert "Sam Roy — National Defence" in client.get(reverse("quotes:create")).content.decode()
     # The opportunity stays on the quote through a save of its fields (a hidden input).
     assert f'<input type="hidden" name="opportunity" value="{opportunity.pk}"' in page
+
+
+def test_the_list_and_quote_page_queries_do_not_grow_with_rows(alice, web_as, company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = web_as(alice.viewer)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    first = quote_services.quote_create(tenant=alice.tenant, title="One", company=company)
+    quote_services.quote_line_add(tenant=alice.tenant, quote=first, description="Line")
+    queries(reverse("quotes:list"))  # the first request of a session reads more (session, memberships)
+    list_one, page_one = queries(reverse("quotes:list")), queries(reverse("quotes:detail", args=[first.pk]))
+    for n in range(24):
+        quote_services.quote_create(tenant=alice.tenant, title=f"More {n}", company=company)
+    for n in range(30):
+        quote_services.quote_line_add(tenant=alice.tenant, quote=first, description=f"Line {n}")
+    assert queries(reverse("quotes:list")) == list_one
+    assert queries(reverse("quotes:detail", args=[first.pk])) == page_one
+    print(f"\nqueries: quote list {list_one}, quote page {page_one} (1 or 25 quotes, 1 or 31 lines)")
