@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "BidAnalysisStatusEnum": "opportunities.models.BidAnalysisStatus",
         "ProposalStatusEnum": "proposals.models.ProposalStatus",
         "QuoteStatusEnum": "proposals.models.QuoteStatus",
+        "QuoteLineKindEnum": "proposals.models.LineKind",
+        "QuoteCustomFieldTypeEnum": "proposals.models.CustomFieldType",
         "LegacyProposalStatusEnum": "sync_engine.legacy.models.ProposalStatus",
         "LegacyMatchJobStatusEnum": "sync_engine.legacy.models.JobStatus",
     },

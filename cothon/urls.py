@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
     path("proposals/", include("proposals.urls")),
+    path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
-from proposals.api import ProposalViewSet, QuoteViewSet
+from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
@@ -21,6 +21,8 @@ router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("proposals", ProposalViewSet, basename="proposal")
 router.register("quotes", QuoteViewSet, basename="quote")
+router.register("quote-custom-fields", QuoteCustomFieldViewSet, basename="quote-custom-field")
+router.register("contacts", ContactViewSet, basename="contact")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")
