@@ -8,7 +8,8 @@ Settings an admin already saved are kept (a re-run only sets the org up again)."
 from __future__ import annotations
 
 from integrations.models import SalesforceConnection
-from proposals.models import QuoteCustomField
+from proposals.quote_custom_fields import quote_custom_field_create
+from proposals.selectors import quote_custom_field_list
 from sync_engine.quotes.automation import automation_apply
 from sync_engine.quotes.settings_services import quote_settings_save
 
@@ -28,9 +29,10 @@ def seed_quote_settings(*, connection: SalesforceConnection) -> str:
     """Quote settings + automation for the demo connection; a line saying what happened."""
     tenant = connection.tenant
     if not hasattr(connection, "quote_settings"):
-        for position, (key, label, field_type, options) in enumerate(DEMO_CUSTOM_FIELDS):
-            QuoteCustomField.objects.get_or_create(tenant=tenant, key=key, defaults={
-                "label": label, "field_type": field_type, "options": options, "position": position})
+        existing = set(quote_custom_field_list(tenant=tenant).values_list("key", flat=True))
+        for key, label, field_type, options in DEMO_CUSTOM_FIELDS:
+            if key not in existing:
+                quote_custom_field_create(tenant=tenant, key=key, label=label, field_type=field_type, options=options)
         owner = tenant.memberships.filter(user__username=DEMO_BID_MANAGER).first()
         admin = tenant.memberships.filter(role="admin").first()
         settings = quote_settings_save(tenant=tenant, connection=connection, actor=admin.user if admin else None, data={

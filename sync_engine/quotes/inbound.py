@@ -32,7 +32,8 @@ from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import describe_get
 from opportunities.models import Opportunity
-from proposals import services as proposal_services
+from proposals.quote_custom_fields import quote_custom_values_clean
+from proposals.quote_services import quote_create
 from proposals.models import Quote, QuoteStatus
 from sync_engine.models import LinkStatus, MatchedBy, SyncLink, SyncResult
 from sync_engine.pull.accounts import account_object
@@ -109,16 +110,6 @@ def opportunities_read(ctx: PullContext, quote_settings: QuoteSettings, ids: lis
 
 # --- mapping -----------------------------------------------------------------------------------
 
-def _custom_values_clean():
-    """proposals' validation of custom quote field values (helper A's public name)."""
-    clean = getattr(proposal_services, "quote_custom_values_clean", None)
-    if clean is None:
-        from proposals import quote_services  # where the quotes' own services may live
-
-        clean = quote_services.quote_custom_values_clean
-    return clean
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -163,15 +154,10 @@ def mapped_values(*, tenant, mappings: list[dict], record: dict[str, Any]) -> tu
         else:
             problems.append(f"{source} → {target}: not a quote field.")
     if custom:
-        try:
-            clean = _custom_values_clean()
-        except ImportError:  # proposals without custom quote fields (never after the merge of issue 18)
-            problems.extend(f"{key}: custom quote fields are not available." for key in custom)
-            return values, problems
         cleaned: dict[str, Any] = {}
         for key, value in custom.items():
             try:
-                cleaned.update(clean(tenant=tenant, values={key: value}))
+                cleaned.update(quote_custom_values_clean(tenant=tenant, values={key: value}))
             except ValidationError as exc:
                 problems.append(f"{key}: “{value}” skipped — {'; '.join(exc.messages)}")
         if cleaned:
@@ -256,7 +242,7 @@ def _create(ctx: PullContext, quote_settings: QuoteSettings, record: dict[str, A
     opportunity_id = (SyncLink.objects.filter(connection=connection, record_type=RecordType.OPPORTUNITY,
                                               salesforce_id=salesforce_id).values_list("record_id", flat=True).first())
     opportunity = Opportunity.objects.filter(tenant=tenant, pk=opportunity_id).first() if opportunity_id else None
-    quote = proposal_services.quote_create(
+    quote = quote_create(
         tenant=tenant, title=title, opportunity=opportunity, status=QuoteStatus.SCOPING, owner=owner,
         company=company.record, person=person.record,
         company_name=company.record.name if company.record else ((record.get("Account") or {}).get("Name") or "")[:255],

@@ -25,7 +25,8 @@ from cothon.models import Membership, Role, Tenant
 from integrations.mapping.suggest import picklist_values
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.sync_settings import describe_get
-from proposals.models import CustomFieldType, QuoteCustomField
+from proposals.models import CustomFieldType
+from proposals.selectors import quote_custom_field_list
 from sync_engine.quotes.automation import OPPORTUNITY, BOOLEAN_TYPES, DATE_TYPES, NUMBER_TYPES, TEXT_TYPES, automation_apply
 from sync_engine.quotes.models import ConditionOperator, QuoteSettings
 
@@ -84,7 +85,7 @@ def mapping_targets(*, tenant: Tenant) -> list[MappingTarget]:
     """Every Cothon field a Salesforce field can be mapped to: the quote's own, then the
     tenant's custom quote fields."""
     targets = [MappingTarget(value, label, kind) for value, (label, kind) in QUOTE_TARGETS.items()]
-    for custom in QuoteCustomField.objects.filter(tenant=tenant).order_by("position", "id"):
+    for custom in quote_custom_field_list(tenant=tenant):
         targets.append(MappingTarget(f"{CUSTOM_PREFIX}{custom.key}", custom.label, custom.field_type,
                                      tuple(str(o) for o in custom.options or [])))
     return targets

@@ -115,10 +115,6 @@ def test_field_mappings_set_the_quote_and_a_bad_value_is_skipped_with_a_logged_r
 def test_a_custom_quote_field_mapping_goes_through_proposals_validation(alice, connected, quote_settings, sf):
     from proposals.models import QuoteCustomField
 
-    try:
-        inbound._custom_values_clean()
-    except ImportError:
-        pytest.skip("proposals' quote_custom_values_clean is not on this branch yet (helper A's work)")
     QuoteCustomField.objects.create(tenant=alice.tenant, label="Salesforce id", key="sf_id", field_type="text")
     QuoteCustomField.objects.create(tenant=alice.tenant, label="Size", key="size", field_type="dropdown", options=["S", "M"])
     quote_settings.field_mappings = [{"sf_field": "Id", "target": "custom:sf_id"}, {"sf_field": "Name", "target": "custom:size"}]
