@@ -18,7 +18,7 @@ def test_set_up_quotes_from_the_settings_page(page, live_server, login, alice, c
                                     options=["New Business", "Existing Business", "Services"])
     login(page, alice.admin)
     page.goto(f"{live_server.url}/settings/integrations/salesforce/{connected.pk}/")
-    page.get_by_role("link", name="Quotes").click()
+    page.get_by_role("navigation", name="Connection pages").get_by_role("link", name="Quotes").click()
     page.get_by_role("heading", name="Quotes from Salesforce").wait_for()
     assert page.locator("#automation").get_attribute("data-state") == "none"
 
