@@ -1,0 +1,48 @@
+"""A quote with lines of both kinds, a company (Department) and a person (Contact), for the PDF
+and Send to Salesforce tests. The lines are rows with the line's own arithmetic (properties of
+QuoteLineItem) summed into the quote's stored totals, as the quote services keep them."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from opportunities.models import Contact
+from opportunities.services import department_create
+from proposals.models import Quote, QuoteLineItem
+from proposals.services import quote_create
+
+LINES = (
+    # kind, description, unit, quantity, unit price, discount %, tax %
+    ("service", "Structural inspection of 14 highway bridges, field work and reporting", "day", "12", "1450.00", "10", "13"),
+    ("service", "Load-rating analysis and engineering memo", "hour", "36.5", "185.00", "0", "13"),
+    ("product", "Drone imagery kit rental (per bridge)", "each", "14", "95.00", "5", "13"),
+)
+
+
+def make_quote(tenant, *, owner=None, opportunity=None, title="Bridge inspection services — Ottawa region",
+               company_name="Public Services and Procurement Canada", lines=LINES, **data) -> Quote:
+    company = department_create(tenant=tenant, name=company_name, acronym="PSPC")
+    person = Contact.objects.create(tenant=tenant, department=company, first_name="Morgan", last_name="Buyer",
+                                    email="morgan.buyer@example.com", phone="613-555-0199", job_title="Procurement Officer")
+    defaults = {"currency": "CAD", "valid_until": datetime.date(2031, 3, 31), "owner": owner,
+                "terms": "Payment net 30 days from invoice.\nPrices valid for 90 days.",
+                "notes": "Includes travel within the National Capital Region."}
+    defaults.update(data)
+    quote = quote_create(tenant=tenant, title=title, opportunity=opportunity, company=company, person=person, **defaults)
+    items = [QuoteLineItem(tenant=tenant, quote=quote, kind=kind, description=text, unit=unit, quantity=Decimal(qty),
+                           unit_price=Decimal(price), discount_percent=Decimal(disc), tax_percent=Decimal(tax), position=i)
+             for i, (kind, text, unit, qty, price, disc, tax) in enumerate(lines)]
+    QuoteLineItem.objects.bulk_create(items)
+    set_totals(quote)
+    return quote
+
+
+def set_totals(quote: Quote) -> Quote:
+    items = list(quote.line_items.all())
+    quote.subtotal = sum((i.gross for i in items), Decimal("0"))
+    quote.discount_total = sum((i.discount for i in items), Decimal("0"))
+    quote.tax_total = sum((i.tax for i in items), Decimal("0"))
+    quote.total = quote.subtotal - quote.discount_total + quote.tax_total
+    quote.save()
+    return quote
