@@ -177,7 +177,7 @@ def quote_send_run(*, send_id: int) -> None:
 def _claim(send_id: int) -> QuoteSend | None:
     """Take the queued (or due retrying) send: a duplicate message finds it taken and does nothing."""
     with transaction.atomic():
-        send = (QuoteSend.objects.select_for_update(skip_locked=True).filter(pk=send_id, status__in=(
+        send = (QuoteSend.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=send_id, status__in=(
             QuoteSendStatus.QUEUED, QuoteSendStatus.RETRYING)).select_related("connection").first())
         if send is None:
             return None
