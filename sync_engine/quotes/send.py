@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -35,15 +34,14 @@ from django.utils import timezone
 from cothon.models import Tenant
 from integrations.connections import client_for
 from integrations.mapping import file as file_mapping
-from integrations.models import ConnectionStatus
 from integrations.salesforce.errors import HINTS, SalesforceError
 from integrations.salesforce.soql import soql_quote
 from proposals.models import Quote
 from proposals.pdf import PdfRenderingUnavailable
 from proposals.quote_pdf import quote_pdf_filename, render_quote_pdf
-from sync_engine import links
-from sync_engine.models import SyncDirection, SyncLink, SyncLog, SyncResult
+from sync_engine.models import SyncDirection, SyncLog, SyncResult
 from sync_engine.quotes.models import IN_FLIGHT_SEND_STATUSES, QuoteSend, QuoteSendStatus, QuoteSettings
+from sync_engine.quotes.send_selectors import SYNC_BACK_WHERE, quote_send_target, send_is_stale
 from sync_engine.vocabulary import RecordType
 
 logger = logging.getLogger(__name__)
@@ -52,10 +50,6 @@ TASK_NAME = "sync_quotes.quote_send"
 QUEUE = "realtime"
 MAX_ATTEMPTS = 3
 RETRY_DELAYS = (2.0, 4.0)
-# An in-flight send untouched this long lost its worker (killed, or its message lost): it no
-# longer blocks a new send. A new send finds the file by its key, so it still adds a version.
-STALE_AFTER = datetime.timedelta(minutes=5)
-
 # Where the send's fix differs from the product-wide hint (which speaks of the push).
 SEND_HINTS: dict[str, str] = {
     "UNABLE_TO_LOCK_ROW": "Another process (a flow, an import, someone's edit) held the opportunity in Salesforce while "
@@ -75,8 +69,7 @@ SEND_HINTS: dict[str, str] = {
                               "shows when).",
     "PDF_UNAVAILABLE": "The server cannot make PDFs (a system library is missing); an administrator must install it.",
     "CONNECTION_NOT_USABLE": "An admin must reconnect the Salesforce connection (Settings › Integrations), then send again.",
-    "SYNC_BACK_DISABLED": "An admin can turn on “Sync quoted sum back to Salesforce” in Settings › Integrations › "
-                          "Salesforce › Quotes.",
+    "SYNC_BACK_DISABLED": SYNC_BACK_WHERE,
     "SEND_INTERRUPTED": "The worker stopped before the send finished. Send again: the file gets a new version, never a copy.",
 }
 
@@ -87,46 +80,6 @@ class SendRefused(ValidationError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message, code=code)
         self.code = code
-
-
-@dataclass(frozen=True)
-class SendTarget:
-    """Where a quote would go, and whether it may: `refusal` is empty when it may."""
-
-    link: SyncLink | None
-    settings: QuoteSettings | None
-    refusal: str = ""
-    code: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return not self.refusal
-
-    @property
-    def opportunity_url(self) -> str:
-        return self.link.salesforce_url if self.link is not None else ""
-
-
-def quote_send_target(*, tenant: Tenant, quote: Quote) -> SendTarget:
-    """The quote's Salesforce opportunity and connection, and why it may not be sent (if so)."""
-    link = links.quote_salesforce_partner(tenant=tenant, quote=quote)
-    if link is None:
-        return SendTarget(None, None, "This quote has no Salesforce opportunity: it did not come from one, and its Cothon "
-                                      "opportunity (if any) is not synced yet.", "no_opportunity")
-    connection = link.connection
-    settings = QuoteSettings.objects.filter(connection=connection).first()
-    if connection.status != ConnectionStatus.CONNECTED:
-        return SendTarget(link, settings, f"The Salesforce connection “{connection.name}” is "
-                                          f"{connection.get_status_display().lower()}; an admin must reconnect it.",
-                          "not_connected")
-    if settings is None or not settings.sync_back:
-        return SendTarget(link, settings, f"Sending quotes back is turned off for “{connection.name}”. "
-                                          f"{SEND_HINTS['SYNC_BACK_DISABLED']}", "sync_back_off")
-    return SendTarget(link, settings)
-
-
-def _is_stale(send: QuoteSend, now: datetime.datetime) -> bool:
-    return send.in_flight and send.updated_at < now - STALE_AFTER
 
 
 def quote_send_request(*, tenant: Tenant, quote: Quote, actor: AbstractBaseUser | None) -> QuoteSend:
@@ -141,7 +94,7 @@ def quote_send_request(*, tenant: Tenant, quote: Quote, actor: AbstractBaseUser 
     now = timezone.now()
     with transaction.atomic():
         for old in QuoteSend.objects.select_for_update().filter(quote=quote, status__in=IN_FLIGHT_SEND_STATUSES):
-            if not _is_stale(old, now):
+            if not send_is_stale(old, now):
                 raise SendRefused("This quote is being sent to Salesforce already; wait for the result.", "sending")
             _finish(old, status=QuoteSendStatus.FAILED, code="SEND_INTERRUPTED",
                     message="The send stopped before it finished (its worker was stopped).")

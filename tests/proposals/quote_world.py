@@ -46,3 +46,18 @@ def set_totals(quote: Quote) -> Quote:
     quote.total = quote.subtotal - quote.discount_total + quote.tax_total
     quote.save()
     return quote
+
+
+def quote_from_salesforce(world, connection, emulator, *, sync_back: bool = True) -> tuple[Quote, str]:
+    """A quote that came from an opportunity of the emulator's org (its link, as the inbound flow
+    writes it), in a connection whose quote settings allow sending back (or not)."""
+    from sync_engine.models import LinkStatus, RecordType, SyncLink
+    from sync_engine.quotes.models import QuoteSettings
+    from tests.conftest import salesforce_opportunity
+
+    QuoteSettings.objects.create(connection=connection, sync_back=sync_back, opportunity_to_quote=True, owner=world.member)
+    opportunity_id = salesforce_opportunity(emulator, name="Bridge inspection, Ottawa region")
+    quote = make_quote(world.tenant, owner=world.member)
+    SyncLink.objects.create(tenant=world.tenant, connection=connection, record_type=RecordType.QUOTE, record_id=quote.pk,
+                            sobject="Opportunity", salesforce_id=opportunity_id, status=LinkStatus.SYNCED)
+    return quote, opportunity_id

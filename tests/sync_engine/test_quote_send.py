@@ -12,11 +12,11 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import ConnectionStatus, SalesforceConnection
-from sync_engine.models import LinkStatus, RecordType, SyncLink, SyncLog
+from sync_engine.models import RecordType, SyncLink, SyncLog
 from sync_engine.quotes import send as svc
 from sync_engine.quotes.models import QuoteSend, QuoteSendStatus, QuoteSettings
-from tests.conftest import salesforce_opportunity
-from tests.proposals.quote_world import make_quote, set_totals
+from sync_engine.quotes.send_selectors import STALE_AFTER
+from tests.proposals.quote_world import make_quote, quote_from_salesforce, set_totals
 from tests.proposals.test_quote_pdf import pdf_text
 
 pytestmark = pytest.mark.emulator
@@ -25,13 +25,8 @@ pytestmark = pytest.mark.emulator
 @pytest.fixture
 def sales(alice, connected, emulator_reset):
     """Alice's connected org with sending back on, and a quote of hers that came from a
-    Salesforce opportunity (its link, as the inbound flow writes it)."""
-    QuoteSettings.objects.create(connection=connected, sync_back=True, opportunity_to_quote=True, owner=alice.member)
-    opportunity_id = salesforce_opportunity(emulator_reset, name="Bridge inspection, Ottawa region")
-    quote = make_quote(alice.tenant, owner=alice.member)
-    SyncLink.objects.create(tenant=alice.tenant, connection=connected, record_type=RecordType.QUOTE, record_id=quote.pk,
-                            sobject="Opportunity", salesforce_id=opportunity_id, status=LinkStatus.SYNCED)
-    return quote, opportunity_id
+    Salesforce opportunity."""
+    return quote_from_salesforce(alice, connected, emulator_reset)
 
 
 def _send(alice, quote, django_capture_on_commit_callbacks, *, run: bool = True) -> QuoteSend:
@@ -242,7 +237,7 @@ def test_one_send_at_a_time_per_quote_but_a_stale_one_no_longer_blocks(alice, sa
     quote, _ = sales
     first = _send(alice, quote, django_capture_on_commit_callbacks, run=False)
     _refused(alice, quote, "sending", django_capture_on_commit_callbacks)
-    QuoteSend.objects.filter(pk=first.pk).update(updated_at=timezone.now() - svc.STALE_AFTER - datetime.timedelta(seconds=1))
+    QuoteSend.objects.filter(pk=first.pk).update(updated_at=timezone.now() - STALE_AFTER - datetime.timedelta(seconds=1))
     second = _send(alice, quote, django_capture_on_commit_callbacks, run=False)
     first.refresh_from_db()
     assert first.status == QuoteSendStatus.FAILED and first.error_code == "SEND_INTERRUPTED" and first.error_hint
