@@ -64,3 +64,15 @@ def test_the_salesforce_actions_menu_sends_the_quote_and_shows_the_result(page, 
     page.locator(f"#quote-sf-menu-{quote.pk} summary").click()
     expect(page.locator(f"#quote-sf-menu-{quote.pk} .menu-note")).to_contain_text("Last sent")
     screenshot(page, "quote-send-menu-after")
+
+    # "Open in Salesforce": the emulator's record page shows the new Amount and the file under
+    # the opportunity's files (Notes & Attachments). (The test's connection logs in over HTTPS,
+    # so its link is the HTTPS one; the emulator serves its pages on the HTTP port, as the demo's
+    # connection links them.)
+    href = page.locator(f"#quote-send-status-{quote.pk} a", has_text="Open in Salesforce").get_attribute("href")
+    path = f"/lightning/r/Opportunity/{opportunity_id}/view"
+    assert href.endswith(path)
+    page.goto(f"{emulator_reset.http_url}{path}")
+    expect(page.locator("body")).to_contain_text("26753.89")
+    expect(page.locator("body")).to_contain_text(f"Quote {quote.number} — {quote.title}")
+    screenshot(page, "quote-send-salesforce-opportunity")
