@@ -18,6 +18,7 @@ urlpatterns = [
     path("proposals/", include("proposals.urls")),
     # Send to Salesforce from the quote page (sync_engine.quotes): the Salesforce actions menu.
     path("quotes/", include("sync_engine.quotes.send_urls")),
+    path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.

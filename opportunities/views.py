@@ -18,7 +18,7 @@ from cothon.tenancy.pages import is_htmx, tenant_page
 from opportunities import selectors, services
 from opportunities.analysis_forms import attach_analysis_forms
 from opportunities.forms import RELATED_FIELDS, CommentForm, OpportunityFilterForm, OpportunityForm
-from proposals.selectors import proposal_list
+from proposals.selectors import proposal_list, quotes_of_opportunity
 from sync_engine.record_panel import opportunity_salesforce_panel
 from sync_engine.selectors import record_pulled_since
 
@@ -87,6 +87,7 @@ def detail_context(request: HttpRequest, opportunity, comment_form: CommentForm 
         "analyses": [attach_analysis_forms(analysis)
                      for analysis in selectors.opportunity_analyses(tenant=tenant, opportunity=opportunity)],
         "proposals": proposal_list(tenant=tenant).filter(opportunity=opportunity),
+        "quotes": quotes_of_opportunity(tenant=tenant, opportunity_id=opportunity.pk),
         "contact_roles": selectors.opportunity_contacts(tenant=tenant, opportunity=opportunity),
         "salesforce": opportunity_salesforce_panel(request, opportunity),
         "version": selectors.version_of(opportunity.updated_at),

@@ -1,9 +1,8 @@
-"""Writes for proposals and quotes."""
+"""Writes for proposals and for contacts (the quotes' people). Quotes: proposals/quote_services.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,10 +14,17 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from cothon.models import Tenant
-from opportunities.models import Opportunity
-from opportunities.numbers import MONEY_MAX, PROPOSAL_SECTIONS_MAX, QUOTE_LINES_MAX, exceeds_money, money_text
-from proposals.models import Proposal, ProposalSection, ProposalStatus, Quote, QuoteLineItem
+from opportunities.models import Contact, Opportunity
+from opportunities.numbers import PROPOSAL_SECTIONS_MAX
+from proposals.models import Proposal, ProposalSection, ProposalStatus
 from proposals.pdf import render_pdf
+# Quotes live in proposals/quote_services.py; these names stay importable from here.
+from proposals.quote_services import (  # noqa: F401
+    DUPLICATE_QUOTE_NUMBER_MESSAGE,
+    quote_create,
+    quote_create_with_lines,
+    quote_line_add,
+)
 from sync_engine.vocabulary import Event, RecordType
 from sync_engine.outbox import record_change
 
@@ -72,60 +78,9 @@ def proposal_generate(*, tenant: Tenant, proposal: Proposal) -> Proposal:
     return proposal
 
 
-def _next_quote_number(tenant: Tenant) -> str:
-    count = Quote.objects.filter(tenant=tenant).count() + 1
-    number = f"Q-{count:05d}"
-    while Quote.objects.filter(tenant=tenant, number=number).exists():
-        count += 1
-        number = f"Q-{count:05d}"
-    return number
-
-
-@transaction.atomic
-def quote_create(*, tenant: Tenant, title: str, opportunity: Opportunity | None = None, **data: Any) -> Quote:
-    if opportunity is not None:
-        _assert_tenant(opportunity, tenant)
-    quote = Quote(tenant=tenant, title=title, opportunity=opportunity, number=data.pop("number", None) or _next_quote_number(tenant), **data)
-    quote.full_clean()
-    quote.save()
-    return quote
-
-
-@transaction.atomic
-def quote_line_add(*, tenant: Tenant, quote: Quote, description: str, quantity: Decimal, unit_price: Decimal) -> QuoteLineItem:
-    """Append a line and recompute the quote's total. Every bound, the line's amount and the new
-    total are checked before anything is written (a refused line leaves the quote as it was)."""
-    _assert_tenant(quote, tenant)
-    lines = list(quote.line_items.all())
-    if len(lines) >= QUOTE_LINES_MAX:
-        raise ValidationError({"line_items": [f"A quote can have at most {QUOTE_LINES_MAX} lines."]})
-    item = QuoteLineItem(tenant=tenant, quote=quote, description=description, quantity=quantity, unit_price=unit_price,
-                         position=len(lines))
-    item.full_clean(exclude=["quote"])
-    if item.quantity <= 0:
-        raise ValidationError({"quantity": ["Quantity must be greater than zero."]})
-    if exceeds_money(item.amount):
-        raise ValidationError({"amount": [
-            f"Quantity × unit price is {money_text(item.amount)}; a line can be at most {money_text(MONEY_MAX)}."]})
-    total = _quote_total([*lines, item])
-    if exceeds_money(total):
-        raise ValidationError({"total": [
-            f"With this line the quote total would be {money_text(total)}; a quote can total at most {money_text(MONEY_MAX)}."]})
-    item.save()
-    quote.total = total
-    quote.save(update_fields=["total", "updated_at"])
-    return item
-
-
-def _quote_total(lines: list[QuoteLineItem]) -> Decimal:
-    # Summed in Python, exactly: SQLite would add the products as floats.
-    return sum((line.amount for line in lines), Decimal("0")).quantize(Decimal("0.01"))
-
-
 # --- appended for the REST API ---------------------------------------------------------------
 
 PROPOSAL_FIELDS = ("title", "status")
-DUPLICATE_QUOTE_NUMBER_MESSAGE = "Another quote in this organization already has this number."
 
 
 @transaction.atomic
@@ -159,22 +114,39 @@ def proposal_update(*, tenant: Tenant, proposal: Proposal, data: Mapping[str, An
     return proposal
 
 
-@transaction.atomic
-def quote_create_with_lines(*, tenant: Tenant, title: str, opportunity: Opportunity | None = None,
-                            line_items: Iterable[Mapping[str, Any]] = (), **data: Any) -> Quote:
-    """Create a quote and its line items in one transaction (all or nothing).
+# --- contacts: the seed's "people" a quote is addressed to ----------------------------------
+# Creating one is opportunities.services.contact_create (the pull uses it too); changing and
+# deleting live here, next to the quotes that use them. Contacts are recorded in the sync
+# outbox like every record, though not pushed (sync_engine/handlers/contact.py says why).
 
-    A duplicate number is reported on `number`; a bad line on `line_items` with its position.
-    """
-    number = (data.get("number") or "").strip()
-    if number and Quote.objects.filter(tenant=tenant, number=number).exists():
-        raise ValidationError({"number": [DUPLICATE_QUOTE_NUMBER_MESSAGE]})
-    quote = quote_create(tenant=tenant, title=title, opportunity=opportunity, **data)
-    for index, line in enumerate(line_items, start=1):
-        try:
-            quote_line_add(tenant=tenant, quote=quote, description=line["description"],
-                           quantity=line.get("quantity", Decimal("1")), unit_price=line.get("unit_price", Decimal("0")))
-        except ValidationError as exc:
-            messages = [f"Line {index}, {field}: {message}" for field, msgs in exc.message_dict.items() for message in msgs]
-            raise ValidationError({"line_items": messages}) from exc
-    return quote
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "department")
+
+
+@transaction.atomic
+def contact_update(*, tenant: Tenant, contact: Contact, data: Mapping[str, Any]) -> Contact:
+    _assert_tenant(contact, tenant)
+    unknown = set(data) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    department = data.get("department")
+    if department is not None:
+        _assert_tenant(department, tenant)
+    changed = [name for name, value in data.items() if getattr(contact, name) != value]
+    for name, value in data.items():
+        setattr(contact, name, value.strip() if isinstance(value, str) else value)
+    contact.full_clean()
+    contact.save()
+    if changed:
+        record_change(tenant=tenant, record_type=RecordType.CONTACT, record_id=contact.pk, event=Event.UPDATED,
+                      changed_fields=changed)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, tenant: Tenant, contact: Contact) -> None:
+    """Delete a person: quotes addressed to them keep their other fields (person becomes empty,
+    the free-text contact name is filled in so the quote still says who it was for); their
+    opportunity contact roles go with them."""
+    _assert_tenant(contact, tenant)
+    contact.quotes.filter(contact_name="").update(contact_name=str(contact)[:255])
+    contact.delete()

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
-from proposals.api import ProposalViewSet, QuoteViewSet
+from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
@@ -25,6 +25,8 @@ router.register("proposals", ProposalViewSet, basename="proposal")
 # view set for the same reason as the opportunities' Salesforce actions.
 router.register("quotes", QuoteSendViewSet, basename="quote-send")
 router.register("quotes", QuoteViewSet, basename="quote")
+router.register("quote-custom-fields", QuoteCustomFieldViewSet, basename="quote-custom-field")
+router.register("contacts", ContactViewSet, basename="contact")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")

@@ -29,6 +29,11 @@ STATUS_TONES = {
     "completed": "green",
     "draft": "slate",
     "ready": "violet",
+    # quotes
+    "scoping": "violet",
+    "sent": "blue",
+    "accepted": "green",
+    "declined": "red",
     # requirements
     "met": "green",
     "partial": "amber",

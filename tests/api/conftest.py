@@ -30,6 +30,10 @@ class Records:
     comment: object
     proposal: object
     quote: object
+    # Issue 18: a quote's line, a custom quote field and a contact (person).
+    quote_line: object = None
+    custom_field: object = None
+    contact: object = None
 
 
 def make_records(world, department_factory, opportunity_factory) -> Records:
@@ -47,7 +51,13 @@ def make_records(world, department_factory, opportunity_factory) -> Records:
         tenant=tenant, title=f"Quote of {tenant.slug}", opportunity=opportunity,
         line_items=[{"description": "Hosting", "quantity": 2, "unit_price": 100}],
     )
-    return Records(department, opportunity, analysis, requirement, comment, proposal, quote)
+    from opportunities.services import contact_create
+    from proposals.quote_custom_fields import quote_custom_field_create
+
+    custom_field = quote_custom_field_create(tenant=tenant, label="PO number", field_type="text")
+    contact = contact_create(tenant=tenant, first_name="Pat", last_name=f"Buyer of {tenant.slug}", department=department)
+    return Records(department, opportunity, analysis, requirement, comment, proposal, quote,
+                   quote_line=quote.line_items.get(), custom_field=custom_field, contact=contact)
 
 
 @pytest.fixture

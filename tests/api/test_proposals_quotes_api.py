@@ -162,7 +162,12 @@ def test_a_quote_owner_must_be_a_member(alice, bob, alice_api):
     assert Quote.objects.count() == 0
 
 
-def test_quotes_cannot_be_edited_or_deleted_here(alice, alice_api):
-    quote_id = alice_api.post(QUOTES, {"title": "A"}, format="json").json()["id"]
-    assert alice_api.patch(f"{QUOTES}{quote_id}/", {"title": "B"}, format="json").status_code == 405
-    assert alice_api.delete(f"{QUOTES}{quote_id}/").status_code == 405
+def test_a_quote_is_edited_with_patch_and_deleted(alice, alice_api):
+    # Editing and deleting arrived with issue 18 (before, both were 405); more in test_quotes_api.py.
+    quote_id = alice_api.post(QUOTES, {"title": "A", "line_items": [{"description": "x", "unit_price": "5"}]},
+                              format="json").json()["id"]
+    response = alice_api.patch(f"{QUOTES}{quote_id}/", {"title": "B"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["title"], response.json()["total"]) == ("B", "5.00")
+    assert alice_api.delete(f"{QUOTES}{quote_id}/").status_code == 204
+    assert (Quote.objects.count(), QuoteLineItem.objects.count()) == (0, 0)

@@ -51,7 +51,8 @@ def test_the_browsable_docs_are_served(db):
 def test_the_api_root_lists_the_resources(alice, alice_api):
     response = alice_api.get("/api/v1/")
     assert response.status_code == 200
-    assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "departments", "comments",
+    assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "quote-custom-fields", "contacts",
+                                    "departments", "comments",
                                     "connections", "sync-conflicts", "legacy-match-jobs", "legacy-proposals", "drift-reports"}
     assert response.json()["opportunities"] == "http://testserver/api/v1/opportunities/"
 

@@ -87,7 +87,8 @@ def _fuzz(alice, alice_records, alice_api, *, method: DataGenerationMethod, exam
     raw = alice_api.get("/api/schema/?format=json").json()
     ids = {"opportunities": alice_records.opportunity.pk, "analyses": alice_records.analysis.pk,
            "proposals": alice_records.proposal.pk, "quotes": alice_records.quote.pk,
-           "departments": alice_records.department.pk, "comments": alice_records.comment.pk}
+           "departments": alice_records.department.pk, "comments": alice_records.comment.pk,
+           "quote-custom-fields": alice_records.custom_field.pk, "contacts": alice_records.contact.pk}
     schema = schemathesis.from_dict(_pin_path_ids(raw, ids), app=get_wsgi_application(), base_url="http://testserver")
 
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from opportunities.models import BidAnalysis, Comment, Opportunity, Requirement
-from proposals.models import Proposal, QuoteLineItem
+from opportunities.models import BidAnalysis, Comment, Contact, Opportunity, Requirement
+from proposals.models import Proposal, Quote, QuoteLineItem
 from tests.api.conftest import API, errors_of
 
 MISSING_ID = 987654321
@@ -34,8 +34,28 @@ DETAIL_ENDPOINTS = [
         "put": {"title": "Hijacked", "sections": []},
     }),
     ("proposals/{proposal}/generate/", {"post": None}),
-    ("quotes/{quote}/", {"get": None}),
+    ("quotes/{quote}/", {
+        "get": None,
+        "patch": {"title": "Hijacked"},
+        "put": {"title": "Hijacked"},
+        "delete": None,
+    }),
     ("quotes/{quote}/line-items/", {"get": None, "post": {"description": "Hijacked", "quantity": "1", "unit_price": "1"}}),
+    ("quotes/{quote}/line-items/{quote_line}/", {
+        "get": None,
+        "patch": {"quantity": "9"},
+        "put": {"description": "Hijacked", "quantity": "9", "unit_price": "9"},
+        "delete": None,
+    }),
+    # Writes need the admin role (bob's member would be a 403 before any lookup): tested with
+    # bob's admin in tests/api/test_quotes_api.py.
+    ("quote-custom-fields/{custom_field}/", {"get": None}),
+    ("contacts/{contact}/", {
+        "get": None,
+        "patch": {"last_name": "Hijacked"},
+        "put": {"last_name": "Hijacked"},
+        "delete": None,
+    }),
     ("departments/{department}/", {
         "get": None,
         "patch": {"name": "Hijacked"},
@@ -52,6 +72,7 @@ def _ids(records) -> dict[str, int]:
     return {
         "opportunity": records.opportunity.pk, "analysis": records.analysis.pk, "proposal": records.proposal.pk,
         "quote": records.quote.pk, "department": records.department.pk, "comment": records.comment.pk,
+        "quote_line": records.quote_line.pk, "custom_field": records.custom_field.pk, "contact": records.contact.pk,
     }
 
 
@@ -67,6 +88,8 @@ def test_another_tenants_record_is_404_and_left_untouched(template, method, body
         BidAnalysis.objects.filter(pk=alice_records.analysis.pk).values("summary", "status", "updated_at").first(),
         Proposal.objects.filter(pk=alice_records.proposal.pk).values("title", "status", "updated_at").first(),
         Comment.objects.count(), Requirement.objects.count(), QuoteLineItem.objects.count(),
+        Quote.objects.filter(pk=alice_records.quote.pk).values("title", "total", "updated_at").first(),
+        Contact.objects.filter(pk=alice_records.contact.pk).values("last_name", "updated_at").first(),
     )
 
     response = _call(bob_api, method, url, body)
@@ -78,6 +101,8 @@ def test_another_tenants_record_is_404_and_left_untouched(template, method, body
         BidAnalysis.objects.filter(pk=alice_records.analysis.pk).values("summary", "status", "updated_at").first(),
         Proposal.objects.filter(pk=alice_records.proposal.pk).values("title", "status", "updated_at").first(),
         Comment.objects.count(), Requirement.objects.count(), QuoteLineItem.objects.count(),
+        Quote.objects.filter(pk=alice_records.quote.pk).values("title", "total", "updated_at").first(),
+        Contact.objects.filter(pk=alice_records.contact.pk).values("last_name", "updated_at").first(),
     )
     assert after == before
 
@@ -106,6 +131,7 @@ def test_another_tenants_id_answers_like_a_missing_id(template, method, alice_re
     [
         ("opportunities/", "opportunity"), ("analyses/", "analysis"), ("proposals/", "proposal"),
         ("quotes/", "quote"), ("departments/", "department"), ("comments/", "comment"),
+        ("quote-custom-fields/", "custom_field"), ("contacts/", "contact"),
     ],
 )
 def test_lists_contain_only_the_callers_tenant(path, key, alice_records, bob_records, bob_api):
@@ -120,6 +146,7 @@ def test_lists_contain_only_the_callers_tenant(path, key, alice_records, bob_rec
     [
         "analyses/?opportunity={opportunity}", "proposals/?opportunity={opportunity}", "quotes/?opportunity={opportunity}",
         "comments/?opportunity={opportunity}", "opportunities/?department={department}",
+        "quotes/?company={department}", "quotes/?person={contact}", "contacts/?department={department}",
     ],
 )
 def test_filtering_by_another_tenants_id_finds_nothing(path, alice_records, bob_records, bob_api):
@@ -140,6 +167,9 @@ def test_search_never_finds_another_tenants_opportunity(alice_records, bob_recor
         ("analyses/", {"opportunity": "{opportunity}"}, "opportunity"),
         ("proposals/", {"opportunity": "{opportunity}", "title": "P"}, "opportunity"),
         ("quotes/", {"title": "Q", "opportunity": "{opportunity}"}, "opportunity"),
+        ("quotes/", {"title": "Q", "company": "{department}"}, "company"),
+        ("quotes/", {"title": "Q", "person": "{contact}"}, "person"),
+        ("contacts/", {"last_name": "L", "department": "{department}"}, "department"),
     ],
 )
 def test_another_tenants_id_in_a_foreign_key_is_a_400_that_leaks_nothing(path, body, field, alice_records, bob_api):

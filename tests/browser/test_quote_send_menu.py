@@ -1,9 +1,8 @@
-"""Send to Salesforce in a real browser, end to end: the quote page's "Salesforce actions" menu
-opens, Send queues the send, a real worker on the real-time queue does it against the emulator,
-and the page (polling) shows the result with its time, amount, PDF version and Open in
-Salesforce; a second send becomes version 2 of the same file. The page is the minimal quote page
-of tests/web/quote_page_urls.py (the quote detail page is built on another branch; it includes
-the same partial). Screenshots: test-artifacts/quote-send-*.png."""
+"""Send to Salesforce in a real browser, end to end, on the quote detail page: the "Salesforce
+actions" menu opens, Send queues the send, a real worker on the real-time queue does it against
+the emulator, and the page (polling) shows the result with its time, amount, PDF version and
+Open in Salesforce; a second send becomes version 2 of the same file; the emulator's record page
+shows the Amount and one file. Screenshots: test-artifacts/quote-send-*.png."""
 
 from __future__ import annotations
 
@@ -16,18 +15,13 @@ from tests.sync_engine.workers import Worker
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180), pytest.mark.emulator]
 
 
-@pytest.fixture(autouse=True)
-def quote_page_urls(settings):
-    settings.ROOT_URLCONF = "tests.web.quote_page_urls"
-
-
 def test_the_salesforce_actions_menu_sends_the_quote_and_shows_the_result(page, live_server, login, screenshot, alice,
                                                                           connected, emulator_reset):
     from playwright.sync_api import expect
 
     quote, opportunity_id = quote_from_salesforce(alice, connected, emulator_reset)
     login(page, alice.member)
-    page.goto(f"{live_server.url}/test-quote/{quote.pk}/")
+    page.goto(f"{live_server.url}/quotes/{quote.pk}/")
     actions = page.locator(f"#quote-actions-{quote.pk}")
     expect(actions.locator("[data-testid=quote-pdf-download]")).to_be_visible()
     menu = actions.locator("details.quote-sf-menu")

@@ -1,16 +1,14 @@
 """A quote with lines of both kinds, a company (Department) and a person (Contact), for the PDF
-and Send to Salesforce tests. The lines are rows with the line's own arithmetic (properties of
-QuoteLineItem) summed into the quote's stored totals, as the quote services keep them."""
+and Send to Salesforce tests, made through the quote services (which keep the stored totals)."""
 
 from __future__ import annotations
 
 import datetime
 from decimal import Decimal
 
-from opportunities.models import Contact
-from opportunities.services import department_create
-from proposals.models import Quote, QuoteLineItem
-from proposals.services import quote_create
+from opportunities.services import contact_create, department_create
+from proposals.models import Quote
+from proposals.quote_services import quote_create
 
 LINES = (
     # kind, description, unit, quantity, unit price, discount %, tax %
@@ -23,29 +21,17 @@ LINES = (
 def make_quote(tenant, *, owner=None, opportunity=None, title="Bridge inspection services — Ottawa region",
                company_name="Public Services and Procurement Canada", lines=LINES, **data) -> Quote:
     company = department_create(tenant=tenant, name=company_name, acronym="PSPC")
-    person = Contact.objects.create(tenant=tenant, department=company, first_name="Morgan", last_name="Buyer",
-                                    email="morgan.buyer@example.com", phone="613-555-0199", job_title="Procurement Officer")
+    person = contact_create(tenant=tenant, department=company, first_name="Morgan", last_name="Buyer",
+                            email="morgan.buyer@example.com", phone="613-555-0199", job_title="Procurement Officer")
     defaults = {"currency": "CAD", "valid_until": datetime.date(2031, 3, 31), "owner": owner,
                 "terms": "Payment net 30 days from invoice.\nPrices valid for 90 days.",
                 "notes": "Includes travel within the National Capital Region."}
     defaults.update(data)
-    quote = quote_create(tenant=tenant, title=title, opportunity=opportunity, company=company, person=person, **defaults)
-    items = [QuoteLineItem(tenant=tenant, quote=quote, kind=kind, description=text, unit=unit, quantity=Decimal(qty),
-                           unit_price=Decimal(price), discount_percent=Decimal(disc), tax_percent=Decimal(tax), position=i)
-             for i, (kind, text, unit, qty, price, disc, tax) in enumerate(lines)]
-    QuoteLineItem.objects.bulk_create(items)
-    set_totals(quote)
-    return quote
-
-
-def set_totals(quote: Quote) -> Quote:
-    items = list(quote.line_items.all())
-    quote.subtotal = sum((i.gross for i in items), Decimal("0"))
-    quote.discount_total = sum((i.discount for i in items), Decimal("0"))
-    quote.tax_total = sum((i.tax for i in items), Decimal("0"))
-    quote.total = quote.subtotal - quote.discount_total + quote.tax_total
-    quote.save()
-    return quote
+    items = [{"kind": kind, "description": text, "unit": unit, "quantity": Decimal(qty), "unit_price": Decimal(price),
+              "discount_percent": Decimal(disc), "tax_percent": Decimal(tax)}
+             for kind, text, unit, qty, price, disc, tax in lines]
+    return quote_create(tenant=tenant, title=title, opportunity=opportunity, company=company, person=person,
+                        line_items=items, **defaults)
 
 
 def quote_from_salesforce(world, connection, emulator, *, sync_back: bool = True) -> tuple[Quote, str]:

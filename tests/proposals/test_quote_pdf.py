@@ -51,8 +51,10 @@ def test_the_pdf_names_the_tenant_the_quote_its_company_person_items_and_totals(
                      "morgan.buyer@example.com", "613-555-0199", "Prepared by Ada Estimator",
                      "Valid until March 31, 2031", "Currency CAD", "Status Scoping",
                      "Structural inspection of 14 highway bridges", "Load-rating analysis", "Drone imagery kit rental",
-                     "Payment net 30 days from invoice.", "Includes travel within the National Capital Region."):
+                     "Payment net 30 days from invoice.", "Prices valid for 90 days."):
         assert expected in text, expected
+    # The quote's notes are internal: never printed.
+    assert "National Capital Region" not in text and "Notes" not in text
     # Each line: kind, quantity and unit, unit price, discount, tax and its net amount.
     assert text.count("SERVICE") == 2 and text.count("PRODUCT") == 1
     assert "12 day 1,450.00 10% 13% 15,660.00" in text          # 17,400 less 10 %
@@ -67,7 +69,7 @@ def test_the_pdf_names_the_tenant_the_quote_its_company_person_items_and_totals(
 
 
 def test_a_quote_without_lines_company_or_terms_still_makes_a_tidy_pdf(alice):
-    from proposals.services import quote_create
+    from proposals.quote_services import quote_create
 
     quote = quote_create(tenant=alice.tenant, title="Early estimate", contact_name="Jordan Planner")
     text = " ".join(pdf_text(render_quote_pdf(quote)).split())

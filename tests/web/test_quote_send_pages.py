@@ -1,8 +1,7 @@
-"""The quote page's Salesforce actions (templates/sync_quotes/_quote_actions.html and the views of
-sync_engine/quotes/send_views.py), on a minimal page that includes the partial as the quote
-detail page does: Download PDF, the menu's Send to Salesforce (only when enabled), the send's
-progress polled until its result, errors with code/message/fix, refusals, roles, another
-organization's quote a 404."""
+"""The quote page's Salesforce actions (templates/sync_quotes/_quote_actions.html, included by the
+quote detail page, and the views of sync_engine/quotes/send_views.py): Download PDF, the menu's
+Send to Salesforce (only when enabled), the send's progress polled until its result, errors with
+code/message/fix, refusals, roles, another organization's quote a 404."""
 
 from __future__ import annotations
 
@@ -17,18 +16,13 @@ pytestmark = pytest.mark.emulator
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def quote_page_urls(settings):
-    settings.ROOT_URLCONF = "tests.web.quote_page_urls"
-
-
 @pytest.fixture
 def sales(alice, connected, emulator_reset):
     return quote_from_salesforce(alice, connected, emulator_reset)
 
 
 def _page(client, quote) -> str:
-    response = client.get(f"/test-quote/{quote.pk}/")
+    response = client.get(reverse("quotes:detail", args=[quote.pk]))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -128,8 +122,8 @@ def test_without_htmx_the_send_goes_back_to_the_page_it_came_from_and_never_else
     quote, _ = sales
     client = web_as(alice.member)
     with django_capture_on_commit_callbacks():
-        response = client.post(reverse("quote_send:send", args=[quote.pk]), {"next": f"/test-quote/{quote.pk}/"})
-    assert response.status_code == 302 and response["Location"] == f"/test-quote/{quote.pk}/"
+        response = client.post(reverse("quote_send:send", args=[quote.pk]), {"next": reverse("quotes:detail", args=[quote.pk])})
+    assert response.status_code == 302 and response["Location"] == reverse("quotes:detail", args=[quote.pk])
     response = client.post(reverse("quote_send:send", args=[quote.pk]), {"next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == reverse("home")  # refused (in flight), sent home
 
@@ -139,5 +133,5 @@ def test_another_organizations_quote_is_a_404_for_send_status_and_pdf(bob, web_a
     client = web_as(bob.admin)
     assert client.post(reverse("quote_send:send", args=[quote.pk]), **HTMX).status_code == 404
     assert client.get(reverse("quote_send:status", args=[quote.pk]), **HTMX).status_code == 404
-    assert client.get(f"/test-quote/{quote.pk}/").status_code == 404
+    assert client.get(reverse("quotes:detail", args=[quote.pk])).status_code == 404
     assert not QuoteSend.objects.exists()

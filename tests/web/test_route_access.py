@@ -72,7 +72,15 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
        ("salesforce", "candidates", "relink", "skip", "unskip", "recreate")},
     **{f"api:{n}": {"pk": "analysis"} for n in ("analysis-detail", "analysis-complete", "analysis-requirements")},
     **{f"api:{n}": {"pk": "proposal"} for n in ("proposal-detail", "proposal-document", "proposal-generate")},
-    **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items", "quote-send-send")},
+    **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items", "quote-reorder-line-items", "quote-send-send")},
+    "api:quote-line-item": {"pk": "quote", "line_pk": "quote_line"},
+    "api:quote-custom-field-detail": {"pk": "custom_field"},
+    "api:contact-detail": {"pk": "contact"},
+    # Quote pages (issue 18).
+    **{f"quotes:{n}": {"pk": "quote"} for n in ("detail", "save", "delete", "lines", "line_add", "line_preview")},
+    **{f"quotes:{n}": {"pk": "quote", "line_pk": "quote_line"} for n in ("line_edit", "line_save", "line_remove")},
+    "quotes:line_move": {"pk": "quote", "line_pk": "quote_line", "direction": "@up"},
+    **{f"quotes:{n}": {"pk": "custom_field"} for n in ("custom_field_edit", "custom_field_delete")},
     "api:department-detail": {"pk": "department"},
     "api:comment-detail": {"pk": "comment"},
     **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-reconciliations",
@@ -119,6 +127,7 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
                                               reason=f"secret of {world.tenant.slug}")
     return {"drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
+            "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
             "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
 
