@@ -39,16 +39,18 @@ from integrations.salesforce.soql import soql_quote
 from proposals.models import Quote
 from proposals.pdf import PdfRenderingUnavailable
 from proposals.quote_pdf import quote_pdf_filename, render_quote_pdf
+from sync_engine.governor import get_governor
 from sync_engine.models import SyncDirection, SyncLog, SyncResult
 from sync_engine.quotes.models import IN_FLIGHT_SEND_STATUSES, QuoteSend, QuoteSendStatus, QuoteSettings
 from sync_engine.quotes.send_selectors import SYNC_BACK_WHERE, quote_send_target, send_is_stale
-from sync_engine.vocabulary import RecordType
+from sync_engine.vocabulary import Priority, RecordType
 
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "sync_quotes.quote_send"
 QUEUE = "realtime"
 MAX_ATTEMPTS = 3
+CALLS_PER_SEND = 4
 RETRY_DELAYS = (2.0, 4.0)
 # Where the send's fix differs from the product-wide hint (which speaks of the push).
 SEND_HINTS: dict[str, str] = {
@@ -163,6 +165,12 @@ def quote_send_execute(*, send_id: int) -> float | None:
         if settings is None or not settings.sync_back:
             raise SalesforceError("SYNC_BACK_DISABLED", "Sending quotes back to Salesforce was turned off before the send ran.")
         send.amount, send.currency, send.file_name = quote.total, quote.currency, quote_pdf_filename(quote)
+        # A person's action may spend the reserve (manual priority), but not an allowance the
+        # governor knows is used up: say so at once instead of spending calls on refusals.
+        admission = get_governor().admit(connection.pk, Priority.MANUAL, cost=CALLS_PER_SEND)
+        if not admission.allowed:
+            raise SalesforceError("REQUEST_LIMIT_EXCEEDED", f"Not sent: {admission.reason} (about "
+                                  f"{max(1, round(admission.wait_seconds / 60))} min until the next capacity check).")
         try:
             pdf = render_quote_pdf(quote)
         except PdfRenderingUnavailable as exc:

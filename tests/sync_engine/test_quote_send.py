@@ -250,3 +250,18 @@ def test_another_tenants_quote_cannot_be_sent_through_this_tenant(alice, bob, sa
     with pytest.raises(PermissionError):
         svc.quote_send_request(tenant=bob.tenant, quote=quote, actor=bob.member)
     assert not QuoteSend.objects.exists()
+
+
+def test_an_org_the_governor_paused_is_not_called_and_the_send_says_why(alice, sales, emulator_reset, connected,
+                                                                        django_capture_on_commit_callbacks):
+    from sync_engine.governor import get_governor
+
+    quote, _ = sales
+    send = _send(alice, quote, django_capture_on_commit_callbacks, run=False)
+    get_governor().pause(connected.pk, 600)
+    emulator_reset.client.reset_counters()
+    assert svc.quote_send_execute(send_id=send.pk) is None
+    send.refresh_from_db()
+    assert send.status == QuoteSendStatus.FAILED and send.error_code == "REQUEST_LIMIT_EXCEEDED" and send.api_calls == 0
+    assert "allowance is used up" in send.error_message and send.error_hint == svc.SEND_HINTS["REQUEST_LIMIT_EXCEEDED"]
+    assert not any(c["count"] for c in emulator_reset.client.counters("demo")["counters"])
