@@ -96,3 +96,20 @@ def test_another_organizations_quote_pdf_is_a_404_and_anonymous_goes_to_login(al
     else:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_long_quote_runs_over_pages_with_the_table_header_repeated_and_pages_numbered(alice):
+    lines = [("service" if i % 2 else "product", f"Work package {i:02d}: site visit, measurements and report", "day",
+              "2", "750.00", "0", "13") for i in range(1, 41)]
+    quote = make_quote(alice.tenant, lines=lines)
+    document = pypdfium2.PdfDocument(render_quote_pdf(quote))
+    try:
+        pages = [" ".join(document[i].get_textpage().get_text_range().split()) for i in range(len(document))]
+    finally:
+        document.close()
+    assert len(pages) >= 2
+    assert all("DESCRIPTION" in page for page in pages[:-1])  # the lines' header on every page with lines
+    assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
+    text = " ".join(pages)
+    assert all(f"Work package {i:02d}" in text for i in range(1, 41))
+    assert "Total CAD 67,800.00" in text  # 40 × 1,500 + 13 % tax
