@@ -19,10 +19,10 @@ from sync_engine.quotes import send as send_service
 from sync_engine.quotes.send_selectors import quote_send_panel
 
 
-def _status(request: HttpRequest, quote, *, error: str = "", status: int = 200) -> HttpResponse:
+def _status(request: HttpRequest, quote, *, error: str = "") -> HttpResponse:
     panel = quote_send_panel(tenant=request.tenant, quote=quote)
     return render(request, "sync_quotes/_quote_send_status.html",
-                  {"quote": quote, "panel": panel, "error": error, "oob_menu": True}, status=status)
+                  {"quote": quote, "panel": panel, "error": error, "oob_menu": True})
 
 
 def _back(request: HttpRequest) -> str:
@@ -42,8 +42,11 @@ def quote_send(request: HttpRequest, pk: int) -> HttpResponse:
         send_service.quote_send_request(tenant=request.tenant, quote=quote, actor=request.user)
     except send_service.SendRefused as exc:
         error = exc.messages[0]
+        if exc.code == "sending" and getattr(request, "htmx", None):
+            error = ""  # a second click: the status area shows (and polls) the send under way
     if getattr(request, "htmx", None):
-        return _status(request, quote, error=error, status=409 if error else 200)
+        # 200 with the refusal in the status area: HTMX does not swap in error responses.
+        return _status(request, quote, error=error)
     if error:
         messages.error(request, f"Not sent: {error}")
     else:

@@ -51,6 +51,10 @@ def test_send_shows_progress_then_the_result_with_time_amount_version_and_link(a
     # The menu comes back out of band with Send disabled while the send runs.
     assert 'hx-swap-oob="true"' in html and "A send is under way…" in html and " disabled" in html
 
+    # A second click while it runs queues nothing and shows the same progress.
+    again = client.post(reverse("quote_send:send", args=[quote.pk]), **HTMX).content.decode()
+    assert 'data-state="queued"' in again and "Not sent" not in again and QuoteSend.objects.count() == 1
+
     send = QuoteSend.objects.get()
     assert svc.quote_send_execute(send_id=send.pk) is None
     html = client.get(reverse("quote_send:status", args=[quote.pk]), **HTMX).content.decode()
@@ -97,7 +101,10 @@ def test_with_sending_back_off_the_menu_says_why_and_a_post_is_refused(alice, we
     assert 'data-testid="quote-send"' not in html and 'data-testid="quote-send-unavailable"' in html
     assert "Sending quotes back is turned off" in html and "Settings › Integrations › Salesforce › Quotes" in html
     response = client.post(reverse("quote_send:send", args=[quote.pk]), **HTMX)
-    assert response.status_code == 409 and "Not sent." in response.content.decode()
+    # 200 (HTMX swaps no error response) with the refusal where the result would be.
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-state="refused"' in html and "Not sent." in html
+    assert "Sending quotes back is turned off" in html
     assert not QuoteSend.objects.exists()
 
 
