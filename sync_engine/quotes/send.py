@@ -39,6 +39,7 @@ from integrations.salesforce.soql import soql_quote
 from proposals.models import Quote
 from proposals.pdf import PdfRenderingUnavailable
 from proposals.quote_pdf import quote_pdf_filename, render_quote_pdf
+from sync_engine import wakeups
 from sync_engine.governor import get_governor
 from sync_engine.models import SyncDirection, SyncLog, SyncResult
 from sync_engine.quotes.models import IN_FLIGHT_SEND_STATUSES, QuoteSend, QuoteSendStatus, QuoteSettings
@@ -114,8 +115,6 @@ def quote_send_request(*, tenant: Tenant, quote: Quote, actor: AbstractBaseUser 
 
 
 def _enqueue(send_id: int, countdown: float | None = None) -> None:
-    from sync_engine import wakeups
-
     try:
         wakeups.send_named(TASK_NAME, args=[send_id], queue=QUEUE, countdown=countdown)
     except Exception:  # noqa: BLE001 - the row stays in flight and turns stale; a new send is allowed then
