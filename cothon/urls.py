@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
     path("proposals/", include("proposals.urls")),
+    # Send to Salesforce from the quote page (sync_engine.quotes): the Salesforce actions menu.
+    path("quotes/", include("sync_engine.quotes.send_urls")),
     path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
     path("settings/integrations/", include("integrations.urls")),

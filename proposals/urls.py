@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import views
+from proposals import quote_pdf_views, views
 
 app_name = "proposals"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:proposal_pk>/edit/", views.proposal_edit, name="edit"),
     path("<int:proposal_pk>/generate/", views.proposal_generate, name="generate"),
     path("<int:proposal_pk>/document/", views.proposal_document, name="document"),
+    path("quotes/<int:quote_pk>/pdf/", quote_pdf_views.quote_pdf, name="quote_pdf"),
 ]

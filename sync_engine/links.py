@@ -198,6 +198,21 @@ def salesforce_ids(*, tenant, record_type: str, record_ids: Iterable[int]) -> di
     return ids
 
 
+def quote_salesforce_partner(*, tenant, quote) -> SyncLink | None:
+    """The Salesforce opportunity a quote belongs to, as a link with its connection: the quote's
+    own link (it came from that opportunity) — the default connection's first, else another
+    connection's — or else the link of the Cothon opportunity the quote is for, in the default
+    connection. None when neither exists (or has no Salesforce id yet)."""
+    own = list(SyncLink.objects.filter(tenant=tenant, connection__tenant=tenant, record_type=RecordType.QUOTE, record_id=quote.pk)
+               .exclude(salesforce_id="").select_related("connection").order_by("-connection__is_default", "id")[:1])
+    if own:
+        return own[0]
+    if quote.opportunity_id is None:
+        return None
+    link = opportunity_salesforce_links(tenant=tenant, opportunity_ids=[quote.opportunity_id]).get(quote.opportunity_id)
+    return link if link is not None and link.salesforce_id else None
+
+
 def held_links_adopt(*, connection) -> int:
     """Turn the tenant's held Salesforce ids (kept while it had no default connection) into links
     of its default connection, in the object its settings name. Returns how many were adopted.

@@ -196,12 +196,13 @@ def _send(target: int, lane: str, countdown: float) -> None:
         logger.warning("Could not enqueue %s for %s; the sweeper will retry", name, target, exc_info=True)
 
 
-def send_named(name: str, *, args: list, queue: str) -> None:
+def send_named(name: str, *, args: list, queue: str, countdown: float | None = None) -> None:
     """Enqueue a sync task that has no wake-up row (the pull's tasks: an incremental pull, the
-    processing of stored notifications, the org's Outbound Message setup), by name, so nothing
-    in the sync engine imports the task modules. Raises what the broker raises: the caller
-    decides whether its sweeper covers a lost message."""
-    current_app.send_task(name, args=args, queue=queue)
+    processing of stored notifications, the org's Outbound Message setup; a quote's Send to
+    Salesforce and its short retries), by name, so nothing in the sync engine imports the task
+    modules. Raises what the broker raises: the caller decides whether its sweeper covers a lost
+    message."""
+    current_app.send_task(name, args=args, queue=queue, countdown=countdown)
 
 
 def started(connection_id: int, lane: str) -> None:

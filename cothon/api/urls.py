@@ -8,6 +8,7 @@ from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewS
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
+from sync_engine.quotes.api import QuoteSendViewSet
 from sync_engine.validation.api import DriftReportViewSet
 
 app_name = "api"
@@ -20,6 +21,9 @@ router.register("opportunities", OpportunitySalesforceViewSet, basename="opportu
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("analyses", AnalysisViewSet, basename="analysis")
 router.register("proposals", ProposalViewSet, basename="proposal")
+# Detail actions only (/quotes/{id}/send/): Send to Salesforce. Registered before the quotes
+# view set for the same reason as the opportunities' Salesforce actions.
+router.register("quotes", QuoteSendViewSet, basename="quote-send")
 router.register("quotes", QuoteViewSet, basename="quote")
 router.register("quote-custom-fields", QuoteCustomFieldViewSet, basename="quote-custom-field")
 router.register("contacts", ContactViewSet, basename="contact")

@@ -129,3 +129,67 @@ class QuoteSync(models.Model):
         if not self.total:
             return 0 if self.active else 100
         return min(100, int(100 * self.processed / self.total))
+
+
+class QuoteSendStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+IN_FLIGHT_SEND_STATUSES = (QuoteSendStatus.QUEUED, QuoteSendStatus.SENDING, QuoteSendStatus.RETRYING)
+
+
+class QuoteSend(models.Model):
+    """One Send to Salesforce of a quote (the 001 seed's "send the quoted sum and PDF"): the
+    opportunity's Amount set to the quote's total and the quote PDF attached to it as a file
+    (a ContentVersion; a later send adds a version of the same ContentDocument).
+
+    A row per attempt by a person, newest last: the latest is what the quote page shows (result,
+    time, by whom, amount, file version, or the error's code, message and fix). At most one is in
+    flight per quote (the constraint), so two clicks never upload two files. Written only by
+    sync_engine/quotes/send.py."""
+
+    tenant = models.ForeignKey("cothon.Tenant", on_delete=models.CASCADE, related_name="+")
+    quote = models.ForeignKey("proposals.Quote", on_delete=models.CASCADE, related_name="salesforce_sends")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The Salesforce opportunity written to (the configured object and its record).
+    sobject = models.CharField(max_length=80)
+    salesforce_id = models.CharField(max_length=18)
+    status = models.CharField(max_length=10, choices=QuoteSendStatus.choices, default=QuoteSendStatus.QUEUED)
+    currency = models.CharField(max_length=3, blank=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                 help_text="The quote's total sent as the opportunity's Amount.")
+    amount_updated = models.BooleanField(default=False, help_text="Salesforce accepted the new Amount.")
+    file_name = models.CharField(max_length=255, blank=True)
+    content_document_id = models.CharField(max_length=18, blank=True)
+    content_version_id = models.CharField(max_length=18, blank=True)
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    api_calls = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    error_hint = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["quote"], condition=models.Q(status__in=["queued", "sending", "retrying"]),
+                                    name="quote_send_one_in_flight"),
+        ]
+        indexes = [models.Index(fields=["tenant", "quote", "-id"], name="quote_send_latest")]
+
+    def __str__(self) -> str:
+        return f"Send of quote {self.quote_id} ({self.status})"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_SEND_STATUSES

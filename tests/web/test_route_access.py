@@ -51,6 +51,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"opportunities:{n}": {"analysis_pk": "analysis"} for n in ("analysis_edit", "requirement_add", "analysis_complete")},
     "proposals:create": {"pk": "opportunity"},
     **{f"proposals:{n}": {"proposal_pk": "proposal"} for n in ("edit", "generate", "document")},
+    "proposals:quote_pdf": {"quote_pk": "quote"},
+    # Send to Salesforce from the quote page (sync_engine.quotes.send_views).
+    **{f"quote_send:{n}": {"pk": "quote"} for n in ("send", "status")},
     **{f"departments:{n}": {"pk": "department"} for n in ("edit", "delete")},
     **{f"integrations:{n}": {"pk": "connection"} for n in
        ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
@@ -72,7 +75,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
        ("salesforce", "candidates", "relink", "skip", "unskip", "recreate")},
     **{f"api:{n}": {"pk": "analysis"} for n in ("analysis-detail", "analysis-complete", "analysis-requirements")},
     **{f"api:{n}": {"pk": "proposal"} for n in ("proposal-detail", "proposal-document", "proposal-generate")},
-    **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items", "quote-reorder-line-items")},
+    **{f"api:{n}": {"pk": "quote"} for n in ("quote-detail", "quote-line-items", "quote-reorder-line-items", "quote-send-send")},
     "api:quote-line-item": {"pk": "quote", "line_pk": "quote_line"},
     "api:quote-custom-field-detail": {"pk": "custom_field"},
     "api:contact-detail": {"pk": "contact"},
