@@ -31,6 +31,7 @@ from integrations.mapping.opportunity_inbound import COTHON_ONLY, parse_datetime
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import describe_get, settings_current
+from sync_engine.attempts import PUSH_TOKEN_FIELD
 from sync_engine.governor import get_governor
 from sync_engine.models import Priority
 from sync_engine.pull.apply import PullContext, PullSummary, client_factory_for, pull_apply
@@ -71,6 +72,9 @@ def select_fields(settings: dict, describe: dict | None) -> list[str]:
         name = mapping["sf_field"]
         if has(name):
             fields.append(available.get(name.lower(), name))
+    # Whether a push write whose worker died landed (sync_engine/attempts.py); never extended data.
+    if PUSH_TOKEN_FIELD.lower() in available:
+        fields.append(available[PUSH_TOKEN_FIELD.lower()])
     if "OwnerId" in fields:
         fields.append("Owner.Name")
     if "AccountId" in fields:
