@@ -14,10 +14,12 @@ by the push's conflict guard or by the pull — is settled against what Salesfor
 - the token is there: the write landed; every field it sent joins the base, and a field
   Salesforce holds otherwise was changed there since: a one-sided Salesforce change;
 - another token: it did not land (or not yet: it may still be in flight): the mark stays;
-- no token to compare (an org without the field, an Outbound Message): the fields Salesforce
-  holds exactly the sent value of join the base (both sides hold it either way); the rest keep
-  the base they had (a field changed again in Salesforce is then a change on both sides, as
-  before the mark existed)."""
+- no token to compare: the fields Salesforce holds exactly the sent value of join the base (both
+  sides hold it either way); the rest keep the base they had. In an org without the field the
+  mark is then done with (a field changed again in Salesforce is a change on both sides, as
+  before the mark existed); a read that does not carry the token although the write did (an
+  Outbound Message, the daily validation's read, the guard's partial record) leaves the mark
+  for one that does."""
 
 from __future__ import annotations
 
@@ -76,14 +78,22 @@ def attempt_settle(link: SyncLink, record: dict[str, Any]) -> bool:
     if link.inflight_token and PUSH_TOKEN_FIELD in record:
         if record[PUSH_TOKEN_FIELD] != link.inflight_token:
             return False  # not landed, or still on its way: the mark stays for a later read
-        landed = dict(sent)
-    else:
-        landed = {name: value for name, value in sent.items()
-                  if name in record and comparable(name, record[name]) == comparable(name, value)}
-    if landed:
-        link.base_snapshot = {**(link.base_snapshot or {}), **landed}
-        if len(landed) == len(sent):
-            link.pushed_hash = values_hash(sent)  # as the recorded result would have set it
+        link.base_snapshot = {**(link.base_snapshot or {}), **sent}
+        link.pushed_hash = values_hash(sent)  # as the recorded result would have set it
+        link.inflight_values, link.inflight_token, link.inflight_at = None, "", None
+        return True
+    agreed = {name: value for name, value in sent.items()
+              if name in record and comparable(name, record[name]) == comparable(name, value)}
+    base = link.base_snapshot or {}
+    changed = any(name not in base or comparable(name, base[name]) != comparable(name, value) for name, value in agreed.items())
+    if changed:
+        link.base_snapshot = {**base, **agreed}
+    if link.inflight_token:
+        # The write carried a token this read does not (an Outbound Message, the validation's
+        # read, the guard's partial record): the mark waits for a read that does.
+        return changed
+    if len(agreed) == len(sent):
+        link.pushed_hash = values_hash(sent)
     link.inflight_values, link.inflight_token, link.inflight_at = None, "", None
     return True
 
