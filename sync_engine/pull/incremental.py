@@ -63,8 +63,9 @@ def pull_directions() -> tuple[str, ...]:
 
 def select_fields(settings: dict, describe: dict | None) -> list[str]:
     """Id, SystemModstamp, IsDeleted, who changed the record last and when (a conflict's
-    Salesforce side), the pulled mapped fields the org has, the owner's and account's names (no
-    extra call to name them), and the org's custom fields no mapping reads."""
+    Salesforce side), the pulled mapped fields the org has, the push's token (Cothon_Push_Token__c,
+    when the org has it), the owner's and account's names (no extra call to name them), and the
+    org's custom fields no mapping reads."""
     available = {f["name"].lower(): f["name"] for f in (describe or {}).get("fields", [])}
     has = (lambda name: name.lower() in available) if describe else (lambda name: True)
     fields = ["Id", "SystemModstamp", "IsDeleted"] + [n for n in ("LastModifiedDate", "LastModifiedById") if has(n)]
