@@ -1,7 +1,7 @@
 """The convergence property (issue 17's proof): random interleaved edits on both sides, records
 created on either side, push and pull cycles with faults around them (UNABLE_TO_LOCK_ROW on some
-records, 503, a dropped connection, a worker killed mid-batch whose claimed rows the sweeper hands
-back), then sync until quiet. Afterwards, for every record:
+records, 503, a dropped connection, a worker killed mid-batch — after Salesforce took its write and
+before it was recorded, or after that — whose claimed rows the sweeper hands back), then sync until quiet. Afterwards, for every record:
 
 - both sides hold the same value of every compared field, except fields held as open conflicts
   (review on), and a conflict is open exactly where the oracle says one is held;
