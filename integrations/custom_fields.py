@@ -75,6 +75,8 @@ OPPORTUNITY_FIELDS = (
     _number("Opportunity", "Cothon_Max_Value__c", "Maximum Value", "Currency", 18, 2),
     _picklist("Opportunity", "Cothon_Method__c", "Procurement Method", ["RFP", "RFQ", "Standing Offer", "Supply Arrangement", "Task Authorization"]),
     _text("Opportunity", "Cothon_Location__c", "Location", 100),
+    # Carried by each push's write: tells whether a write whose worker died landed (docs/conflicts.md).
+    _text("Opportunity", "Cothon_Push_Token__c", "Cothon Push Token", 32),
     _text("Opportunity", "Cothon_UNSPSC__c", "UNSPSC Code", 20),
     _number("Opportunity", "Cothon_Compliance__c", "Compliance Score", "Percent", 3, 0),
     _picklist("Opportunity", "Cothon_Pursuit__c", "Pursuit Decision", ["Pursue", "Pass", "Review Needed"]),

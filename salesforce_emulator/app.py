@@ -167,10 +167,12 @@ class EmulatorApp:
             if not allowed:
                 return json_response([{"errorCode": "REQUEST_LIMIT_EXCEEDED",
                                        "message": "TotalRequests Limit exceeded."}], 403)
+        answer_latency = 0.0
         if endpoint.auth != "hook":
             fault = self.emu.faults.match(org, args.get("sobject"), endpoint.operation,
                                           request.method, request.path)
             if fault is not None:
+                answer_latency = fault.answer_latency_ms / 1000
                 if fault.latency_ms:
                     time.sleep(fault.latency_ms / 1000)
                 if fault.drop_connection:
@@ -183,7 +185,10 @@ class EmulatorApp:
             return json_response([{"message": f"Exceeded max size limit of "
                                    f"{self.emu.max_request_bytes} with request size {length}",
                                    "errorCode": "REQUEST_ENTITY_TOO_LARGE"}], 413)
-        return self.run(call, endpoint, args)
+        response = self.run(call, endpoint, args)
+        if answer_latency:
+            time.sleep(answer_latency)
+        return response
 
     def run(self, call: Call, endpoint: Endpoint, args: dict[str, Any]) -> Response:
         try:

@@ -27,6 +27,9 @@ class FaultRule:
     count: int | None = None  # remaining activations; None = unlimited
     probability: float = 1.0
     latency_ms: int = 0
+    # The request is applied, then its answer waits: a write Salesforce took whose client may be
+    # gone before it learns so (a worker killed meanwhile).
+    answer_latency_ms: int = 0
     drop_connection: bool = False
     per_record: bool = False  # collections: fail matching records, not the request
     hits: int = 0

@@ -47,12 +47,16 @@ def linked_salesforce_ids(*, connection_id: int, record_type: str, record_ids: I
 _LINK_COLUMNS = ("tenant_id", "connection_id", "record_type", "record_id", "sobject", "salesforce_id", "matched_by", "status",
                  "pushed_hash", "base_snapshot", "last_synced_at", "last_error_code", "last_error_message", "last_error_hint",
                  "created_at", "updated_at")
+# The write in flight (sync_engine/attempts.py) is cleared with the result: the columns are left
+# out of the INSERT, so the proposed row (EXCLUDED) carries their empty defaults.
 _LINK_UPDATE_FIELDS = ("salesforce_id", "matched_by", "status", "pushed_hash", "base_snapshot", "last_synced_at",
-                       "last_error_code", "last_error_message", "last_error_hint", "updated_at")
+                       "last_error_code", "last_error_message", "last_error_hint", "updated_at",
+                       "inflight_values", "inflight_token", "inflight_at")
 
 
 def links_record_results(*, tenant_id: int, connection_id: int, sobject: str, successes: list[tuple], failures: list[tuple]) -> None:
-    """Write the outcome of a batch on its links in two queries (read + upsert).
+    """Write the outcome of a batch on its links in two queries (read + upsert). Either outcome
+    clears the link's write in flight: the result is known.
 
     successes: (record_type, record_id, salesforce_id, fields, matched_by)
     failures:  (record_type, record_id, error, status)
@@ -249,6 +253,7 @@ def link_relink(*, connection, record_type: str, record_id: int, sobject: str, s
         connection=connection, record_type=record_type, record_id=record_id, sobject=sobject,
         defaults={"tenant_id": connection.tenant_id, "salesforce_id": salesforce_id, "matched_by": "relinked",
                   "status": LinkStatus.PENDING, "pushed_hash": "", "base_snapshot": {}, "salesforce_modstamp": None,
+                  "inflight_values": None, "inflight_token": "", "inflight_at": None,
                   "last_synced_at": None, "last_error_code": "", "last_error_message": "", "last_error_hint": "",
                   "skipped_by": None, "skipped_at": None, "status_before_skip": "", "updated_at": now})
     return link
@@ -259,6 +264,7 @@ def link_forget_partner(*, link: SyncLink) -> SyncLink:
     which the push then links."""
     link.salesforce_id, link.status, link.matched_by = "", LinkStatus.PENDING, ""
     link.pushed_hash, link.base_snapshot, link.salesforce_modstamp, link.last_synced_at = "", {}, None, None
+    link.inflight_values, link.inflight_token, link.inflight_at = None, "", None
     link.last_error_code = link.last_error_message = link.last_error_hint = ""
     link.save()
     return link

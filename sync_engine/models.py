@@ -130,6 +130,16 @@ class SyncLink(models.Model):
     # db_default: the push writes links with a raw multi-row INSERT that does not name this column.
     status_before_skip = models.CharField(max_length=20, blank=True, default="", db_default="",
                                           help_text="The status Unskip gives back.")
+    # The write in flight (sync_engine/attempts.py): what a push is about to send to the linked
+    # record, recorded before the call and cleared when its result is recorded. A worker killed
+    # in between leaves it set; the next read of the record (push guard or pull) tells whether
+    # that write landed, so the base does not stay behind it. The push's raw link upserts leave
+    # these columns out: the row they propose carries the database defaults (NULL, ""), which is
+    # how a recorded result clears the mark.
+    inflight_values = models.JSONField(null=True, blank=True, help_text="Field values of a write sent but not yet recorded.")
+    inflight_token = models.CharField(max_length=32, blank=True, default="", db_default="",
+                                      help_text="The token that write carried in Cothon_Push_Token__c (when the org has it).")
+    inflight_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

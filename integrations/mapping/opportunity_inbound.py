@@ -35,7 +35,9 @@ from opportunities.models import Opportunity
 # Written by Cothon for Salesforce users to read; never pulled back.
 COTHON_ONLY = frozenset({"source", "cothon_url", "full_title"})
 # Salesforce's own fields are never "extended data", nor are these bookkeeping fields.
-_SYSTEM_FIELDS = frozenset({"id", "systemmodstamp", "isdeleted", "attributes", "lastmodifieddate", "createddate"})
+# Cothon_Push_Token__c: the push's attempt token (sync_engine/attempts.py).
+_SYSTEM_FIELDS = frozenset({"id", "systemmodstamp", "isdeleted", "attributes", "lastmodifieddate", "createddate",
+                            "cothon_push_token__c"})
 _MISSING = object()
 CENT = Decimal("0.01")
 

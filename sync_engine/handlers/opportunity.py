@@ -15,8 +15,9 @@ from opportunities.models import Opportunity, OpportunityStatus
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.handlers.base import Batch, Handler
 from sync_engine.legacy.selectors import held_opportunity_ids
+from sync_engine.attempts import attempts_mark, new_token, push_token_field
 from sync_engine.links import linked_salesforce_ids
-from sync_engine.models import MatchedBy, SyncResult
+from sync_engine.models import MatchedBy, SyncLink, SyncResult
 from sync_engine.pull.apply import pull_apply_fields
 from sync_engine.push.conflict_guard import guard_items
 from sync_engine.push.context import PushContext
@@ -97,11 +98,12 @@ class OpportunityHandler(Handler):
         # The conflict rules before a linked record is written, partial or whole: a field
         # Salesforce changed since the base whose value should win is not sent, and Cothon takes it.
         refusing = {id(item) for item, _errors in refused}
-        _guard(ctx, sobject, items, [i for i in items if id(i) not in refusing], untouched,
-               changed_at={o.pk: o.field_changed_at for o in records})
+        links = _guard(ctx, sobject, items, [i for i in items if id(i) not in refusing], untouched,
+                       changed_at={o.pk: o.field_changed_at for o in records})
         for item, errors in refused:
             refuse(ctx, sobject, item, errors)
         _match_by_title_and_date(ctx, sobject, fallback)
+        _mark_attempt(ctx, items, links)
         write_and_settle(ctx, sobject, items)
         for record_id in untouched:
             batch.settle(self.record_type, record_id, done=True)
@@ -128,9 +130,10 @@ class OpportunityHandler(Handler):
 
 
 def _guard(ctx: PushContext, sobject: str, items: list[Item], sendable: list[Item], untouched: dict[int, str], *,
-           changed_at: dict[int, dict[str, str]]) -> None:
+           changed_at: dict[int, dict[str, str]]) -> dict[int, SyncLink]:
     """Apply the conflict guard to the items about to be sent; what Salesforce's value keeps is
-    applied to Cothon as a pull would; an item left with nothing to send is not written."""
+    applied to Cothon as a pull would; an item left with nothing to send is not written.
+    Returns the linked items' links (read by the guard)."""
     guarded = guard_items(ctx, sobject, sendable, changed_at=changed_at)
     if guarded.to_apply:
         pull_apply_fields(connection=ctx.connection, records=guarded.to_apply, client_factory=lambda: ctx.client,
@@ -138,6 +141,21 @@ def _guard(ctx: PushContext, sobject: str, items: list[Item], sendable: list[Ite
     for item in [i for i in items if i.record_id in guarded.held_back and not i.fields]:
         items.remove(item)
         untouched[item.record_id] = item.salesforce_id
+    return guarded.links
+
+
+def _mark_attempt(ctx: PushContext, items: list[Item], links: dict[int, SyncLink]) -> None:
+    """Before the call: record on each linked record's link what is about to be sent, with the
+    batch's token carried by the write when the org has the field (sync_engine/attempts.py), so
+    a worker killed before the result is recorded does not leave the base behind Salesforce."""
+    if not links:
+        return
+    token_field = push_token_field(ctx.describe_fields)
+    token = new_token() if token_field else ""
+    if attempts_mark(links=links, items=items, token=token) and token:
+        for item in items:
+            if item.salesforce_id and item.error is None and item.record_id in links:
+                item.stamp = {token_field: token}
 
 
 def _fields_changed_in_cothon(ctx: PushContext, entries) -> set[str] | None:

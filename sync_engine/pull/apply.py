@@ -42,6 +42,7 @@ from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
+from sync_engine.attempts import attempts_settle
 from sync_engine.call_counts import add_calls
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.conflicts.services import Held, conflicts_hold, conflicts_supersede
@@ -254,6 +255,10 @@ def _apply_records(ctx: PullContext, records: list[dict[str, Any]], summary: Pul
     ids = [r["Id"] for r in records if r.get("Id")]
     links = {link.salesforce_id: link for link in SyncLink.objects.filter(
         connection=connection, record_type=RecordType.OPPORTUNITY, sobject=ctx.sobject, salesforce_id__in=ids)}
+    # A push write whose result was never recorded (its worker died) is settled against what
+    # Salesforce holds before anything is compared with the base (one statement, only then).
+    by_id = {r["Id"]: r for r in records}
+    attempts_settle((link, by_id[sf_id]) for sf_id, link in links.items() if link.inflight_values is not None)
     opportunities = Opportunity.objects.filter(tenant_id=connection.tenant_id, pk__in=[link.record_id for link in links.values()])
     current = {o.pk: o for o in opportunities.select_related("department")}
     mappings = pulled_mappings(ctx.settings)

@@ -31,6 +31,7 @@ from integrations.mapping.opportunity_inbound import COTHON_ONLY, parse_datetime
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import describe_get, settings_current
+from sync_engine.attempts import PUSH_TOKEN_FIELD
 from sync_engine.governor import get_governor
 from sync_engine.models import Priority
 from sync_engine.pull.apply import PullContext, PullSummary, client_factory_for, pull_apply
@@ -62,8 +63,9 @@ def pull_directions() -> tuple[str, ...]:
 
 def select_fields(settings: dict, describe: dict | None) -> list[str]:
     """Id, SystemModstamp, IsDeleted, who changed the record last and when (a conflict's
-    Salesforce side), the pulled mapped fields the org has, the owner's and account's names (no
-    extra call to name them), and the org's custom fields no mapping reads."""
+    Salesforce side), the pulled mapped fields the org has, the push's token (Cothon_Push_Token__c,
+    when the org has it), the owner's and account's names (no extra call to name them), and the
+    org's custom fields no mapping reads."""
     available = {f["name"].lower(): f["name"] for f in (describe or {}).get("fields", [])}
     has = (lambda name: name.lower() in available) if describe else (lambda name: True)
     fields = ["Id", "SystemModstamp", "IsDeleted"] + [n for n in ("LastModifiedDate", "LastModifiedById") if has(n)]
@@ -71,6 +73,9 @@ def select_fields(settings: dict, describe: dict | None) -> list[str]:
         name = mapping["sf_field"]
         if has(name):
             fields.append(available.get(name.lower(), name))
+    # Whether a push write whose worker died landed (sync_engine/attempts.py); never extended data.
+    if PUSH_TOKEN_FIELD.lower() in available:
+        fields.append(available[PUSH_TOKEN_FIELD.lower()])
     if "OwnerId" in fields:
         fields.append("Owner.Name")
     if "AccountId" in fields:

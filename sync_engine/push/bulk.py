@@ -21,6 +21,7 @@ from typing import Any
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine.models import SyncResult
 from sync_engine.push.context import PushContext
+from sync_engine.push.writer import sent_fields
 
 NULL = "#N/A"  # Bulk API 2.0: "set this field to null"
 # Rows per job. A batch of 5,000 goes as two jobs of 2,500: half its links are written while
@@ -91,7 +92,7 @@ class _Job:
 def _prepare(items: list, operation: str, key_field: str) -> _Job:
     """The job's CSV. A column a row does not carry is left as is (an empty cell); only a None
     clears (#N/A)."""
-    plain = [{k: v for k, v in i.fields.items() if not k.startswith("@")} for i in items]
+    plain = [sent_fields(i) for i in items]
     if operation == "update":
         for row, item in zip(plain, items):
             row["Id"] = item.salesforce_id

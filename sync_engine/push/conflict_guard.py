@@ -41,6 +41,7 @@ from typing import Any
 from integrations.mapping import conflicts
 from integrations.mapping.opportunity_inbound import COTHON_ONLY, comparable, id18
 from integrations.salesforce.soql import soql_quote
+from sync_engine.attempts import LINK_COLUMNS, attempts_settle, push_token_field
 from sync_engine.models import SyncLink
 from sync_engine.pull.incremental import read_from
 from sync_engine.pull.models import PullWatermark
@@ -61,6 +62,8 @@ class GuardResult:
     held_back: dict[int, list[str]] = field(default_factory=dict)
     to_apply: list[dict[str, Any]] = field(default_factory=list)
     queried: bool = False
+    # The linked items' links (record id → link, LINK_COLUMNS only), for marking the write.
+    links: dict[int, SyncLink] = field(default_factory=dict)
 
 
 def candidate_fields(ctx: PushContext, fields: dict[str, Any], base: dict[str, Any]) -> list[str]:
@@ -89,28 +92,44 @@ def guard_items(ctx: PushContext, sobject: str, items: list[Item], *, changed_at
     linked = [item for item in items if item.salesforce_id]
     if not linked:
         return result
-    bases = dict(SyncLink.objects.filter(connection_id=ctx.connection.pk, record_type=RecordType.OPPORTUNITY, sobject=sobject,
-                                         record_id__in=[i.record_id for i in linked]).values_list("record_id", "base_snapshot"))
+    links = result.links = {link.record_id: link for link in SyncLink.objects.filter(
+        connection_id=ctx.connection.pk, record_type=RecordType.OPPORTUNITY, sobject=sobject,
+        record_id__in=[i.record_id for i in linked]).only(*LINK_COLUMNS)}
     wanted: dict[int, list[str]] = {}
+    # A write whose result was never recorded (its worker died): the record is read whatever the
+    # rules, with what that write sent, to tell whether it landed (sync_engine/attempts.py).
+    unsettled: dict[int, set[str]] = {}
     for item in linked:
-        names = candidate_fields(ctx, item.fields, bases.get(item.record_id) or {})
+        link = links.get(item.record_id)
+        if link is not None and link.inflight_values is not None:
+            unsettled[item.record_id] = {n for n in [*link.inflight_values, *item.fields] if not n.startswith("@")}
+            continue
+        names = candidate_fields(ctx, item.fields, _base(links, item.record_id))
         if names:
             wanted[item.record_id] = names
-    if not wanted:
+    if not wanted and not unsettled:
         return result
-    checked = [item for item in linked if item.record_id in wanted]
-    columns = sorted({n for names in wanted.values() for n in names} - set(TIME_FIELDS))
+    checked = [item for item in linked if item.record_id in wanted or item.record_id in unsettled]
+    token = push_token_field(ctx.describe_fields) if unsettled else ""
+    columns = sorted({n for names in [*wanted.values(), *unsettled.values()] for n in names} - set(TIME_FIELDS)
+                     | ({token} if token else set()))
     current = {id18(row["Id"]): row for row in _read(ctx, sobject, checked, columns)}
     result.queried = True
+    if unsettled:
+        attempts_settle((links[item.record_id], current[id18(item.salesforce_id)]) for item in checked
+                        if item.record_id in unsettled and id18(item.salesforce_id) in current)
+        for item in checked:
+            if item.record_id in unsettled:
+                wanted[item.record_id] = candidate_fields(ctx, item.fields, _base(links, item.record_id))
     cothon_fields = {m.sf_field: m.cothon_field for m in ctx.settings.active_mappings}
     review = ctx.settings.flag_conflicts_for_review
     for item in checked:
         row = current.get(id18(item.salesforce_id))
         if row is None:
             continue  # gone from Salesforce: the write says so
-        base = bases.get(item.record_id) or {}
+        base = _base(links, item.record_id)
         taken: dict[str, Any] = {}
-        for name in wanted[item.record_id]:
+        for name in wanted.get(item.record_id, []):
             if name not in row:
                 continue
             theirs, agreed, ours = comparable(name, row[name]), comparable(name, base[name]), comparable(name, item.fields.get(name))
@@ -132,6 +151,11 @@ def guard_items(ctx: PushContext, sobject: str, items: list[Item], *, changed_at
                                     "LastModifiedDate": row.get("LastModifiedDate") or row.get("SystemModstamp"),
                                     "LastModifiedById": row.get("LastModifiedById"), **taken})
     return result
+
+
+def _base(links: dict[int, SyncLink], record_id: int) -> dict[str, Any]:
+    link = links.get(record_id)
+    return (link.base_snapshot or {}) if link is not None else {}
 
 
 def _read(ctx: PushContext, sobject: str, items: list[Item], columns: list[str]) -> Iterator[dict]:

@@ -33,6 +33,9 @@ class Item:
     result_id: str = ""
     error: SalesforceError | None = None
     matched_by: str = ""  # set when found by a lookup (e.g. title + close date) before writing
+    # Sent with the write but not the record's values (the attempt's push token): never part of
+    # the link's base or pushed hash.
+    stamp: dict[str, Any] = field(default_factory=dict)
 
 
 class BatchAborted(Exception):
@@ -88,7 +91,7 @@ def write(ctx: PushContext, sobject: str, items: list[Item], *, then: Callable[[
         linked, upserts = [], []
     for start in range(0, len(linked), CHUNK):
         chunk = linked[start:start + CHUNK]
-        records = [{"attributes": {"type": sobject}, "Id": i.salesforce_id, **_plain(i.fields)} for i in chunk]
+        records = [{"attributes": {"type": sobject}, "Id": i.salesforce_id, **sent_fields(i)} for i in chunk]
         _apply(ctx, sobject, chunk, "update", lambda: ctx.client.collections_update(records))
     by_field: dict[str, list[Item]] = {}
     for item in upserts:
@@ -96,11 +99,11 @@ def write(ctx: PushContext, sobject: str, items: list[Item], *, then: Callable[[
     for ext_field, group in by_field.items():
         for start in range(0, len(group), CHUNK):
             chunk = group[start:start + CHUNK]
-            records = [_plain(i.fields) for i in chunk]
+            records = [sent_fields(i) for i in chunk]
             _apply(ctx, sobject, chunk, "upsert", lambda: ctx.client.collections_upsert(sobject, ext_field, records))
     for start in range(0, len(creates), CHUNK):
         chunk = creates[start:start + CHUNK]
-        records = [{"attributes": {"type": sobject}, **_plain(i.fields)} for i in chunk]
+        records = [{"attributes": {"type": sobject}, **sent_fields(i)} for i in chunk]
         _apply(ctx, sobject, chunk, "create", lambda: ctx.client.collections_create(records))
     if then is not None:
         then(refused + linked + upserts + creates)
@@ -114,6 +117,11 @@ def write_and_settle(ctx: PushContext, sobject: str, items: list[Item], *, match
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if not k.startswith("@")}
+
+
+def sent_fields(item: Item) -> dict[str, Any]:
+    """What goes to Salesforce for the item: its fields (not the "@" notes) and its stamp."""
+    return {**_plain(item.fields), **item.stamp} if item.stamp else _plain(item.fields)
 
 
 def _apply(ctx: PushContext, sobject: str, chunk: list[Item], operation: str, call) -> None:

@@ -1,7 +1,7 @@
 """The convergence property (issue 17's proof): random interleaved edits on both sides, records
 created on either side, push and pull cycles with faults around them (UNABLE_TO_LOCK_ROW on some
-records, 503, a dropped connection, a worker killed mid-batch whose claimed rows the sweeper hands
-back), then sync until quiet. Afterwards, for every record:
+records, 503, a dropped connection, a worker killed mid-batch — after Salesforce took its write and
+before it was recorded, or after that — whose claimed rows the sweeper hands back), then sync until quiet. Afterwards, for every record:
 
 - both sides hold the same value of every compared field, except fields held as open conflicts
   (review on), and a conflict is open exactly where the oracle says one is held;
@@ -70,9 +70,9 @@ SF_FIELDS = [sf for sf, _values in FIELDS.values()]
 RULES = {"Name": conflicts.LAST_WRITE_WINS, "StageName": conflicts.LAST_WRITE_WINS, "Description": conflicts.LAST_WRITE_WINS,
          "Amount": conflicts.COTHON_WINS, "CloseDate": conflicts.COTHON_WINS, "Cothon_Location__c": conflicts.COTHON_WINS}
 COTHON_SOURCES = {sf: ("value_min", "value_max") if cothon == "value_min" else (cothon,) for cothon, (sf, _v) in FIELDS.items()}
-# "kill_after_write" (a worker killed after Salesforce took its write, before recording it) is
-# pinned by its own test below, not drawn at random: see there.
-PUSH_FAULTS = [None, "lock", "503", "drop", "kill_before_finish"]
+# "kill_after_write": a worker killed after Salesforce took its write, before recording it (the
+# link's base, its log); "kill_before_finish": after recording it, before its outbox rows are done.
+PUSH_FAULTS = [None, "lock", "503", "drop", "kill_before_finish", "kill_after_write"]
 PULL_FAULTS = [None, "503", "drop"]
 
 
@@ -576,22 +576,23 @@ def run_example(alice, emulator, review: bool, steps: list[tuple]) -> tuple[Worl
 
 
 # A worker killed after Salesforce took its write and before the write was recorded (its link's
-# base, its log): the retry cannot tell whether its first attempt landed, so a Salesforce edit
-# made after that write — a one-sided change — looks like a change on both sides since the
-# (stale) base. Review on: it is held for review, a conflict where there is none (safe: nothing
-# is lost, a person decides). Review off and a "Cothon wins" field: Cothon's value is sent back
-# over the later Salesforce edit. With "last write wins" the later Salesforce edit wins, as it
-# should. Not fixable from Cothon's side without a durable record of the attempt before the
-# write (a follow-up); kept out of the random faults and pinned here.
+# base, its log): a Salesforce edit made after that write is a one-sided change and reaches Cothon,
+# whatever the field's rule and review. The push marked the write on the link before the call
+# (sync_engine/attempts.py); the retry's guard reads the record, finds the write's token, and
+# moves the base to what that write sent. Found before the mark existed: review on held the edit
+# as a conflict, and a "Cothon wins" field was put back over it.
 @pytest.mark.parametrize("review, cothon_field", [
     pytest.param(False, "title", id="review-off-last-write-wins"),
-    pytest.param(True, "title", id="review-on-held-although-no-conflict", marks=pytest.mark.xfail(strict=True, reason=(
-        "a write whose worker died before recording it leaves the base stale: a later Salesforce edit is held as a conflict"))),
-    pytest.param(False, "location", id="review-off-cothon-wins-overwrites", marks=pytest.mark.xfail(strict=True, reason=(
-        "a write whose worker died before recording it leaves the base stale: Cothon wins puts Cothon's value back over a "
-        "later Salesforce edit"))),
+    pytest.param(True, "title", id="review-on-not-held"),
+    pytest.param(False, "location", id="review-off-cothon-wins-not-overwritten"),
+    pytest.param(True, "location", id="review-on-cothon-wins-not-held"),
 ])
+@pytest.mark.parametrize("then", ["push", "pull"])
 def test_a_salesforce_edit_after_a_write_whose_worker_died_before_recording_it_reaches_cothon(alice, emulator_reset, review,
-                                                                                                cothon_field):
-    run_example(alice, emulator_reset, review, [("cothon_edit", 0, cothon_field, 1), ("push", "kill_after_write"),
-                                                ("salesforce_edit", 0, cothon_field, 2), ("push", None)])
+                                                                                                cothon_field, then):
+    world, _rounds, held = run_example(alice, emulator_reset, review, [
+        ("cothon_edit", 0, cothon_field, 1), ("push", "kill_after_write"), ("salesforce_edit", 0, cothon_field, 2), (then, None)])
+    assert held == 0 and not SyncConflict.objects.filter(connection=world.connection).exists()
+    record = world.records[0]
+    sf_field = FIELDS[cothon_field][0]
+    assert record.fields[sf_field].agreed == to_salesforce(cothon_field, FIELDS[cothon_field][1][2])

@@ -89,3 +89,90 @@ def test_a_cothon_value_that_won_a_conflict_on_the_pull_goes_out_also_when_its_r
     pull_incremental(connection_id=connected.pk)
     opportunity.refresh_from_db()
     assert opportunity.description == "Ours" and not OutboxEntry.objects.exists()
+
+
+# --- the write in flight (sync_engine/attempts.py) ----------------------------------------------
+
+def test_each_write_to_a_linked_record_is_marked_in_one_statement_and_cleared_with_its_result(alice, connected, emulator_reset,
+                                                                                            opportunity_factory):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    opportunities = [opportunity_factory(alice.tenant, title=f"Deal {n}") for n in range(3)]
+    assert push_connection(connection_id=connected.pk).failed == 0
+    for opportunity in opportunities:
+        opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"location": "Yukon"})
+    with CaptureQueriesContext(db) as queries:
+        assert push_connection(connection_id=connected.pk).succeeded == 3
+    marks = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('UPDATE "sync_engine_synclink"') and "inflight_values" in q["sql"]]
+    assert len(marks) == 1  # one statement for the batch, before the call
+    links = SyncLink.objects.filter(connection=connected, record_type="opportunity")
+    assert [link.inflight_values for link in links] == [None] * 3 and {link.inflight_token for link in links} == {""}
+    rows = emulator_reset.sf().query_all("SELECT Cothon_Location__c, Cothon_Push_Token__c FROM Opportunity "
+                                         "WHERE Cothon_Ref__c != null")["records"]
+    assert {row["Cothon_Location__c"] for row in rows} == {"Yukon"}
+    tokens = {row["Cothon_Push_Token__c"] for row in rows}
+    assert len(tokens) == 1 and len(tokens.pop()) == 16  # the batch's token, carried by every write
+
+
+def test_a_write_whose_worker_died_before_it_reached_salesforce_leaves_a_change_on_both_sides_a_conflict(
+        alice, connected, emulator_reset, opportunity_factory):
+    """The mark alone does not say the write landed: Salesforce's token does. A write that never
+    got there keeps the base, so a Salesforce edit of the same field is a change on both sides,
+    settled by the rule (location: Cothon wins)."""
+    opportunity, link = _linked(alice, connected, opportunity_factory)
+    sf = emulator_reset.sf()
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"location": "Yukon"})
+    _push_killed(connected, "sync_engine.push.writer._apply")  # marked, then killed before the call
+    link.refresh_from_db()
+    assert link.inflight_values == {"Cothon_Location__c": "Yukon"} and link.inflight_token
+    assert sf.Opportunity.get(link.salesforce_id)["Cothon_Location__c"] != "Yukon"
+    sf.Opportunity.update(link.salesforce_id, {"Cothon_Location__c": "Halifax"})
+    assert push_connection(connection_id=connected.pk).failed == 0
+    assert sf.Opportunity.get(link.salesforce_id)["Cothon_Location__c"] == "Yukon"  # Cothon wins the real conflict
+    link.refresh_from_db()
+    assert link.inflight_values is None and link.base_snapshot["Cothon_Location__c"] == "Yukon"
+
+
+def test_a_write_whose_worker_died_after_it_landed_moves_the_base_on_the_next_pull(alice, connected, emulator_reset,
+                                                                                   opportunity_factory):
+    opportunity, link = _linked(alice, connected, opportunity_factory)
+    sf = emulator_reset.sf()
+    opp.opportunity_update(tenant=alice.tenant, opportunity=opportunity, data={"location": "Yukon"})
+    _push_killed(connected, "sync_engine.push.writer.settle")
+    sf.Opportunity.update(link.salesforce_id, {"Cothon_Location__c": "Halifax"})  # a rep, after Cothon's write landed
+    summary = pull_incremental(connection_id=connected.pk).summary
+    assert (summary.applied, summary.conflicts_settled, summary.conflicts_held) == (1, 0, 0)
+    opportunity.refresh_from_db()
+    link.refresh_from_db()
+    assert opportunity.location == "Halifax" and link.inflight_values is None
+    assert link.base_snapshot["Cothon_Location__c"] == "Halifax"
+    assert "Cothon_Push_Token__c" not in (opportunity.salesforce_extra.get(str(connected.pk)) or {}).get("fields", {})
+    OutboxEntry.objects.update(available_at=timezone.now())
+    assert push_connection(connection_id=connected.pk).failed == 0  # the retried row: nothing left to send
+    assert sf.Opportunity.get(link.salesforce_id)["Cothon_Location__c"] == "Halifax"
+
+
+def test_without_a_token_only_the_fields_salesforce_holds_as_sent_join_the_base():
+    """An org without Cothon_Push_Token__c (or an Outbound Message, which does not carry it): a
+    field Salesforce holds exactly as sent is agreed either way; one it holds otherwise keeps
+    its base (a change on both sides, as before the mark existed)."""
+    from sync_engine.attempts import attempt_settle
+
+    link = SyncLink(base_snapshot={"Name": "Old", "Cothon_Location__c": "Ottawa"}, pushed_hash="before",
+                    inflight_values={"Name": "New", "Cothon_Location__c": "Yukon"}, inflight_token="")
+    assert attempt_settle(link, {"Name": "New", "Cothon_Location__c": "Halifax"})
+    assert link.base_snapshot == {"Name": "New", "Cothon_Location__c": "Ottawa"} and link.pushed_hash == "before"
+    assert (link.inflight_values, link.inflight_token, link.inflight_at) == (None, "", None)
+
+    waiting = SyncLink(base_snapshot={"Name": "Old", "Amount": 1.0}, inflight_values={"Name": "New", "Amount": 2.0},
+                       inflight_token="abc")
+    assert not attempt_settle(waiting, {"Name": "Old", "Cothon_Push_Token__c": "other"})  # not landed (yet): kept
+    assert waiting.inflight_values == {"Name": "New", "Amount": 2.0} and waiting.base_snapshot == {"Name": "Old", "Amount": 1.0}
+    # A read without the token (an Outbound Message): what Salesforce holds as sent is agreed; the mark waits.
+    assert attempt_settle(waiting, {"Name": "Newer", "Amount": 2})
+    assert waiting.base_snapshot == {"Name": "Old", "Amount": 2.0} and waiting.inflight_token == "abc"
+    assert not attempt_settle(waiting, {"Name": "Newer", "Amount": 2})  # nothing new: nothing to save
+    assert attempt_settle(waiting, {"Name": "Newer", "Cothon_Push_Token__c": "abc"})  # landed, then changed there
+    assert waiting.base_snapshot == {"Name": "New", "Amount": 2.0} and waiting.inflight_values is None
