@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync_engine', '0011_conflict_superseded'),
+        ('sync_engine', '0012_one_quote_per_opportunity_link'),
     ]
 
     operations = [
