@@ -45,7 +45,11 @@ def member_login(*, connection: SalesforceConnection, username: str, password_an
     """Log a member in to the connection's org by SOAP login (password + security token).
 
     Raises SalesforceAuthError when Salesforce refuses, or WRONG_ORG when the credentials belong
-    to another org than the connection's (the member's appointments must come from this org)."""
+    to another org than the connection's (the member's appointments must come from this org);
+    ConnectionNotUsable, without a call, when the connection itself is not connected."""
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise ConnectionNotUsable("CONNECTION_NOT_USABLE", f"Connect “{connection.name}” first: a member's login is checked "
+                                                           "against the connected org.")
     grant = oauth.soap_login(_bare_app(connection), username=username, password_and_token=password_and_token)
     if connection.org_id and not _same_org(grant.org_id, connection.org_id):
         raise SalesforceAuthError("WRONG_ORG", f"These credentials sign in to org {grant.org_id}, not to this connection's org "

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from cothon.models import Membership
-from integrations.connections import client_for
+from integrations.connections import ConnectionNotUsable, client_for
 from integrations.crypto import decrypt_token, encrypt_token
 from integrations.member_logins import member_login, member_session_forget
 from integrations.models import CredentialMode, SalesforceConnection, SalesforceUserLink
@@ -147,6 +147,8 @@ def _verified_secret(connection: SalesforceConnection, link: SalesforceUserLink,
     secret = password + (security_token or "") if password is not None else decrypt_token(link.password_encrypted)
     try:
         member_login(connection=connection, username=username, password_and_token=secret)
+    except ConnectionNotUsable as exc:
+        raise ValidationError({"password": [exc.message]}) from None
     except SalesforceError as exc:
         raise ValidationError({"password": [f"Salesforce refused this login ({exc.code}): {exc.message} "
                                             "Check the username, the password and the security token (Salesforce e-mails a new "
