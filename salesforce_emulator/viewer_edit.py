@@ -105,8 +105,9 @@ def _posted(call: Call, fields: list[Any]) -> dict[str, str]:
     return out
 
 
-def _input(obj: Any, fld: Any, value: str) -> str:
+def _input(obj: Any, fld: Any, value: str, required: bool = False) -> str:
     name = esc(fld.name)
+    aria = ' aria-required="true"' if required else ""
     if fld.type == "boolean":
         checked = " checked" if value == "true" else ""
         return (f'<input type="hidden" name="{name}" value="false">'
@@ -120,7 +121,7 @@ def _input(obj: Any, fld: Any, value: str) -> str:
         if fld.type == "multipicklist":
             return (f'<input type="hidden" name="{name}" value="">'
                     f'<select id="f-{name}" name="{name}" multiple size="4">{items}</select>')
-        return f'<select id="f-{name}" name="{name}"><option value="">--None--</option>{items}</select>'
+        return f'<select id="f-{name}" name="{name}"{aria}><option value="">--None--</option>{items}</select>'
     if fld.type == "textarea":
         return f'<textarea id="f-{name}" name="{name}" rows="3">{esc(value)}</textarea>'
     kind = TEXT_INPUTS[fld.type]
@@ -129,7 +130,8 @@ def _input(obj: Any, fld: Any, value: str) -> str:
         extra = ' step="any"' if fld.type != "int" else ' step="1"'
     elif fld.length and kind in ("text", "email", "tel", "url"):
         extra = f' maxlength="{fld.length}"' if fld.type != "reference" else ""
-    return f'<input type="{kind}" id="f-{name}" name="{name}" value="{esc(value)}"{extra}>'
+    return (f'<input type="{kind}" id="f-{name}" name="{name}" value="{esc(value)}"'
+            f"{extra}{aria}>")
 
 
 def _ordered(obj: Any, fld: Any) -> list[str]:
@@ -150,13 +152,16 @@ def _form(rt: Any, obj: Any, action: str, fields: list[Any], values: dict[str, s
             by_field.setdefault(fname.lower(), []).append(err.message)
     rows = []
     for fld in fields:
-        mark = '<abbr class="req" title="required">*</abbr>' if fld.name in required else ""
+        # the marker is visual; the input says aria-required (no HTML `required`: the server's
+        # REQUIRED_FIELD_MISSING is the message shown, as for an API write)
+        mark = '<abbr class="req" aria-hidden="true">*</abbr>' if fld.name in required else ""
         messages = by_field.get(fld.name.lower(), [])
         note = "".join(f'<div class="field-error">{esc(m)}</div>' for m in messages)
         css = "edit-field has-error" if messages else "edit-field"
         label = f'{mark}{esc(fld.label)}' + (" (UTC)" if fld.type == "datetime" else "")
         rows.append(f'<div class="{css}"><label for="f-{esc(fld.name)}">{label}</label>'
-                    f"{_input(obj, fld, values.get(fld.name, ''))}{note}</div>")
+                    f"{_input(obj, fld, values.get(fld.name, ''), fld.name in required)}{note}"
+                    "</div>")
     banner = ""
     if errors:
         items = "".join(f"<li>{esc(e.message)}</li>" for e in errors)
