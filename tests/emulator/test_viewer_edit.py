@@ -129,10 +129,15 @@ def test_a_post_without_the_pages_token_or_from_another_origin_is_refused(emulat
     assert sf.Opportunity.get(opp)["StageName"] == "Proposal"
 
 
-def test_unknown_record_or_wrong_object_is_not_found(emulator_reset):
+def test_unknown_deleted_or_wrong_object_record_is_not_found(emulator_reset):
     handle = emulator_reset
     opp = _opp(handle.sf(), "Somewhere")
-    for path in (f"/lightning/r/Account/{opp}/edit", "/lightning/r/Opportunity/006000000000000AAA/edit",
+    binned = _opp(handle.sf(), "Binned")
+    handle.sf().Opportunity.delete(binned)
+    view = requests.get(f"{handle.http_url}/lightning/r/Opportunity/{binned}/view", timeout=10)
+    assert "Recycle Bin" in view.text and "/edit" not in view.text  # no Edit on a deleted record
+    for path in (f"/lightning/r/Account/{opp}/edit", f"/lightning/r/Opportunity/{binned}/edit",
+                 "/lightning/r/Opportunity/006000000000000AAA/edit",
                  "/lightning/r/Opportunity/not-an-id/edit", "/lightning/o/Contract/new"):
         assert requests.get(f"{handle.http_url}{path}", timeout=10).status_code == 404, path
 
