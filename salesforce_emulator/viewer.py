@@ -1,11 +1,12 @@
-"""A minimal, read-only record viewer: /lightning/r/<Object>/<Id>/view, object lists, and a
-home page. Loopback only (the servers bind 127.0.0.1), so it asks for no login."""
+"""A minimal record viewer: /lightning/r/<Object>/<Id>/view, object lists, and a home page,
+with Edit and New forms (viewer_edit.py). Loopback only (the servers bind 127.0.0.1), so it asks
+for no login."""
 
 from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from . import ids
+from . import ids, viewer_edit
 from .http import Call
 from .pages import esc, page
 
@@ -90,8 +91,10 @@ def view(call: Call, sobject: str, record_id: str):
         related.append(f'<div class="card"><h2>{esc(label)} ({len(items)})</h2><div class="body">'
                        f"<table>{''.join(items)}</table></div></div>")
     banner = '<div class="error">This record is in the Recycle Bin.</div>' if deleted else ""
+    edit = "" if deleted else (f'<a class="btn head-action" href="/lightning/r/{esc(obj.name)}/'
+                               f'{esc(data["Id"])}/edit">Edit</a>')
     content = (f'{banner}<div class="card"><div class="rec-head"><span class="icon"></span><div>'
-               f"<small>{esc(obj.describe['label'])}</small><h1>{esc(title)}</h1></div></div>"
+               f"<small>{esc(obj.describe['label'])}</small><h1>{esc(title)}</h1></div>{edit}</div>"
                f'</div><div class="card"><h2>Details</h2><div class="body"><dl class="fields">'
                f"{rows}</dl></div></div>{''.join(related)}")
     return page(f"{title} | {obj.describe['label']}", rt.org.organization.get("Name", org),
@@ -113,7 +116,10 @@ def list_view(call: Call, sobject: str):
                     f"{esc(data.get('LastModifiedDate'))}</td></tr>")
         if len(rows) >= 500:
             break
-    content = (f'<div class="card"><h2>{esc(obj.describe["labelPlural"])} ({len(rows)})</h2>'
+    new = (f'<a class="btn head-action" href="/lightning/o/{esc(obj.name)}/new?org='
+           f'{esc(rt.org.name)}">New</a>' if obj.name in viewer_edit.CREATABLE else "")
+    content = (f'<div class="card"><h2 class="with-action">{esc(obj.describe["labelPlural"])} '
+               f'({len(rows)}){new}</h2>'
                '<div class="body"><table><tr><th>Name</th><th>Id</th><th>Last Modified</th></tr>'
                f"{''.join(rows)}</table></div></div>")
     return page(obj.describe["labelPlural"], rt.org.organization.get("Name", org), content)
@@ -150,4 +156,5 @@ def register(router) -> None:
     router.add("/", ["GET"], home, auth="none")
     from . import viewer_automation
     viewer_automation.register(router)
+    viewer_edit.register(router)
     router.add("/<record_id>", ["GET"], classic, auth="none")

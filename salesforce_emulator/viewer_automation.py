@@ -1,7 +1,7 @@
 """The record viewer's Setup page for process automation: the org's flows (every version, with
 its status, trigger and entry conditions), outbound messages and workflow rules, as created
 through the Tooling API. ``/lightning/setup/Flows/home?org=<name>`` (the path of Setup › Flows
-on a real org); loopback only and read-only like the rest of the viewer."""
+on a real org); loopback only and read-only (record pages have Edit: viewer_edit.py)."""
 
 from __future__ import annotations
 
