@@ -20,6 +20,8 @@ urlpatterns = [
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),
+    # Document / results / credit application routing (sync_engine.appointments, docs/routing.md).
+    path("", include("sync_engine.appointments.routing_urls")),
     path("sync/", include("sync_engine.urls")),
     # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
     path("sync/", include("sync_engine.validation.urls")),
