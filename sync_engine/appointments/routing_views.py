@@ -48,6 +48,14 @@ def _connection(request: HttpRequest, pk: int) -> SalesforceConnection:
         raise Http404("No such connection") from None
 
 
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    """Field → messages; messages of no field under "general" (templates cannot read __all__)."""
+    errors = dict(exc.message_dict) if hasattr(exc, "error_dict") else {"general": exc.messages}
+    if "__all__" in errors:
+        errors["general"] = errors.pop("__all__")
+    return errors
+
+
 def _kind(kind: str) -> str:
     if kind not in RoutingKind.values:
         raise Http404("No such routing rule")
@@ -84,7 +92,7 @@ def routing_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             routing_services.routing_rule_save(tenant=request.tenant, connection=connection, kind=kind, data=submitted,
                                                actor=request.user)
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            errors = _errors(exc)
         else:
             messages.success(request, f"{RoutingKind(kind).label} routing saved.")
             return redirect("sync_appointments_routing:edit", pk=connection.pk, kind=kind)
@@ -204,7 +212,7 @@ def credit_app_sign(request: HttpRequest, appointment_pk: int) -> HttpResponse:
         except upload.RoutingUnavailable as exc:
             unavailable = " ".join(exc.messages)
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            errors = _errors(exc)
     return render(request, "sync_appointments/routing_credit_app_sign.html", {
         "appointment": appointment, "rule": rule, "unavailable": unavailable, "errors": errors, "signed": signed,
         "signer_name": request.POST.get("signer_name", "") if request.method == "POST" else "",
