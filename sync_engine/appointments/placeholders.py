@@ -111,7 +111,7 @@ def file_name_render(template: str, values: dict[str, str], *, default_extension
     extension gets `default_extension`."""
     title = PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), template or "")
     title = " ".join(title.split())  # an empty placeholder leaves no double spaces
-    if not title or title.startswith("."):
+    if not title or re.fullmatch(r"\.[A-Za-z0-9]{1,8}", title):  # nothing but an extension
         title = f"{values.get('customerName') or ''} {values.get('documentType') or 'Document'}".strip() + title
     path = _PATH_UNSAFE.sub("-", title).strip(" .") or "document"
     stem, dot, extension = path.rpartition(".")
