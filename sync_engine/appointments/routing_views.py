@@ -29,6 +29,11 @@ from sync_engine.appointments import backup_email, credit_app, placeholders, rou
 from sync_engine.appointments.models import DeliveryStatus, RoutedFile, RoutingKind
 from sync_engine.appointments.routing_forms import form_values, rule_input_from_post
 
+SEND_LABELS = {
+    RoutingKind.CONTRACT: "Send contracts to Salesforce", RoutingKind.PROPOSAL: "Send proposals to Salesforce",
+    RoutingKind.CUSTOM_DOCUMENT: "Send custom documents to Salesforce", RoutingKind.RESULTS: "Send results to Salesforce",
+    RoutingKind.CREDIT_APP: "Send credit applications to Salesforce",
+}
 # Where the seed files each kind: its menu path and one line on what it does.
 KIND_PAGES = {
     RoutingKind.CONTRACT: ("Workflow › Document Routing", "Contracts sent from Cothon go to the appointment's Salesforce record."),
@@ -99,7 +104,8 @@ def routing_edit(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     menu, about = KIND_PAGES[RoutingKind(kind)]
     status = 400 if errors else 200
     return render(request, "sync_appointments/routing_edit.html", {
-        "connection": connection, "kind": kind, "kind_label": RoutingKind(kind).label, "menu": menu, "about": about,
+        "connection": connection, "kind": kind, "kind_label": RoutingKind(kind).label, "menu": menu,
+        "send_label": SEND_LABELS[RoutingKind(kind)], "about": about,
         "rule": rule, "values": form_values(rule=rule, submitted=submitted), "errors": errors,
         "placeholders": placeholders.PLACEHOLDERS, "default_template": routing_services.DEFAULT_TEMPLATES[RoutingKind(kind)],
         "document_kinds": routing_selectors.DOCUMENT_KINDS, "max_mb": upload.MAX_UPLOAD_BYTES // 1024 // 1024,
