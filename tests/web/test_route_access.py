@@ -85,6 +85,12 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_validation:{n}": {"pk": "connection"} for n in ("reports", "validate")},
     "sync_validation:report": {"pk": "connection", "report_pk": "drift_report"},
     "api:drift-report-detail": {"pk": "drift_report"},
+    # Routing to Salesforce (sync_engine.appointments, docs/routing.md): the pages, the sign page and the API.
+    **{f"sync_appointments_routing:{n}": {"pk": "connection"} for n in ("index", "files", "picklist")},
+    "sync_appointments_routing:edit": {"pk": "connection", "kind": "@contract"},
+    **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
+    "sync_appointments_routing:credit_app": {"appointment_pk": "appointment"},
+    **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
 }
 
 
@@ -114,7 +120,14 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
 
     drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
                                               reason=f"secret of {world.tenant.slug}")
-    return {"drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    from opportunities.models import Appointment
+    from sync_engine.appointments.models import RoutedFile
+
+    appointment = Appointment.objects.create(tenant=world.tenant, customer_name=f"secret of {world.tenant.slug}",
+                                             connection_id=connection.pk)
+    routed_file = RoutedFile.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, kind="contract",
+                                            file="routed/secret.pdf", file_name=f"secret of {world.tenant.slug}", status="failed")
+    return {"appointment": appointment, "routed_file": routed_file, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
             "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
