@@ -16,4 +16,5 @@ urlpatterns = [
     path("settings/integrations/salesforce/<int:pk>/routing/<str:kind>/", views.routing_edit, name="edit"),
     path("settings/integrations/outbox/", views.outbox, name="outbox"),
     path("appointments/<int:appointment_pk>/credit-application/", views.credit_app_sign, name="credit_app"),
+    path("appointments/<int:appointment_pk>/send-document/", views.document_send, name="document_send"),
 ]

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -226,6 +227,34 @@ def credit_app_sign(request: HttpRequest, appointment_pk: int) -> HttpResponse:
     }, status=400 if errors else 200)
 
 
+@tenant_page("member")
+@require_http_methods(["GET", "POST"])
+def document_send(request: HttpRequest, appointment_pk: int) -> HttpResponse:
+    """The rep sends a contract, proposal or custom document of their appointment to Salesforce."""
+    try:
+        appointment = routing_selectors.appointment_for_member(tenant=request.tenant, membership=request.membership,
+                                                               pk=appointment_pk)
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment") from None
+    errors: dict = {}
+    sent = None
+    kind = request.POST.get("kind", RoutingKind.CONTRACT) if request.method == "POST" else RoutingKind.CONTRACT
+    title = request.POST.get("title", "")[:1000] if request.method == "POST" else ""
+    if request.method == "POST":
+        uploaded = request.FILES.get("file")
+        try:
+            with transaction.atomic():
+                sent = upload.document_send(tenant=request.tenant, appointment=appointment, kind=kind, title=title, actor=request.user,
+                                            content=uploaded.read() if uploaded else b"",
+                                            original_name=uploaded.name if uploaded else "")
+        except ValidationError as exc:
+            errors = _errors(exc)
+    return render(request, "sync_appointments/routing_document_send.html", {
+        "appointment": appointment, "errors": errors, "sent": sent, "kind": kind, "title": title,
+        "kinds": [(k.value, k.label) for k in upload.DOCUMENT_KINDS], "max_mb": upload.MAX_UPLOAD_BYTES // 1024 // 1024,
+    }, status=400 if errors else 200)
+
+
 # --- API: /api/v1/routed-files/ --------------------------------------------------------------
 
 class RoutedFileSerializer(serializers.ModelSerializer):
@@ -239,6 +268,13 @@ class RoutedFileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DocumentSendSerializer(serializers.Serializer):
+    appointment = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    kind = serializers.ChoiceField(choices=[k.value for k in upload.DOCUMENT_KINDS])
+    file = serializers.FileField(allow_empty_file=False)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=upload.MAX_TITLE, default="")
+
+
 @extend_schema_view(
     list=extend_schema(summary="Files routed to Salesforce (admin)", responses={200: RoutedFileSerializer(many=True), **COMMON_ERRORS}),
     retrieve=extend_schema(summary="One routed file (admin)", responses={200: RoutedFileSerializer, **COMMON_ERRORS}),
@@ -249,8 +285,9 @@ class RoutedFileViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RoutedFileSerializer
     read_role = "admin"
-    write_role = "admin"
+    write_role = "member"  # sending a document of one's own appointment; retry checks admin itself
     filter_backends: list = []
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self):
         if self.is_schema_generation():
@@ -265,12 +302,39 @@ class RoutedFileViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         except RoutedFile.DoesNotExist:
             raise NotFound("No such routed file.") from None
 
+    @extend_schema(summary="Send a contract, proposal or custom document of an appointment to Salesforce",
+                   description="multipart/form-data: `appointment`, `kind` (contract, proposal, custom_document), `file`, "
+                               "optional `title` (%documentTitle%). Stored, named from the connection's rule and uploaded by a "
+                               "worker; poll the answer's id. Members send documents of their own appointments.",
+                   request={"multipart/form-data": DocumentSendSerializer},
+                   responses={202: RoutedFileSerializer, **COMMON_ERRORS,
+                              400: OpenApiResponse(description="A field is missing or wrong, or the rule of that kind is off.")})
+    def create(self, request: Request) -> Response:
+        data = DocumentSendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            appointment = routing_selectors.appointment_for_member(tenant=request.tenant, membership=request.membership,
+                                                                   pk=data.validated_data["appointment"])
+        except Appointment.DoesNotExist:
+            raise NotFound("No such appointment.") from None
+        uploaded = data.validated_data["file"]
+        try:
+            with transaction.atomic():
+                routed = upload.document_send(tenant=request.tenant, appointment=appointment, kind=data.validated_data["kind"],
+                                              content=uploaded.read(), original_name=uploaded.name, title=data.validated_data["title"],
+                                              actor=request.user)
+        except ValidationError as exc:
+            raise serializers.ValidationError(_errors(exc)) from None
+        return Response(RoutedFileSerializer(routed).data, status=202)
+
     @extend_schema(summary="Retry a failed upload (admin)", request=None,
                    description="Queues the upload again; a new failure e-mails the backup recipients again.",
                    responses={202: RoutedFileSerializer, **COMMON_ERRORS,
                               409: OpenApiResponse(description="`code` `not_retryable`: the file is uploaded or still waiting.")})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
+        if not request.membership.has_role("admin"):
+            raise PermissionDenied("Retrying an upload needs the admin role.")
         routed = self.get_object()
         try:
             with transaction.atomic():

@@ -104,6 +104,32 @@ def route_file(*, tenant, appointment: Appointment, kind: str, content: bytes, a
     return routed
 
 
+DOCUMENT_KINDS = (RoutingKind.CONTRACT, RoutingKind.PROPOSAL, RoutingKind.CUSTOM_DOCUMENT)
+MAX_TITLE = 120
+
+
+def document_send(*, tenant, appointment: Appointment, kind: str, content: bytes, original_name: str, title: str,
+                  actor) -> RoutedFile:
+    """A rep sends a contract, proposal or custom document of an appointment (the page and the
+    API's create): route_file with the document's title and its file's extension. Results
+    reports and credit applications are made by Cothon itself, never uploaded this way."""
+    errors: dict[str, list[str]] = {}
+    if kind not in DOCUMENT_KINDS:
+        errors["kind"] = ["Choose Contract, Proposal or Custom document."]
+    title = " ".join((title or "").split())
+    if len(title) > MAX_TITLE:
+        errors["title"] = [f"At most {MAX_TITLE} characters."]
+    if not content:
+        errors["file"] = ["Choose a file (it is empty or missing)."]
+    extension = original_name.rpartition(".")[2].lower() if "." in original_name else ""
+    if extension and not (extension.isalnum() and len(extension) <= 8):
+        extension = ""
+    if errors:
+        raise ValidationError(errors)
+    return route_file(tenant=tenant, appointment=appointment, kind=kind, content=content, actor=actor,
+                      context={"document_title": title or RoutingKind(kind).label, "extension": extension or "pdf"})
+
+
 def _send(routed_file_id: int) -> None:
     try:
         wakeups.send_named(UPLOAD_TASK, args=[routed_file_id], queue=QUEUE)

@@ -89,7 +89,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_appointments_routing:{n}": {"pk": "connection"} for n in ("index", "files", "picklist")},
     "sync_appointments_routing:edit": {"pk": "connection", "kind": "@contract"},
     **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
-    "sync_appointments_routing:credit_app": {"appointment_pk": "appointment"},
+    **{f"sync_appointments_routing:{n}": {"appointment_pk": "appointment"} for n in ("credit_app", "document_send")},
     **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
 }
 
