@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sync_engine.appointments import placeholders
 from sync_engine.appointments.models import RoutedFile, RoutingRule
+from sync_engine.appointments.routing_selectors import tenant_zone
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,9 @@ def backup_email_send(*, routed_file: RoutedFile) -> bool:
         logger.warning("Routed file %s failed and its rule has no backup recipients", routed.pk)
         return False
     try:
-        backup_message(routed_file=routed, recipients=recipients).send(fail_silently=False)
+        with timezone.override(tenant_zone(routed.tenant)):
+            message = backup_message(routed_file=routed, recipients=recipients)
+        message.send(fail_silently=False)
     except Exception:  # noqa: BLE001 - SMTP errors are many classes; the failure stays visible
         logger.exception("Backup e-mail of routed file %s could not be sent", routed.pk)
         return False

@@ -4,6 +4,7 @@ a DoesNotExist, which pages and the API answer with 404)."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -16,6 +17,15 @@ DOCUMENT_KINDS = (RoutingKind.CONTRACT, RoutingKind.PROPOSAL, RoutingKind.CUSTOM
 # A file still "waiting to upload" this long after its last change lost its task (a broker
 # restart): Retry is offered for it too.
 STALLED_AFTER = datetime.timedelta(minutes=5)
+
+
+def tenant_zone(tenant) -> datetime.tzinfo:
+    """The organization's time zone (UTC when it is not a known zone name): file names and
+    e-mails show its dates, also from a worker."""
+    try:
+        return zoneinfo.ZoneInfo(tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return datetime.UTC
 
 
 def routing_rule_for(*, connection: SalesforceConnection, kind: str) -> RoutingRule:

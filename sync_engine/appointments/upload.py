@@ -7,9 +7,7 @@ API); any failure e-mails the file to the rule's backup recipients, once per fai
 
 from __future__ import annotations
 
-import datetime
 import logging
-import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,7 +26,7 @@ from sync_engine import links, wakeups
 from sync_engine.appointments import placeholders
 from sync_engine.appointments.backup_email import backup_email_send
 from sync_engine.appointments.models import DeliveryStatus, RoutedFile, RoutingKind, RoutingRule
-from sync_engine.appointments.routing_selectors import routed_file_can_retry
+from sync_engine.appointments.routing_selectors import routed_file_can_retry, tenant_zone
 from sync_engine.vocabulary import RecordType
 
 logger = logging.getLogger(__name__)
@@ -44,13 +42,6 @@ FILE_KEY_FIELD = "Cothon_File_Key__c"
 
 class RoutingUnavailable(ValidationError):
     """The rule of this kind is off (or the appointment has no connection): nothing is stored."""
-
-
-def _tenant_zone(tenant) -> datetime.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return datetime.UTC
 
 
 def appointment_connection(*, tenant, appointment: Appointment):
@@ -89,7 +80,7 @@ def route_file(*, tenant, appointment: Appointment, kind: str, content: bytes, a
     label = RoutingKind(kind).label
     if rule is None or not rule.enabled:
         raise RoutingUnavailable(f"{label} routing to Salesforce is off for “{connection.name}”.")
-    with timezone.override(_tenant_zone(tenant)):
+    with timezone.override(tenant_zone(tenant)):
         values = placeholders.placeholder_values(
             appointment=appointment, kind_label=label, context=context,
             salesforce_id=appointment_salesforce_id(tenant=tenant, connection=connection, appointment=appointment))

@@ -73,3 +73,13 @@ def test_a_failed_upload_reaches_the_smtp_catcher_with_its_attachment(alice, bob
 def test_the_outbox_page_exists_only_with_the_demo_catcher(alice, web_as, settings):
     settings.COTHON_DEMO_OUTBOX_DIR = ""
     assert web_as(alice.admin).get("/settings/integrations/outbox/").status_code == 404
+
+
+def test_the_nav_offers_the_outbox_to_admins_only_while_the_catcher_is_configured(alice, web_as, settings, tmp_path):
+    settings.COTHON_DEMO_OUTBOX_DIR = str(tmp_path)
+    assert "Outbox (demo)" in web_as(alice.admin).get("/opportunities/").content.decode()
+    page = web_as(alice.admin).get("/settings/integrations/outbox/").content.decode()
+    assert "No e-mail caught yet" in page
+    assert "Outbox (demo)" not in web_as(alice.member).get("/opportunities/").content.decode()
+    settings.COTHON_DEMO_OUTBOX_DIR = ""
+    assert "Outbox (demo)" not in web_as(alice.admin).get("/opportunities/").content.decode()

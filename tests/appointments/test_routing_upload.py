@@ -79,6 +79,7 @@ def test_an_upload_refused_by_salesforce_fails_and_emails_the_file_to_every_back
     assert sorted(message.to) == ["backup@alice.example", "office@alice.example"]
     assert "Larry Leap" in message.subject
     assert "storage limit exceeded" in message.body and "613-555-0101" in message.body and "12 Elm Street" in message.body
+    assert "May 23, 2030 11:00 AM EDT" in message.body  # the organization's time zone, also from a worker
     [(name, content, mimetype)] = message.attachments
     assert name.endswith(".pdf") and content == PDF and mimetype == "application/pdf"
     assert message.extra_headers["X-Cothon-Tenant"] == str(alice.tenant.pk)

@@ -55,7 +55,8 @@ def test_results_routing_loads_picker_options_from_salesforce_and_saves(page, li
 
 
 def test_a_failed_upload_is_listed_with_retry_and_the_customer_signs_a_credit_application(page, live_server, login, alice, connected,
-                                                                                         emulator_reset, screenshot):
+                                                                                         emulator_reset, screenshot, settings,
+                                                                                         tmp_path):
     appointment, _ = make_appointment(alice.tenant, connected, emulator_reset, assigned_to=alice.admin)
     rule(connected)
     rule(connected, RoutingKind.CREDIT_APP, disclosure="By signing, you authorize Alice Home Services to obtain your credit report.\n\n"
@@ -70,6 +71,16 @@ def test_a_failed_upload_is_listed_with_retry_and_the_customer_signs_a_credit_ap
     row = page.locator(f"#routed-{routed.pk}")
     assert "SERVER_UNAVAILABLE" in row.inner_text() and "E-mailed to the backup recipients" in row.inner_text()
     screenshot(page, "routing-files-failed")
+
+    # The backup e-mail as make run's catcher keeps it (one .eml file), on the Outbox (demo) page.
+    from django.core import mail
+
+    settings.COTHON_DEMO_OUTBOX_DIR = str(tmp_path / "outbox")
+    (tmp_path / "outbox").mkdir()
+    (tmp_path / "outbox" / "1.eml").write_bytes(mail.outbox[0].message().as_bytes())
+    page.goto(f"{live_server.url}/settings/integrations/outbox/")
+    page.get_by_text("Salesforce upload failed: Larry Leap Contract").wait_for()
+    screenshot(page, "routing-outbox")
 
     page.goto(f"{live_server.url}/appointments/{appointment.pk}/credit-application/")
     page.get_by_text("By signing, you authorize").wait_for()
