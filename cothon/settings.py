@@ -375,6 +375,9 @@ CELERY_BEAT_SCHEDULE = {
     # Each connection's reconciliation when due (every frequencies.reconciliation_minutes).
     "scheduled-reconciliations": {"task": "sync_engine.scheduled_reconciliations", "schedule": 60.0},
     "sweep-notifications": {"task": "sync_engine.pull.sweep_notifications", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
+    # Appointments (seed 002): each connection with appointments on, every incremental_minutes;
+    # a pull whose task was lost is sent again (sync_engine.appointments.runs).
+    "scheduled-appointment-pulls": {"task": "sync_engine.appointments.scheduled_pulls", "schedule": 60.0},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.
