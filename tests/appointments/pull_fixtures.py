@@ -25,8 +25,8 @@ class AppointmentOrg:
         return [r for r in rows if r.get("i360__Staff__c") == self.staff[staff_name]]
 
 
-@pytest.fixture
-def appointment_org(alice, connected, emulator_reset) -> AppointmentOrg:
+@pytest.fixture(name="appointment_org")
+def appointment_org_fixture(alice, connected, emulator_reset) -> AppointmentOrg:
     settings = AppointmentSettings.objects.create(connection=connected, enabled=True, soql=IMPROVEIT_QUERY,
                                                   field_mappings=IMPROVEIT_MAPPINGS)
     staff = {row["Name"]: row["Id"] for row in emulator_reset.sf().query("SELECT Id, Name FROM i360__Staff__c")["records"]}

@@ -17,7 +17,7 @@ from opportunities.models import Appointment
 from sync_engine.appointments.models import AppointmentPull, PullStatus, PullTrigger
 from sync_engine.appointments.pull import appointments_pull_run, members_to_pull
 from sync_engine.models import SyncLink
-from tests.appointments.pull_fixtures import appointment_org  # noqa: F401 - fixture
+from tests.appointments.pull_fixtures import appointment_org_fixture  # noqa: F401 - the appointment_org fixture
 
 pytestmark = pytest.mark.django_db
 
