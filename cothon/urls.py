@@ -22,6 +22,8 @@ urlpatterns = [
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),
+    # Workflow › CRM and Appointments (sync_engine.appointments): the query, mappings and sign-on per connection.
+    path("settings/integrations/", include("sync_engine.appointments.config_urls")),
     path("sync/", include("sync_engine.urls")),
     # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
     path("sync/", include("sync_engine.validation.urls")),
