@@ -12,6 +12,7 @@ from cothon.models import Membership
 from integrations.connections import client_for
 from integrations.models import SalesforceConnection, SalesforceUserLink
 from integrations.user_links import user_link_set
+from sync_engine.appointments.config_services import appointment_settings_save
 from sync_engine.appointments.models import AppointmentSettings, PullStatus, PullTrigger
 from sync_engine.appointments.pull import appointments_pull_run
 from sync_engine.appointments.runs import appointment_pull_start
@@ -30,7 +31,7 @@ def _row(title: str, sf_field: str, sf_type: str, target: str = "", show_in_note
 
 
 IMPROVEIT_MAPPINGS = [
-    _row("Record", "Id", "id", "record_id"),
+    _row("Record", "Id", "id", "salesforce_id"),
     _row("Customer", "i360__Customer_Name__c", "string", "customer_name"),
     _row("Street", "i360__Street__c", "string", "address"),
     _row("City", "i360__City__c", "string", "address"),
@@ -54,9 +55,11 @@ IMPROVEIT_MAPPINGS = [
 def seed_appointments(*, connection: SalesforceConnection) -> str:
     """Set the connection up for appointments and pull them once; a line for the console."""
     admin = connection.tenant.memberships.filter(role="admin").select_related("user").first()
-    settings, created = AppointmentSettings.objects.get_or_create(
-        connection=connection, defaults={"enabled": True, "soql": IMPROVEIT_QUERY, "field_mappings": IMPROVEIT_MAPPINGS,
-                                         "updated_by": admin.user if admin else None})
+    settings = AppointmentSettings.objects.filter(connection=connection).first()
+    created = settings is None
+    if created:  # through the page's own checks (query against the org's describe, mappings, essentials)
+        settings = appointment_settings_save(connection=connection, enabled=True, soql=IMPROVEIT_QUERY,
+                                             field_mappings=IMPROVEIT_MAPPINGS, actor=admin.user if admin else None)
     staff = client_for(connection).query("SELECT Id, Name, i360__Email__c FROM i360__Staff__c")["records"]
     by_email = {(row.get("i360__Email__c") or "").lower(): row["Id"] for row in staff if row.get("i360__Email__c")}
     linked = 0

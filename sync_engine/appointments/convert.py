@@ -18,11 +18,9 @@ TEXT_TYPES = ("string", "picklist", "multipicklist", "email", "phone", "textarea
 NUMBER_TYPES = ("double", "currency", "percent", "int")
 SF_TYPES = TEXT_TYPES + NUMBER_TYPES + ("date", "datetime", "boolean")
 
-# Cothon fields a mapping can fill. Several mappings to `address` are joined (street, city,
-# province, postal code); `record_id` names the field holding the Salesforce record id (Id when
-# no mapping names one).
-TARGETS = ("customer_name", "address", "phone", "email", "starts_at", "duration_minutes", "notes", "result",
-           "result_reason", "record_id")
+# Cothon fields a mapping can fill (config_services.TARGETS, where the admin picks them). Several
+# mappings to `address` are joined (street, city, province, postal code) in mapping order;
+# `salesforce_id` names the field holding the record's id (Id when no mapping names one).
 _TEXT_LIMITS = {"customer_name": 255, "address": 500, "phone": 40, "email": 254, "result": 100, "result_reason": 255}
 
 
@@ -111,10 +109,11 @@ def appointment_values(row: dict[str, Any], mappings: list[dict[str, Any]], zone
     """(Appointment field values, the Salesforce record id, source_fields) of one row.
 
     source_fields keeps every mapped field as pulled, by API name: {"title", "type", "value"
-    (as displayed), "in_notes"}; the notes are the mapped `notes` text followed by one
+    (as displayed), "in_notes"}; the notes are the texts mapped to `notes` followed by one
     "Title: value" line per field marked "show in notes"."""
     values: dict[str, Any] = {}
     addresses: list[str] = []
+    texts: list[str] = []  # mapped to `notes` (repeatable)
     note_lines: list[str] = []
     source: dict[str, Any] = {}
     record_id = ""
@@ -126,7 +125,7 @@ def appointment_values(row: dict[str, Any], mappings: list[dict[str, Any]], zone
                             "in_notes": bool(mapping.get("show_in_notes"))}
         if mapping.get("show_in_notes") and shown:
             note_lines.append(f"{mapping.get('title') or sf_field}: {shown}")
-        if target == "record_id":
+        if target == "salesforce_id":
             record_id = shown
         elif target == "address":
             if shown:
@@ -136,13 +135,14 @@ def appointment_values(row: dict[str, Any], mappings: list[dict[str, Any]], zone
         elif target == "duration_minutes":
             values["duration_minutes"] = _as_minutes(converted, sf_field, sf_type)
         elif target == "notes":
-            values["notes"] = shown
+            if shown:
+                texts.append(shown)
         elif target in _TEXT_LIMITS:
             values[target] = shown[:_TEXT_LIMITS[target]]
     if any(m.get("target") == "address" for m in mappings):
         values["address"] = ", ".join(addresses)[:_TEXT_LIMITS["address"]]
-    if note_lines:
-        values["notes"] = "\n\n".join(part for part in (values.get("notes", ""), "\n".join(note_lines)) if part)
+    if any(m.get("target") == "notes" or m.get("show_in_notes") for m in mappings):
+        values["notes"] = "\n\n".join([*texts, *(["\n".join(note_lines)] if note_lines else [])])
     return values, record_id or str(row.get("Id") or ""), source
 
 

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -37,7 +36,7 @@ from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import PlaceholderError
 from opportunities.models import Appointment
 from sync_engine.appointments.convert import ConversionError, appointment_values
-from sync_engine.appointments.member_access import MemberNotReady, appointment_query_for, client_for_member
+from sync_engine.appointments.config_services import AppointmentSetupError, appointment_query_for, client_for_member
 from sync_engine.appointments.models import AppointmentPull, AppointmentSettings, PullStatus, PullTrigger
 from sync_engine.governor import get_governor
 from sync_engine.models import LinkStatus, SyncLink
@@ -105,8 +104,11 @@ def appointments_pull_member(*, connection: SalesforceConnection, settings: Appo
     try:
         soql = appointment_query_for(connection=connection, member=member)
         client = client_for_member(connection=connection, member=member)
-    except (MemberNotReady, PlaceholderError, ValidationError) as exc:
-        result.errors.append(" ".join(getattr(exc, "messages", None) or [str(exc)]))
+    except AppointmentSetupError as exc:
+        result.errors.append(exc.message)
+        return result
+    except PlaceholderError as exc:
+        result.errors.append(str(exc))
         return result
     except SalesforceError as exc:
         result.errors.append(f"Salesforce refused the sign-on ({exc.code}: {exc.message})")

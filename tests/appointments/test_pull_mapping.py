@@ -93,7 +93,7 @@ def test_a_row_becomes_appointment_values_addresses_joined_and_notes_after_the_m
 
 def test_a_date_only_start_is_midnight_where_the_tenant_is_and_a_mapped_record_id_wins():
     values, record_id, _ = appointment_values({"Id": "x", "Ext__c": "a0P000000000001", "Day__c": "2026-12-07"},
-                                              [_m("Day__c", "date", "starts_at"), _m("Ext__c", "string", "record_id")], TORONTO)
+                                              [_m("Day__c", "date", "starts_at"), _m("Ext__c", "string", "salesforce_id")], TORONTO)
     assert values["starts_at"] == datetime.datetime(2026, 12, 7, 0, 0, tzinfo=TORONTO)
     assert record_id == "a0P000000000001"
 

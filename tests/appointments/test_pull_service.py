@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from integrations.crypto import encrypt_token
-from integrations.models import CredentialMode
+from integrations.member_logins import member_session_forget
+from integrations.models import CredentialMode, SalesforceUserLink
 from integrations.salesforce import oauth
 from integrations.user_links import user_link_set
 from opportunities.models import Appointment
@@ -113,28 +114,32 @@ def test_members_without_an_identifier_are_not_pulled_for(alice, appointment_org
     assert alice.viewer not in members_to_pull(connection=appointment_org.connection)
 
 
-def test_an_identifier_is_bound_as_a_literal_never_as_query_text(alice, appointment_org):
-    user_link_set(connection=appointment_org.connection, user_id=alice.member.pk,
-                  unique_identifier="x' OR i360__Staff__c != 'x")
+def test_an_identifier_that_is_no_salesforce_id_never_reaches_the_query(alice, appointment_org):
+    # Stored before identifiers were validated (the service refuses it today): the pull checks again.
+    SalesforceUserLink.objects.filter(connection=appointment_org.connection, user=alice.member).update(
+        unique_identifier="x' OR i360__Staff__c != 'x")
     run = _pull(appointment_org.connection)
 
     assert not Appointment.objects.filter(assigned_to=alice.member).exists()  # not everyone's appointments
-    assert Appointment.objects.filter(assigned_to=alice.admin).exists()
-    # Salesforce saw one literal (not an id), so the member's query fails; the others' run.
-    assert run.status == PullStatus.FINISHED_WITH_ERRORS
-    assert "invalid ID field: x' OR i360__Staff__c != 'x" in run.member_errors[0]["message"]
+    assert Appointment.objects.filter(assigned_to=alice.admin).exists()  # the others are pulled all the same
+    assert run.status == PullStatus.FINISHED_WITH_ERRORS and run.api_calls == 1
+    assert "unique identifier" in run.member_errors[0]["message"] and "not valid" in run.member_errors[0]["message"]
 
 
-def test_multi_user_sign_on_logs_in_as_the_rep_with_their_security_token(alice, appointment_org, emulator_reset, monkeypatch):
+def _per_user(appointment_org, member, staff_name):
+    """Multi-user sign-on with Riley Rep's own login (password + security token, verified on save)."""
     connection = appointment_org.connection
     connection.credential_mode = CredentialMode.PER_USER
     connection.save()
-    # Riley Rep signs on with their own Salesforce user; the query still filters on their Staff record.
-    user_link_set(connection=connection, user_id=alice.member.pk, unique_identifier=appointment_org.staff["Riley Rep"],
-                  username="rep@cothon-demo.example.com")
-    from integrations.models import SalesforceUserLink
-    SalesforceUserLink.objects.filter(connection=connection, user=alice.member).update(
-        password_encrypted=encrypt_token("Demo-Rep-Pass-1" + "DemoRepToken00000000001"))
+    link = user_link_set(connection=connection, user_id=member.pk, unique_identifier=appointment_org.staff[staff_name],
+                         username="rep@cothon-demo.example.com", password="Demo-Rep-Pass-1",
+                         security_token="DemoRepToken00000000001")
+    member_session_forget(link=link)  # the pull logs in afresh
+    return connection, link
+
+
+def test_multi_user_sign_on_logs_in_as_the_rep_with_their_security_token(alice, appointment_org, emulator_reset, monkeypatch):
+    connection, _ = _per_user(appointment_org, alice.member, "Riley Rep")
     sessions: list[str] = []
     real_login = oauth.soap_login
 
@@ -157,13 +162,13 @@ def test_multi_user_sign_on_logs_in_as_the_rep_with_their_security_token(alice, 
 
 
 def test_a_refused_rep_login_is_reported_and_removes_nothing(alice, appointment_org, emulator_reset):
-    connection = appointment_org.connection
+    connection, link = _per_user(appointment_org, alice.member, "Riley Rep")
     _pull(connection)
     kept = Appointment.objects.filter(assigned_to=alice.member).count()
-    connection.credential_mode = CredentialMode.PER_USER
-    connection.save()
-    user_link_set(connection=connection, user_id=alice.member.pk, unique_identifier=appointment_org.staff["Jordan Singh"],
-                  username="rep@cothon-demo.example.com", password="wrong-password")
+    assert kept
+    # The rep changed their password in Salesforce since: the stored one is refused.
+    SalesforceUserLink.objects.filter(pk=link.pk).update(password_encrypted=encrypt_token("Old-Pass" + "DemoRepToken00000000001"))
+    member_session_forget(link=link)
 
     run = _pull(connection)
 
