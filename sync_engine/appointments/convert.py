@@ -109,7 +109,7 @@ def appointment_values(row: dict[str, Any], mappings: list[dict[str, Any]], zone
     """(Appointment field values, the Salesforce record id, source_fields) of one row.
 
     source_fields keeps every mapped field as pulled, by API name: {"title", "type", "value"
-    (as displayed), "in_notes"}; the notes are the texts mapped to `notes` followed by one
+    (as displayed), "in_notes", "order" (the mapping's row: jsonb keeps no key order)}; the notes are the texts mapped to `notes` followed by one
     "Title: value" line per field marked "show in notes"."""
     values: dict[str, Any] = {}
     addresses: list[str] = []
@@ -117,12 +117,12 @@ def appointment_values(row: dict[str, Any], mappings: list[dict[str, Any]], zone
     note_lines: list[str] = []
     source: dict[str, Any] = {}
     record_id = ""
-    for mapping in mappings:
+    for order, mapping in enumerate(mappings):
         sf_field, sf_type, target = mapping.get("sf_field", ""), mapping.get("sf_type", "string"), mapping.get("target", "")
         converted = convert(field_value(row, sf_field), sf_type, field=sf_field)
         shown = display(converted, sf_type, zone)
         source[sf_field] = {"title": mapping.get("title") or sf_field, "type": sf_type, "value": shown,
-                            "in_notes": bool(mapping.get("show_in_notes"))}
+                            "in_notes": bool(mapping.get("show_in_notes")), "order": order}
         if mapping.get("show_in_notes") and shown:
             note_lines.append(f"{mapping.get('title') or sf_field}: {shown}")
         if target == "salesforce_id":

@@ -145,7 +145,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     link = selectors.appointment_salesforce_link(tenant=request.tenant, appointment=appointment)
     ends_at = (appointment.starts_at + datetime.timedelta(minutes=appointment.duration_minutes)
                if appointment.starts_at and appointment.duration_minutes else None)
-    fields = [dict(value, sf_field=name) for name, value in (appointment.source_fields or {}).items()]
+    fields = sorted((dict(value, sf_field=name) for name, value in (appointment.source_fields or {}).items()),
+                    key=lambda field: field.get("order", 0))
     return render(request, "sync_appointments/detail.html", {
         "appointment": appointment, "link": link, "ends_at": ends_at, "source_fields": fields,
         "notes_fields": [f for f in fields if f.get("in_notes") and f.get("value")]})

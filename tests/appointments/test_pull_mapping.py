@@ -88,7 +88,8 @@ def test_a_row_becomes_appointment_values_addresses_joined_and_notes_after_the_m
     assert values == {"customer_name": "Casey Client", "address": "34 Oak Avenue, Gatineau",
                       "starts_at": datetime.datetime(2026, 12, 7, 15, 0, tzinfo=datetime.UTC), "duration_minutes": 90,
                       "notes": "Side entrance.\n\nEstimate: $8,400.00\nConfirmed: No\nLead date: 2026-11-20\nVisit: 2"}
-    assert source["Staff__c"] == {"title": "Staff__c", "type": "reference", "value": "a0S5g0SD0000005EGA", "in_notes": False}
+    assert source["Staff__c"] == {"title": "Staff__c", "type": "reference", "value": "a0S5g0SD0000005EGA", "in_notes": False,
+                                  "order": 11}
 
 
 def test_a_date_only_start_is_midnight_where_the_tenant_is_and_a_mapped_record_id_wins():
