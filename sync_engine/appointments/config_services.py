@@ -121,7 +121,7 @@ def client_for_member(*, connection: SalesforceConnection, member: AbstractBaseU
 TARGETS: dict[str, str] = {
     "salesforce_id": "Salesforce record id",
     "customer_name": "Customer name",
-    "address": "Address (parts joined in order)",
+    "address": "Address",
     "phone": "Phone",
     "email": "E-mail",
     "starts_at": "Date and time",

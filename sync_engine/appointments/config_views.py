@@ -53,7 +53,9 @@ def _render(request: HttpRequest, connection: SalesforceConnection, *, form: App
         "sign_on_form": SignOnForm(initial={"credential_mode": connection.credential_mode}), "sign_on_help": SIGN_ON_HELP,
         "per_user": connection.credential_mode == CredentialMode.PER_USER,
         "password_help": AUTH_METHOD_HELP[AuthMethod.PASSWORD],
-        "members": appointment_member_states(connection=connection, uses_identifier=parsed_ok and svc.uses_user_identifier(soql)),
+        # Single sign-on always filters by :user_identifier (checked on save), whatever is typed now.
+        "members": appointment_member_states(connection=connection, uses_identifier=(
+            connection.credential_mode == CredentialMode.INTEGRATION_USER or (parsed_ok and svc.uses_user_identifier(soql)))),
         "test_member_id": _int(request.POST.get("test_member")) if request.method == "POST" else None,
         "settings_saved": appointment_settings_get(connection=connection),
         "title": "CRM and Appointments",

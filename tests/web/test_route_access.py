@@ -78,6 +78,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
     # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
     **{f"sync_legacy:{n}": {"pk": "connection"} for n in ("review", "run", "decide")},
+    **{f"appointments_config:{n}": {"pk": "connection"} for n in ("page", "check", "test", "improveit", "add_row", "sign_on")},
     "sync_legacy:job_progress": {"pk": "connection", "job_pk": "legacy_job"},
     "api:legacy-match-job-detail": {"pk": "legacy_job"},
     **{f"api:{n}": {"pk": "legacy_proposal"} for n in ("legacy-proposal-detail", "legacy-proposal-accept", "legacy-proposal-reject")},
