@@ -86,6 +86,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_validation:{n}": {"pk": "connection"} for n in ("reports", "validate")},
     "sync_validation:report": {"pk": "connection", "report_pk": "drift_report"},
     "api:drift-report-detail": {"pk": "drift_report"},
+    # Appointments pulled from Salesforce (sync_engine.appointments): an appointment's page, a pull's progress.
+    "sync_appointments:detail": {"pk": "appointment"},
+    "sync_appointments:pull_progress": {"pk": "appointment_pull"},
 }
 
 
@@ -115,7 +118,14 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
 
     drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
                                               reason=f"secret of {world.tenant.slug}")
-    return {"drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    from opportunities.models import Appointment
+    from sync_engine.appointments.models import AppointmentPull
+
+    appointment = Appointment.objects.create(tenant=world.tenant, customer_name=f"secret of {world.tenant.slug}",
+                                             assigned_to=world.member)
+    appointment_pull = AppointmentPull.objects.create(tenant=world.tenant, connection=connection, trigger="manual",
+                                                      message=f"secret of {world.tenant.slug}")
+    return {"appointment": appointment, "appointment_pull": appointment_pull, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
             "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
