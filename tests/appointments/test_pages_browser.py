@@ -14,14 +14,13 @@ from sync_engine.appointments import runs
 from sync_engine.appointments.models import AppointmentPull
 from sync_engine.appointments.pull import appointments_pull_run
 from tests.appointments.pull_fixtures import appointment_org_fixture  # noqa: F401 - the appointment_org fixture
-# The browser suite's fixtures (tests/browser/conftest.py), imported so pytest finds them here too.
-from tests.browser.conftest import chromium_browser, login, page, screenshot  # noqa: F401
+# page, login, screenshot: the browser suite's fixtures, which tests/appointments/conftest.py imports.
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 
 def test_a_rep_refreshes_and_sees_todays_appointments_in_the_day_view(
-        page, live_server, login, alice, appointment_org, emulator_reset, screenshot, monkeypatch):  # noqa: F811
+        page, live_server, login, alice, appointment_org, emulator_reset, screenshot, monkeypatch):
     alice.tenant.time_zone = "America/Toronto"  # the demo org's zone: "today" is the same day on both sides
     alice.tenant.save()
     toronto = zoneinfo.ZoneInfo("America/Toronto")
@@ -59,3 +58,29 @@ def test_a_rep_refreshes_and_sees_todays_appointments_in_the_day_view(
     assert page.get_by_role("link", name="Open in Salesforce").get_attribute("href").endswith(f"{todays[0]['Id']}/view")
     assert todays[0]["i360__Notes__c"] in page.locator(".appt-notes").inner_text()
     screenshot(page, "appointments-detail")
+
+
+def test_an_admin_sees_every_reps_day_in_columns_and_the_week(
+        page, live_server, login, alice, appointment_org, emulator_reset, screenshot):
+    alice.tenant.time_zone = "America/Toronto"
+    alice.tenant.save()
+    run = AppointmentPull.objects.create(tenant=alice.tenant, connection=appointment_org.connection, trigger="manual")
+    appointments_pull_run(pull_id=run.pk)
+
+    login(page, alice.admin)
+    page.goto(f"{live_server.url}/appointments/")
+    heads = page.locator(".appt-col-head")
+    heads.first.wait_for()
+    assert sorted(heads.all_inner_texts()) == ["alice-admin", "alice-member"]  # one column per rep with appointments today
+    assert "Every rep’s appointments" in page.locator(".page-header").inner_text()
+    screenshot(page, "appointments-admin-day")
+
+    page.get_by_role("link", name="Week").click()
+    page.locator(".appt-grid[data-view='week']").wait_for()
+    assert page.locator(".appt-col-head").count() == 7
+    week_events = page.locator(".appt-event").count()
+    page.select_option("#appt-rep", label="alice-member")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**rep=*")
+    assert 0 < page.locator(".appt-event").count() < week_events
+    screenshot(page, "appointments-week")
