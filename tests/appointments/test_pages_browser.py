@@ -84,3 +84,9 @@ def test_an_admin_sees_every_reps_day_in_columns_and_the_week(
     page.wait_for_url("**rep=*")
     assert 0 < page.locator(".appt-event").count() < week_events
     screenshot(page, "appointments-week")
+
+    page.get_by_role("link", name="List").click()
+    page.locator("table.appt-table").wait_for()
+    rows = page.locator("table.appt-table tbody tr")
+    assert rows.count() > 0 and all("alice-member" in text for text in rows.all_inner_texts())  # still one rep
+    screenshot(page, "appointments-list")
