@@ -42,6 +42,3 @@ def riley_staff_id(admin_sf) -> str:
 def rep_login(emulator_reset) -> dict:
     return next(u for u in emulator_reset.demo["users"] if u["username"].startswith("rep@"))
 
-
-# The browser test of this package uses the Playwright fixtures of tests/browser.
-from tests.browser.conftest import chromium_browser, login, page, screenshot  # noqa: E402,F401
