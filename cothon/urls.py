@@ -20,6 +20,8 @@ urlpatterns = [
     path("quotes/", include("sync_engine.quotes.send_urls")),
     path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
+    # Appointments pulled from Salesforce by the admin's query (seed 002; sync_engine.appointments).
+    path("appointments/", include("sync_engine.appointments.urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),

@@ -108,6 +108,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
     **{f"sync_appointments_routing:{n}": {"appointment_pk": "appointment"} for n in ("credit_app", "document_send")},
     **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
+    # Appointments pulled from Salesforce (sync_engine.appointments): an appointment's page, a pull's progress.
+    "sync_appointments:detail": {"pk": "appointment"},
+    "sync_appointments:pull_progress": {"pk": "appointment_pull"},
 }
 
 
@@ -138,13 +141,15 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
                                               reason=f"secret of {world.tenant.slug}")
     from opportunities.models import Appointment
-    from sync_engine.appointments.models import RoutedFile
+    from sync_engine.appointments.models import AppointmentPull, RoutedFile
 
     appointment = Appointment.objects.create(tenant=world.tenant, customer_name=f"secret of {world.tenant.slug}",
-                                             connection_id=connection.pk)
+                                             connection_id=connection.pk, assigned_to=world.member)
     routed_file = RoutedFile.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, kind="contract",
                                             file="routed/secret.pdf", file_name=f"secret of {world.tenant.slug}", status="failed")
-    return {"appointment": appointment, "routed_file": routed_file, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    appointment_pull = AppointmentPull.objects.create(tenant=world.tenant, connection=connection, trigger="manual",
+                                                      message=f"secret of {world.tenant.slug}")
+    return {"appointment": appointment, "routed_file": routed_file, "appointment_pull": appointment_pull, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,

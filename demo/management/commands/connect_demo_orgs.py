@@ -53,6 +53,7 @@ class Command(BaseCommand):
                     self._legacy_records(connection)
             if slug == DEMO_TENANTS[0].slug:
                 self._routing_rules(connection)
+                self._appointments(connection)
 
     def _connect(self, tenant: Tenant, creds: dict, name: str) -> SalesforceConnection:
         admin = tenant.memberships.filter(role="admin").first()
@@ -160,6 +161,18 @@ class Command(BaseCommand):
             line = seed_routing_rules(connection=connection)
         except (ValidationError, SalesforceError) as exc:
             line = f"routing rules not set up ({exc})"
+        self.stdout.write(f"{connection.tenant.name}: {line}")
+
+    def _appointments(self, connection: SalesforceConnection) -> None:
+        """The demo org's improveit 360 appointments for the demo reps (demo/appointments.py)."""
+        if connection.status != "connected":
+            return
+        from demo.appointments import seed_appointments
+
+        try:
+            line = seed_appointments(connection=connection)
+        except SalesforceError as exc:
+            line = f"appointments not set up ({exc.code}: {exc.message})"
         self.stdout.write(f"{connection.tenant.name}: {line}")
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
