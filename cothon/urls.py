@@ -20,6 +20,7 @@ urlpatterns = [
     path("quotes/", include("sync_engine.quotes.send_urls")),
     path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
+    path("people/", include("proposals.people_urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),
