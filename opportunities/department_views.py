@@ -54,6 +54,7 @@ def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "people": list(people[:LIST_LIMIT]), "people_count": people.count(),
         "quotes": list(quotes[:LIST_LIMIT]), "quote_count": quotes.count(),
         "opportunities": list(opportunities[:LIST_LIMIT]), "opportunity_count": opportunities.count(),
+        "has_default_connection": integration_selectors.salesforce_default_connection(tenant=request.tenant) is not None,
         "salesforce_link": sync_links.salesforce_links(tenant=request.tenant, record_type=RecordType.DEPARTMENT,
                                                        record_ids=[department.pk]).get(department.pk),
     })
