@@ -29,6 +29,7 @@ def test_a_person_is_added_inline_from_the_quote_editor(page, live_server, alice
     page.get_by_role("link", name="New person at SSC").click()
     panel = page.locator("#new-person-panel")
     expect(panel).to_contain_text("New person at Shared Services Canada")
+    expect(page.locator(".htmx-added")).to_have_count(0)  # htmx has wired the form (it settled)
     # A refused person comes back in the panel with its message; nothing is saved.
     panel.get_by_label("E-mail").fill("sam.roy@")
     panel.get_by_role("button", name="Add person").click()

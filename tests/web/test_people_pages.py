@@ -190,4 +190,6 @@ def test_the_quote_page_links_its_company_and_person_for_every_role(alice, web_a
         assert f'href="{reverse("departments:detail", args=[company.pk])}"' in page
         assert f'href="{reverse("people:detail", args=[pat.pk])}"' in page
         assert reverse("departments:edit", args=[company.pk]) not in page
+    listing = web_as(alice.viewer).get(reverse("quotes:list")).content.decode()
+    assert reverse("departments:detail", args=[company.pk]) in listing and reverse("people:detail", args=[pat.pk]) in listing
     assert Quote.objects.count() == 1
