@@ -1,4 +1,5 @@
-"""Departments (government buyers) in the browser: list, add, edit, delete. Each department
+"""Departments (government buyers; the quotes' "companies") in the browser: list, a read-only
+page (its people, quotes and opportunities), add, edit, delete. Each department
 becomes a Salesforce Account when its organization is connected; saving one queues that sync."""
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from cothon.tenancy.pages import tenant_page
 from integrations import selectors as integration_selectors
 from opportunities import selectors, services
 from opportunities.department_forms import DepartmentForm
+from proposals import selectors as proposal_selectors
 from sync_engine import links as sync_links
 from sync_engine.vocabulary import RecordType
 
 PAGE_SIZE = 50
+LIST_LIMIT = 10  # per section of a department's page; each links to the full list
 
 
 @tenant_page("viewer")
@@ -35,6 +38,25 @@ def department_list(request: HttpRequest) -> HttpResponse:
     return render(request, "departments/list.html", {
         "page": page, "departments": departments, "search": search,
         "has_default_connection": integration_selectors.salesforce_default_connection(tenant=request.tenant) is not None,
+    })
+
+
+@tenant_page("viewer")
+@require_GET
+def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every role reads it: the quote page and the People pages link here for the company."""
+    department = selectors.department_get(tenant=request.tenant, pk=pk)
+    opportunities = selectors.opportunity_list(tenant=request.tenant, department_id=department.pk)
+    people = proposal_selectors.contact_search(tenant=request.tenant, department_id=department.pk)
+    quotes = proposal_selectors.quotes_of_company(tenant=request.tenant, department_id=department.pk)
+    return render(request, "departments/detail.html", {
+        "department": department,
+        "people": list(people[:LIST_LIMIT]), "people_count": people.count(),
+        "quotes": list(quotes[:LIST_LIMIT]), "quote_count": quotes.count(),
+        "opportunities": list(opportunities[:LIST_LIMIT]), "opportunity_count": opportunities.count(),
+        "has_default_connection": integration_selectors.salesforce_default_connection(tenant=request.tenant) is not None,
+        "salesforce_link": sync_links.salesforce_links(tenant=request.tenant, record_type=RecordType.DEPARTMENT,
+                                                       record_ids=[department.pk]).get(department.pk),
     })
 
 
@@ -64,7 +86,7 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
         saved = form.save(user=request.user)
         if saved is not None:
             messages.success(request, f"Department “{saved.name}” saved.")
-            return redirect("departments:list")
+            return redirect("departments:detail", pk=saved.pk)
         form.instance = selectors.department_get(tenant=request.tenant, pk=pk)  # the page shows the stored name
     return _form_page(request, form)
 

@@ -113,7 +113,9 @@ def contact_create(*, tenant: Tenant, last_name: str, department: Department | N
     opportunity's contact roles) is not sent back to the org it came from."""
     if department is not None:
         _assert_tenant(department, tenant)
-    contact = Contact(tenant=tenant, last_name=last_name, department=department, **fields)
+    # Trimmed as contact_update trims: a name of spaces is a blank name, refused below.
+    fields = {name: value.strip() if isinstance(value, str) else value for name, value in fields.items()}
+    contact = Contact(tenant=tenant, last_name=(last_name or "").strip(), department=department, **fields)
     _validate(contact)
     contact.save()
     record_change(tenant=tenant, record_type=RecordType.CONTACT, record_id=contact.pk, event=Event.CREATED,

@@ -3,13 +3,15 @@ preview of a line's amount and the quote's totals while a line is typed (nothing
 
 Each write answers with the whole lines section (templates/proposals/quotes/_lines.html, the
 totals included), so the page always shows what is stored. A refused
-line comes back in its form with the services' messages (status 200: HTMX swaps only 2xx)."""
+line comes back in its form with the services' messages (status 200: HTMX swaps only 2xx).
+Without JavaScript the same views answer with the whole quote page (see _lines_section)."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cothon.forms import add_service_errors
@@ -18,13 +20,21 @@ from proposals import quote_services, selectors
 from proposals.models import Quote, QuoteLineItem
 from proposals.quote_forms import LineForm
 from proposals.quote_totals import check_line_amount, check_totals, totals_of
+from proposals.quote_views import detail_context
 
 
 def _lines_section(request: HttpRequest, quote: Quote, *, line_form: LineForm | None = None,
                    editing: int | None = None, edit_form: LineForm | None = None) -> HttpResponse:
     quote = selectors.quote_get(tenant=request.tenant, pk=quote.pk)
     if not is_htmx(request):
-        return redirect("quotes:detail", pk=quote.pk)
+        # Without JavaScript the line editor is a plain form: a refused line is the whole page
+        # with the line's form and its messages (400); a saved one redirects to the page.
+        refused = any(form is not None and form.errors for form in (line_form, edit_form))
+        if refused or editing is not None:
+            return render(request, "proposals/quotes/detail.html",
+                          detail_context(request, quote, line_form=line_form, editing=editing, edit_form=edit_form),
+                          status=400 if refused else 200)
+        return redirect(reverse("quotes:detail", args=[quote.pk]) + "#quote-lines")
     return render(request, "proposals/quotes/_lines.html", {
         "quote": quote, "lines": list(quote.line_items.all()), "line_form": line_form or LineForm(prefix="new"),
         "editing": editing, "edit_form": edit_form,

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from cothon.models import Tenant
 from opportunities.numbers import QUOTE_LINES_MAX
+from opportunities.services import contact_create
 from proposals.models import Quote, QuoteLineItem
 from proposals.quote_custom_fields import merged_custom_values, quote_custom_values_clean
 from proposals.quote_totals import check_line_amount, check_totals, totals_of
@@ -209,3 +210,16 @@ def quote_lines_reorder(*, tenant: Tenant, quote: Quote, line_ids: Iterable[int]
         line.position = position
     QuoteLineItem.objects.bulk_update(ordered, ["position"])
     return ordered
+
+
+@transaction.atomic
+def quote_person_create(*, tenant: Tenant, quote: Quote, last_name: str, **fields: Any) -> Quote:
+    """Add a new person at the quote's company (none when the quote has none) and address the
+    quote to them, both or neither: the quote editor's "New person". `fields`: first_name,
+    email, phone, job_title. Errors are keyed by the person's fields."""
+    _assert_tenant(quote, tenant)
+    unknown = set(fields) - {"first_name", "email", "phone", "job_title"}
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    person = contact_create(tenant=tenant, last_name=last_name, department=quote.company, **fields)
+    return quote_update(tenant=tenant, quote=quote, data={"person": person})

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from proposals import quote_field_views, quote_line_views, quote_views
+from proposals import quote_field_views, quote_line_views, quote_person_views, quote_views
 
 app_name = "quotes"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
     path("<int:pk>/", quote_views.quote_detail, name="detail"),
     path("<int:pk>/save/", quote_views.quote_save, name="save"),
     path("<int:pk>/delete/", quote_views.quote_delete, name="delete"),
+    path("<int:pk>/person/new/", quote_person_views.person_new, name="person_new"),
+    path("<int:pk>/person/", quote_person_views.person_field, name="person_field"),
+    path("<int:pk>/person/add/", quote_person_views.person_add, name="person_add"),
     path("<int:pk>/lines/", quote_line_views.lines_view, name="lines"),
     path("<int:pk>/lines/add/", quote_line_views.line_add, name="line_add"),
     path("<int:pk>/lines/preview/", quote_line_views.line_preview, name="line_preview"),

@@ -15,6 +15,7 @@ from cothon.tenancy.pages import tenant_page
 from opportunities import selectors as opportunity_selectors
 from proposals import quote_services, selectors
 from proposals.models import Quote, QuoteStatus
+from proposals.people_forms import PersonForm
 from proposals.quote_forms import LineForm, QuoteForm
 
 PAGE_SIZE = 25
@@ -63,12 +64,17 @@ def quote_create(request: HttpRequest) -> HttpResponse:
 
 
 def detail_context(request: HttpRequest, quote: Quote, *, form: QuoteForm | None = None,
-                   line_form: LineForm | None = None) -> dict:
+                   line_form: LineForm | None = None, editing: int | None = None, edit_form: LineForm | None = None,
+                   person_form=None) -> dict:
+    """The quote page's context. `line_form`/`editing`+`edit_form`: a refused line shown in its
+    form; `person_form`: the editor's "New person" open (quote_person_views)."""
     return {
         "quote": quote,
         "lines": list(quote.line_items.all()),
         "form": form or QuoteForm(tenant=request.tenant, initial=QuoteForm.initial_of(quote)),
         "line_form": line_form or LineForm(prefix="new"),
+        "editing": editing, "edit_form": edit_form,
+        "person_form": person_form,
         "custom_values": _custom_values_display(request, quote),
     }
 
@@ -82,7 +88,10 @@ def _custom_values_display(request: HttpRequest, quote: Quote) -> list[tuple[str
 @require_GET
 def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quote = selectors.quote_get(tenant=request.tenant, pk=pk)
-    return render(request, "proposals/quotes/detail.html", detail_context(request, quote))
+    person_form = None
+    if request.GET.get("new_person") and request.membership.has_role("member"):
+        person_form = PersonForm.for_quote()  # "New person" without JavaScript: the page with its form open
+    return render(request, "proposals/quotes/detail.html", detail_context(request, quote, person_form=person_form))
 
 
 @tenant_page("member")

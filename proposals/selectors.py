@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from cothon.models import Tenant
-from opportunities.models import Contact
+from opportunities.models import Contact, OpportunityContact
 from proposals.models import Proposal, Quote, QuoteCustomField, QuoteLineItem
 
 
@@ -73,3 +73,35 @@ def contact_list(*, tenant: Tenant, search: str = "", department_id: int | None 
 
 def contact_get(*, tenant: Tenant, pk: Any) -> Contact:
     return get_object_or_404(contact_list(tenant=tenant), pk=pk)
+
+
+# --- people pages (proposals/people_views.py) -----------------------------------------------
+
+def contact_search(*, tenant: Tenant, search: str = "", department_id: int | None = None) -> QuerySet[Contact]:
+    """The People page: name, e-mail or job title matches; each person with how many quotes are
+    addressed to them and how many opportunities they have a role on."""
+    search = (search or "").replace("\x00", "").strip()  # PostgreSQL refuses a NUL in a query
+    contacts = Contact.objects.filter(tenant=tenant).select_related("department")
+    for word in search.split()[:5]:
+        contacts = contacts.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                                   | Q(email__icontains=word) | Q(job_title__icontains=word))
+    if department_id is not None:
+        contacts = contacts.filter(department_id=department_id)
+    return contacts.annotate(quote_count=Count("quotes", distinct=True),
+                             opportunity_count=Count("opportunity_roles", distinct=True)
+                             ).order_by("last_name", "first_name", "id")
+
+
+def quotes_of_person(*, tenant: Tenant, contact: Contact) -> QuerySet[Quote]:
+    return Quote.objects.filter(tenant=tenant, person=contact).select_related("company").order_by("-created_at", "-id")
+
+
+def quotes_of_company(*, tenant: Tenant, department_id: int) -> QuerySet[Quote]:
+    return (Quote.objects.filter(tenant=tenant, company_id=department_id).select_related("person")
+            .order_by("-created_at", "-id"))
+
+
+def opportunity_roles_of_person(*, tenant: Tenant, contact: Contact) -> QuerySet[OpportunityContact]:
+    """The opportunities a person has a role on (Salesforce's contact roles), newest first."""
+    return (OpportunityContact.objects.filter(tenant=tenant, contact=contact).select_related("opportunity")
+            .order_by("-opportunity__updated_at", "-id"))

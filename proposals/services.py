@@ -30,6 +30,7 @@ from proposals.quote_services import (  # noqa: F401
     quote_line_remove,
     quote_line_update,
     quote_lines_reorder,
+    quote_person_create,
     quote_update,
 )
 from sync_engine.vocabulary import Event, RecordType

@@ -54,7 +54,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "proposals:quote_pdf": {"quote_pk": "quote"},
     # Send to Salesforce from the quote page (sync_engine.quotes.send_views).
     **{f"quote_send:{n}": {"pk": "quote"} for n in ("send", "status")},
-    **{f"departments:{n}": {"pk": "department"} for n in ("edit", "delete")},
+    **{f"departments:{n}": {"pk": "department"} for n in ("detail", "edit", "delete")},
+    # People (contacts) pages (issue 18).
+    **{f"people:{n}": {"pk": "contact"} for n in ("detail", "edit", "delete")},
     **{f"integrations:{n}": {"pk": "connection"} for n in
        ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
         "settings", "settings_history", "settings_compare", "dry_run", "custom_fields", "conflicts", "conflicts_csv",
@@ -80,7 +82,8 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:quote-custom-field-detail": {"pk": "custom_field"},
     "api:contact-detail": {"pk": "contact"},
     # Quote pages (issue 18).
-    **{f"quotes:{n}": {"pk": "quote"} for n in ("detail", "save", "delete", "lines", "line_add", "line_preview")},
+    **{f"quotes:{n}": {"pk": "quote"} for n in ("detail", "save", "delete", "lines", "line_add", "line_preview",
+                                                 "person_new", "person_field", "person_add")},
     **{f"quotes:{n}": {"pk": "quote", "line_pk": "quote_line"} for n in ("line_edit", "line_save", "line_remove")},
     "quotes:line_move": {"pk": "quote", "line_pk": "quote_line", "direction": "@up"},
     **{f"quotes:{n}": {"pk": "custom_field"} for n in ("custom_field_edit", "custom_field_delete")},
