@@ -380,6 +380,9 @@ CELERY_BEAT_SCHEDULE = {
     # Quotes from Salesforce (sync_engine.quotes): notifications whose processing task was lost,
     # and Synchronize now runs whose worker died.
     "sweep-quotes": {"task": "sync_engine.quotes.sweep", "schedule": float(env_int("COTHON_SWEEP_SECONDS", 15))},
+    # Appointments (seed 002): each connection with appointments on, every incremental_minutes;
+    # a pull whose task was lost is sent again (sync_engine.appointments.runs).
+    "scheduled-appointment-pulls": {"task": "sync_engine.appointments.scheduled_pulls", "schedule": 60.0},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.

@@ -20,11 +20,15 @@ urlpatterns = [
     path("quotes/", include("sync_engine.quotes.send_urls")),
     path("quotes/", include("proposals.quote_urls")),
     path("departments/", include("opportunities.department_urls")),
+    # Appointments pulled from Salesforce by the admin's query (seed 002; sync_engine.appointments).
+    path("appointments/", include("sync_engine.appointments.urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),
     # Quotes from Salesforce opportunities (sync_engine.quotes): the connection's quote settings.
     path("settings/integrations/", include("sync_engine.quotes.urls")),
+    # Workflow › CRM and Appointments (sync_engine.appointments): the query, mappings and sign-on per connection.
+    path("settings/integrations/", include("sync_engine.appointments.config_urls")),
     path("sync/", include("sync_engine.urls")),
     # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
     path("sync/", include("sync_engine.validation.urls")),

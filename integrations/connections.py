@@ -325,6 +325,8 @@ def connection_update(*, tenant: Tenant, connection: SalesforceConnection, data:
 # --- the client ---------------------------------------------------------------------------
 
 def _record_call(connection_id: int):
+    """Keep the org's API usage from every answer's Sforce-Limit-Info on the connection (also
+    for calls made in a member's own session: same org, same allowance)."""
     def on_call(record: CallRecord) -> None:
         if record.usage is None:
             return
@@ -333,6 +335,9 @@ def _record_call(connection_id: int):
             updates["last_success_at"] = timezone.now()
         SalesforceConnection.objects.filter(pk=connection_id).update(**updates)
     return on_call
+
+
+call_recorder = _record_call
 
 
 def _chain(*hooks):

@@ -9,11 +9,15 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from cothon.models import Membership
-from integrations.connections import client_for
-from integrations.crypto import encrypt_token
-from integrations.models import SalesforceConnection, SalesforceUserLink
+from integrations.connections import ConnectionNotUsable, client_for
+from integrations.crypto import decrypt_token, encrypt_token
+from integrations.member_logins import member_login, member_session_forget
+from integrations.models import CredentialMode, SalesforceConnection, SalesforceUserLink
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.ids import salesforce_id_problem
 from integrations.salesforce.soql import soql_quote
 
 
@@ -112,12 +116,56 @@ def _same_id(a: str, b: str) -> bool:
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
+def _checked_identifier(value: str) -> str:
+    """A member's unique identifier (single sign-on: their Staff record id): a well-formed
+    Salesforce id or nothing. It is bound into the admin's query as a quoted literal anyway; the
+    check catches mistypes and makes sure no text other than an id is ever stored."""
+    value = value.strip()
+    problem = salesforce_id_problem(value) if value else None
+    if problem:
+        raise ValidationError({"unique_identifier": [problem]})
+    return value
+
+
+@sensitive_variables()
+def _verified_secret(connection: SalesforceConnection, link: SalesforceUserLink, username: str, password: str | None,
+                     security_token: str | None) -> bytes | None:
+    """The encrypted password + token to store (None: keep the stored one). In multi-user
+    sign-on a changed login is tried once with SOAP login, so a wrong password or token is
+    refused at save time rather than at the first appointment pull."""
+    if security_token and not password:
+        raise ValidationError({"password": ["Type the password too: the password and the security token are stored together."]})
+    changed = password is not None or username != link.username
+    if not changed or connection.credential_mode != CredentialMode.PER_USER:
+        return encrypt_token(password + (security_token or "")) if password is not None else None
+    if username and password is None and not link.password_encrypted:
+        raise ValidationError({"password": ["Enter this member's Salesforce password (and security token)."]})
+    if password is not None and not username:
+        raise ValidationError({"username": ["Enter the Salesforce username this password belongs to."]})
+    if not username:
+        return None
+    secret = password + (security_token or "") if password is not None else decrypt_token(link.password_encrypted)
+    try:
+        member_login(connection=connection, username=username, password_and_token=secret)
+    except ConnectionNotUsable as exc:
+        raise ValidationError({"password": [exc.message]}) from None
+    except SalesforceError as exc:
+        raise ValidationError({"password": [f"Salesforce refused this login ({exc.code}): {exc.message} "
+                                            "Check the username, the password and the security token (Salesforce e-mails a new "
+                                            "one after Setup › Reset My Security Token)."]}) from None
+    return encrypt_token(secret)
+
+
+@sensitive_variables()
 @transaction.atomic
 def user_link_set(*, connection: SalesforceConnection, user_id: int, salesforce_user_id: str = "", unique_identifier: str = "",
-                  username: str = "", password: str | None = None,
+                  username: str = "", password: str | None = None, security_token: str | None = None,
                   org_users: list[OrgUser] | None = None) -> SalesforceUserLink:
     """`org_users`: the org's active users when they could be read; a typed Id must then be
-    one of them (an inactive or mistyped Id would leave the Owner unchanged, silently)."""
+    one of them (an inactive or mistyped Id would leave the Owner unchanged, silently).
+    `unique_identifier`: a Salesforce record id (15 or 18 characters, checksum checked).
+    `password` / `security_token`: None keeps the stored ones; in multi-user sign-on a new login
+    is verified with Salesforce (SOAP login) before it is stored, encrypted."""
     if not Membership.objects.filter(tenant=connection.tenant, user_id=user_id).exists():
         raise ValidationError({"user": ["That user is not a member of this organization."]})
     salesforce_user_id = salesforce_user_id.strip()
@@ -130,11 +178,18 @@ def user_link_set(*, connection: SalesforceConnection, user_id: int, salesforce_
             raise ValidationError({"salesforce_user_id": [
                 f"No active user of this org has the Id {salesforce_user_id}. Pick one from the list, or check that the user is active in Salesforce."]})
         salesforce_user_id = match.id  # store the 18-character form
-    link, _ = SalesforceUserLink.objects.get_or_create(connection=connection, user_id=user_id)
+    unique_identifier = _checked_identifier(unique_identifier)
+    link = SalesforceUserLink.objects.filter(connection=connection, user_id=user_id).first() or SalesforceUserLink(
+        connection=connection, user_id=user_id)
+    username = username.strip()
+    secret = _verified_secret(connection, link, username, password, security_token)
     link.salesforce_user_id = salesforce_user_id
-    link.unique_identifier = unique_identifier.strip()[:80]
-    link.username = username.strip()
-    if password is not None:
-        link.password_encrypted = encrypt_token(password)
+    link.unique_identifier = unique_identifier
+    if username != link.username or secret is not None:
+        if link.pk:
+            member_session_forget(link=link)
+    link.username = username
+    if secret is not None:
+        link.password_encrypted = secret
     link.save()
     return link

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 _lock = threading.Lock()
 _offset = timedelta(0)
@@ -67,3 +69,21 @@ def parse_datetime(text: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+_RELATIVE = re.compile(r"^@(when|date):([+-]\d+)d(?: (\d{1,2}):(\d{2}))?$")
+
+
+def relative_seed_value(value: str, zone: str) -> str:
+    """A seed value relative to the day the org is seeded, so demo appointments fall around
+    today whenever the org is (re)seeded: "@when:+1d 14:30" is tomorrow at 14:30 in the org's
+    time zone (as a UTC datetime), "@date:-3d" the date three days ago."""
+    match = _RELATIVE.match(value)
+    if match is None:
+        raise ValueError(f"Relative seed value {value!r}: use @when:+Nd HH:MM or @date:+Nd")
+    kind, days, hour, minute = match.groups()
+    local_today = now().astimezone(ZoneInfo(zone)).date() + timedelta(days=int(days))
+    if kind == "date":
+        return local_today.isoformat()
+    local = datetime.combine(local_today, time(int(hour or 0), int(minute or 0)), tzinfo=ZoneInfo(zone))
+    return sf_datetime(local.astimezone(timezone.utc))

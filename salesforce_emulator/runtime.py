@@ -108,6 +108,8 @@ class OrgRuntime:
                 for key, value in (item.get("fields") or {}).items():
                     if isinstance(value, str) and value.startswith("@user:"):
                         value = org.user_by_username(value[6:]).id
+                    elif isinstance(value, str) and value.startswith(("@when:", "@date:")):
+                        value = clock.relative_seed_value(value, org.organization.get("TimeZoneSidKey", "GMT"))
                     elif isinstance(value, str) and value.startswith("@"):
                         value = refs[value[1:]]
                     fields[key] = value

@@ -316,7 +316,7 @@ def _user_section(request: HttpRequest, connection: SalesforceConnection, *, org
     return {"user_rows": rows, "org_users": org_users, "org_users_error": org_users_error, "unmapped_members": unmapped,
             "per_user": connection.credential_mode == CredentialMode.PER_USER}
 
-@sensitive_post_parameters()  # every row has a password box (u<id>-password)
+@sensitive_post_parameters()  # every row has password and token boxes (u<id>-password, u<id>-security_token)
 @tenant_page("admin")
 @require_POST
 @sensitive_variables()
@@ -332,12 +332,14 @@ def user_links_save(request: HttpRequest, pk: int) -> HttpResponse:
                 link = row["link"]
                 posted = _posted_user_fields(request, uid)
                 password = request.POST.get(f"u{uid}-password", "")
+                security_token = request.POST.get(f"u{uid}-security_token", "").strip()
                 current = {key: getattr(link, key, "") if link else "" for key in posted}
-                if posted == current and not password:
+                if posted == current and not password and not security_token:
                     continue
                 try:
-                    # Passwords are write-only: an empty box keeps the stored one.
-                    user_link_set(connection=connection, user_id=uid, password=password or None, org_users=org_users, **posted)
+                    # Passwords and tokens are write-only: empty boxes keep the stored ones.
+                    user_link_set(connection=connection, user_id=uid, password=password or None,
+                                  security_token=security_token or None, org_users=org_users, **posted)
                 except ValidationError as exc:
                     errors[uid] = exc.message_dict
             if errors:

@@ -100,3 +100,65 @@ class RoutedFile(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "appointment"]), models.Index(fields=["status", "updated_at"])]
+
+
+class PullTrigger(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "Refresh appointments"
+
+
+class PullStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Finished"
+    FINISHED_WITH_ERRORS = "finished_with_errors", "Finished with errors"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_PULL_STATUSES = (PullStatus.QUEUED, PullStatus.RUNNING)
+
+
+class AppointmentPull(models.Model):
+    """One appointment pull of a connection (scheduled or the "Refresh appointments" button):
+    the admin's query run once per member, with its progress for the page that polls it.
+
+    One queued or running pull per connection: a second request joins it, so a scheduled and an
+    on-demand pull never write the same appointments at once. `member_errors`: [{"member":
+    "name", "message": "…"}] for members whose query could not run (no identifier, a refused
+    login); the other members are pulled all the same."""
+
+    tenant = models.ForeignKey("cothon.Tenant", on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="appointment_pulls")
+    trigger = models.CharField(max_length=12, choices=PullTrigger.choices)
+    status = models.CharField(max_length=24, choices=PullStatus.choices, default=PullStatus.QUEUED)
+    members_total = models.PositiveIntegerField(default=0)
+    members_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0, help_text="Rows whose values could not be converted (not written).")
+    api_calls = models.PositiveIntegerField(default=0)
+    member_errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["connection", "-id"], name="appt_pull_conn_idx")]
+        constraints = [models.UniqueConstraint(fields=["connection"], condition=models.Q(status__in=["queued", "running"]),
+                                               name="appt_pull_one_active")]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_PULL_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if not self.active:
+            return 100
+        return min(100, int(100 * self.members_done / self.members_total)) if self.members_total else 0

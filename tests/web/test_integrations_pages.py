@@ -297,8 +297,9 @@ def test_password_reconnect_asks_for_the_login(web_as, alice):
 # --- user mapping ---------------------------------------------------------------------------------
 
 def test_user_mapping_saves_ids_and_write_only_passwords(web_as, alice, conn):
+    # Multi-user logins are verified with Salesforce on save (tests/appointments/test_member_logins.py);
+    # here, single sign-on: the ids and the write-only password box.
     client = web_as(alice.admin)
-    client.post(_url("update", conn), {"name": "Production", "credential_mode": "per_user"})
     uid = alice.member.pk
     response = client.post(_url("user_links", conn), {f"u{uid}-salesforce_user_id": "005000000000001AAA",
                                                       f"u{uid}-unique_identifier": "a0B000000000001",
@@ -307,13 +308,15 @@ def test_user_mapping_saves_ids_and_write_only_passwords(web_as, alice, conn):
     link = SalesforceUserLink.objects.get(connection=conn, user=alice.member)
     assert link.salesforce_user_id == "005000000000001AAA" and link.unique_identifier == "a0B000000000001"
     assert link.password_encrypted
+    client.post(_url("update", conn), {"name": "Production", "credential_mode": "per_user"})
     html = _html(client.get(_url("connection", conn)))
     assert "pw+token" not in html and "Stored — type to replace" in html
+    client.post(_url("update", conn), {"name": "Production", "credential_mode": "integration_user"})
     # An empty password box keeps the stored password.
-    client.post(_url("user_links", conn), {f"u{uid}-salesforce_user_id": "005000000000001AAA", f"u{uid}-unique_identifier": "X",
+    client.post(_url("user_links", conn), {f"u{uid}-salesforce_user_id": "005000000000001AAA", f"u{uid}-unique_identifier": "a0B000000000002",
                                            f"u{uid}-username": "member@sf.example", f"u{uid}-password": ""})
     link.refresh_from_db()
-    assert link.unique_identifier == "X" and link.password_encrypted
+    assert link.unique_identifier == "a0B000000000002" and link.password_encrypted
 
 
 def test_a_bad_salesforce_user_id_saves_nothing(web_as, alice, conn):

@@ -92,6 +92,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
     # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
     **{f"sync_legacy:{n}": {"pk": "connection"} for n in ("review", "run", "decide")},
+    **{f"appointments_config:{n}": {"pk": "connection"} for n in ("page", "check", "test", "improveit", "add_row", "sign_on")},
     "sync_legacy:job_progress": {"pk": "connection", "job_pk": "legacy_job"},
     "api:legacy-match-job-detail": {"pk": "legacy_job"},
     **{f"api:{n}": {"pk": "legacy_proposal"} for n in ("legacy-proposal-detail", "legacy-proposal-accept", "legacy-proposal-reject")},
@@ -101,6 +102,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:drift-report-detail": {"pk": "drift_report"},
     # Settings › Integrations › Salesforce › Quotes (sync_engine.quotes): the page and Set up again.
     **{f"quote_settings:{n}": {"pk": "connection"} for n in ("edit", "automation")},
+    # Appointments pulled from Salesforce (sync_engine.appointments): an appointment's page, a pull's progress.
+    "sync_appointments:detail": {"pk": "appointment"},
+    "sync_appointments:pull_progress": {"pk": "appointment_pull"},
 }
 
 
@@ -130,7 +134,14 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
 
     drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
                                               reason=f"secret of {world.tenant.slug}")
-    return {"drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    from opportunities.models import Appointment
+    from sync_engine.appointments.models import AppointmentPull
+
+    appointment = Appointment.objects.create(tenant=world.tenant, customer_name=f"secret of {world.tenant.slug}",
+                                             assigned_to=world.member)
+    appointment_pull = AppointmentPull.objects.create(tenant=world.tenant, connection=connection, trigger="manual",
+                                                      message=f"secret of {world.tenant.slug}")
+    return {"appointment": appointment, "appointment_pull": appointment_pull, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,

@@ -50,6 +50,8 @@ class Command(BaseCommand):
                 self._first_sync(connection)
                 if slug == DEMO_TENANTS[0].slug:
                     self._legacy_records(connection)
+            if slug == DEMO_TENANTS[0].slug:
+                self._appointments(connection)
 
     def _connect(self, tenant: Tenant, creds: dict, name: str) -> SalesforceConnection:
         admin = tenant.memberships.filter(role="admin").first()
@@ -145,6 +147,18 @@ class Command(BaseCommand):
             line = seed_legacy_records(connection=connection)
         except SalesforceError as exc:
             line = f"legacy records not set up ({exc.code}: {exc.message})"
+        self.stdout.write(f"{connection.tenant.name}: {line}")
+
+    def _appointments(self, connection: SalesforceConnection) -> None:
+        """The demo org's improveit 360 appointments for the demo reps (demo/appointments.py)."""
+        if connection.status != "connected":
+            return
+        from demo.appointments import seed_appointments
+
+        try:
+            line = seed_appointments(connection=connection)
+        except SalesforceError as exc:
+            line = f"appointments not set up ({exc.code}: {exc.message})"
         self.stdout.write(f"{connection.tenant.name}: {line}")
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
