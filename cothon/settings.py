@@ -238,6 +238,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Task modules not named tasks.py (autodiscover finds only those).
+CELERY_IMPORTS = ("sync_engine.appointments.routing_tasks",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -392,3 +394,18 @@ SALESFORCE_CLIENT_SECRET = env_str("SALESFORCE_CLIENT_SECRET", "")
 # an org setting that the token response does not carry; 2 hours is the default).
 SALESFORCE_SESSION_SECONDS = env_int("SALESFORCE_SESSION_SECONDS", 7200)
 SALESFORCE_REFRESH_MARGIN_SECONDS = env_int("SALESFORCE_REFRESH_MARGIN_SECONDS", 300)
+
+# E-mail (routing's backup e-mails, docs/routing.md). Production: an SMTP relay from the
+# environment. `make run` points these at its local SMTP catcher (scripts/smtp_catcher.py).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cothon <no-reply@cothon.invalid>")
+# The folder where `make run`'s SMTP catcher writes each message it receives (one .eml file
+# each). Set only by `make run`: the "Outbox (demo)" page exists only while this is set.
+COTHON_DEMO_OUTBOX_DIR = env_str("COTHON_DEMO_OUTBOX_DIR", "")

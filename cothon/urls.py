@@ -29,6 +29,8 @@ urlpatterns = [
     path("settings/integrations/", include("sync_engine.quotes.urls")),
     # Workflow › CRM and Appointments (sync_engine.appointments): the query, mappings and sign-on per connection.
     path("settings/integrations/", include("sync_engine.appointments.config_urls")),
+    # Document / results / credit application routing (sync_engine.appointments, docs/routing.md).
+    path("", include("sync_engine.appointments.routing_urls")),
     path("sync/", include("sync_engine.urls")),
     # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
     path("sync/", include("sync_engine.validation.urls")),

@@ -55,6 +55,15 @@ def _env() -> dict[str, str]:
     # The OAuth callback's one-time code never reaches the access log.
     env.setdefault("GUNICORN_CMD_ARGS", "--logger-class cothon.gunicorn_logging.RedactingLogger")
     env["PYTHONUNBUFFERED"] = "1"
+    # E-mail (routing's backup e-mails) goes to the local SMTP catcher started below, never to
+    # a real mail server; the "Outbox (demo)" page reads what it caught.
+    env.setdefault("SMTP_CATCHER_PORT", "1025")
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
+    env["EMAIL_HOST"] = "127.0.0.1"
+    env["EMAIL_PORT"] = env["SMTP_CATCHER_PORT"]
+    env["EMAIL_USE_TLS"] = env["EMAIL_USE_SSL"] = "0"
+    env["EMAIL_HOST_USER"] = env["EMAIL_HOST_PASSWORD"] = ""
+    env["COTHON_DEMO_OUTBOX_DIR"] = str(VAR / "outbox")
     # make run never auto-detects the production stack: embedded defaults unless asked.
     return env
 
@@ -306,6 +315,8 @@ def main(argv: list[str]) -> int:
         ])
         emulator_info = _wait_for_emulator(sup, emulator_dir, emulator)
         _connect_demo_orgs(sup, emulator_dir)
+        sup.start("smtp-catcher", [PY, str(ROOT / "scripts" / "smtp_catcher.py"), "--port", env["SMTP_CATCHER_PORT"],
+                                   "--dir", env["COTHON_DEMO_OUTBOX_DIR"]])
         sup.start("web", [PY, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                           "--threads", "4", "--access-logfile", "-"])
         celery = [PY, "-m", "celery", "-A", "cothon"]
@@ -332,6 +343,8 @@ def main(argv: list[str]) -> int:
             admin = json.loads((VAR / f"emulator-{org}-credentials.json").read_text()).get("admin") or {}
             if admin:
                 print(f"  Salesforce login page ({org} org): {admin.get('username')} / {admin.get('password')}")
+        print(f"  E-mail: caught by the local SMTP catcher on 127.0.0.1:{env['SMTP_CATCHER_PORT']} "
+              f"(Settings › Integrations › Outbox (demo); files in {env['COTHON_DEMO_OUTBOX_DIR']})")
         print(f"  Logs: {VAR / 'log'}/*.log     Stop: Ctrl-C (a process that exits is restarted)")
         print("=" * 72, flush=True)
         sup.watch()

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -54,7 +55,7 @@ class Stack:
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "COTHON_TEST_DB_NAME")}
         self.env.update(COTHON_VAR_DIR=str(self.var), PORT=str(self.port), EMULATOR_PORT=str(_free_port()),
-                        EMULATOR_HTTP_PORT=str(_free_port()), DJANGO_SETTINGS_MODULE="cothon.settings")
+                        EMULATOR_HTTP_PORT=str(_free_port()), SMTP_CATCHER_PORT=str(_free_port()), DJANGO_SETTINGS_MODULE="cothon.settings")
         self.log_path = tmp_path / "run.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(command or [sys.executable, "scripts/run.py"], cwd=ROOT, env=self.env, stdout=self._log,
@@ -134,6 +135,11 @@ def test_make_run_serves_restarts_a_killed_worker_and_leaves_nothing_when_killed
     output = stack.output()
     assert f"http://127.0.0.1:{stack.port}/" in output and "maple-admin" in output and "cothon-demo-2026" in output
     assert "first full sync finished" in output
+    # The SMTP catcher takes the demo's e-mail (docs/routing.md) and writes it to var/outbox.
+    assert (stack.var / "outbox" / ".port").read_text() == stack.env["SMTP_CATCHER_PORT"]
+    with smtplib.SMTP("127.0.0.1", int(stack.env["SMTP_CATCHER_PORT"]), timeout=10) as smtp:
+        smtp.sendmail("demo@cothon.invalid", ["office@example.com"], "Subject: caught\r\n\r\nHello")
+    assert [p.read_bytes().count(b"Subject: caught") for p in (stack.var / "outbox").glob("*.eml")] == [1]
 
     # The web app answers and the demo login works.
     browser = requests.Session()
@@ -155,7 +161,7 @@ def test_make_run_serves_restarts_a_killed_worker_and_leaves_nothing_when_killed
             time.sleep(0.2)
         assert int(restarted[-1]) == stack.child("-Q realtime").pid != worker.pid
     assert stack.process.poll() is None
-    for name in ("emulator", "web", "worker-default", "beat"):
+    for name in ("emulator", "smtp-catcher", "web", "worker-default", "beat"):
         assert f"{name} exited" not in stack.output()
 
     # The restarted worker does the work: a change made in Cothon reaches Salesforce.
@@ -165,7 +171,7 @@ def test_make_run_serves_restarts_a_killed_worker_and_leaves_nothing_when_killed
     # PR_SET_PDEATHSIG, their pool processes and gunicorn workers follow.
     tree = stack.descendants()
     direct = psutil.Process(stack.process.pid).children()
-    assert len(direct) == 5 and len(tree) >= len(direct) + 4, [p.cmdline() for p in tree]  # pool processes, web workers
+    assert len(direct) == 6 and len(tree) >= len(direct) + 4, [p.cmdline() for p in tree]  # pool processes, web workers
     started = time.monotonic()
     stack.process.send_signal(signal.SIGKILL)
     stack.process.wait()

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
+from sync_engine.appointments.routing_views import RoutedFileViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
@@ -35,6 +36,7 @@ router.register("sync-conflicts", ConflictViewSet, basename="sync-conflict")
 router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-match-job")
 router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
 router.register("drift-reports", DriftReportViewSet, basename="drift-report")
+router.register("routed-files", RoutedFileViewSet, basename="routed-file")
 
 urlpatterns = router.urls
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from cothon.tenancy.selectors import memberships_for_user
@@ -16,4 +17,6 @@ def tenancy(request: HttpRequest) -> dict:
         "user_memberships": list(memberships_for_user(user=user)),
         "can_edit": bool(membership and membership.has_role("member")),
         "is_tenant_admin": bool(membership and membership.has_role("admin")),
+        # make run's SMTP catcher: the nav offers the Outbox (demo) page (docs/routing.md).
+        "demo_outbox": bool(settings.COTHON_DEMO_OUTBOX_DIR),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
                     self._legacy_records(connection)
             if slug == DEMO_TENANTS[0].slug:
                 self._appointments(connection)
+                self._routing_rules(connection)
 
     def _connect(self, tenant: Tenant, creds: dict, name: str) -> SalesforceConnection:
         admin = tenant.memberships.filter(role="admin").first()
@@ -159,6 +161,18 @@ class Command(BaseCommand):
             line = seed_appointments(connection=connection)
         except SalesforceError as exc:
             line = f"appointments not set up ({exc.code}: {exc.message})"
+        self.stdout.write(f"{connection.tenant.name}: {line}")
+
+    def _routing_rules(self, connection: SalesforceConnection) -> None:
+        """Document, results and credit application routing on the demo org (demo/routing.py)."""
+        if connection.status != "connected":
+            return
+        from demo.routing import seed_routing_rules
+
+        try:
+            line = seed_routing_rules(connection=connection)
+        except (ValidationError, SalesforceError) as exc:
+            line = f"routing rules not set up ({exc})"
         self.stdout.write(f"{connection.tenant.name}: {line}")
 
     def _first_sync(self, connection: SalesforceConnection) -> None:
