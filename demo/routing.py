@@ -30,12 +30,12 @@ def seed_routing_rules(*, connection: SalesforceConnection) -> str:
         if kind == RoutingKind.RESULTS:
             data.note_title = "Appointment results"
             data.object_class = "i360__Appointment__c"
-            data.sale_pickers = [{"title": "Lead Result", "options": ["Sold"], "sf_field": "i360__Result__c", "required": True}]
+            data.sale_pickers = [{"title": "Lead Result", "options": ["Demo Sold"], "sf_field": "i360__Result__c", "required": True}]
             data.no_sale_pickers = [
-                {"title": "Lead Result", "options": ["Demo Not Sold", "Demo Maybe", "No Demo", "Cancelled"],
+                {"title": "Lead Result", "options": ["Demo Not Sold", "Demo Maybe", "No Demo"],
                  "sf_field": "i360__Result__c", "required": True},
-                {"title": "Result Reason", "options": ["Too Expensive", "Getting Other Estimates", "Appointment Cancelled",
-                                                       "Needs Spouse", "Not Interested"],
+                {"title": "Result Reason", "options": ["Appointment Cancelled", "Too Expensive", "Getting Other Estimates",
+                                                       "Needs Spouse", "Not Interested", "Financing Declined"],
                  "sf_field": "i360__Result_Reason__c", "required": False},
             ]
         if kind == RoutingKind.CREDIT_APP:

@@ -16,7 +16,9 @@ from django.utils import timezone
 
 from opportunities.models import Appointment
 from sync_engine.appointments.models import RoutingKind, RoutingRule
+from sync_engine.appointments import results as results_service
 from sync_engine.models import LinkStatus, SyncLink
+from tests.appointments import results_fixtures
 
 
 def make_appointment(tenant, connection, emulator, *, customer="Larry Leap", assigned_to=None) -> tuple[Appointment, str]:
@@ -95,6 +97,31 @@ def riley_staff_id(admin_sf) -> str:
 @pytest.fixture
 def rep_login(emulator_reset) -> dict:
     return next(u for u in emulator_reset.demo["users"] if u["username"].startswith("rep@"))
+
+
+# Results (tests/appointments/test_results_*.py): the improveit 360 Results rule on alice's org.
+@pytest.fixture
+def results_rule(connected) -> RoutingRule:
+    return rule(connected, kind=RoutingKind.RESULTS, note_title="Appointment results", object_class="i360__Appointment__c",
+                file_name_template="%customerName% Results %date%.pdf", sale_pickers=results_fixtures.SALE_PICKERS,
+                no_sale_pickers=results_fixtures.NO_SALE_PICKERS)
+
+
+@pytest.fixture
+def enqueued(monkeypatch, django_capture_on_commit_callbacks):
+    """The ResultSend ids queued for the worker after commit (no broker in these tests: they run
+    the worker's part themselves). Commits of the test's own transaction are captured and run."""
+    sent: list[int] = []
+    monkeypatch.setattr(results_service, "_enqueue", sent.append)
+
+    class Queue(list):
+        def __call__(self, service, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                answer = service(**kwargs)
+            self[:] = sent
+            return answer
+
+    return Queue()
 
 
 # The browser test of this package uses the Playwright fixtures of tests/browser.
