@@ -27,9 +27,9 @@ def _appointment(request: HttpRequest, pk: int) -> Appointment:
         raise Http404("No such appointment.") from None
 
 
-def _card(request: HttpRequest, appointment: Appointment, *, status: int = 200, **panel) -> HttpResponse:
+def _card(request: HttpRequest, appointment: Appointment, **panel) -> HttpResponse:
     context = results_selectors.result_panel(tenant=request.tenant, membership=request.membership, appointment=appointment, **panel)
-    return render(request, TEMPLATE, {"result": context}, status=status)
+    return render(request, TEMPLATE, {"result": context})
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -54,7 +54,8 @@ def result_submit(request: HttpRequest, pk: int) -> HttpResponse:
         if not is_htmx(request):
             messages.error(request, "The result was not saved: " + " ".join(e for v in errors.values() for e in v))
             return redirect("sync_appointments:detail", pk=appointment.pk)
-        return _card(request, appointment, status=400, chosen=chosen, values=values, errors=errors)
+        # 200, as every HTMX form of the project: htmx swaps no 4xx answer, and the card must show the errors.
+        return _card(request, appointment, chosen=chosen, values=values, errors=errors)
     if not is_htmx(request):
         messages.success(request, "Result saved; it is on its way to Salesforce.")
         return redirect("sync_appointments:detail", pk=appointment.pk)
