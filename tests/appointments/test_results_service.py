@@ -183,3 +183,28 @@ def test_an_appointment_without_a_salesforce_record_fails_with_what_to_do(alice,
     send = result_send_deliver(result_send_id=enqueued(appointment_result, 
         tenant=alice.tenant, appointment=appt, sale=True, values={"i360__Result__c": "Demo Sold"}, actor=alice.member).pk)
     assert send.status == ResultSendStatus.FAILED and send.error_code == "NO_RECORD" and "Refresh the appointments" in send.error_hint
+
+
+def test_another_object_class_gets_the_result_on_the_record_the_appointment_points_to(alice, admin_connected, admin_sf,
+                                                                                      riley_staff_id, emulator_reset, enqueued):
+    from tests.appointments.conftest import make_appointment, rule
+
+    rule(admin_connected, kind="results", note_title="Rep results", object_class="i360__Staff__c",
+         file_name_template="%customerName% Results.pdf",
+         sale_pickers=[{"title": "Callback phone", "options": ["613-555-0199"], "sf_field": "i360__Phone__c", "required": True}])
+    appt, record_id = make_appointment(alice.tenant, admin_connected, emulator_reset, assigned_to=alice.member)
+    admin_sf.i360__Appointment__c.update(record_id, {"i360__Staff__c": riley_staff_id})
+
+    send = _deliver(enqueued(appointment_result, tenant=alice.tenant, appointment=appt, sale=True,
+                             values={"i360__Phone__c": "613-555-0199"}, actor=alice.member).pk)
+    assert send.status == ResultSendStatus.SENT and send.record_id == riley_staff_id
+    staff = admin_sf.query(f"SELECT i360__Phone__c FROM i360__Staff__c WHERE Id = '{riley_staff_id}'")["records"][0]
+    assert staff["i360__Phone__c"] == "613-555-0199"
+    assert [n["Title"] for n in notes(emulator_reset, riley_staff_id)] == ["Rep results"]
+    assert len(files(emulator_reset, record_id)) == 1  # the report goes to the appointment's record (route_file)
+
+    admin_sf.i360__Appointment__c.update(record_id, {"i360__Staff__c": None})
+    again = result_send_deliver(result_send_id=enqueued(appointment_result, tenant=alice.tenant, appointment=appt, sale=True,
+                                                         values={"i360__Phone__c": "613-555-0199"}, actor=alice.member).pk)
+    assert again.status == ResultSendStatus.FAILED and again.error_code == "NO_RECORD"
+    assert "has no i360__Staff__c record" in again.error_message
