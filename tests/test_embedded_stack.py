@@ -135,6 +135,7 @@ def test_make_run_serves_restarts_a_killed_worker_and_leaves_nothing_when_killed
     output = stack.output()
     assert f"http://127.0.0.1:{stack.port}/" in output and "maple-admin" in output and "cothon-demo-2026" in output
     assert "first full sync finished" in output
+    assert "routing rules on (contract, proposal, custom document, results, credit application)" in output
     # The SMTP catcher takes the demo's e-mail (docs/routing.md) and writes it to var/outbox.
     assert (stack.var / "outbox" / ".port").read_text() == stack.env["SMTP_CATCHER_PORT"]
     with smtplib.SMTP("127.0.0.1", int(stack.env["SMTP_CATCHER_PORT"]), timeout=10) as smtp:

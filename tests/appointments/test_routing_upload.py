@@ -120,7 +120,10 @@ def test_retry_uploads_a_failed_file_and_a_new_failure_emails_again(alice, appoi
 def test_a_file_over_36_mb_is_not_uploaded_and_goes_to_the_backup_recipients(alice, appointment, contract_rule, emulator_reset):
     appt, record_id = appointment
     size = MAX_UPLOAD_BYTES + 1
-    routed = _route(alice, appt, content=bytes(size))  # one zero-filled buffer, built once
+    content = bytes(size)  # zero-filled, built once
+    routed = route_file(tenant=alice.tenant, appointment=appt, kind=RoutingKind.CONTRACT, content=content, actor=None, context={})
+    del content  # stored on disk now: the upload and the e-mail read it from there, never two copies at once
+    routed = routed_file_upload(routed_file_id=routed.pk)
 
     assert routed.status == DeliveryStatus.FAILED and routed.error_code == "FILE_TOO_LARGE"
     assert "36 MB" in routed.error_message and routed.size_bytes == size
