@@ -130,7 +130,8 @@ def _checked_identifier(value: str) -> str:
 @sensitive_variables()
 def _verified_secret(connection: SalesforceConnection, link: SalesforceUserLink, username: str, password: str | None,
                      security_token: str | None) -> bytes | None:
-    """The encrypted password + token to store (None: keep the stored one). In multi-user
+    """The encrypted password + token to store (None: keep the stored one; b"": forget it, the
+    username was cleared). In multi-user
     sign-on a changed login is tried once with SOAP login, so a wrong password or token is
     refused at save time rather than at the first appointment pull."""
     if security_token and not password:
@@ -143,7 +144,7 @@ def _verified_secret(connection: SalesforceConnection, link: SalesforceUserLink,
     if password is not None and not username:
         raise ValidationError({"username": ["Enter the Salesforce username this password belongs to."]})
     if not username:
-        return None
+        return b""  # the login was removed: no password is kept without its username
     secret = password + (security_token or "") if password is not None else decrypt_token(link.password_encrypted)
     try:
         member_login(connection=connection, username=username, password_and_token=secret)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
-# The emulator fixtures live in their own module (the emulator process is started once per run).
-pytest_plugins = ["tests.emulator_process"]
+# The emulator fixtures live in their own module (the emulator process is started once per run);
+# the browser fixtures too (one session browser for every package's browser tests).
+pytest_plugins = ["tests.emulator_process", "tests.browser_fixtures"]
 
 
 def pytest_report_header(config) -> list[str]:

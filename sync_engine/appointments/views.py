@@ -38,13 +38,20 @@ class Placed:
     span: int
 
 
+# The calendar moves a week either side of the day shown: keep clear of date's own limits.
+EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
+
+
 def _day(request: HttpRequest) -> datetime.date:
     raw = request.GET.get("date", "")
     try:
-        return datetime.date.fromisoformat(raw) if raw else timezone.localdate()
+        day = datetime.date.fromisoformat(raw) if raw else timezone.localdate()
     except ValueError:
-        messages.error(request, f"“{raw[:40]}” is not a date (use YYYY-MM-DD); showing today.")
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        messages.error(request, f"“{raw[:40]}” is not a date from 1900 to 2999 (use YYYY-MM-DD); showing today.")
         return timezone.localdate()
+    return day
 
 
 def _rep(request: HttpRequest, reps: list) -> int | None:

@@ -1,8 +1,6 @@
 """Fixtures of the appointment flow's tests.
 
-Configuration and pull: alice's org connected to the emulator's demo org as its System
-Administrator (the demo integration user's profile does not reach the i360 objects in every
-version of the demo org; the admin always does), and the demo rep's Staff id.
+Configuration and pull: in fixtures.py, so the browser tests can use them too.
 Routing and results: an appointment of alice's pulled from an i360__Appointment__c record created
 in the emulator's demo org (the pull itself is tested elsewhere: here the appointment and its
 SyncLink are made directly), and routing rules."""
@@ -15,10 +13,17 @@ import pytest
 from django.utils import timezone
 
 from opportunities.models import Appointment
-from sync_engine.appointments.models import RoutingKind, RoutingRule
 from sync_engine.appointments import results as results_service
+from sync_engine.appointments.models import RoutingKind, RoutingRule
 from sync_engine.models import LinkStatus, SyncLink
 from tests.appointments import results_fixtures
+from tests.appointments.fixtures import (  # noqa: F401
+    _no_cached_member_sessions,
+    admin_connected,
+    admin_sf,
+    rep_login,
+    riley_staff_id,
+)
 
 
 def make_appointment(tenant, connection, emulator, *, customer="Larry Leap", assigned_to=None) -> tuple[Appointment, str]:
@@ -63,42 +68,6 @@ def private_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-@pytest.fixture
-def admin_connected(alice, emulator_reset):
-    from integrations import connections as svc
-    from integrations.models import Environment
-    from sync_engine.governor import get_governor
-
-    creds = emulator_reset.demo
-    connection = svc.connection_create(
-        tenant=alice.tenant, name="Demo org", environment=Environment.CUSTOM, login_url=emulator_reset.instance_url,
-        client_id=creds["client_id"], client_secret=creds["client_secret"], ca_bundle_path=emulator_reset.ca_bundle,
-        actor=alice.admin)
-    admin = creds["admin"]
-    connection = svc.connection_connect_password(connection=connection, username=admin["username"], password=admin["password"],
-                                                 security_token=admin["security_token"], actor=alice.admin)
-    get_governor().resume(connection.pk)
-    yield connection
-    get_governor().resume(connection.pk)
-
-
-@pytest.fixture
-def admin_sf(emulator_reset):
-    """simple-salesforce as the demo org's admin (to read and arrange test data)."""
-    admin = emulator_reset.demo["admin"]["username"]
-    return emulator_reset.sf(token=emulator_reset.token("demo", admin))
-
-
-@pytest.fixture
-def riley_staff_id(admin_sf) -> str:
-    return admin_sf.query("SELECT Id FROM i360__Staff__c WHERE Name = 'Riley Rep'")["records"][0]["Id"]
-
-
-@pytest.fixture
-def rep_login(emulator_reset) -> dict:
-    return next(u for u in emulator_reset.demo["users"] if u["username"].startswith("rep@"))
-
-
 # Results (tests/appointments/test_results_*.py): the improveit 360 Results rule on alice's org.
 @pytest.fixture
 def results_rule(connected) -> RoutingRule:
@@ -122,7 +91,3 @@ def enqueued(monkeypatch, django_capture_on_commit_callbacks):
             return answer
 
     return Queue()
-
-
-# The browser test of this package uses the Playwright fixtures of tests/browser.
-from tests.browser.conftest import chromium_browser, login, page, screenshot  # noqa: E402,F401

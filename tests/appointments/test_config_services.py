@@ -60,6 +60,10 @@ def test_multi_user_logins_are_verified_with_the_security_token_and_stored_encry
                          password=rep_login["password"], security_token=rep_login["security_token"])
     stored = bytes(SalesforceUserLink.objects.get(pk=link.pk).password_encrypted)
     assert stored and rep_login["password"].encode() not in stored and rep_login["security_token"].encode() not in stored
+    # Clearing the username removes the login: no password is kept without it.
+    user_link_set(connection=admin_connected, user_id=alice.member.pk, username="")
+    link.refresh_from_db()
+    assert link.username == "" and not link.password_encrypted
 
 
 @pytest.mark.parametrize(("password", "token", "words"), [

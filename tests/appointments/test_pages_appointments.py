@@ -112,8 +112,10 @@ def test_another_tenants_appointment_and_pull_are_404(alice, bob, booked, web_as
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("date=2026-13-40", "is not a date (use YYYY-MM-DD); showing today"),
-    ("date=tomorrow", "is not a date (use YYYY-MM-DD); showing today"),
+    ("date=2026-13-40", "is not a date from 1900 to 2999 (use YYYY-MM-DD); showing today"),
+    ("date=tomorrow", "is not a date from 1900 to 2999 (use YYYY-MM-DD); showing today"),
+    ("date=9999-12-31&view=week", "is not a date from 1900 to 2999"),
+    ("date=0001-01-01", "is not a date from 1900 to 2999"),
 ])
 def test_a_bad_date_says_so_and_shows_today(alice, booked, web_as, query, message):
     page = web_as(alice.member).get(f"/appointments/?{query}").content.decode()
@@ -175,3 +177,25 @@ def test_the_refresh_task_runs_the_queued_pull(alice, booked, monkeypatch):
 def test_the_nav_links_the_appointments_page(alice, web_as):
     page = web_as(alice.viewer).get("/appointments/").content.decode()
     assert 'href="/appointments/"' in page and "No appointments on this day." in page
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("value", [HUGE, "-1", "abc", "\x00", "9999-12-31", "0001-01-01", "1e400", "%s" * 50, "x" * 5000])
+@pytest.mark.parametrize("param", ["date", "rep", "view"])
+def test_hostile_query_values_never_break_the_page(alice, booked, web_as, param, value):
+    for view in ("day", "week", "list"):
+        response = web_as(alice.admin).get("/appointments/", {"view": view, param: value})
+        assert response.status_code == 200, (view, param, value)
+
+
+@pytest.mark.parametrize("path", [f"/appointments/{HUGE}/", f"/appointments/pulls/{HUGE}/"])
+def test_a_huge_id_in_an_appointment_url_is_a_404(alice, web_as, path):
+    assert web_as(alice.member).get(path).status_code == 404
+
+
+def test_a_refresh_with_a_foreign_next_goes_back_to_the_appointments(alice, booked, web_as, monkeypatch):
+    monkeypatch.setattr(wakeups, "send_named", lambda name, *, args, queue: None)
+    response = web_as(alice.member).post("/appointments/refresh/", {"next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == "/appointments/"

@@ -14,7 +14,7 @@ from sync_engine.appointments import runs
 from sync_engine.appointments.models import AppointmentPull
 from sync_engine.appointments.pull import appointments_pull_run
 from tests.appointments.pull_fixtures import appointment_org_fixture  # noqa: F401 - the appointment_org fixture
-# page, login, screenshot: the browser suite's fixtures, which tests/appointments/conftest.py imports.
+# page, login, screenshot: the browser fixtures (tests/browser_fixtures.py, a root conftest plugin).
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 

@@ -7,6 +7,7 @@ import pytest
 
 from integrations.models import SalesforceUserLink
 from sync_engine.appointments.models import AppointmentSettings
+from tests.appointments.fixtures import _no_cached_member_sessions, admin_connected, rep_login, riley_staff_id, admin_sf  # noqa: F401 - fixtures shared with the service tests
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -49,3 +50,31 @@ def test_admin_sets_up_the_appointment_query_tests_it_and_saves(page, live_serve
     assert settings.enabled and settings.soql == good.replace("\r\n", "\n")
     assert page.get_by_test_id("mappings").locator("tbody tr").count() == len(settings.field_mappings) + 1
     screenshot(page, "appointments-config-saved")
+
+
+def test_admin_switches_to_multi_user_and_enters_a_reps_login_with_its_security_token(page, live_server, login, alice, admin_connected,
+                                                                                        rep_login, screenshot):
+    login(page, alice.admin)
+    page.goto(f"{live_server.url}/settings/integrations/salesforce/{admin_connected.pk}/appointments/")
+    page.get_by_label("Multi-user sign-on").check()
+    page.get_by_role("button", name="Change sign-on").click()
+    page.get_by_text("Sign-on changed to multi-user sign-on").wait_for()
+    assert page.get_by_test_id("sign-on-mode").inner_text() == "Multi-user sign-on"
+
+    page.get_by_role("link", name="Members' identifiers and logins").click()
+    uid = alice.member.pk
+    page.fill(f"input[name=u{uid}-username]", rep_login["username"])
+    page.fill(f"input[name=u{uid}-password]", rep_login["password"])
+    page.fill(f"input[name=u{uid}-security_token]", "NotTheToken")
+    page.get_by_role("button", name="Save user mapping").click()
+    page.get_by_text("Salesforce refused this login (INVALID_LOGIN)").wait_for()
+    assert not SalesforceUserLink.objects.filter(user=alice.member).exists()
+
+    page.fill(f"input[name=u{uid}-password]", rep_login["password"])
+    page.fill(f"input[name=u{uid}-security_token]", rep_login["security_token"])
+    page.get_by_role("button", name="Save user mapping").click()
+    page.get_by_text("User mapping saved.").wait_for()
+    link = SalesforceUserLink.objects.get(user=alice.member)
+    assert link.username == rep_login["username"] and link.password_encrypted
+    assert page.locator(f"input[name=u{uid}-password]").get_attribute("placeholder") == "Password stored"
+    screenshot(page, "appointments-users-multi-user")
