@@ -239,7 +239,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Task modules not named tasks.py (autodiscover finds only those).
-CELERY_IMPORTS = ("sync_engine.appointments.routing_tasks",)
+CELERY_IMPORTS = ("sync_engine.appointments.routing_tasks", "sync_engine.appointments.results_tasks")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

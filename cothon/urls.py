@@ -23,6 +23,8 @@ urlpatterns = [
     # Appointments pulled from Salesforce by the admin's query (seed 002; sync_engine.appointments).
     path("appointments/", include("sync_engine.appointments.urls")),
     path("people/", include("proposals.people_urls")),
+    # Result appointment (Results Routing, docs/results.md): the card on an appointment's page.
+    path("appointments/", include("sync_engine.appointments.results_urls")),
     path("settings/integrations/", include("integrations.urls")),
     # Match Legacy Records (sync_engine.legacy): under the connection's settings pages.
     path("settings/integrations/", include("sync_engine.legacy.urls")),

@@ -34,7 +34,7 @@ def seed_routing_rules(*, connection: SalesforceConnection) -> str:
             data.no_sale_pickers = [
                 {"title": "Lead Result", "options": ["Demo Not Sold", "Demo Maybe", "No Demo"],
                  "sf_field": "i360__Result__c", "required": True},
-                {"title": "Result Reason", "options": ["Too Expensive", "Getting Other Estimates", "Appointment Cancelled",
+                {"title": "Result Reason", "options": ["Appointment Cancelled", "Too Expensive", "Getting Other Estimates",
                                                        "Needs Spouse", "Not Interested", "Financing Declined"],
                  "sf_field": "i360__Result_Reason__c", "required": False},
             ]

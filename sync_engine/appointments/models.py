@@ -162,3 +162,44 @@ class AppointmentPull(models.Model):
         if not self.active:
             return 100
         return min(100, int(100 * self.members_done / self.members_total)) if self.members_total else 0
+
+
+class ResultSendStatus(models.TextChoices):
+    PENDING = "pending", "Sending to Salesforce"
+    SENT = "sent", "In Salesforce"
+    FAILED = "failed", "Not sent"
+
+
+class ResultSend(models.Model):
+    """One resulting of an appointment (Sale / No sale with the Results rule's pickers) on its
+    way to Salesforce: the pickers' values written to the record of the rule's object class, a
+    Note on it, and the results report PDF routed to it (a RoutedFile of kind "results", which
+    keeps its own upload state).
+
+    The values themselves live on the appointment (sale, result_values); this row is what was
+    sent, to which record, and how it went, so a failure keeps its code and message for the
+    page, and Retry sends the same values again. `note_id` is set once the Note exists, so a
+    retry never adds a second one."""
+
+    tenant = models.ForeignKey("cothon.Tenant", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="result_sends")
+    connection = models.ForeignKey(SalesforceConnection, on_delete=models.CASCADE, related_name="result_sends")
+    sale = models.BooleanField()
+    values = models.JSONField(default=dict, blank=True, help_text="Salesforce field → value, as sent.")
+    object_class = models.CharField(max_length=80)
+    record_id = models.CharField(max_length=18, blank=True, help_text="The record of object_class the values went to.")
+    status = models.CharField(max_length=12, choices=ResultSendStatus.choices, default=ResultSendStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    fields_written_at = models.DateTimeField(null=True, blank=True)
+    note_id = models.CharField(max_length=18, blank=True)
+    report = models.ForeignKey(RoutedFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    error_hint = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["tenant", "appointment", "-id"], name="appt_result_send_idx")]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cothon.tenancy.pages import is_htmx, tenant_page, tenant_zone
 from opportunities.models import Appointment
-from sync_engine.appointments import selectors
+from sync_engine.appointments import results_selectors, selectors
 from sync_engine.appointments.models import AppointmentPull
 from sync_engine.appointments.runs import appointment_pull_start, pull_stalled
 
@@ -156,7 +156,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                     key=lambda field: field.get("order", 0))
     return render(request, "sync_appointments/detail.html", {
         "appointment": appointment, "link": link, "ends_at": ends_at, "source_fields": fields,
-        "notes_fields": [f for f in fields if f.get("in_notes") and f.get("value")]})
+        "notes_fields": [f for f in fields if f.get("in_notes") and f.get("value")],
+        "result": results_selectors.result_panel(tenant=request.tenant, membership=request.membership, appointment=appointment)})
 
 
 @tenant_page("viewer")

@@ -1,7 +1,9 @@
-"""Fixtures of the appointment flow's tests: an appointment of alice's pulled from an
-i360__Appointment__c record created in the emulator's demo org (the pull itself is tested
-elsewhere: here the appointment and its SyncLink are made directly), and routing rules. The
-appointment configuration's fixtures live in fixtures.py, so the browser tests can use them too."""
+"""Fixtures of the appointment flow's tests.
+
+Configuration and pull: in fixtures.py, so the browser tests can use them too.
+Routing and results: an appointment of alice's pulled from an i360__Appointment__c record created
+in the emulator's demo org (the pull itself is tested elsewhere: here the appointment and its
+SyncLink are made directly), and routing rules."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import pytest
 from django.utils import timezone
 
 from opportunities.models import Appointment
+from sync_engine.appointments import results as results_service
 from sync_engine.appointments.models import RoutingKind, RoutingRule
 from sync_engine.models import LinkStatus, SyncLink
+from tests.appointments import results_fixtures
 from tests.appointments.fixtures import (  # noqa: F401
     _no_cached_member_sessions,
     admin_connected,
@@ -62,3 +66,28 @@ def contract_rule(connected):
 def private_media(settings, tmp_path):
     """Routed files are written under MEDIA_ROOT: a folder of the test's own."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+# Results (tests/appointments/test_results_*.py): the improveit 360 Results rule on alice's org.
+@pytest.fixture
+def results_rule(connected) -> RoutingRule:
+    return rule(connected, kind=RoutingKind.RESULTS, note_title="Appointment results", object_class="i360__Appointment__c",
+                file_name_template="%customerName% Results %date%.pdf", sale_pickers=results_fixtures.SALE_PICKERS,
+                no_sale_pickers=results_fixtures.NO_SALE_PICKERS)
+
+
+@pytest.fixture
+def enqueued(monkeypatch, django_capture_on_commit_callbacks):
+    """The ResultSend ids queued for the worker after commit (no broker in these tests: they run
+    the worker's part themselves). Commits of the test's own transaction are captured and run."""
+    sent: list[int] = []
+    monkeypatch.setattr(results_service, "_enqueue", sent.append)
+
+    class Queue(list):
+        def __call__(self, service, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                answer = service(**kwargs)
+            self[:] = sent
+            return answer
+
+    return Queue()

@@ -115,7 +115,9 @@ def test_load_from_salesforce_fills_a_pickers_options_with_the_picklist_values(a
                                 "no_sale-1-options": ""}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Appointment Cancelled\nToo Expensive\nGetting Other Estimates" in page and "Loaded from Salesforce" in page
+    # The demo org's Result Reason picklist, in its order (salesforce_emulator/orgs/demo.yaml).
+    assert ("Appointment Cancelled\nToo Expensive\nGetting Other Estimates\nNeeds Spouse\nNot Interested\nFinancing Declined"
+            in page and "Loaded from Salesforce" in page)
     response = client.get(url, {"target": "sale-0", "object_class": "i360__Appointment__c", "sale-0-sf_field": "i360__Notes__c",
                                 "sale-0-options": "kept"})
     assert "without picklist values" in response.content.decode() and ">kept</textarea>" in response.content.decode()

@@ -38,14 +38,16 @@ def test_results_routing_loads_picker_options_from_salesforce_and_saves(page, li
     assert "Demo Not Sold" in page.input_value("#no_sale-0-options")
     page.check("[name='no_sale-0-required']")
     page.fill("[name='sale-0-title']", "Lead Result")
-    page.fill("[name='sale-0-options']", "Sold")
+    page.fill("[name='sale-0-options']", "Demo Sold")
     page.fill("[name='sale-0-sf_field']", "i360__Result__c")
     screenshot(page, "routing-results-filled")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Results routing saved.").wait_for()
     saved = RoutingRule.objects.get(connection=connected, kind=RoutingKind.RESULTS)
-    assert saved.enabled and saved.no_sale_pickers[0]["options"][:2] == ["Sold", "Demo Not Sold"]
-    assert saved.sale_pickers == [{"title": "Lead Result", "options": ["Sold"], "sf_field": "i360__Result__c", "required": False}]
+    # The demo org's Lead Result picklist (salesforce_emulator/orgs/demo.yaml), in its order.
+    assert saved.enabled and saved.no_sale_pickers[0]["options"] == ["Demo Sold", "Demo Not Sold", "Demo Maybe", "No Demo"]
+    assert saved.sale_pickers == [{"title": "Lead Result", "options": ["Demo Sold"], "sf_field": "i360__Result__c",
+                                   "required": False}]
 
     page.fill("#f-object", "i360__Apointment__c")
     page.get_by_role("button", name="Save").click()

@@ -105,15 +105,18 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:drift-report-detail": {"pk": "drift_report"},
     # Settings › Integrations › Salesforce › Quotes (sync_engine.quotes): the page and Set up again.
     **{f"quote_settings:{n}": {"pk": "connection"} for n in ("edit", "automation")},
+    # Appointments pulled from Salesforce (sync_engine.appointments): an appointment's page, a pull's progress.
+    "sync_appointments:detail": {"pk": "appointment"},
+    "sync_appointments:pull_progress": {"pk": "appointment_pull"},
+    # Result appointment (docs/results.md): the card, submit, retry.
+    **{f"sync_appointments_results:{n}": {"pk": "appointment"} for n in ("submit", "card")},
+    "sync_appointments_results:retry": {"pk": "appointment", "send_pk": "result_send"},
     # Routing to Salesforce (sync_engine.appointments, docs/routing.md): the pages, the sign page and the API.
     **{f"sync_appointments_routing:{n}": {"pk": "connection"} for n in ("index", "files", "picklist")},
     "sync_appointments_routing:edit": {"pk": "connection", "kind": "@contract"},
     **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
     **{f"sync_appointments_routing:{n}": {"appointment_pk": "appointment"} for n in ("credit_app", "document_send")},
     **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
-    # Appointments pulled from Salesforce (sync_engine.appointments): an appointment's page, a pull's progress.
-    "sync_appointments:detail": {"pk": "appointment"},
-    "sync_appointments:pull_progress": {"pk": "appointment_pull"},
 }
 
 
@@ -144,15 +147,18 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     drift_report = DriftReport.objects.create(tenant=world.tenant, connection=connection, status="complete",
                                               reason=f"secret of {world.tenant.slug}")
     from opportunities.models import Appointment
-    from sync_engine.appointments.models import AppointmentPull, RoutedFile
+    from sync_engine.appointments.models import AppointmentPull, ResultSend, RoutedFile
 
     appointment = Appointment.objects.create(tenant=world.tenant, customer_name=f"secret of {world.tenant.slug}",
-                                             connection_id=connection.pk, assigned_to=world.member)
-    routed_file = RoutedFile.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, kind="contract",
-                                            file="routed/secret.pdf", file_name=f"secret of {world.tenant.slug}", status="failed")
+                                             assigned_to=world.member, connection_id=connection.pk)
     appointment_pull = AppointmentPull.objects.create(tenant=world.tenant, connection=connection, trigger="manual",
                                                       message=f"secret of {world.tenant.slug}")
-    return {"appointment": appointment, "routed_file": routed_file, "appointment_pull": appointment_pull, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    routed_file = RoutedFile.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, kind="contract",
+                                            file="routed/secret.pdf", file_name=f"secret of {world.tenant.slug}", status="failed")
+    result_send = ResultSend.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, sale=False,
+                                            object_class="i360__Appointment__c", status="failed",
+                                            error_message=f"secret of {world.tenant.slug}")
+    return {"appointment": appointment, "appointment_pull": appointment_pull, "routed_file": routed_file, "result_send": result_send, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
