@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from integrations import selectors as integration_selectors
 from integrations.connections import client_for
+from integrations.models import CredentialMode
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.soql import soql_quote
 from integrations.sync_settings import describe_get
@@ -25,6 +26,7 @@ from opportunities.models import Appointment
 from sync_engine import links, wakeups
 from sync_engine.appointments import placeholders
 from sync_engine.appointments.backup_email import backup_email_send
+from sync_engine.appointments.config_services import AppointmentSetupError, client_for_member
 from sync_engine.appointments.models import DeliveryStatus, RoutedFile, RoutingKind, RoutingRule
 from sync_engine.appointments.routing_selectors import routed_file_can_retry, tenant_zone
 from sync_engine.vocabulary import RecordType
@@ -153,8 +155,17 @@ def _file_key_supported(connection, client) -> bool:
     return any(f["name"] == FILE_KEY_FIELD for f in describe.get("fields", []))
 
 
+def _client(routed: RoutedFile):
+    """The rep's own session in multi-user sign-on (the file is theirs in Salesforce, as their
+    appointments are read with it), the integration user's otherwise."""
+    member = routed.appointment.assigned_to
+    if member is not None and routed.connection.credential_mode == CredentialMode.PER_USER:
+        return client_for_member(connection=routed.connection, member=member)
+    return client_for(routed.connection)
+
+
 def _upload(routed: RoutedFile, parent_id: str) -> str:
-    client = client_for(routed.connection)
+    client = _client(routed)
     fields: dict[str, Any] = {"Title": routed.file_name, "PathOnClient": placeholders.client_file_name(routed.file_name, routed.file.name),
                               "FirstPublishLocationId": parent_id}
     # A retry after a crash between Salesforce's answer and our save must not add the file twice:
@@ -201,6 +212,8 @@ def routed_file_upload(*, routed_file_id: int) -> RoutedFile | None:
                 document_id = _upload(routed, parent_id)
             except SalesforceError as exc:
                 _fail(routed, exc.code, f"Salesforce refused the upload: {exc.message}")
+            except AppointmentSetupError as exc:
+                _fail(routed, exc.code, f"The rep's own Salesforce login is needed to upload it: {exc}")
             else:
                 routed.status, routed.salesforce_document_id = DeliveryStatus.UPLOADED, document_id[:18]
                 routed.error_code = routed.error_message = ""

@@ -187,3 +187,38 @@ def test_the_upload_is_queued_after_commit(alice, appointment, contract_rule, dj
         routed = route_file(tenant=alice.tenant, appointment=appt, kind=RoutingKind.CONTRACT, content=PDF, actor=None, context={})
         assert sent == []
     assert sent == [("sync_engine.appointments.route_upload", [routed.pk], "default")]
+
+
+def _multi_user(connection, member, *, password="Demo-Rep-Pass-1"):
+    """Multi-user sign-on with Riley Rep's own login for `member` (verified on save)."""
+    from integrations.models import CredentialMode
+    from integrations.user_links import user_link_set
+
+    connection.credential_mode = CredentialMode.PER_USER
+    connection.save()
+    return user_link_set(connection=connection, user_id=member.pk, username="rep@cothon-demo.example.com",
+                         password=password, security_token="DemoRepToken00000000001")
+
+
+def test_in_multi_user_sign_on_the_file_is_uploaded_in_the_reps_own_session(alice, appointment, contract_rule, connected,
+                                                                            emulator_reset):
+    appt, record_id = appointment
+    _multi_user(connected, alice.member)
+    routed = _route(alice, appt)
+    assert routed.status == DeliveryStatus.UPLOADED, routed.error_message
+    sf = emulator_reset.sf()
+    owner = sf.query(f"SELECT CreatedBy.Username FROM ContentVersion WHERE Id = '{routed.salesforce_document_id}'")["records"][0]
+    assert owner["CreatedBy"]["Username"] == "rep@cothon-demo.example.com"
+
+
+def test_in_multi_user_sign_on_a_rep_without_a_login_fails_with_the_reason_and_the_file_is_emailed(
+        alice, appointment, contract_rule, connected):
+    from integrations.models import CredentialMode
+
+    appt, _record_id = appointment
+    connected.credential_mode = CredentialMode.PER_USER
+    connected.save()
+    routed = _route(alice, appt)
+    assert routed.status == DeliveryStatus.FAILED and routed.error_code
+    assert "own Salesforce login" in routed.error_message
+    assert len(mail.outbox) == 1 and mail.outbox[0].attachments
