@@ -119,6 +119,13 @@ def same_org(a: str, b: str) -> bool:
 def notifications_receive(*, connection: SalesforceConnection, body: bytes) -> int:
     """Check and store one message's notifications; returns how many were new. Raises
     MessageRejected (nothing stored) for a malformed message or another org's."""
+    return notifications_store(connection=connection, body=body, model=InboundNotification, enqueue=enqueue_processing)
+
+
+def notifications_store(*, connection: SalesforceConnection, body: bytes, model, enqueue) -> int:
+    """The receivers' common part (the pull's and the quotes'): parse, check the org, store each
+    notification not seen before in `model` (unique per connection and notification id), and
+    call `enqueue(connection_id)` after commit when any was new. Returns how many were new."""
     message = parse_message(body)
     if not same_org(message.organization_id, connection.org_id):
         raise MessageRejected(403, "The message comes from another Salesforce org than this connection's.")
@@ -126,7 +133,7 @@ def notifications_receive(*, connection: SalesforceConnection, body: bytes) -> i
         raise MessageRejected(404, "This connection is disconnected.")
     new = 0
     with transaction.atomic():
-        existing = set(InboundNotification.objects.filter(
+        existing = set(model.objects.filter(
             connection=connection, notification_id__in=[n.notification_id for n in message.notifications]
         ).values_list("notification_id", flat=True))
         for note in message.notifications:
@@ -134,7 +141,7 @@ def notifications_receive(*, connection: SalesforceConnection, body: bytes) -> i
                 continue  # a replay: acknowledged, never applied twice
             try:
                 with transaction.atomic():
-                    InboundNotification.objects.create(
+                    model.objects.create(
                         connection=connection, notification_id=note.notification_id, action_id=message.action_id[:18],
                         sobject=note.sobject[:80], salesforce_id=note.salesforce_id, fields=note.fields)
             except IntegrityError:
@@ -143,7 +150,7 @@ def notifications_receive(*, connection: SalesforceConnection, body: bytes) -> i
             new += 1
         if new:
             connection_id = connection.pk
-            transaction.on_commit(lambda: enqueue_processing(connection_id))
+            transaction.on_commit(lambda: enqueue(connection_id))
     return new
 
 

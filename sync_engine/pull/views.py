@@ -29,7 +29,12 @@ def _fault(status: int, reason: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def outbound_receive(request: HttpRequest, token: str) -> HttpResponse:
-    connection = connection_for_token(token)
+    return outbound_answer(request, connection_for_token(token), notifications_receive, "Outbound Message")
+
+
+def outbound_answer(request: HttpRequest, connection, receive, what: str) -> HttpResponse:
+    """The receivers' HTTP part (the pull's and the quotes'): the size cap, `receive(connection=,
+    body=)` storing the notifications, then the Ack — or a SOAP fault with nothing written."""
     if connection is None:
         return _fault(404, "Unknown endpoint.")
     try:
@@ -41,8 +46,8 @@ def outbound_receive(request: HttpRequest, token: str) -> HttpResponse:
     # Read the stream directly: DATA_UPLOAD_MAX_MEMORY_SIZE guards form posts, this has its own cap.
     body = request.read(MAX_BODY_BYTES + 1)
     try:
-        notifications_receive(connection=connection, body=body)
+        receive(connection=connection, body=body)
     except MessageRejected as exc:
-        logger.info("Outbound Message refused for connection %s: %s", connection.pk, exc.reason)
+        logger.info("%s refused for connection %s: %s", what, connection.pk, exc.reason)
         return _fault(exc.status, exc.reason)
     return HttpResponse(ACK, content_type="text/xml; charset=utf-8")

@@ -14,12 +14,11 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from integrations.models import ConnectionStatus, SalesforceConnection
+from integrations.models import SalesforceConnection
 from sync_engine import wakeups
-from sync_engine.pull.outbound import MessageRejected, parse_message, same_org
+from sync_engine.pull.outbound import notifications_store
 from sync_engine.quotes.models import QuoteNotification
 
 logger = logging.getLogger(__name__)
@@ -52,32 +51,7 @@ def quote_notifications_receive(*, connection: SalesforceConnection, body: bytes
     """Check and store one message's notifications; returns how many were new. Raises
     MessageRejected (nothing stored) for a malformed message, another org's, or a
     disconnected connection's."""
-    message = parse_message(body)
-    if not same_org(message.organization_id, connection.org_id):
-        raise MessageRejected(403, "The message comes from another Salesforce org than this connection's.")
-    if connection.status == ConnectionStatus.DISCONNECTED:
-        raise MessageRejected(404, "This connection is disconnected.")
-    new = 0
-    with transaction.atomic():
-        existing = set(QuoteNotification.objects.filter(
-            connection=connection, notification_id__in=[n.notification_id for n in message.notifications]
-        ).values_list("notification_id", flat=True))
-        for note in message.notifications:
-            if note.notification_id in existing:
-                continue  # a replay: acknowledged, never processed twice
-            try:
-                with transaction.atomic():
-                    QuoteNotification.objects.create(
-                        connection=connection, notification_id=note.notification_id, action_id=message.action_id[:18],
-                        sobject=note.sobject[:80], salesforce_id=note.salesforce_id, fields=note.fields)
-            except IntegrityError:
-                continue  # the same message arriving twice at once
-            existing.add(note.notification_id)
-            new += 1
-        if new:
-            connection_id = connection.pk
-            transaction.on_commit(lambda: enqueue_processing(connection_id))
-    return new
+    return notifications_store(connection=connection, body=body, model=QuoteNotification, enqueue=enqueue_processing)
 
 
 def enqueue_processing(connection_id: int) -> None:
