@@ -199,3 +199,13 @@ def test_a_refresh_with_a_foreign_next_goes_back_to_the_appointments(alice, book
     monkeypatch.setattr(wakeups, "send_named", lambda name, *, args, queue: None)
     response = web_as(alice.member).post("/appointments/refresh/", {"next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == "/appointments/"
+
+
+def test_the_appointment_page_offers_send_a_document_and_credit_application_to_members_only(alice, web_as):
+    connection = _connection(alice.tenant)
+    appointment = _appointment(alice.tenant, alice.member, "Larry Leap", timezone.now(), connection=connection)
+    page = web_as(alice.member).get(f"/appointments/{appointment.pk}/").content.decode()
+    assert f"/appointments/{appointment.pk}/send-document/" in page and f"/appointments/{appointment.pk}/credit-application/" in page
+    Appointment.objects.filter(pk=appointment.pk).update(assigned_to=alice.viewer)
+    page = web_as(alice.viewer).get(f"/appointments/{appointment.pk}/").content.decode()
+    assert "send-document" not in page and "credit-application" not in page
