@@ -89,9 +89,11 @@ def test_a_quote_is_priced_line_by_line_with_live_totals(page, live_server, alic
     # Edit the consultant's hours in place; move the servers up; the totals follow.
     consultant = quote.line_items.get(description="Senior consultant")
     page.get_by_role("button", name="Edit Senior consultant").click()
-    # htmx wires the swapped-in inputs when it settles (it marks them .htmx-added until then):
-    # typing before that would send no preview.
-    expect(page.locator(".htmx-added")).to_have_count(0)
+    # htmx wires the swapped-in inputs when it settles: typing before its listener is attached
+    # sends no preview, so wait until the quantity input (it triggers the preview) has it.
+    page.wait_for_function(
+        """id => { const data = document.querySelector(`#id_line-${id}-quantity`)?.['htmx-internal-data'];
+                   return !!(data && data.listenerInfos && data.listenerInfos.length); }""", arg=consultant.pk)
     page.fill(f"#id_line-{consultant.pk}-quantity", "100")
     expect(page.locator(f"#line-preview-{consultant.pk}")).to_contain_text("21,780.50 CAD")
     screenshot(page, "73-quote-line-edit")

@@ -29,7 +29,10 @@ def test_a_person_is_added_inline_from_the_quote_editor(page, live_server, alice
     page.get_by_role("link", name="New person at SSC").click()
     panel = page.locator("#new-person-panel")
     expect(panel).to_contain_text("New person at Shared Services Canada")
-    expect(page.locator(".htmx-added")).to_have_count(0)  # htmx has wired the form (it settled)
+    # htmx has wired the panel's controls (each has its listeners) before anything is clicked.
+    page.wait_for_function("""() => { const els = document.querySelectorAll(
+        '#new-person-panel [hx-post], #new-person-panel [hx-get], #new-person-panel [hx-trigger]');
+        return els.length > 0 && [...els].every(el => el['htmx-internal-data']?.listenerInfos?.length); }""")
     # A refused person comes back in the panel with its message; nothing is saved.
     panel.get_by_label("E-mail").fill("sam.roy@")
     panel.get_by_role("button", name="Add person").click()
