@@ -24,15 +24,13 @@ how the values are then compared is in ``tooling_flow_rules``.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from . import clock
-from .errors import RequestError
 from .outbound_rules import RuleError, evaluate_filter
+from .tooling_workflow import DEV_NAME_RE, integrity, meta_bool, meta_text
 
-DEV_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 RECORD_TRIGGERS = {"Create": ("created", "created"),
                    "Update": ("every_edit", "edit_to_meet_criteria"),
                    "CreateAndUpdate": ("created_and_every_edit",
@@ -50,38 +48,12 @@ UNSUPPORTED_ELEMENTS = ("decisions", "assignments", "loops", "recordCreates", "r
 MAX_VERSIONS = 50
 
 
-def integrity(message: str, fields: list[str] | None = None) -> RequestError:
-    return RequestError("FIELD_INTEGRITY_EXCEPTION", message, fields or [])
-
-
 def check_dev_name(name: Any) -> str:
     if not isinstance(name, str) or not DEV_NAME_RE.match(name) or len(name) > 80:
         raise integrity(f"Invalid flow API name {name!r}: use letters, digits and single "
                         "underscores, start with a letter, at most 80 characters",
                         ["FullName"])
     return name
-
-
-def _text(meta: dict[str, Any], key: str, limit: int, required: bool) -> str | None:
-    value = meta.get(key)
-    if value is None or value == "":
-        if required:
-            raise integrity(f"Required field is missing: {key}", [key])
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise integrity(f"{key} must be text of at most {limit} characters", [key])
-    return value
-
-
-def _bool(meta: dict[str, Any], key: str) -> bool:
-    value = meta.get(key, False)
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise integrity(f"{key} must be true or false: {value!r}", [key])
 
 
 def _location(element: dict[str, Any], key: str) -> int | float:
@@ -237,7 +209,7 @@ def _start(rt: Any, meta: dict[str, Any]) -> tuple[dict[str, Any], Any, list[dic
                             "are start.filters)", [key])
     echoed, conditions = _filters(obj, start.get("filters"))
     logic = _logic(start.get("filterLogic"), len(conditions))
-    changed = _bool(start, "doesRequireRecordChangedToMeetCriteria")
+    changed = meta_bool(start, "doesRequireRecordChangedToMeetCriteria")
     if changed and trigger == "Create":
         raise integrity("doesRequireRecordChangedToMeetCriteria applies to updates; a flow "
                         "triggered on Create cannot use it",
@@ -292,7 +264,7 @@ def _actions(meta: dict[str, Any], obj: Any, messages: dict[str, dict[str, Any]]
         connector = action.get("connector")
         target = connector.get("targetReference") if isinstance(connector, dict) else None
         by_name[name.lower()] = {
-            "name": name, "label": _text(action, "label", 255, False) or name,
+            "name": name, "label": meta_text(action, "label", 255, False) or name,
             "actionType": "outboundMessage", "actionName": f"{obj.name}.{message['name']}",
             "connector": {"targetReference": target} if target else None,
             "locationX": _location(action, "locationX"),
@@ -320,7 +292,7 @@ def flow_metadata(rt: Any, meta: Any, messages_by_object: dict[str, dict[str, di
     `messages_by_object`: outbound messages by object name, then lower-cased unique name."""
     if not isinstance(meta, dict):
         raise integrity("Required field is missing: Metadata", ["Metadata"])
-    label = _text(meta, "label", 255, True)
+    label = meta_text(meta, "label", 255, True)
     if meta.get("processType") != "AutoLaunchedFlow":
         raise integrity(f"processType must be AutoLaunchedFlow (the emulator runs "
                         f"record-triggered flows only): {meta.get('processType')!r}",
@@ -347,7 +319,7 @@ def flow_metadata(rt: Any, meta: Any, messages_by_object: dict[str, dict[str, di
     actions, reached = _actions(meta, obj, messages_by_object.get(obj.name, {}), target)
     return {"label": label, "processType": "AutoLaunchedFlow", "status": status,
             "apiVersion": api_version,
-            "description": _text(meta, "description", 2000, False),
-            "interviewLabel": _text(meta, "interviewLabel", 1000, False),
+            "description": meta_text(meta, "description", 2000, False),
+            "interviewLabel": meta_text(meta, "interviewLabel", 1000, False),
             "start": start, "actionCalls": actions,
             "_conditions": conditions, "_messages": reached}

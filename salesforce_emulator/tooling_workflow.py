@@ -65,7 +65,7 @@ def split_full_name(full_name: Any, rt: Any, *, dev_name: bool) -> tuple[str, st
     return obj.name, member
 
 
-def _bool(meta: dict[str, Any], key: str, default: bool = False) -> bool:
+def meta_bool(meta: dict[str, Any], key: str, default: bool = False) -> bool:
     value = meta.get(key, default)
     if value is None:
         return default
@@ -76,7 +76,7 @@ def _bool(meta: dict[str, Any], key: str, default: bool = False) -> bool:
     raise integrity(f"{key} must be true or false: {value!r}", [key])
 
 
-def _text(meta: dict[str, Any], key: str, limit: int, required: bool) -> str | None:
+def meta_text(meta: dict[str, Any], key: str, limit: int, required: bool) -> str | None:
     value = meta.get(key)
     if value is None or value == "":
         if required:
@@ -92,8 +92,8 @@ def outbound_message(rt: Any, obj_name: str, meta: Any, *, default_user: str,
     """The normalised Metadata of a WorkflowOutboundMessage, or a Salesforce-shaped error."""
     if not isinstance(meta, dict):
         raise integrity("Required field is missing: Metadata", ["Metadata"])
-    name = _text(meta, "name", 80, True)
-    url = _text(meta, "endpointUrl", 1000, True)
+    name = meta_text(meta, "name", 80, True)
+    url = meta_text(meta, "endpointUrl", 1000, True)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise integrity(f"endpointUrl must be an http or https URL: {url}", ["endpointUrl"])
@@ -127,12 +127,12 @@ def outbound_message(rt: Any, obj_name: str, meta: Any, *, default_user: str,
     if not 20 <= api_version <= 64:
         raise integrity(f"apiVersion must be between 20.0 and 64.0: {api_version}",
                         ["apiVersion"])
-    return {"apiVersion": api_version, "description": _text(meta, "description", 1000, False),
+    return {"apiVersion": api_version, "description": meta_text(meta, "description", 1000, False),
             "endpointUrl": url, "fields": fields,
-            "includeSessionId": _bool(meta, "includeSessionId"),
+            "includeSessionId": meta_bool(meta, "includeSessionId"),
             "integrationUser": user.username, "name": name,
-            "protected": _bool(meta, "protected"),
-            "useDeadLetterQueue": _bool(meta, "useDeadLetterQueue")}
+            "protected": meta_bool(meta, "protected"),
+            "useDeadLetterQueue": meta_bool(meta, "useDeadLetterQueue")}
 
 
 def _criteria(obj: Any, items: Any) -> list[dict[str, Any]]:
@@ -198,7 +198,7 @@ def workflow_rule(rt: Any, obj_name: str, meta: Any,
     items = meta.get("criteriaItems")
     if formula not in (None, "") and items:
         raise integrity("A rule has either criteriaItems or a formula, not both", ["formula"])
-    boolean_filter = _text(meta, "booleanFilter", 255, False)
+    boolean_filter = meta_text(meta, "booleanFilter", 255, False)
     conditions: list[dict[str, Any]] = []
     if items:
         conditions = _criteria(obj, items)
@@ -216,13 +216,13 @@ def workflow_rule(rt: Any, obj_name: str, meta: Any,
         raise integrity("A rule needs criteriaItems or a formula", ["criteriaItems"])
     if boolean_filter and not items:
         raise integrity("booleanFilter needs criteriaItems", ["booleanFilter"])
-    return {"actions": normalised_actions, "active": _bool(meta, "active"),
+    return {"actions": normalised_actions, "active": meta_bool(meta, "active"),
             "booleanFilter": boolean_filter,
             "criteriaItems": [{"field": f"{obj.name}.{c['field']}",
                                "operation": item["operation"],
                                "value": item.get("value")}
                               for c, item in zip(conditions, items or [])],
-            "description": _text(meta, "description", 1000, False),
+            "description": meta_text(meta, "description", 1000, False),
             "formula": formula if not items else None, "triggerType": trigger,
             "workflowTimeTriggers": [], "_conditions": conditions}
 
