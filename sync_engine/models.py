@@ -255,6 +255,14 @@ class SyncLog(models.Model):
     error_message = models.TextField(blank=True)
     hint = models.TextField(blank=True)
     retries = models.PositiveSmallIntegerField(default=0)
+    # When the change this row settles was waiting since: a push, the creation of its queue row
+    # (the oldest change it carries); a pull, Salesforce's SystemModstamp of the record. Kept here
+    # because the queue row is deleted when it finishes: latency (created_at - queued_at) and
+    # retries stay measurable afterwards. Empty for rows no queued change led to (pause, resume).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Which attempt at that change this was (1 = the first; retries = attempts - 1 for a push);
+    # 0 for rows that are no attempt (a pull, an action a person took).
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveSmallIntegerField(default=0)
     # Who asked for it, for actions a person takes on a record (re-link, skip, re-create);

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.mapping.conflicts import cothon_sources, salesforce_time
+from integrations.mapping.conflicts import cothon_sources, parse_time, salesforce_time
 from integrations.mapping.opportunity_inbound import (
     InboundContext,
     comparable,
@@ -132,8 +132,10 @@ class PullContext:
 
     def log(self, *, operation: str, result: str, opportunity: Opportunity | None = None, salesforce_id: str = "",
             label: str = "", code: str = "", message: str = "", hint: str = "", record_type: str = RecordType.OPPORTUNITY,
-            record_id: int | None = None, sobject: str = "") -> None:
+            record_id: int | None = None, sobject: str = "", record: dict | None = None) -> None:
         self.logs.append(SyncLog(
+            # The Salesforce change's own time: Salesforce → Cothon latency is created_at - queued_at.
+            queued_at=_changed_in_salesforce_at(record) if record is not None else None,
             tenant_id=self.connection.tenant_id, connection_id=self.connection.pk, direction=SyncDirection.PULL,
             record_type=record_type, record_id=opportunity.pk if opportunity else record_id,
             record_label=(label or (opportunity.title if opportunity else ""))[:255], sobject=sobject or self.sobject,
@@ -399,7 +401,7 @@ def _apply_batch(ctx: PullContext, inbound: InboundContext, items: list[tuple[di
         if current.pk in failed:
             summary.failed += 1
             ctx.log(operation="update", result=SyncResult.FAILED, opportunity=current, salesforce_id=record["Id"],
-                    label=record.get("Name") or "", code="INVALID_VALUE", message=_messages(failed[current.pk]),
+                    label=record.get("Name") or "", code="INVALID_VALUE", message=_messages(failed[current.pk]), record=record,
                     hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
             continue
         opportunity = saved.get(current.pk, current)
@@ -634,11 +636,16 @@ def _apply_one(ctx: PullContext, inbound: InboundContext, record: dict, link: Sy
     except ValidationError as exc:
         summary.failed += 1
         ctx.log(operation="create" if opportunity is None else "update", result=SyncResult.FAILED, opportunity=opportunity,
-                salesforce_id=record["Id"], label=record.get("Name") or "", code="INVALID_VALUE",
+                salesforce_id=record["Id"], label=record.get("Name") or "", code="INVALID_VALUE", record=record,
                 message=_messages(exc), hint="Fix the value in Salesforce (or the mapping); the next change is pulled again.")
         return
     ctx.applied[record["Id"]] = opportunity.pk
     _count_and_log(ctx, record, opportunity, result, operation, summary)
+
+
+def _changed_in_salesforce_at(record: dict) -> datetime.datetime | None:
+    """SystemModstamp (any change, automation's included), else LastModifiedDate."""
+    return parse_time(record.get("SystemModstamp")) or salesforce_time(record)
 
 
 def _count_and_log(ctx: PullContext, record: dict, opportunity: Opportunity, result, operation: str,
@@ -649,7 +656,7 @@ def _count_and_log(ctx: PullContext, record: dict, opportunity: Opportunity, res
         summary.applied += 1
     if operation != "unchanged" or result.skipped:
         ctx.log(operation=operation, result=SyncResult.SUCCESS, opportunity=opportunity, salesforce_id=record["Id"],
-                code="FIELDS_SKIPPED" if result.skipped else "",
+                code="FIELDS_SKIPPED" if result.skipped else "", record=record,
                 message="; ".join(part for part in (
                     ("Changed: " + ", ".join(sorted(result.changes))) if result.changes else "",
                     ("Not applied: " + result.reasons) if result.skipped else "") if part))

@@ -19,7 +19,7 @@ from sync_engine.rows import insert_rows
 # The SyncLog columns a push writes, in the order of the tuples in PushContext.logs.
 LOG_COLUMNS = ("tenant_id", "connection_id", "run_id", "created_at", "record_type", "record_id", "record_label", "sobject",
                "salesforce_id", "direction", "operation", "result", "error_code", "error_message", "hint", "retries",
-               "duration_ms", "api_calls")
+               "duration_ms", "api_calls", "queued_at", "attempts")
 
 
 @dataclass
@@ -94,6 +94,7 @@ class PushContext:
             getattr(error, "code", "") or "", (getattr(error, "message", "") or message or "")[:4000],
             (getattr(error, "hint", "") or "") if error is not None and result != SyncResult.SUCCESS else "",
             entry.attempts if entry else 0, duration_ms, api_calls,
+            entry.created_at if entry else None, entry.attempts + 1 if entry else 0,
         ))
 
     def flush(self, *, count_run: bool = True) -> int:

@@ -252,7 +252,7 @@ def _log(send: QuoteSend, quote: Quote | None, result: str, *, duration_ms: int,
         record_label=label[:255], sobject=send.sobject, salesforce_id=send.salesforce_id, direction=SyncDirection.PUSH,
         operation="send", result=result, error_code=error.code if error else "",
         error_message=(error.message if error else _sent_text(send))[:4000], hint=send.error_hint if error else "",
-        retries=max(send.attempts - 1, 0), duration_ms=duration_ms, api_calls=min(send.api_calls, 32767),
+        retries=max(send.attempts - 1, 0), attempts=send.attempts, queued_at=send.requested_at, duration_ms=duration_ms, api_calls=min(send.api_calls, 32767),
         actor=send.requested_by)
 
 

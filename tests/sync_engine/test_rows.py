@@ -20,10 +20,11 @@ def connection(alice):
 def test_log_rows_keep_their_text_nulls_and_times(alice, connection):
     now = timezone.now()
     rows = [(alice.tenant.pk, connection.pk, None, now, "opportunity", i if i else None, text, "Opportunity", "", "push", "upsert",
-             "failed", "CODE", text, text, 1, 2, 3) for i, text in enumerate(AWKWARD)]
+             "failed", "CODE", text, text, 1, 2, 3, now if i else None, i) for i, text in enumerate(AWKWARD)]
     insert_rows(SyncLog, LOG_COLUMNS, rows)
-    saved = list(SyncLog.objects.order_by("id").values_list("record_id", "record_label", "error_message", "hint", "run_id", "created_at"))
-    assert saved == [(i if i else None, text, text, text, None, now) for i, text in enumerate(AWKWARD)]
+    saved = list(SyncLog.objects.order_by("id").values_list("record_id", "record_label", "error_message", "hint", "run_id", "created_at",
+                                                             "queued_at", "attempts"))
+    assert saved == [(i if i else None, text, text, text, None, now, now if i else None, i) for i, text in enumerate(AWKWARD)]
 
 
 @pytest.mark.parametrize("copy_from", [1, 10_000], ids=["through COPY and a scratch table", "through execute_values"])
