@@ -12,6 +12,7 @@ from django.urls import reverse
 from opportunities import services as opp
 from sync_engine.executor import push_connection
 from sync_engine.models import LinkStatus, OutboxEntry, SyncLink, SyncLog
+from sync_engine.selectors import record_sync_state
 from sync_engine.services import manual_runs_settle, record_sync_now
 
 
@@ -38,6 +39,10 @@ def test_a_locked_opportunity_fails_once_with_the_approval_hint_on_the_log_and_t
     rows = OutboxEntry.objects.filter(record_type="opportunity", record_id=opportunity.pk)
     assert list(rows.values_list("state", flat=True)) == ["failed"]
     assert push_connection(connection_id=connected.pk).api_calls == 0
+    # Lists and badges say why in plain words, and what to do.
+    state = record_sync_state(tenant=alice.tenant, record_type="opportunity", record_id=opportunity.pk, connection=connected)
+    assert state.state == "failed" and state.reason.startswith("Locked by an approval process in Salesforce")
+    assert state.action == "Complete the approval or recall it in Salesforce, then press Sync on the record."
     [record] = emulator_reset.sf().query_all(f"SELECT Name FROM Opportunity WHERE Id = '{link.salesforce_id}'")["records"]
     assert record["Name"] == "Fleet telematics"
 
