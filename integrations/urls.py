@@ -10,6 +10,7 @@ urlpatterns = [
     path("salesforce/<int:pk>/", views.connection_detail, name="connection"),
     path("salesforce/<int:pk>/reconnect/", views.connection_reconnect, name="reconnect"),
     path("salesforce/<int:pk>/refresh/", views.connection_refresh, name="refresh"),
+    path("salesforce/<int:pk>/account-cache/clear/", views.connection_account_cache_clear, name="account_cache_clear"),
     path("salesforce/<int:pk>/disconnect/", views.connection_disconnect, name="disconnect"),
     path("salesforce/<int:pk>/make-default/", views.connection_make_default, name="make_default"),
     path("salesforce/<int:pk>/update/", views.connection_update, name="update"),

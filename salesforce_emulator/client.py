@@ -156,6 +156,20 @@ class EmulatorClient:
         params = {"include_deleted": "1"} if include_deleted else None
         return self._call("GET", f"records/{org}/{sobject}", params=params)["records"]
 
+    def submit_for_approval(self, record_id: str, org: str | None = None,
+                            comment: str = "") -> dict[str, Any]:
+        """Lock a record as an approval process does: non-admin writes get ENTITY_IS_LOCKED."""
+        body: dict[str, Any] = {"id": record_id, "comment": comment}
+        if org:
+            body["org"] = org
+        return self._call("POST", "approvals", json=body)
+
+    def recall_approval(self, record_id: str, org: str | None = None) -> Any:
+        return self._call("DELETE", f"approvals/{record_id}", params={"org": org} if org else None)
+
+    def approvals(self, org: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "approvals", params={"org": org} if org else None)["locked"]
+
     def edition(self, org: str | None = None) -> dict[str, Any]:
         return self._call("GET", "edition", params={"org": org} if org else None)
 

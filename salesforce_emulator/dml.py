@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import clock, ids
+from . import approvals, clock, ids
 from .errors import RequestError, SfError
 from .metadata import FieldMeta, ObjectMeta
 from .orgdef import User
@@ -369,6 +369,13 @@ class Dml:
                                                   "ContentDocumentId": doc["Id"],
                                                   "ShareType": "V"})
 
+    def _check_not_locked(self, record_id: str) -> None:
+        """A record in an approval process: only an admin (Modify All Data) may change it."""
+        error = approvals.locked_error(self.ctx, record_id,
+                                       self.internal or self.ctx.profile_of(self.user).admin)
+        if error is not None:
+            raise DmlError([error])
+
     # -- read ------------------------------------------------------------------------------
     def load(self, obj: ObjectMeta | None, record_id: str, status_missing: int = 404
              ) -> tuple[ObjectMeta, dict[str, Any]]:
@@ -393,6 +400,7 @@ class Dml:
         obj, old = self.load(obj, full)
         if sobject is None:
             self.object(obj.name, "E")
+        self._check_not_locked(full)
         val = self.validator(obj)
         changes, errors = val.prepare(payload, creating=False, raw=raw, csv=csv)
         if errors:
@@ -491,6 +499,7 @@ class Dml:
         obj = self.ctx.schema.get(sobject) if sobject else None
         obj, record = self.load(obj, full)
         self.object(obj.name, "D")
+        self._check_not_locked(full)
         if not obj.describe.get("deletable", True) and not self.internal:
             raise DmlError([SfError("INVALID_TYPE_FOR_OPERATION",
                                     f"entity type {obj.name} does not support delete", [])])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import clock, editions
+from . import approvals, clock, editions
 from .http import Call, json_response
 from .limits import parse_reset_time
 
@@ -227,6 +227,26 @@ def edition(call: Call):
 
 
 @_json_or_404
+def approvals_hook(call: Call, record_id: str | None = None):
+    """Approval-process locks (see approvals.py). POST {"id", "comment"?, "org"?} submits a
+    record for approval (locks it), DELETE /approvals/<id> recalls it, GET lists the org's."""
+    body = _body(call)
+    rt = _org(call, body)
+    method = call.request.method
+    if method == "POST":
+        if not isinstance(body.get("id"), str):
+            raise ValueError("id is required: the record to submit for approval")
+        submitted = approvals.submit(rt, body["id"], user_id=rt.admin_user.id,
+                                     comment=body.get("comment", ""))
+        return json_response(submitted, 201)
+    if method == "DELETE":
+        if not approvals.recall(rt, record_id or ""):
+            raise KeyError(record_id)
+        return json_response({"recalled": record_id})
+    return json_response({"org": rt.org.name, "locked": approvals.listing(rt)})
+
+
+@_json_or_404
 def settings(call: Call):
     body = _body(call)
     emu = call.emu
@@ -259,3 +279,6 @@ def register(router) -> None:
     router.add(f"{p}/records/<org>/<sobject>", ["GET"], records, auth="hook")
     router.add(f"{p}/settings", ["POST"], settings, auth="hook")
     router.add(f"{p}/edition", ["GET", "POST"], edition, auth="hook")
+    router.add(f"{p}/approvals", ["GET", "POST"], approvals_hook, auth="hook")
+    router.add(f"{p}/approvals/<record_id>", ["DELETE"], approvals_hook, auth="hook",
+               name="approval_one")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import clock, editions, ids
+from . import approvals, clock, editions, ids
 from .auth import TokenService
 from .dml import Dml
 from .faults import FaultRegistry
@@ -211,6 +211,7 @@ class Emulator:
         targets = [self.orgs[org]] if org else list(self.orgs.values())
         for rt in targets:
             editions.forget_change(rt)
+            approvals.forget(rt)
             rt.reset()
             rt.usage.set_used(0)
             rt.usage.refused = 0

@@ -91,8 +91,12 @@ def view(call: Call, sobject: str, record_id: str):
         related.append(f'<div class="card"><h2>{esc(label)} ({len(items)})</h2><div class="body">'
                        f"<table>{''.join(items)}</table></div></div>")
     banner = '<div class="error">This record is in the Recycle Bin.</div>' if deleted else ""
-    edit = "" if deleted else (f'<a class="btn head-action" href="/lightning/r/{esc(obj.name)}/'
-                               f'{esc(data["Id"])}/edit">Edit</a>')
+    edit = ""
+    if not deleted:
+        locked, approval = viewer_edit.approval_buttons(rt, obj.name, data["Id"])
+        banner += locked
+        edit = (f'<div class="head-action head-actions">{approval}<a class="btn" '
+                f'href="/lightning/r/{esc(obj.name)}/{esc(data["Id"])}/edit">Edit</a></div>')
     content = (f'{banner}<div class="card"><div class="rec-head"><span class="icon"></span><div>'
                f"<small>{esc(obj.describe['label'])}</small><h1>{esc(title)}</h1></div>{edit}</div>"
                f'</div><div class="card"><h2>Details</h2><div class="body"><dl class="fields">'

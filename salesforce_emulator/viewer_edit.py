@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Response
 
-from . import ids
+from . import approvals, ids
 from .dml import BLOB_FIELDS, Dml, DmlError
 from .errors import SfError
 from .http import Call
@@ -265,6 +265,44 @@ def _check_post(call: Call, action: str) -> Response | None:
     return None
 
 
+def approval(call: Call, sobject: str, record_id: str):
+    """The view page's Submit for Approval / Recall buttons (approvals.py): the admin submits
+    the record (it is locked for everyone else) or recalls the request (it is unlocked)."""
+    full = ids.normalize(record_id)
+    found = call.emu.store.get(full) if full else None
+    if found is None or found[3] or found[1].lower() != sobject.lower():
+        return _not_found()
+    rt = call.emu.orgs[found[0]]
+    action = f"/lightning/r/{found[1]}/{full}/approval"
+    denied = _check_post(call, action)
+    if denied is not None:
+        return denied
+    what = call.request.form.get("action")
+    if what == "submit" and approvals.lock_of(rt, full) is None:
+        approvals.submit(rt, full, user_id=rt.admin_user.id)
+    elif what == "recall":
+        approvals.recall(rt, full)
+    elif what != "submit":
+        return _refused("Unknown approval action.", 400)
+    return Response(status=303, headers={"Location": f"/lightning/r/{found[1]}/{full}/view"})
+
+
+def approval_buttons(rt: Any, obj_name: str, record_id: str) -> tuple[str, str]:
+    """(banner, button form) for the view page: locked records say so and offer Recall."""
+    action = f"/lightning/r/{obj_name}/{record_id}/approval"
+    lock = approvals.lock_of(rt, record_id)
+    verb, label = ("recall", "Recall Approval Request") if lock else ("submit", "Submit for Approval")
+    form = (f'<form method="post" action="{esc(action)}"><input type="hidden" name="_token" '
+            f'value="{form_token(action)}"><input type="hidden" name="action" value="{verb}">'
+            f'<button type="submit" class="btn secondary">{label}</button></form>')
+    banner = "" if lock is None else (
+        f'<div class="locked" role="status"><b>This record is locked.</b> It was submitted for '
+        f"approval on {esc(lock['submitted_at'][:16].replace('T', ' '))} UTC; only an "
+        "administrator can edit it until the approval is completed or recalled.</div>")
+    return banner, form
+
+
 def register(router) -> None:
     router.add("/lightning/r/<sobject>/<record_id>/edit", ["GET", "POST"], edit, auth="none")
     router.add("/lightning/o/<sobject>/new", ["GET", "POST"], new, auth="none")
+    router.add("/lightning/r/<sobject>/<record_id>/approval", ["POST"], approval, auth="none")

@@ -20,7 +20,7 @@ from integrations import selectors as integration_selectors
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from opportunities.models import Opportunity
-from sync_engine import links, partner_actions, selectors, services
+from sync_engine import account_cache, links, partner_actions, selectors, services
 from sync_engine.models import SyncRun, SyncRunKind
 from sync_engine.reconcile.service import reconciliation_request
 
@@ -86,6 +86,21 @@ class ReconcileStartSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field: a reconciliation takes no options."] for name in unknown})
         return attrs
+
+
+class AccountCacheClearSerializer(serializers.Serializer):
+    """No options: the whole cache of the connection is cleared."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field: clearing the account cache takes no options."]
+                                               for name in unknown})
+        return attrs
+
+
+class AccountCacheClearedSerializer(serializers.Serializer):
+    removed = serializers.IntegerField(help_text="How many cached Account lookups were removed.")
 
 
 class SyncApiErrorSerializer(serializers.Serializer):
@@ -286,6 +301,25 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
             raise Conflict(" ".join(exc.messages), code="reconciliation_running") from exc
         run.refresh_from_db()
         return Response(SyncRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Clear the account cache (admin)",
+        description="Forgets the connection's cached Account lookups (department name → Account id, trusted for an "
+                    "hour): the next push looks Accounts up in Salesforce again. Use it when an Account was renamed, "
+                    "merged or deleted in Salesforce and records still land on the old one. Noted in the connection's "
+                    "event log. The body is empty (or `{}`).",
+        request=AccountCacheClearSerializer,
+        responses={200: AccountCacheClearedSerializer,
+                   400: OpenApiResponse(SyncApiValidationErrorSerializer, description="The body is not an empty object."),
+                   **COMMON_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="clear-account-cache")
+    def clear_account_cache(self, request: Request, pk: str | None = None) -> Response:
+        connection = self.get_object()
+        body = AccountCacheClearSerializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
+        removed = account_cache.account_cache_clear(connection=connection, actor=request.user)
+        return Response(AccountCacheClearedSerializer({"removed": removed}).data)
 
     @extend_schema(
         summary="Skip, unskip or re-create many records (admin)",

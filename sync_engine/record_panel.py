@@ -56,7 +56,9 @@ def opportunity_salesforce_panel(request: HttpRequest, opportunity) -> dict:
             "not_connected_message": NO_DEFAULT if panel["connection_count"] else NOT_CONNECTED,
             "can_decide": can_decide,
             "partner_deleted": can_decide and link is not None and link.status == LinkStatus.DELETED_IN_SALESFORCE,
-            "skipped": link is not None and link.status == LinkStatus.SKIPPED}
+            "skipped": link is not None and link.status == LinkStatus.SKIPPED,
+            # Locked by an approval process in Salesforce: its own state, with the approval's fix.
+            "locked": link is not None and link.last_error_code == "ENTITY_IS_LOCKED"}
 
 
 def _url_if_exists(name: str, *args) -> str:

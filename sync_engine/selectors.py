@@ -462,7 +462,11 @@ _ADMIN_FIX_CODES = {
     "INVALID_FIELD_FOR_INSERT_UPDATE": "Fix the field mapping in Settings › Integrations; failed records are retried when settings are saved.",
     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "Fix the stage or picklist mapping in Settings › Integrations; failed records are retried when settings are saved.",
     "REQUIRED_FIELD_MISSING": "Map the required field in Settings › Integrations, or fill it in, then sync again.",
+    "ENTITY_IS_LOCKED": "Complete the approval or recall it in Salesforce, then press Sync on the record.",
 }
+# Failures with their own plain-words state, in place of Salesforce's message.
+LOCKED_REASON = "Locked by an approval process in Salesforce"
+_FAILURE_REASONS = {"ENTITY_IS_LOCKED": LOCKED_REASON + ": the integration user cannot edit it until the approval ends."}
 
 
 def _failure_action(code: str) -> str:
@@ -633,7 +637,8 @@ def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datet
         return RecordSyncState(S.PENDING, reason, row.created_at, code=code, link=link)
     if link is not None and link.status == LinkStatus.FAILED:
         code = link.last_error_code
-        return RecordSyncState(S.FAILED, link.last_error_message or "Salesforce refused the record.", link.updated_at, code=code,
+        return RecordSyncState(S.FAILED, _FAILURE_REASONS.get(code) or link.last_error_message or "Salesforce refused the record.",
+                               link.updated_at, code=code,
                                hint=link.last_error_hint or hints.get(code, ""), action=_failure_action(code), link=link)
     if pull_only:
         return RecordSyncState(S.SKIPPED, "This connection only brings changes from Salesforce into Cothon; nothing is sent.",
@@ -648,7 +653,8 @@ def _one_state(*, link: SyncLink | None, row: OutboxEntry | None, version: datet
         return RecordSyncState(S.PENDING, "Changed after the last sync and not queued; the next incremental sync sends it.",
                                version, link=link)
     if log is not None and log.result == SyncResult.FAILED:
-        return RecordSyncState(S.FAILED, log.error_message or "Salesforce refused the record.", log.created_at,
+        return RecordSyncState(S.FAILED, _FAILURE_REASONS.get(log.error_code) or log.error_message or "Salesforce refused the record.",
+                               log.created_at,
                                code=log.error_code, hint=log.hint or hints.get(log.error_code, ""),
                                action=_failure_action(log.error_code), link=link)
     return RecordSyncState(S.NOT_SYNCED, "Not sent to Salesforce yet; the next full sync sends it.", link=link)

@@ -3,8 +3,9 @@
 - RETRYABLE: lock contention, 5xx, timeouts, dropped connections → back off and retry.
 - QUOTA: the org's API allowance is spent → the governor pauses the connection until reset.
 - AUTH: the session is invalid → refresh once; if that fails, the connection needs a reconnect.
-- PERMANENT: validation, required field, bad picklist, access → fix the data or the mapping;
-  retrying as is would only burn quota.
+- PERMANENT: validation, required field, bad picklist, access, a record locked by an approval
+  process (ENTITY_IS_LOCKED: an approval can take days) → fix the data, the mapping or the
+  record in Salesforce; retrying as is would only burn quota.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ HINTS: dict[str, str] = {
     "INVALID_FIELD_FOR_INSERT_UPDATE": "A mapped field is read-only for the integration user. Grant edit access or remove the mapping.",
     "STRING_TOO_LONG": "A value is longer than the Salesforce field allows. Shorten it or widen the field in Salesforce.",
     "DUPLICATE_VALUE": "Another Salesforce record already has this unique value (often Cothon_Ref__c). Link or merge the duplicate.",
+    "ENTITY_IS_LOCKED": "The record is locked by an approval process in Salesforce, so the integration user cannot edit it. Complete the approval or recall it in Salesforce, then click Sync on the record. Cothon does not retry it by itself: an approval can take days.",
     "ENTITY_IS_DELETED": "The record was deleted in Salesforce. In the record's Salesforce panel, Re-link it to another Salesforce record (search by title, reference or close date), Re-create it in Salesforce, or Skip it; Sync › Deleted in Salesforce skips or re-creates many at once.",
     "NOT_FOUND": "The record was not found in Salesforce (deleted?). In the record's Salesforce panel, Re-link it to another Salesforce record or Skip it.",
     "INVALID_TYPE": "The object does not exist in the org or is not visible to the integration user. Install the Cothon custom objects or check permissions.",

@@ -7,6 +7,7 @@ from integrations.views.common import integration_settings
 from integrations.views.conflicts import conflicts_csv, conflicts_page, conflicts_resolve
 from integrations.views.connections import (
     connect,
+    connection_account_cache_clear,
     connection_detail,
     connection_disconnect,
     connection_make_default,
@@ -21,7 +22,7 @@ from integrations.views.settings import settings_compare_view, settings_edit, se
 from integrations.views.tools import custom_fields, dry_run_view
 
 __all__ = [
-    "conflicts_csv", "conflicts_page", "conflicts_resolve", "connect", "connection_detail", "connection_disconnect", "connection_make_default", "connection_reconnect",
+    "conflicts_csv", "conflicts_page", "conflicts_resolve", "connect", "connection_account_cache_clear", "connection_detail", "connection_disconnect", "connection_make_default", "connection_reconnect",
     "connection_refresh", "connection_update", "custom_fields", "dry_run_view", "integration_settings", "oauth_callback",
     "settings_compare_view", "settings_edit", "settings_history", "settings_restore_view", "user_links_prefill_view",
     "user_links_save",

@@ -27,7 +27,8 @@ AUTHORIZE_HINTS = {
 
 
 EVENT_LABELS = {"created": "Created", "connected": "Connected", "refreshed": "Refreshed", "needs_reconnect": "Needs reconnect",
-                "disconnected": "Disconnected", "made_default": "Made default", "updated": "Updated"}
+                "disconnected": "Disconnected", "made_default": "Made default", "updated": "Updated",
+                "account_cache_cleared": "Cache cleared"}
 
 
 def _events(request: HttpRequest, connection: SalesforceConnection) -> list:

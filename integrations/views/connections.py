@@ -28,6 +28,7 @@ from integrations.models import AuthMethod, ConnectionStatus, CredentialMode, Sa
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.oauth import authorization_url
 from integrations.user_links import OrgUser, org_active_users, suggested_org_user, user_link_set, user_links_prefill
+from sync_engine import account_cache
 from sync_engine.services import first_full_sync_done
 from integrations.views.common import (
     AUTHORIZE_HINTS,
@@ -181,6 +182,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "name": connection.name, "push_enabled": connection.push_enabled, "credential_mode": connection.credential_mode})
         context.update(_user_section(request, connection))
         context["uses_product_app"] = not connection.client_id
+        context["account_cache"] = account_cache.account_cache_summary(connection=connection)
     return render(request, "integrations/connection.html", context)
 
 
@@ -227,6 +229,17 @@ def connection_refresh(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Refresh failed: {exc.code} — {exc.message}")
     else:
         messages.success(request, "Connection refreshed: new access token, health updated.")
+    return _detail(connection)
+
+
+@tenant_page("admin")
+@require_POST
+def connection_account_cache_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """Troubleshooting › Clear account cache: the next push looks Accounts up again."""
+    connection = _connection(request, pk)
+    removed = account_cache.account_cache_clear(connection=connection, actor=request.user)
+    noun = "entry" if removed == 1 else "entries"
+    messages.success(request, f"Account cache cleared ({removed} {noun}). The next sync looks Accounts up in Salesforce again.")
     return _detail(connection)
 
 

@@ -55,3 +55,11 @@ def test_an_oauth_error_body_is_translated():
     body = json.loads((FIXTURES / "refresh_error_response.json").read_text())
     error = translate_error(SalesforceMalformedRequest("u", 400, "r", body))
     assert error.code == "invalid_grant" and error.kind is ErrorKind.AUTH
+
+
+def test_a_record_locked_by_an_approval_is_permanent_with_a_hint_naming_the_approval():
+    body = [{"message": "This record is locked. If you need to edit it, contact your admin",
+             "errorCode": "ENTITY_IS_LOCKED", "fields": []}]
+    error = translate_error(SalesforceMalformedRequest("u", 400, "r", body))
+    assert error.code == "ENTITY_IS_LOCKED" and error.kind is ErrorKind.PERMANENT and not error.retryable
+    assert "approval process" in error.hint and "recall it in Salesforce" in error.hint

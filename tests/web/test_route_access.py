@@ -60,7 +60,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"integrations:{n}": {"pk": "connection"} for n in
        ("connection", "reconnect", "refresh", "disconnect", "make_default", "update", "user_links", "user_links_prefill",
         "settings", "settings_history", "settings_compare", "dry_run", "custom_fields", "conflicts", "conflicts_csv",
-        "conflicts_resolve")},
+        "conflicts_resolve", "account_cache_clear")},
     "integrations:settings_restore": {"pk": "connection", "version": "@1"},
     "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
     "sync:record_run_status": {"pk": "record_run"},
@@ -90,7 +90,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "api:department-detail": {"pk": "department"},
     "api:comment-detail": {"pk": "comment"},
     **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-reconciliations",
-                                                  "connection-partner-gone")},
+                                                  "connection-partner-gone", "connection-clear-account-cache")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
     # Match Legacy Records (sync_engine.legacy): the page, its job and the API.
@@ -203,7 +203,7 @@ ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "sync:sync_now", "sync:reconcile", "sync:run_list", "sync:run_progress", "sync:run_cancel", "sync:partner_gone",
     "quote_settings:edit", "quote_settings:automation",
     "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:connection-reconciliations",
-    "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now",
+    "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now", "api:connection-clear-account-cache",
 ]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
               "api:sync-run-detail"]
@@ -212,7 +212,7 @@ EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:re
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync", "quote_settings")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
-              "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations",
+              "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations", "api:connection-clear-account-cache",
               "sync_quotes:synchronize_now"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
