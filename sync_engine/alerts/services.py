@@ -257,7 +257,11 @@ def alert_delivery_send(*, delivery_id: int, now: datetime.datetime | None = Non
     delivery = AlertDelivery.objects.select_related("incident__connection", "incident__tenant").get(pk=delivery_id)
     incident = delivery.incident
     row = alert_settings_for(tenant=incident.tenant)
-    error = _send(row, delivery.channel, incident_message(incident, delivery.event), delivery_id=str(delivery.pk))
+    try:
+        error = _send(row, delivery.channel, incident_message(incident, delivery.event), delivery_id=str(delivery.pk))
+    except Exception as exc:  # noqa: BLE001 - e.g. an undecryptable secret: an attempt that failed, not a stuck lease
+        logger.exception("Alert delivery %s raised", delivery.pk)
+        error = SendError(f"{type(exc).__name__}: {exc}")
     attempts = delivery.attempts + 1
     if error is None:
         AlertDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, attempts=attempts, sent_at=timezone.now(),

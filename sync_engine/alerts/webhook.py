@@ -20,12 +20,15 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
 SIGNATURE_TOLERANCE = 300  # seconds; the receiver refuses older signatures (replays)
+# The CAs that https webhooks are verified with (requests' bundle, as for every other call).
+CA_BUNDLE = DEFAULT_CA_BUNDLE_PATH
 
 
 class WebhookUrlError(ValueError):
@@ -55,9 +58,9 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
-def check_url(url: str, *, resolve: bool = True) -> None:
-    """Raise WebhookUrlError when Cothon may not POST to `url`. With resolve=False an unknown
-    host name passes (it is checked again, resolved, before each send)."""
+def check_url(url: str, *, resolve: bool = True) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses of `url`'s host, or WebhookUrlError when Cothon may not POST to it. With
+    resolve=False an unknown host name passes (it is checked again, resolved, before each send)."""
     allow_private = settings.COTHON_ALERTS_ALLOW_PRIVATE_WEBHOOKS
     try:
         parts = urlsplit(url)
@@ -81,13 +84,14 @@ def check_url(url: str, *, resolve: bool = True) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         if resolve:
             raise WebhookUrlError(f"The host {parts.hostname} could not be resolved.") from exc
-        return
+        return []
     refused = [ip for ip in addresses if not _ip_allowed(ip, allow_private=allow_private)]
     if refused:
         raise WebhookUrlError(f"The webhook URL points to a {'link-local or reserved' if allow_private else 'private'} "
                               f"address ({refused[0]}): refused.")
     if parts.scheme == "http" and any(ip.is_global for ip in addresses):
         raise WebhookUrlError("The webhook URL must use https:// for a public host.")
+    return addresses
 
 
 def sign(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
@@ -120,18 +124,48 @@ class PostResult:
 
 
 def post(url: str, *, body: bytes, secret: str, event: str, delivery_id: str) -> PostResult:
-    """POST the signed body. 2xx is success; a redirect is not followed (it is a failure)."""
+    """POST the signed body. 2xx is success; a redirect is not followed (it is a failure).
+
+    The connection goes to the address that was just checked (not to a second DNS answer, which
+    a rebinding DNS server could point at an internal address); https still verifies the
+    certificate for the URL's host name (SNI and hostname check)."""
     try:
-        check_url(url)
+        addresses = check_url(url)
     except WebhookUrlError as exc:
         return PostResult(False, str(exc))
-    headers = {"Content-Type": "application/json", "User-Agent": "Cothon-Alerts/1", "X-Cothon-Event": event,
-               "X-Cothon-Delivery": delivery_id, "X-Cothon-Signature": sign(body, secret)}
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    host = parts.hostname or ""
+    headers = {"Host": parts.netloc.rpartition("@")[2], "Content-Type": "application/json", "User-Agent": "Cothon-Alerts/1",
+               "X-Cothon-Event": event, "X-Cothon-Delivery": delivery_id, "X-Cothon-Signature": sign(body, secret)}
+    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    if https:
+        pool = urllib3.HTTPSConnectionPool(str(addresses[0]), port, timeout=timeout, retries=False, maxsize=1,
+                                           cert_reqs="CERT_REQUIRED", ca_certs=CA_BUNDLE, server_hostname=host,
+                                           assert_hostname=host)
+    else:
+        pool = urllib3.HTTPConnectionPool(str(addresses[0]), port, timeout=timeout, retries=False, maxsize=1)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                                 allow_redirects=False)
-    except requests.RequestException as exc:
-        return PostResult(False, f"{type(exc).__name__}: {exc}"[:500])
-    if 200 <= response.status_code < 300:
+        response = pool.urlopen("POST", target, body=body, headers=headers, redirect=False, retries=False,
+                                assert_same_host=False, preload_content=True)
+    except urllib3.exceptions.HTTPError as exc:
+        return PostResult(False, f"{_error_name(exc)}: {exc}"[:500])
+    finally:
+        pool.close()
+    if 200 <= response.status < 300:
         return PostResult(True)
-    return PostResult(False, f"HTTP {response.status_code} from the webhook")
+    return PostResult(False, f"HTTP {response.status} from the webhook")
+
+
+def _error_name(exc: Exception) -> str:
+    """A reader's word for a transport failure (ConnectionError, Timeout, SSLError, …)."""
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return "SSLError"
+    # NewConnectionError is a ConnectTimeoutError in urllib3's tree: ask it first.
+    if isinstance(exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProtocolError):
+        return "ConnectionError"
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return "Timeout"
+    return type(exc).__name__

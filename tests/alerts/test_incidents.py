@@ -306,3 +306,78 @@ def test_pending_and_disconnected_connections_are_not_watched(alice, connection)
     connection.save()
     alerts_run()
     assert AlertIncident.objects.count() == 0
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(alice, connection, receiver):
+    _configure(alice.tenant, recipients=[], url=receiver.url)
+    receiver.status = 302
+    get_governor().pause(connection.pk, 3600)
+    alerts_run()
+    delivery = AlertDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING and "HTTP 302" in delivery.last_error
+    assert len(receiver.requests) == 1
+
+
+def test_an_unexpected_error_while_sending_is_a_failed_attempt_not_a_stuck_delivery(alice, connection, monkeypatch):
+    _configure(alice.tenant)
+    get_governor().pause(connection.pk, 3600)
+    alerts_evaluate()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret cannot be decrypted")
+
+    monkeypatch.setattr(services, "_send", broken)
+    alert_deliveries_send_due()
+    delivery = AlertDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1) and "cannot be decrypted" in delivery.last_error
+
+
+def test_the_beat_task_evaluates_and_sends(alice, connection):
+    from sync_engine.alerts import tasks
+
+    _configure(alice.tenant)
+    get_governor().pause(connection.pk, 3600)
+    tasks.evaluate.apply()
+    assert AlertIncident.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_an_https_webhook_is_verified_for_its_host_name_on_the_checked_address(alice, connection, tmp_path, monkeypatch):
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    from sync_engine.alerts import webhook
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            got.append((self.headers["Host"], self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        url = f"https://localhost:{server.server_address[1]}/hook?x=1"
+        assert not webhook.post(url, body=b"{}", secret="s", event="test", delivery_id="1").ok  # unknown CA: refused
+        monkeypatch.setattr(webhook, "CA_BUNDLE", str(ca_file))
+        result = webhook.post(url, body=b"{}", secret="s", event="test", delivery_id="1")
+        assert result.ok, result.error
+        assert got[-1] == (f"localhost:{server.server_address[1]}", b"{}")
+    finally:
+        server.shutdown()
+        server.server_close()
