@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "sync_engine.validation",
     "sync_engine.quotes",
     "sync_engine.appointments",
+    "sync_engine.alerts",
     "demo",  # entry points (demo seeding): above every layer
 ]
 
@@ -385,6 +386,9 @@ CELERY_BEAT_SCHEDULE = {
     # Appointments (seed 002): each connection with appointments on, every incremental_minutes;
     # a pull whose task was lost is sent again (sync_engine.appointments.runs).
     "scheduled-appointment-pulls": {"task": "sync_engine.appointments.scheduled_pulls", "schedule": 60.0},
+    # Alerts (sync_engine.alerts, docs/alerts.md): open and resolve incidents from each connection's
+    # health, then send the deliveries that are due (new ones and retries).
+    "evaluate-alerts": {"task": "sync_engine.alerts.evaluate", "schedule": float(env_int("COTHON_ALERTS_EVALUATE_SECONDS", 60))},
 }
 
 # The product-wide connected app used when a connection has no client id of its own.
@@ -409,3 +413,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cothon <no-reply@cothon.inva
 # The folder where `make run`'s SMTP catcher writes each message it receives (one .eml file
 # each). Set only by `make run`: the "Outbox (demo)" page exists only while this is set.
 COTHON_DEMO_OUTBOX_DIR = env_str("COTHON_DEMO_OUTBOX_DIR", "")
+# Alert webhooks (docs/alerts.md) go to https URLs on public addresses only. Set this to also
+# allow http and https URLs on loopback and private addresses (a receiver inside your network).
+COTHON_ALERTS_ALLOW_PRIVATE_WEBHOOKS = env_bool("COTHON_ALERTS_ALLOW_PRIVATE_WEBHOOKS", False)

@@ -34,6 +34,8 @@ urlpatterns = [
     path("settings/integrations/", include("sync_engine.appointments.config_urls")),
     # Document / results / credit application routing (sync_engine.appointments, docs/routing.md).
     path("", include("sync_engine.appointments.routing_urls")),
+    # Settings › Alerts (sync_engine.alerts, docs/alerts.md): e-mail and signed webhook per incident.
+    path("settings/alerts/", include("sync_engine.alerts.urls")),
     path("sync/", include("sync_engine.urls")),
     # The daily validation's drift reports (sync_engine.validation): under the connection's sync pages.
     path("sync/", include("sync_engine.validation.urls")),

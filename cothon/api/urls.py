@@ -1,11 +1,13 @@
 """/api/v1/: one DRF router for every resource. The schema and docs are routed in cothon/urls.py."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
 from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
 from sync_engine.appointments.routing_views import RoutedFileViewSet
+from sync_engine.alerts.api import AlertIncidentViewSet, AlertSettingsViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
@@ -37,8 +39,15 @@ router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-mat
 router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
 router.register("drift-reports", DriftReportViewSet, basename="drift-report")
 router.register("routed-files", RoutedFileViewSet, basename="routed-file")
+# Alerts (sync_engine.alerts): one settings object per tenant, so GET and PUT on the collection
+# URL (the route below, ahead of the router's GET-only one that the API root lists).
+router.register("alert-settings", AlertSettingsViewSet, basename="alert-settings")
+router.register("alert-incidents", AlertIncidentViewSet, basename="alert-incident")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("alert-settings/", AlertSettingsViewSet.as_view({"get": "list", "put": "replace"}), name="alert-settings-list"),
+    *router.urls,
+]
 
 
 class MembershipTokenScheme(OpenApiAuthenticationExtension):

@@ -117,6 +117,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
     **{f"sync_appointments_routing:{n}": {"appointment_pk": "appointment"} for n in ("credit_app", "document_send")},
     **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
+    # Alerts (sync_engine.alerts, docs/alerts.md): Retry of a failed delivery, an incident in the API.
+    "sync_alerts:retry": {"pk": "alert_delivery"},
+    "api:alert-incident-detail": {"pk": "alert_incident"},
 }
 
 
@@ -158,7 +161,13 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     result_send = ResultSend.objects.create(tenant=world.tenant, appointment=appointment, connection=connection, sale=False,
                                             object_class="i360__Appointment__c", status="failed",
                                             error_message=f"secret of {world.tenant.slug}")
-    return {"appointment": appointment, "appointment_pull": appointment_pull, "routed_file": routed_file, "result_send": result_send, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
+    from sync_engine.alerts.models import AlertDelivery, AlertIncident
+
+    alert_incident = AlertIncident.objects.create(tenant=world.tenant, connection=connection, kind="quota_paused",
+                                                  opened_at=run.created_at, detail=f"secret of {world.tenant.slug}")
+    alert_delivery = AlertDelivery.objects.create(incident=alert_incident, event="opened", channel="email", status="failed",
+                                                  next_attempt_at=run.created_at, last_error=f"secret of {world.tenant.slug}")
+    return {"alert_incident": alert_incident, "alert_delivery": alert_delivery, "appointment": appointment, "appointment_pull": appointment_pull, "routed_file": routed_file, "result_send": result_send, "drift_report": drift_report, "opportunity": records.opportunity, "analysis": records.analysis, "proposal": records.proposal,
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
@@ -204,16 +213,18 @@ ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "quote_settings:edit", "quote_settings:automation",
     "api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:connection-reconciliations",
     "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now", "api:connection-clear-account-cache",
+    "sync_alerts:settings", "sync_alerts:rotate_secret", "sync_alerts:test", "sync_alerts:retry",
+    "api:alert-settings-list", "api:alert-settings-rotate-secret",
 ]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
               "api:sync-run-detail"]
 
 
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
-    names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync", "quote_settings")}
+    names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync", "quote_settings", "sync_alerts")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
               "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations", "api:connection-clear-account-cache",
-              "sync_quotes:synchronize_now"}
+              "sync_quotes:synchronize_now", "api:alert-settings-list", "api:alert-settings-rotate-secret"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
 
