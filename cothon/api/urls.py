@@ -4,6 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
+from opportunities.dashboard_views import DashboardViewSet
 from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
 from sync_engine.appointments.routing_views import RoutedFileViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
@@ -37,6 +38,8 @@ router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-mat
 router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")
 router.register("drift-reports", DriftReportViewSet, basename="drift-report")
 router.register("routed-files", RoutedFileViewSet, basename="routed-file")
+# The Dashboard's figures (docs/dashboards.md): one GET with the page's filters.
+router.register("dashboard", DashboardViewSet, basename="dashboard")
 
 urlpatterns = router.urls
 

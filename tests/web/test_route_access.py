@@ -117,6 +117,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"sync_appointments_routing:{n}": {"pk": "connection", "file_pk": "routed_file"} for n in ("retry", "download")},
     **{f"sync_appointments_routing:{n}": {"appointment_pk": "appointment"} for n in ("credit_app", "document_send")},
     **{f"api:{n}": {"pk": "routed_file"} for n in ("routed-file-detail", "routed-file-retry")},
+    # The Dashboard's CSV per panel: the parameter names a panel, not a record (a bad name is a 404;
+    # the figures are the signed-in organization's, tests/dashboard/).
+    "dashboard:panel_csv": {"panel": "@no-such-panel"},
 }
 
 
