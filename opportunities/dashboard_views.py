@@ -23,6 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cothon.api.schema import CothonAutoSchema
 from cothon.tenancy.pages import tenant_page, tenant_zone
 from opportunities import dashboard as figures_of
 from opportunities.dashboard import (
@@ -267,8 +268,17 @@ DASHBOARD_SCHEMA = {
 }
 
 
+class _OneObjectSchema(CothonAutoSchema):
+    """The router's "list" action answers one object, not a page of them."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 class DashboardViewSet(viewsets.ViewSet):
     """The Dashboard's figures as JSON; viewers and up."""
+
+    schema = _OneObjectSchema()
 
     # A bad filter is a 400 (documented in the schema with the other errors).
     error_statuses = {"list": ["400"]}
