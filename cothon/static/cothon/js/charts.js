@@ -27,7 +27,7 @@
           datasets: [
             { label: "Opportunities", data: data.counts, backgroundColor: STAGE_COLOURS, yAxisID: "count", order: 2 },
             { label: "Total value", data: data.values, type: "line", borderColor: "#101828", backgroundColor: "#101828",
-              pointRadius: 4, tension: 0.2, yAxisID: "value", order: 1 }
+              pointRadius: 4, tension: 0, yAxisID: "value", order: 1 }
           ]
         },
         options: {
@@ -58,7 +58,11 @@
         options: {
           indexAxis: "y",
           plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) { return money.format(ctx.raw); } } } },
-          scales: { x: { beginAtZero: true, ticks: { callback: function (v) { return moneyShort.format(v); } } } }
+          scales: {
+            x: { beginAtZero: true, ticks: { callback: function (v) { return moneyShort.format(v); } } },
+            // Long names are shortened on the axis (the tooltip and the table have them whole).
+            y: { ticks: { callback: function (v) { var name = this.getLabelForValue(v); return name.length > 26 ? name.slice(0, 25) + "…" : name; } } }
+          }
         }
       };
     },
@@ -69,7 +73,7 @@
           labels: data.labels,
           datasets: [
             { label: "Win rate (%)", data: data.rates, type: "line", yAxisID: "rate", borderColor: COLOURS.primary,
-              backgroundColor: COLOURS.primary, spanGaps: true, pointRadius: 4, order: 1 },
+              backgroundColor: COLOURS.primary, spanGaps: false, pointRadius: 4, order: 1 },
             { label: "Won", data: data.won, backgroundColor: "rgba(22, 121, 74, .55)", yAxisID: "count", stack: "n", order: 2 },
             { label: "Lost", data: data.lost, backgroundColor: "rgba(196, 43, 43, .45)", yAxisID: "count", stack: "n", order: 2 }
           ]
