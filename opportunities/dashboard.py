@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import Avg, Case, Count, DateField, DateTimeField, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.db.models.lookups import Regex
 
 from cothon.models import Tenant
 from opportunities.models import Opportunity, OpportunityStatus
@@ -29,6 +30,7 @@ GAUGE_RED_BELOW = 60    # average < 60: red
 GAUGE_GREEN_ABOVE = 80  # average > 80: green; 60–80 yellow
 TOP_DEPARTMENTS = 10
 WIN_RATE_MONTHS = 12
+_ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([+-][0-9]{2}:[0-9]{2}|Z)$"
 VALUE_DEFINITION = ("An opportunity's value is the midpoint of its minimum and maximum value; when only one of the two "
                     "is set, that one; when neither is set it has no value (counted, but adds nothing to a total).")
 _MONEY = DecimalField(max_digits=18, decimal_places=3)
@@ -252,7 +254,11 @@ def closed_on(zone: datetime.tzinfo):
     """The day (tenant's time zone) an opportunity was won or lost: when its status last changed
     (field_changed_at["status"], written by every status change, also a pulled one), else its
     closing date (a record that never changed status in Cothon, e.g. imported as won)."""
-    changed = Cast(KeyTextTransform("status", "field_changed_at"), DateTimeField())
+    stamp = KeyTextTransform("status", "field_changed_at")
+    # Only an ISO time is read as one (the services write nothing else): anything else in the
+    # JSON falls back to the closing date instead of failing the whole query on PostgreSQL.
+    changed = Case(When(Regex(stamp, Value(_ISO_TIME)), then=Cast(stamp, DateTimeField())), default=None,
+                   output_field=DateTimeField())
     return Coalesce(TruncDate(changed, tzinfo=zone), F("closing_date"), output_field=DateField())
 
 

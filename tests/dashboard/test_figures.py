@@ -179,3 +179,13 @@ def test_all_figures_take_a_bounded_number_of_queries(alice, opportunity_factory
     with django_assert_max_num_queries(6):
         dashboard.dashboard_figures(tenant=alice.tenant, filters=NONE, zone=ZONE, today=today)
     assert count_queries() == few
+
+
+def test_win_rate_reads_a_status_time_that_is_not_one_as_missing(alice, board):
+    from opportunities.models import Opportunity
+
+    # Not written by Cothon, but never a failed page: the closing date (May 31 2025, outside) decides.
+    Opportunity.objects.filter(pk=board[13].pk).update(field_changed_at={"status": "yesterday"})
+    Opportunity.objects.filter(pk=board[9].pk).update(field_changed_at={"status": 12})  # → closing date Mar 15 2026: in
+    wins = dashboard.win_rate(tenant=alice.tenant, filters=NONE, today=TODAY, zone=ZONE)
+    assert (wins.won, wins.lost) == (3, 2)
