@@ -113,6 +113,31 @@ def test_closing_this_quarter_uses_the_tenants_date(alice, board, monkeypatch):
     assert dashboard_views.local_today(datetime.UTC) == datetime.date(2026, 4, 1)
 
 
+def test_page_and_api_queries_do_not_grow_with_the_opportunities(alice, web_as, api_as, opportunity_factory,
+                                                                 department_factory):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, api = web_as(alice.viewer), api_as(alice.viewer_membership)
+
+    def queries() -> tuple[int, int]:
+        counts = []
+        for get, url in ((client.get, reverse("dashboard:index")), (api.get, "/api/v1/dashboard/")):
+            with CaptureQueriesContext(connection) as captured:
+                assert get(url).status_code == 200
+            counts.append(len(captured))
+        return tuple(counts)
+
+    departments = [department_factory(alice.tenant, name=f"Department {n}") for n in range(3)]
+    opportunity_factory(alice.tenant, department=departments[0], closing_date=TODAY, status="won", compliance_score=70)
+    queries()  # the first requests also save the session and the token's last use
+    few = queries()
+    for n in range(30):
+        opportunity_factory(alice.tenant, department=departments[n % 3], closing_date=TODAY - datetime.timedelta(days=n % 40),
+                            status=["identified", "won", "lost", "submitted", "pursuing"][n % 5], compliance_score=n * 3)
+    assert queries() == few
+
+
 def test_a_logged_out_visitor_is_sent_to_sign_in(client):
     response = client.get(reverse("dashboard:index"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
