@@ -48,7 +48,7 @@ class DashboardFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("closing_from"), cleaned.get("closing_to")
         if start and end and start > end:
-            self.add_error("closing_to", "“Closing to” must be on or after “Closing from”.")
+            self.add_error("closing_to", "Must be on or after “Closing from”.")
         return cleaned
 
     def filters(self) -> DashboardFilters:

@@ -63,7 +63,7 @@ def test_the_dashboard_draws_its_charts_and_filters(page, live_server, login, sc
     page.fill("#id_closing_to", "2026-05-01")
     page.get_by_role("button", name="Apply").click()
     errors = page.get_by_test_id("filter-errors")
-    assert "must be on or after" in errors.inner_text() and page.locator("canvas").count() == 0
+    assert "Closing to: Must be on or after" in errors.inner_text() and page.locator("canvas").count() == 0
     screenshot(page, "dashboard-03-bad-filter")
 
 

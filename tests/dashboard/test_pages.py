@@ -84,7 +84,7 @@ def test_empty_dashboard_says_so(alice, web_as):
     ({"department": "abc"}, "Department: Enter an id: a whole number."),
     ({"department": "99999999999999999999999"}, "Department: No record has an id this large."),
     ({"closing_from": "2026-13-01"}, "Closing from: Enter a date as YYYY-MM-DD."),
-    ({"closing_from": "2026-06-01", "closing_to": "2026-05-01"}, "“Closing to” must be on or after “Closing from”."),
+    ({"closing_from": "2026-06-01", "closing_to": "2026-05-01"}, "Closing to: Must be on or after “Closing from”."),
     ({"category": "weapons"}, "Category: Choose one of the categories"),
 ])
 def test_bad_filters_are_a_clear_message(alice, board, web_as, params, message):
@@ -224,7 +224,7 @@ def test_api_filters_and_their_errors(alice, board, api_as):
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert errors["department"] == ["No such department in your organization."]
-    assert errors["closing_to"] == ["“Closing to” must be on or after “Closing from”."]
+    assert errors["closing_to"] == ["Must be on or after “Closing from”."]
     assert "category" in errors
 
 

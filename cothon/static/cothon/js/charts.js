@@ -107,6 +107,7 @@
     window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     window.Chart.defaults.color = COLOURS.text;
     window.Chart.defaults.maintainAspectRatio = false;
+    window.Chart.defaults.datasets.bar.maxBarThickness = 48;
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var name = canvas.getAttribute("data-chart");
       if (!builders[name] || !figures[name] || window.Chart.getChart(canvas)) {
