@@ -80,7 +80,7 @@ def _figures(request: HttpRequest, filters: DashboardFilters) -> Dashboard:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardFilterForm(request.GET, tenant=request.tenant)
-    context: dict[str, Any] = {"form": form, "value_definition": VALUE_DEFINITION, "panels": PANELS,
+    context: dict[str, Any] = {"form": form, "value_definition": VALUE_DEFINITION,
                                "gauge_red_below": GAUGE_RED_BELOW, "gauge_green_above": GAUGE_GREEN_ABOVE}
     if not form.is_valid():
         # No figures under filters that mean nothing: the errors, and the form to correct them.
@@ -91,7 +91,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context.update({
         "figures": figures, "charts": chart_data(figures), "query": query, "filtered": bool(query),
         "csv": {slug.replace("-", "_"): reverse("dashboard:panel_csv", args=[slug]) + (f"?{query}" if query else "") for slug in PANELS},
-        "max_department_value": max((d.total_value for d in figures.departments), default=0),
     })
     return render(request, "dashboard/index.html", context)
 
@@ -164,14 +163,14 @@ def _win_rate_csv(c: _CsvContext) -> Rows:
     yield [f"{wins.start:%Y-%m-%d} to {wins.end:%Y-%m-%d}", wins.won, wins.lost, "" if wins.rate is None else wins.rate]
 
 
-# slug → (title, rows)
-PANELS: dict[str, tuple[str, Callable[[_CsvContext], Rows]]] = {
-    "funnel": ("Government pipeline", _funnel_csv),
-    "compliance": ("Compliance scores", _compliance_csv),
-    "departments": ("Top departments", _departments_csv),
-    "closing": ("Closing this quarter", _closing_csv),
-    "gauge": ("Average compliance", _gauge_csv),
-    "win-rate": ("Win rate", _win_rate_csv),
+# The panels' CSV, by the name in their URL (/dashboard/<name>.csv).
+PANELS: dict[str, Callable[[_CsvContext], Rows]] = {
+    "funnel": _funnel_csv,
+    "compliance": _compliance_csv,
+    "departments": _departments_csv,
+    "closing": _closing_csv,
+    "gauge": _gauge_csv,
+    "win-rate": _win_rate_csv,
 }
 
 
@@ -195,7 +194,7 @@ def panel_csv(request: HttpRequest, panel: str) -> HttpResponse:
                             content_type="text/plain; charset=utf-8")
     zone = tenant_zone(request)
     context = _CsvContext(request, form.filters(), local_today(zone), zone)
-    response = HttpResponse(_csv_text(PANELS[panel][1](context)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(_csv_text(PANELS[panel](context)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (f'attachment; filename="dashboard-{panel}-{request.tenant.slug}-'
                                        f'{context.today.isoformat()}.csv"')
     response["Cache-Control"] = "no-store"

@@ -226,6 +226,11 @@ def test_api_filters_and_their_errors(alice, board, api_as):
     assert errors["department"] == ["No such department in your organization."]
     assert errors["closing_to"] == ["Must be on or after “Closing from”."]
     assert "category" in errors
+    # The largest id a database holds, an unused one: the same answer as another organization's.
+    for value in (str(2**63 - 1), "987654321"):
+        response = api.get("/api/v1/dashboard/", {"department": value})
+        assert response.status_code == 400 and response.json()["errors"] == {
+            "department": ["No such department in your organization."]}
 
 
 def test_api_needs_a_token(db):
