@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from opportunities.dashboard import quarter_of
+from tests.browser.test_content_security_policy import csp_page  # noqa: F401 - the fixture (policy enforced)
 from opportunities.models import Opportunity
 from tests.web.test_sync_pages import _connection
 
@@ -79,3 +80,19 @@ def test_api_usage_page_screenshot(page, live_server, login, screenshot, alice):
     labels = page.locator(".usage-chart svg text[text-anchor=end]").all_text_contents()
     assert labels == ["0", "2", "4", "6", "8", "10"]
     screenshot(page, "api-usage")
+
+
+def test_the_charts_draw_under_the_content_security_policy(csp_page, live_server, login, alice, board):  # noqa: F811
+    """No inline script and no CDN: Chart.js and charts.js are static files, the figures JSON."""
+    page = csp_page
+    login(page, alice.viewer)
+    response = page.goto(f"{live_server.url}/dashboard/")
+    assert "script-src 'self'" in response.headers["content-security-policy"].replace('"', "'")
+    drawn = False
+    for _ in range(50):  # no wait_for_function: Playwright polls it with eval, which the policy refuses
+        drawn = page.evaluate("() => !!(window.Chart && window.Chart.getChart(document.getElementById('chart-funnel')))")
+        if drawn:
+            break
+        page.wait_for_timeout(100)
+    assert drawn
+    page.check_csp("dashboard")
