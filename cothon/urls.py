@@ -15,6 +15,8 @@ urlpatterns = [
     path("no-organization/", views.no_tenant, name="no_tenant"),
     path("healthz", views.healthz, name="healthz"),
     path("opportunities/", include("opportunities.urls")),
+    # The Government Sales Dashboard (opportunities.dashboard; docs/dashboards.md).
+    path("dashboard/", include("opportunities.dashboard_urls")),
     path("proposals/", include("proposals.urls")),
     # Send to Salesforce from the quote page (sync_engine.quotes): the Salesforce actions menu.
     path("quotes/", include("sync_engine.quotes.send_urls")),

@@ -236,15 +236,19 @@ KIND_LABELS = {"realtime": "Real-time", "manual": "Manual", "incremental": "Incr
                "reconciliation": "Reconciliation", "full": "Full sync", "limits_probe": "Capacity checks"}
 
 
-def _nice_ceiling(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(step * magnitude)
-        if top >= value:
-            return top
-    return value
+def _nice_ticks(peak: int) -> list[int]:
+    """Whole-number axis ticks from 0 up to at least `peak`: a step of 1, 2 or 5 × 10ⁿ and at
+    most five intervals, so every tick is an integer drawn at its own value (quarters of the
+    old rounded top gave 2.5 and 7.5, labelled "2" and "8")."""
+    if peak <= 0:
+        return [0, 1, 2, 3, 4, 5]
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * magnitude
+            if -(-peak // step) <= 5:  # ceil(peak / step) intervals
+                return [step * k for k in range(-(-peak // step) + 1)]
+        magnitude *= 10
 
 
 def _chart(usage: selectors.UsageChart, zone) -> dict:
@@ -255,7 +259,8 @@ def _chart(usage: selectors.UsageChart, zone) -> dict:
     n = len(usage.hours)
     slot = plot_w / n if n else plot_w
     bar_w = max(2.0, slot * 0.72)
-    top = _nice_ceiling(usage.peak)
+    ticks = _nice_ticks(usage.peak)
+    top = ticks[-1]
     scale = plot_h / top if top else 0
     bars, labels = [], []
     label_every = 3 if n <= 24 else 6
@@ -278,10 +283,7 @@ def _chart(usage: selectors.UsageChart, zone) -> dict:
         if i % label_every == 0 or i == n - 1 and n <= 24:
             labels.append({"x": round(c["left"] + i * slot + slot / 2, 1), "text": f"{local:%H:00}",
                            "day": f"{local:%b %-d}" if local.hour < label_every or i == 0 else ""})
-    grid = []
-    for k in range(5):
-        value = top * k / 4
-        grid.append({"y": round(c["top"] + plot_h - value * scale, 1), "label": f"{value:,.0f}"})
+    grid = [{"y": round(c["top"] + plot_h - value * scale, 1), "value": value, "label": f"{value:,}"} for value in ticks]
     return {**c, "plot_w": plot_w, "plot_h": plot_h, "bars": bars, "labels": labels, "grid": grid,
             "axis_y": c["top"] + plot_h, "right_x": c["left"] + plot_w}
 

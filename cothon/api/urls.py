@@ -5,6 +5,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from opportunities.api import AnalysisViewSet, CommentViewSet, DepartmentViewSet, OpportunityViewSet
+from opportunities.dashboard_views import DashboardViewSet
 from proposals.api import ContactViewSet, ProposalViewSet, QuoteCustomFieldViewSet, QuoteViewSet
 from sync_engine.appointments.routing_views import RoutedFileViewSet
 from sync_engine.alerts.api import AlertIncidentViewSet, AlertSettingsViewSet
@@ -43,6 +44,8 @@ router.register("routed-files", RoutedFileViewSet, basename="routed-file")
 # URL (the route below, ahead of the router's GET-only one that the API root lists).
 router.register("alert-settings", AlertSettingsViewSet, basename="alert-settings")
 router.register("alert-incidents", AlertIncidentViewSet, basename="alert-incident")
+# The Dashboard's figures (docs/dashboards.md): one GET with the page's filters.
+router.register("dashboard", DashboardViewSet, basename="dashboard")
 
 urlpatterns = [
     path("alert-settings/", AlertSettingsViewSet.as_view({"get": "list", "put": "replace"}), name="alert-settings-list"),

@@ -120,6 +120,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     # Alerts (sync_engine.alerts, docs/alerts.md): Retry of a failed delivery, an incident in the API.
     "sync_alerts:retry": {"pk": "alert_delivery"},
     "api:alert-incident-detail": {"pk": "alert_incident"},
+    # The Dashboard's CSV per panel: the parameter names a panel, not a record (a bad name is a 404;
+    # the figures are the signed-in organization's, tests/dashboard/).
+    "dashboard:panel_csv": {"panel": "@no-such-panel"},
 }
 
 

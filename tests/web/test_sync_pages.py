@@ -608,6 +608,31 @@ def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice):
     assert "4,990" in html and "100%" not in html and "1 request in flight" in html
 
 
+@pytest.mark.parametrize("peak", [10, 7, 1, 37, 240])
+def test_usage_chart_draws_each_y_tick_at_its_own_value(web_as, alice, peak):
+    """A tick labelled N sits where a bar of N calls ends (the old axis drew quarters of the top:
+    "2" and "8" at the heights of 2.5 and 7.5)."""
+    import re
+
+    from sync_engine.models import ApiCallBucket
+
+    conn = _connection(alice.tenant, api_usage_used=10, api_usage_max=5000)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    ApiCallBucket.objects.create(connection=conn, hour=hour, kind="realtime", calls=peak)
+    html = web_as(alice.viewer).get(reverse("sync:usage", args=[conn.pk])).content.decode()
+    ticks = [(int(label.replace(",", "")), float(y)) for y, label in
+             re.findall(r'<text class="axis" x="[\d.-]+" y="([\d.]+)" text-anchor="end"[^>]*>([\d,.]+)</text>', html)]
+    assert len(ticks) >= 2 and ticks[0][0] == 0 and ticks[-1][0] >= peak
+    axis_y = ticks[0][1]
+    bar = re.search(r'<rect class="kind-realtime" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', html)
+    bar_top = float(bar.group(1))
+    per_call = (axis_y - bar_top) / peak
+    for value, y in ticks:
+        assert abs(y - (axis_y - value * per_call)) < 0.2, (value, y, ticks)
+    steps = {b[0] - a[0] for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1 and len(ticks) <= 6  # evenly spaced whole numbers, at most five intervals
+
+
 def test_usage_page_reads_the_real_governor(web_as, alice):
     """The page works against the configured governor backend (Redis or the database)."""
     conn = _connection(alice.tenant, api_usage_used=10, api_usage_max=5000)
