@@ -14,6 +14,8 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch, name="tenant_switch"),
     path("no-organization/", views.no_tenant, name="no_tenant"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("opportunities/", include("opportunities.urls")),
     path("proposals/", include("proposals.urls")),
     # Send to Salesforce from the quote page (sync_engine.quotes): the Salesforce actions menu.
