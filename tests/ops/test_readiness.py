@@ -133,3 +133,15 @@ def test_a_worker_heartbeat_thread_beats_until_stopped():
     assert ProcessHeartbeat.objects.get(name="w1@host").last_seen == stopped  # a stopped (or killed) worker beats no more
     assert readiness.check_workers(["default"], max_age=0.2).ok is False
     db.close()
+
+
+def test_the_worker_healthcheck_command_wants_a_recent_heartbeat_of_this_host(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no worker heartbeat"):
+        call_command("heartbeat_check", "--worker")
+    readiness.record_heartbeat(name=f"default@{socket.gethostname()}", kind="worker", queues="default")
+    call_command("heartbeat_check", "--worker")
+    ProcessHeartbeat.objects.update(last_seen=timezone.now() - datetime.timedelta(minutes=5))
+    with pytest.raises(CommandError, match="last heartbeat"):
+        call_command("heartbeat_check", "--worker")
