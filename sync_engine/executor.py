@@ -370,8 +370,8 @@ def _pause_seconds_left(governor, connection_id: int) -> float:
     return max(1.0, paused - time.time()) if paused else probe_interval()
 
 
-def _count_probe(connection: SalesforceConnection) -> None:
-    add_calls(connection_id=connection.pk, kind="limits_probe", calls=1)
+def _count_probe(connection: SalesforceConnection, *, failed: bool = False) -> None:
+    add_calls(connection_id=connection.pk, kind="limits_probe", calls=1, failed=int(failed))
 
 
 def _seconds_until_capacity(connection: SalesforceConnection) -> float:
@@ -397,7 +397,7 @@ def _probe_after_pause(connection: SalesforceConnection, governor) -> bool:
     try:
         daily = client_for(connection).limits().get("DailyApiRequests", {})
     except SalesforceError as exc:
-        _count_probe(connection)
+        _count_probe(connection, failed=True)
         if exc.kind is ErrorKind.QUOTA:
             quota_pause(connection, governor, log=False)
             return False
