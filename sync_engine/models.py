@@ -299,9 +299,9 @@ class MetricTotal(models.Model):
     scrape reads a few hundred rows instead of the sync log, and the totals never go down
     (log rows are purged; a counter must not be).
 
-    `series` names the metric (latency, errors, records, pauses); `labels` its fixed label
-    values joined with "|" — enums only (direction, result, a known error code or "other", a
-    histogram bucket's upper bound), never record data."""
+    `series` names the metric (api_calls, latency, errors, records, pauses); `labels` its fixed label
+    values joined with "|" — enums only (kind of work, direction, result, a known error code or
+    "other", a histogram bucket's upper bound), never record data."""
 
     connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="+")
     series = models.CharField(max_length=20)
