@@ -176,3 +176,23 @@ def test_error_codes_outside_the_catalogue_become_other(alice, db):
     assert totals[("latency", "pull|+Inf")][0] == 2
     assert not any("jane" in labels.lower() for _, labels in totals)
     assert error_label("INVALID_VALUE") == "INVALID_VALUE" and error_label("x\ny") == "other"
+
+
+def test_a_scrape_runs_the_same_few_queries_for_one_connection_or_many(alice, bob, client, token, settings):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    if not settings.REDIS_URL:
+        pytest.skip("the database governor reads one row per connection; the Redis one answers for all at once")
+    SalesforceConnection.objects.create(tenant=alice.tenant, name="Org 1")
+    with CaptureQueriesContext(db) as one:
+        scrape(client)
+    for i in range(2, 12):
+        SalesforceConnection.objects.create(tenant=bob.tenant if i % 2 else alice.tenant, name=f"Org {i}")
+    add_totals(log_totals([(c.pk, "push", "failed", "UNABLE_TO_LOCK_ROW", timezone.now(), timezone.now())
+                           for c in SalesforceConnection.objects.all()]))
+    with CaptureQueriesContext(db) as many:
+        _, samples = scrape(client)
+    assert len(many) == len(one) <= 12
+    assert value(samples, "cothon_sync_errors_total", code="UNABLE_TO_LOCK_ROW") == 11
+    assert value(samples, "cothon_governor_paused") == 0 and len({k for k in samples if k[0] == "cothon_governor_paused"}) == 11
