@@ -27,6 +27,7 @@ run_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("cothon_run_
 # replaced by a fresh one.
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 CORRELATION_FIELDS = ("request_id", "task_id", "task_name", "connection_id", "run_id")
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def sane_request_id(incoming: str | None) -> str:
@@ -49,8 +50,8 @@ class CorrelationFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the correlation
-    ids that are set, the exception's traceback when there is one, and any `extra` fields a
-    caller passed (gunicorn's access log passes the request's)."""
+    ids that are set, the exception's traceback when there is one, and the plain-valued `extra`
+    fields a caller passed (gunicorn's access log passes the request's)."""
 
     _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", *CORRELATION_FIELDS}
 
@@ -68,8 +69,10 @@ class JsonFormatter(logging.Formatter):
             if value not in (None, ""):
                 entry[name] = value
         for key, value in vars(record).items():
-            if key not in self._STANDARD and not key.startswith("_") and key not in entry:
-                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            # Plain values only: Django passes the request object (its repr carries the query
+            # string, an OAuth code included), Celery dicts of task arguments; neither is written.
+            if key not in self._STANDARD and not key.startswith("_") and key not in entry and isinstance(value, _PLAIN):
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         elif record.exc_text:

@@ -120,3 +120,44 @@ def test_gunicorns_access_log_is_json_with_the_request_id_and_no_secrets(monkeyp
     assert entry["request_id"] == "abc123" and entry["status"] == 302 and entry["method"] == "GET"
     assert entry["path"] == "/settings/integrations/oauth/callback/" and entry["duration_ms"] == 12.0
     assert "SECRETCODE" not in line and entry["logger"] == "gunicorn.access"
+
+
+def test_gunicorn_serving_the_app_writes_json_lines_that_share_the_request_id(tmp_path):
+    import time
+
+    import requests
+
+    from tests.security.test_demo_server import _free_port, _run_py_env
+
+    env = _run_py_env()
+    for name in ("DATABASE_URL", "REDIS_URL", "COTHON_TEST_DB_NAME", "DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
+    env.update(DJANGO_DEBUG="0", COTHON_VAR_DIR=str(tmp_path), COTHON_LOG_FORMAT="json")
+    port = _free_port()
+    with open(tmp_path / "gunicorn.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "cothon.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                                 "--access-logfile", "-"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 40
+            while True:
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                    break
+                except requests.RequestException:
+                    assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+                    time.sleep(0.3)
+            response = requests.get(f"http://127.0.0.1:{port}/no-such-page/?code=ONE-TIME", timeout=10,
+                                    headers={"X-Request-ID": "lb-2f9c"})
+            assert response.status_code == 404 and response.headers["X-Request-ID"] == "lb-2f9c"
+            time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    lines = [line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line, gunicorn's own included, is JSON
+    app = [e for e in entries if e["logger"] == "django.request"]
+    access = [e for e in entries if e["logger"] == "gunicorn.access" and e.get("path") == "/no-such-page/"]
+    assert app and app[-1]["request_id"] == "lb-2f9c" and app[-1]["level"] == "WARNING"
+    assert access and access[-1]["request_id"] == "lb-2f9c" and access[-1]["status"] == 404
+    assert any(e["logger"] == "gunicorn.error" for e in entries)
+    assert "ONE-TIME" not in "\n".join(lines)
