@@ -8,6 +8,7 @@ seen through its most frequent tick: the outbox sweeper (every 15 s) records eac
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import threading
@@ -24,6 +25,7 @@ from sync_engine.models import ProcessHeartbeat
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
+FORGET_AFTER = datetime.timedelta(days=1)
 BEAT = "beat"
 CHECK_TIMEOUT = 2.0  # seconds: a readiness probe answers quickly or reports the check as failed
 
@@ -43,8 +45,11 @@ def record_heartbeat(*, name: str, kind: str, queues: str = "") -> None:
 
 
 def record_beat_tick() -> None:
-    """Called by the outbox sweeper, which beat sends every 15 s."""
+    """Called by the outbox sweeper, which beat sends every 15 s. Also forgets workers not seen
+    for a day (killed with their host: a container recreated under a new name), so the table
+    stays as small as the fleet."""
     record_heartbeat(name=BEAT, kind="beat")
+    ProcessHeartbeat.objects.filter(kind="worker", last_seen__lt=timezone.now() - FORGET_AFTER).delete()
 
 
 def forget_heartbeat(*, name: str) -> None:

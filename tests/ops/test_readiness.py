@@ -92,10 +92,14 @@ def test_readyz_is_503_when_beat_stopped_ticking(client, all_beating):
     assert client.get("/readyz").json()["failing"] == ["beat"]
 
 
-def test_the_outbox_sweep_is_beats_tick(client, db):
+def test_the_outbox_sweep_is_beats_tick_and_forgets_workers_gone_for_a_day(client, db):
     assert not readiness.check_beat().ok
+    readiness.record_heartbeat(name="default@old-container", kind="worker", queues="default")
+    readiness.record_heartbeat(name="default@new-container", kind="worker", queues="default")
+    ProcessHeartbeat.objects.filter(name="default@old-container").update(last_seen=timezone.now() - datetime.timedelta(days=2))
     sweep_outbox()
     assert readiness.check_beat().ok
+    assert set(ProcessHeartbeat.objects.values_list("name", flat=True)) == {"beat", "default@new-container"}
 
 
 def test_the_web_scope_checks_only_what_web_needs(client, db):
