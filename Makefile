@@ -24,7 +24,7 @@ test: $(STAMP) system-deps
 	@$(PY) scripts/run_tests.py
 
 benchmarks: $(STAMP)
-	@cd benchmarks && ../$(PY) emulator.py && ../$(PY) push.py && ../$(PY) pull.py --idle-connections 200 && ../$(PY) make_run_pull.py && ../$(PY) logs.py && ../$(PY) validation.py && ../$(PY) quotes.py && ../$(PY) appointments.py && ../$(PY) dashboard.py && ../$(PY) chaos.py
+	@cd benchmarks && ../$(PY) emulator.py && ../$(PY) push.py && ../$(PY) pull.py --idle-connections 200 && ../$(PY) make_run_pull.py && ../$(PY) logs.py && ../$(PY) validation.py && ../$(PY) quotes.py && ../$(PY) appointments.py && ../$(PY) dashboard.py && ../$(PY) metrics.py && ../$(PY) chaos.py
 
 clean:
 	rm -rf var/ staticfiles/ test-artifacts/

@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from cothon.env import env_bool, env_int, env_list, env_str
+from cothon.logs import logging_config
 from cothon.private_files import private_dir, private_file, read_or_create_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line of the request carries its id (docs/monitoring.md).
+    "cothon.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -298,16 +301,19 @@ COTHON_SALESFORCE_HOST_ALLOWLIST = env_list("COTHON_SALESFORCE_HOST_ALLOWLIST", 
 COTHON_ALLOW_LOOPBACK_SALESFORCE = env_bool("COTHON_ALLOW_LOOPBACK_SALESFORCE", False)
 SALESFORCE_API_VERSION = env_str("SALESFORCE_API_VERSION", "59.0")
 SALESFORCE_HTTP_TIMEOUT = float(env_str("SALESFORCE_HTTP_TIMEOUT", "30"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"},
-                # Lockouts are WARNING; every successful login's "deleted 0 attempts" is noise.
-                "axes": {"level": "WARNING"}},
-}
+# Logs: human-readable lines by default (and `make run`); COTHON_LOG_FORMAT=json writes one JSON
+# object per line with the request / task correlation ids (cothon/logs.py, docs/monitoring.md).
+COTHON_LOG_FORMAT = "json" if env_str("COTHON_LOG_FORMAT", "text").strip().lower() == "json" else "text"
+LOGGING = logging_config(fmt=COTHON_LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+
+# --- Monitoring (docs/monitoring.md) --------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer <this>`; unset, /metrics is a 404.
+COTHON_METRICS_TOKEN = env_str("COTHON_METRICS_TOKEN", "")
+# /readyz: the queues that must each have a worker heartbeat, and how old a heartbeat or beat's
+# last tick (the 15 s outbox sweep) may be.
+COTHON_READY_QUEUES = env_list("COTHON_READY_QUEUES", ["realtime", "default", "bulk"])
+COTHON_READY_WORKER_MAX_AGE = float(env_int("COTHON_READY_WORKER_MAX_AGE", 60))
+COTHON_READY_BEAT_MAX_AGE = float(env_int("COTHON_READY_BEAT_MAX_AGE", 90))
 
 # --- HTTP security headers (docs/configuration.md, "HTTPS and security headers") ------------
 # COTHON_HTTPS=1 when users reach Cothon over HTTPS (directly or through a TLS proxy that sets
@@ -319,8 +325,9 @@ if COTHON_HTTPS:
     SECURE_HSTS_SECONDS = env_int("COTHON_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("COTHON_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_SSL_REDIRECT = env_bool("COTHON_SSL_REDIRECT", True)
-    # /healthz is probed over plain HTTP inside the container network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # /healthz, /readyz and /metrics are probed and scraped over plain HTTP inside the
+    # container network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if env_bool("COTHON_BEHIND_TLS_PROXY", COTHON_HTTPS):
     # Only behind a proxy that overwrites X-Forwarded-Proto; otherwise a client could forge it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -14,6 +14,8 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch, name="tenant_switch"),
     path("no-organization/", views.no_tenant, name="no_tenant"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("opportunities/", include("opportunities.urls")),
     # The Government Sales Dashboard (opportunities.dashboard; docs/dashboards.md).
     path("dashboard/", include("opportunities.dashboard_urls")),

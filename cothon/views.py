@@ -1,7 +1,8 @@
-"""Login, logout, tenant switcher, health check."""
+"""Login, logout, tenant switcher; liveness, readiness and metrics (docs/monitoring.md)."""
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -9,8 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from cothon.tenancy.middleware import SESSION_KEY
 from cothon.tenancy.selectors import membership_for
+from sync_engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, render as render_metrics
+from sync_engine.readiness import readiness
 
 
 def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
@@ -77,6 +79,36 @@ def no_tenant(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+    """Liveness: the process answers. Touches nothing else (no database), so a slow database
+    never gets a healthy process restarted; /readyz checks the dependencies."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, broker, each queue's worker heartbeat, beat's last tick; 503 naming
+    the checks that failed. `?scope=web`: database and broker only (the web container's own
+    health, docs/monitoring.md). Details name no secret (no URL, no password)."""
+    ok, checks = readiness(scope="web" if request.GET.get("scope") == "web" else "all")
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    response = JsonResponse({"status": "ok" if ok else "unavailable", "failing": failing, "checks": checks},
+                            status=200 if ok else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, for `Authorization: Bearer <COTHON_METRICS_TOKEN>` only; without a
+    configured token the endpoint does not exist (404), so it is never open by accident."""
+    token = settings.COTHON_METRICS_TOKEN
+    if not token:
+        raise Http404()
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        response = HttpResponse("Bearer token required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return HttpResponse("Wrong token.\n", status=403, content_type="text/plain")
+    response = HttpResponse(render_metrics(), content_type=METRICS_CONTENT_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -33,6 +33,7 @@ from integrations.sync_settings import sync_settings_for
 from sync_engine import claim as queue, wakeups
 from sync_engine.fanout import fan_out_pending
 from sync_engine.call_counts import add_calls
+from sync_engine.metric_totals import add_pause
 from sync_engine.governor import get_governor
 from sync_engine.heartbeat import lease_heartbeat
 from sync_engine.models import ApiCallBucket, OutboxEntry, Priority, SyncLog, SyncResult, SyncRun, SyncRunStatus
@@ -360,6 +361,7 @@ def quota_pause(connection: SalesforceConnection, governor, *, held: int = 0, er
             error_message=f"The org's daily API allowance is used up{usage}. {held} record(s) wait in the queue; capacity is "
                           f"expected back ~{expected:%H:%M %Z} and is checked every {every_text}.",
             hint="Nothing is lost: manual and real-time changes go first as soon as capacity returns.")
+        add_pause(connection_id=connection.pk)
     return pause
 
 
@@ -368,8 +370,8 @@ def _pause_seconds_left(governor, connection_id: int) -> float:
     return max(1.0, paused - time.time()) if paused else probe_interval()
 
 
-def _count_probe(connection: SalesforceConnection) -> None:
-    add_calls(connection_id=connection.pk, kind="limits_probe", calls=1)
+def _count_probe(connection: SalesforceConnection, *, failed: bool = False) -> None:
+    add_calls(connection_id=connection.pk, kind="limits_probe", calls=1, failed=int(failed))
 
 
 def _seconds_until_capacity(connection: SalesforceConnection) -> float:
@@ -395,7 +397,7 @@ def _probe_after_pause(connection: SalesforceConnection, governor) -> bool:
     try:
         daily = client_for(connection).limits().get("DailyApiRequests", {})
     except SalesforceError as exc:
-        _count_probe(connection)
+        _count_probe(connection, failed=True)
         if exc.kind is ErrorKind.QUOTA:
             quota_pause(connection, governor, log=False)
             return False

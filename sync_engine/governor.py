@@ -221,14 +221,25 @@ class RedisGovernor:
         self.redis.zrem(self._k(connection_id, "slots"), token)
 
     def status(self, connection_id: int) -> GovernorStatus:
-        used, allowance, paused, estimate = self.redis.mget(
-            self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"),
-            self._k(connection_id, "resume_estimate"))
-        in_flight = self.redis.zcount(self._k(connection_id, "slots"), now(), "+inf")
-        paused_f = float(paused) if paused else None
-        active = paused_f if paused_f and paused_f > now() else None
-        return GovernorStatus(int(used) if used is not None else None, int(allowance) if allowance else None,
-                              active, in_flight, float(estimate) if estimate and active else None)
+        return self.statuses([connection_id])[connection_id]
+
+    def statuses(self, connection_ids: list[int]) -> dict[int, GovernorStatus]:
+        """Several connections' status in one round trip (the metrics scrape reads them all)."""
+        pipe = self.redis.pipeline(transaction=False)
+        at = now()
+        for connection_id in connection_ids:
+            pipe.mget(self._k(connection_id, "used"), self._k(connection_id, "allowance"), self._k(connection_id, "paused_until"),
+                      self._k(connection_id, "resume_estimate"))
+            pipe.zcount(self._k(connection_id, "slots"), at, "+inf")
+        replies = pipe.execute()
+        result = {}
+        for i, connection_id in enumerate(connection_ids):
+            (used, allowance, paused, estimate), in_flight = replies[2 * i], replies[2 * i + 1]
+            paused_f = float(paused) if paused else None
+            active = paused_f if paused_f and paused_f > now() else None
+            result[connection_id] = GovernorStatus(int(used) if used is not None else None, int(allowance) if allowance else None,
+                                                   active, in_flight, float(estimate) if estimate and active else None)
+        return result
 
 
 class DatabaseGovernor:

@@ -293,6 +293,36 @@ class ApiCallBucket(models.Model):
         constraints = [models.UniqueConstraint(fields=["connection", "hour", "kind"], name="api_bucket_unique")]
 
 
+class MetricTotal(models.Model):
+    """Running totals for the Prometheus counters and histograms (docs/monitoring.md), added to
+    by one upsert per batch beside the statements that write its log rows and call count, so the
+    scrape reads a few hundred rows instead of the sync log, and the totals never go down
+    (log rows are purged; a counter must not be).
+
+    `series` names the metric (api_calls, latency, errors, records, pauses); `labels` its fixed label
+    values joined with "|" — enums only (kind of work, direction, result, a known error code or
+    "other", a histogram bucket's upper bound), never record data."""
+
+    connection = models.ForeignKey(CONNECTION, on_delete=models.CASCADE, related_name="+")
+    series = models.CharField(max_length=20)
+    labels = models.CharField(max_length=120, blank=True)
+    count = models.BigIntegerField(default=0)
+    total = models.FloatField(default=0, help_text="Sum of the observed values (histograms: seconds).")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "series", "labels"], name="metric_total_unique")]
+
+
+class ProcessHeartbeat(models.Model):
+    """When a worker (per node name, with the queues it consumes) or beat (its sweeper tick)
+    was last seen: /readyz compares these with now. A killed process simply stops beating."""
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10)  # "worker" | "beat"
+    queues = models.CharField(max_length=200, blank=True)
+    last_seen = models.DateTimeField()
+
+
 class AccountCacheEntry(models.Model):
     """Department name → Salesforce Account id, per connection (refreshed hourly)."""
 

@@ -6,8 +6,9 @@ services and nothing imports it back."""
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
 
-from sync_engine import services, wakeups
+from sync_engine import readiness, services, wakeups
 from sync_engine.models import Priority
 from sync_engine.reconcile import schedule as reconcile_schedule, service as reconcile_service
 
@@ -37,7 +38,8 @@ def push_background(connection_id: int, run_id: int | None = None, lane: str = w
 def sweep_outbox() -> None:
     """Fan out changes left behind and re-enqueue stranded work: expired leases (killed
     workers), lost or due wake-ups, and pending rows whose enqueue was lost (crash between
-    commit and enqueue); finish runs."""
+    commit and enqueue); finish runs. Each run is beat's tick for /readyz."""
+    readiness.record_beat_tick()
     services.outbox_sweep()
 
 
@@ -61,3 +63,27 @@ def scheduled_reconciliations() -> None:
 def reconciliation_run(run_id: int) -> None:
     """One queued reconciliation (background queue)."""
     reconcile_service.reconciliation_execute(run_id=run_id)
+
+
+# --- the worker's heartbeat for /readyz (sync_engine.readiness) -------------------------------
+_heartbeat: dict = {}
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **kwargs) -> None:
+    """Once the worker consumes: its node name and queues, every 15 s, until it stops."""
+    name = getattr(sender, "hostname", "") or "worker"
+    queues = list(sender.app.amqp.queues.consume_from or {}) if sender is not None else []
+    _heartbeat["name"] = name
+    _heartbeat["stop"] = readiness.start_worker_heartbeat(name=name, queues=queues)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**kwargs) -> None:
+    stop = _heartbeat.pop("stop", None)
+    if stop is not None:
+        stop.set()
+        try:
+            readiness.forget_heartbeat(name=_heartbeat["name"])
+        except Exception:  # noqa: BLE001 - shutting down anyway; the row goes stale instead
+            pass

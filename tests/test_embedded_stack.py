@@ -168,6 +168,14 @@ def test_make_run_serves_restarts_a_killed_worker_and_leaves_nothing_when_killed
     # The restarted worker does the work: a change made in Cothon reaches Salesforce.
     _push_reaches_salesforce(stack, "won", "Closed Won")
 
+    # Ready (docs/monitoring.md): SQLite, the embedded broker's folder, both workers' heartbeats
+    # (the restarted one's too) and beat's tick, the outbox sweep every 15 s.
+    deadline = time.time() + 40
+    while (ready := browser.get(f"http://127.0.0.1:{stack.port}/readyz")).status_code != 200:
+        assert time.time() < deadline, ready.text
+        time.sleep(1)
+    assert ready.json()["checks"]["broker"]["detail"].startswith("embedded broker") and ready.json()["failing"] == []
+
     # SIGKILL of the supervisor (what killing `make run` hard does): its children get
     # PR_SET_PDEATHSIG, their pool processes and gunicorn workers follow.
     tree = stack.descendants()

@@ -28,7 +28,7 @@ from django.utils import timezone
 from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from sync_engine import links, wakeups
-from sync_engine.call_counts import add_calls
+from sync_engine.call_counts import add_calls, call_failed
 from sync_engine.governor import get_governor
 from sync_engine.legacy import selectors, source
 from sync_engine.legacy.models import ACTIVE_JOB_STATUSES, JobStatus, LegacyMatchJob, LegacyMatchProposal, ProposalStatus
@@ -99,16 +99,19 @@ def _send(job_id: int) -> None:
 class _Calls:
     connection_id: int
     count: int = 0
+    failed: int = 0
 
     def on_call(self, record) -> None:
         self.count += 1
+        self.failed += call_failed(record)
         if record.usage is not None:
             get_governor().observe(self.connection_id, record.usage.used, record.usage.allowance)
 
     def flush(self) -> int:
         spent, self.count = self.count, 0
+        failed, self.failed = self.failed, 0
         if spent:
-            add_calls(connection_id=self.connection_id, kind=CALL_KIND, calls=spent)
+            add_calls(connection_id=self.connection_id, kind=CALL_KIND, calls=spent, failed=failed)
         return spent
 
 

@@ -43,7 +43,8 @@ from integrations.sync_settings import settings_current
 from opportunities import services as opportunity_services
 from opportunities.models import Department, Opportunity
 from sync_engine.attempts import attempts_settle
-from sync_engine.call_counts import add_calls
+from sync_engine.call_counts import add_calls, call_failed
+from sync_engine.metric_totals import add_totals, log_totals
 from sync_engine.conflicts.selectors import held_fields
 from sync_engine.conflicts.services import Held, conflicts_hold, conflicts_supersede
 from sync_engine.links import drop_skipped_records, values_hash
@@ -99,6 +100,7 @@ class PullContext:
     source: str = "incremental"
     logs: list[SyncLog] = field(default_factory=list)
     calls: int = 0
+    failed_calls: int = 0
     # Salesforce id → Cothon opportunity id of the records applied (their contact roles follow).
     applied: dict[str, int] = field(default_factory=dict)
     # Cothon ids of the records read that had a conflict open for review (review on only).
@@ -129,6 +131,7 @@ class PullContext:
 
     def on_call(self, record) -> None:
         self.calls += 1
+        self.failed_calls += call_failed(record)
 
     def log(self, *, operation: str, result: str, opportunity: Opportunity | None = None, salesforce_id: str = "",
             label: str = "", code: str = "", message: str = "", hint: str = "", record_type: str = RecordType.OPPORTUNITY,
@@ -143,14 +146,22 @@ class PullContext:
             error_message=message[:4000], hint=hint))
 
     def flush(self) -> None:
+        totals = None
         if self.logs:
             if self.calls and not any(row.api_calls for row in self.logs):
                 self.logs[0].api_calls = min(self.calls, 32767)
             SyncLog.objects.bulk_create(self.logs, batch_size=500)
+            # bulk_create leaves auto_now_add's created_at on the objects: the Prometheus totals
+            # of these rows (docs/monitoring.md), written with the calls'.
+            totals = log_totals((row.connection_id, row.direction, row.result, row.error_code, row.created_at, row.queued_at)
+                                for row in self.logs)
             self.logs = []
         if self.calls:
-            add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.calls)
+            add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.calls, failed=self.failed_calls, totals=totals)
             self.calls = 0
+            self.failed_calls = 0
+        else:
+            add_totals(totals)
 
 
 def pull_context(*, connection: SalesforceConnection, settings: dict[str, Any] | None, source: str,

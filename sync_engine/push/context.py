@@ -13,7 +13,8 @@ from integrations.models import SalesforceConnection
 from integrations.settings_schema import SyncSettings
 from integrations.salesforce.client import CallRecord, SalesforceClient
 from sync_engine.models import OutboxEntry, SyncDirection, SyncLog, SyncResult, SyncRun
-from sync_engine.call_counts import add_calls
+from sync_engine.call_counts import add_calls, call_failed
+from sync_engine.metric_totals import add_totals, log_totals
 from sync_engine.rows import insert_rows
 
 # The SyncLog columns a push writes, in the order of the tuples in PushContext.logs.
@@ -46,6 +47,7 @@ class PushContext:
     run: SyncRun | None = None
     bulk_threshold: int = 0  # > 0: write groups at least this large through Bulk API 2.0
     calls: int = 0
+    failed_calls: int = 0
     logs: list[tuple] = field(default_factory=list)  # SyncLog rows (LOG_COLUMNS), written by flush()
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     account_ids: dict[int, str] = field(default_factory=dict)  # department id -> Account Id
@@ -74,6 +76,7 @@ class PushContext:
 
     def on_call(self, record: CallRecord) -> None:
         self.calls += 1
+        self.failed_calls += call_failed(record)
 
     def outcome(self, entry: OutboxEntry) -> Outcome:
         # Asked several times per row of a 5,000-row batch: no throwaway Outcome per question.
@@ -101,14 +104,19 @@ class PushContext:
         """Write the batch's log rows and API-call count in a few statements. With
         `count_run=False` the run's share is not written but returned (the caller adds it in the
         statement that advances the run anyway)."""
+        totals = None
         if self.logs:
             insert_rows(SyncLog, LOG_COLUMNS, self.logs)
+            # The Prometheus totals of these rows (docs/monitoring.md), written with the calls'.
+            totals = log_totals((row[1], row[9], row[11], row[12], row[3], row[18]) for row in self.logs)
             self.logs = []
         calls, self.calls = self.calls, 0
+        failed, self.failed_calls = self.failed_calls, 0
         if not calls:
+            add_totals(totals or {})
             return 0
         hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-        add_calls(connection_id=self.connection.pk, hour=hour, kind=self.call_kind, calls=calls)
+        add_calls(connection_id=self.connection.pk, hour=hour, kind=self.call_kind, calls=calls, failed=failed, totals=totals)
         if self.run is None:
             return 0
         self.run.api_calls += calls

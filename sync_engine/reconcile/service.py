@@ -21,7 +21,7 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import settings_current, sync_settings_for
 from sync_engine import wakeups
-from sync_engine.call_counts import add_calls
+from sync_engine.call_counts import add_calls, call_failed
 from sync_engine.governor import get_governor
 from sync_engine.models import SyncDirection, SyncLog, SyncResult, SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile.cothon import CothonSide, cothon_reconcile
@@ -164,6 +164,7 @@ class _Calls:
     def __init__(self, connection: SalesforceConnection) -> None:
         self.connection = connection
         self.count = 0
+        self.failed = 0
 
     def client(self):
         from integrations.connections import client_for
@@ -172,6 +173,7 @@ class _Calls:
 
         def on_call(record) -> None:
             self.count += 1
+            self.failed += call_failed(record)
             if record.usage is not None:
                 governor.observe(self.connection.pk, record.usage.used, record.usage.allowance)
         return client_for(self.connection, on_call=on_call)
@@ -180,5 +182,5 @@ class _Calls:
         if not self.count:
             return
         SyncRun.objects.filter(pk=run.pk).update(api_calls=F("api_calls") + self.count)
-        add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.count)
-        self.count = 0
+        add_calls(connection_id=self.connection.pk, kind=CALL_KIND, calls=self.count, failed=self.failed)
+        self.count = self.failed = 0

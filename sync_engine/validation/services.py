@@ -28,7 +28,7 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import ErrorKind, SalesforceError
 from integrations.sync_settings import describe_get, settings_current
 from sync_engine import wakeups
-from sync_engine.call_counts import add_calls
+from sync_engine.call_counts import add_calls, call_failed
 from sync_engine.governor import get_governor
 from sync_engine.models import (
     LinkStatus,
@@ -96,10 +96,12 @@ class _Calls:
     def __init__(self, connection_id: int) -> None:
         self.connection_id = connection_id
         self.count = 0
+        self.failed = 0
         self.governor = get_governor()
 
     def __call__(self, record) -> None:
         self.count += 1
+        self.failed += call_failed(record)
         if record.usage is not None:
             self.governor.observe(self.connection_id, record.usage.used, record.usage.allowance)
 
@@ -134,7 +136,7 @@ def validation_run(*, report_id: int, method: str = "bulk") -> DriftReport:
         return _finish(report, ReportStatus.FAILED, f"The validation stopped on an error ({exc}); links the read did not reach "
                                                     "were not checked and nothing was marked deleted.")
     finally:
-        _account_calls(connection.pk, calls.count)
+        _account_calls(connection.pk, calls.count, calls.failed)
 
 
 def _validate(report: DriftReport, connection: SalesforceConnection, calls: _Calls, method: str) -> DriftReport:
@@ -268,10 +270,10 @@ def _run_message(report: DriftReport) -> str:
     return counts if report.status == ReportStatus.COMPLETE else f"Truncated read: {counts}"
 
 
-def _account_calls(connection_id: int, calls: int) -> None:
+def _account_calls(connection_id: int, calls: int, failed: int = 0) -> None:
     if not calls:
         return
-    add_calls(connection_id=connection_id, kind=CALL_KIND, calls=calls)
+    add_calls(connection_id=connection_id, kind=CALL_KIND, calls=calls, failed=failed)
 
 
 def _sobject(data: dict) -> str:
