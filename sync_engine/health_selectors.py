@@ -81,10 +81,12 @@ class ScheduleRow:
 
 
 def _overdue(at: datetime.datetime | None, interval: datetime.timedelta | None, now: datetime.datetime,
-             expected: bool) -> bool:
+             expected: bool, since: datetime.datetime | None = None) -> bool:
+    """Older than OVERDUE_FACTOR intervals; "never" counts from `since` (when the schedule
+    could first have run), so a connection made a minute ago is not overdue yet."""
     if interval is None or not expected:
         return False
-    return at is None or now - at > OVERDUE_FACTOR * interval
+    return now - (at or since or now - 2 * OVERDUE_FACTOR * interval) > OVERDUE_FACTOR * interval
 
 
 def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime.datetime | None = None) -> list[ScheduleRow]:
@@ -98,7 +100,8 @@ def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime
     now = now or timezone.now()
     runs = SyncRun.objects.filter(tenant_id=connection.tenant_id, connection=connection, status__in=SUCCESS_RUN_STATUSES)
     last = runs.aggregate(**{kind: models.Max("finished_at", filter=models.Q(kind=kind))
-                             for kind in (SyncRunKind.INCREMENTAL, SyncRunKind.RECONCILIATION, SyncRunKind.VALIDATION)})
+                             for kind in (SyncRunKind.FULL, SyncRunKind.INCREMENTAL, SyncRunKind.RECONCILIATION,
+                                          SyncRunKind.VALIDATION)})
     # The newest real-time success: walk the connection's log from its newest row (index
     # connection, -id) and stop at the first match.
     realtime = (SyncLog.objects.filter(connection=connection, direction=SyncDirection.PUSH, result=SyncResult.SUCCESS)
@@ -112,6 +115,10 @@ def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime
     except Exception:  # noqa: BLE001 - unreadable settings must not hide the page; no schedule to judge then
         freq, pushes, pulls = None, True, True
     running = connection.status == ConnectionStatus.CONNECTED
+    # The scheduler starts incremental syncs, reconciliations and validations only after the
+    # first full sync, so before it "never" is expected, not overdue.
+    scheduled = running and last[SyncRunKind.FULL] is not None
+    first_note = "" if last[SyncRunKind.FULL] is not None else " · starts after the first full sync"
     incremental = freq.incremental_interval if freq else None
     reconcile = datetime.timedelta(minutes=freq.reconciliation_minutes) if freq else None
     daily = datetime.timedelta(days=1) if freq else None
@@ -119,17 +126,17 @@ def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime
         ScheduleRow("realtime", "Real time (save → Salesforce)", realtime, None, False,
                     "Runs when a record changes." if pushes else "Push is off for this connection."),
         ScheduleRow("incremental", "Incremental sync", last[SyncRunKind.INCREMENTAL], incremental,
-                    _overdue(last[SyncRunKind.INCREMENTAL], incremental, now, running and pushes),
-                    f"Every {freq.incremental_minutes} min" if freq else ""),
+                    _overdue(last[SyncRunKind.INCREMENTAL], incremental, now, scheduled and pushes, last[SyncRunKind.FULL]),
+                    (f"Every {freq.incremental_minutes} min" if freq else "") + first_note),
         ScheduleRow("pull", "Incremental pull (Salesforce → Cothon)", pulled, incremental,
-                    _overdue(pulled, incremental, now, running and pulls),
+                    _overdue(pulled, incremental, now, running and pulls, connection.connected_at),
                     (f"Every {freq.incremental_minutes} min" if freq else "") if pulls else "Pull is off for this connection."),
         ScheduleRow("reconciliation", "Reconciliation", last[SyncRunKind.RECONCILIATION], reconcile,
-                    _overdue(last[SyncRunKind.RECONCILIATION], reconcile, now, running),
-                    f"Every {freq.reconciliation_minutes} min" if freq else ""),
+                    _overdue(last[SyncRunKind.RECONCILIATION], reconcile, now, scheduled, last[SyncRunKind.FULL]),
+                    (f"Every {freq.reconciliation_minutes} min" if freq else "") + first_note),
         ScheduleRow("validation", "Daily validation", last[SyncRunKind.VALIDATION], daily,
-                    _overdue(last[SyncRunKind.VALIDATION], daily, now, running),
-                    f"Daily at {freq.daily_full_at}" if freq else ""),
+                    _overdue(last[SyncRunKind.VALIDATION], daily, now, scheduled, last[SyncRunKind.FULL]),
+                    (f"Daily at {freq.daily_full_at}" if freq else "") + first_note),
     ]
 
 

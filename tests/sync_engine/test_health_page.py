@@ -139,7 +139,7 @@ def test_last_success_per_schedule_with_never_and_overdue(connection, alice):
     run(SyncRunKind.INCREMENTAL, SyncRunStatus.SUCCEEDED, NOW - datetime.timedelta(minutes=10))
     run(SyncRunKind.INCREMENTAL, SyncRunStatus.FAILED, NOW - datetime.timedelta(minutes=1))  # not a success
     run(SyncRunKind.RECONCILIATION, SyncRunStatus.FINISHED_WITH_ERRORS, NOW - datetime.timedelta(hours=5))  # 60 min: overdue
-    full = run(SyncRunKind.FULL, SyncRunStatus.SUCCEEDED, NOW - datetime.timedelta(minutes=3))
+    full = run(SyncRunKind.FULL, SyncRunStatus.SUCCEEDED, NOW - datetime.timedelta(days=3))
     _log(connection, at=NOW - datetime.timedelta(minutes=20))  # real time
     _log(connection, at=NOW - datetime.timedelta(minutes=2), run=full)  # part of a background run: not real time
     PullWatermark.objects.create(connection=connection, sobject="Opportunity", last_result="succeeded",
@@ -153,6 +153,19 @@ def test_last_success_per_schedule_with_never_and_overdue(connection, alice):
     assert rows["reconciliation"].last_success_at == NOW - datetime.timedelta(hours=5) and rows["reconciliation"].overdue
     assert rows["validation"].last_success_at is None and rows["validation"].overdue
     assert rows["incremental"].interval == datetime.timedelta(minutes=15)
+
+
+def test_before_the_first_full_sync_never_is_not_overdue(connection, alice):
+    connection.connected_at = NOW - datetime.timedelta(minutes=10)
+    connection.save()
+    rows = {r.key: r for r in last_success_per_schedule(connection=connection, now=NOW)}
+    assert not any(r.overdue for r in rows.values())
+    assert "after the first full sync" in rows["validation"].note
+    # The pull runs from the connection on: never pulled 2 hours after connecting is overdue.
+    connection.connected_at = NOW - datetime.timedelta(hours=2)
+    connection.save()
+    rows = {r.key: r for r in last_success_per_schedule(connection=connection, now=NOW)}
+    assert rows["pull"].overdue and not rows["validation"].overdue
 
 
 def test_schedules_of_a_disconnected_connection_are_never_overdue(connection):
