@@ -73,6 +73,17 @@ def test_the_list_gives_every_connection_of_the_tenant_only(api_as, alice, bob):
     assert "queue" not in rows[ok.pk]  # the list is status and reasons only
 
 
+def test_the_list_filters_on_a_status_and_refuses_an_unknown_one(api_as, alice):
+    _connection(alice, "Prod")
+    broken = _connection(alice, "Sandbox", status=ConnectionStatus.NEEDS_RECONNECT, is_default=False)
+    viewer = api_as(alice.viewer_membership)
+    rows = viewer.get(f"{API}/connections/health/", {"status": "needs_reconnect"}).json()
+    assert [row["connection"] for row in rows] == [broken.pk]
+    assert viewer.get(f"{API}/connections/health/", {"status": "error"}).json() == []
+    bad = viewer.get(f"{API}/connections/health/", {"status": "broken"})
+    assert bad.status_code == 400 and "status" in bad.json()["errors"]
+
+
 def test_another_tenants_connection_is_404(api_as, alice, bob):
     connection = _connection(alice)
     assert api_as(bob.admin_membership).get(f"{API}/connections/{connection.pk}/health/").status_code == 404
