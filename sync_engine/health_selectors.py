@@ -94,7 +94,7 @@ def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime
     validation: when each last succeeded, and whether that is overdue against the connection's
     frequencies. Five queries (the settings read included)."""
     from integrations.models import ConnectionStatus
-    from integrations.sync_settings import sync_settings_for
+    from integrations.settings_schema import SyncSettings
     from sync_engine.pull.models import PullWatermark
 
     now = now or timezone.now()
@@ -110,7 +110,10 @@ def last_success_per_schedule(*, connection: SalesforceConnection, now: datetime
     pulled = PullWatermark.objects.filter(connection=connection, last_result="succeeded").aggregate(
         at=models.Max("last_finished_at"))["at"]
     try:
-        config = sync_settings_for(connection=connection)
+        # Read only: a connection without a settings version yet has the defaults (a GET page
+        # must not create one, as sync_settings_for would).
+        version = connection.settings_versions.first()
+        config = SyncSettings.from_dict(version.data if version is not None else None)
         freq, pushes, pulls = config.frequencies, config.pushes, config.pulls
     except Exception:  # noqa: BLE001 - unreadable settings must not hide the page; no schedule to judge then
         freq, pushes, pulls = None, True, True

@@ -279,3 +279,12 @@ def test_the_overview_and_settings_show_health_and_link_the_page(web_as, alice, 
     html = web_as(alice.viewer).get(reverse("sync:usage", args=[connection.pk])).content.decode()
     assert 'data-health="error"' in html and reverse("sync:health", args=[connection.pk]) in html
 
+
+
+def test_reading_the_page_writes_nothing_not_even_default_settings(web_as, alice, connection):
+    from integrations.models import ConnectionSettingsVersion
+
+    assert web_as(alice.viewer).get(reverse("sync:health", args=[connection.pk])).status_code == 200
+    assert not ConnectionSettingsVersion.objects.filter(connection=connection).exists()
+    rows = {r.key: r for r in last_success_per_schedule(connection=connection, now=NOW)}
+    assert rows["incremental"].interval == datetime.timedelta(minutes=15)  # the defaults
