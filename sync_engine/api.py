@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,6 +22,10 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from opportunities.models import Opportunity
 from sync_engine import account_cache, links, partner_actions, selectors, services
+from sync_engine.health import HealthStatus, connection_health
+from sync_engine.health_selectors import connection_health_report
+from sync_engine.health_serializers import (ConnectionHealthSerializer, ConnectionHealthSummarySerializer, health_detail,
+                                            health_summary)
 from sync_engine.models import SyncRun, SyncRunKind
 from sync_engine.reconcile.service import reconciliation_request
 
@@ -239,6 +244,38 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
         if self.is_schema_generation():
             return SalesforceConnection.objects.none()
         return selectors.sync_connection_list(tenant=self.request.tenant).order_by("-is_default", "name")
+
+    @extend_schema(
+        summary="Health of every connection (any member)",
+        description="Each connection's health status (healthy = Connected, warning, paused, needs_reconnect, error) "
+                    "and its reasons with their fixes, worst first. The detail is `GET /api/v1/connections/{id}/health/`.",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=list(HealthStatus.values),
+                                     description="Only the connections in this status (e.g. `error`).")],
+        responses={200: ConnectionHealthSummarySerializer(many=True),
+                   400: OpenApiResponse(SyncApiValidationErrorSerializer, description="`status` is not a health status."),
+                   **COMMON_ERRORS},
+    )
+    @action(detail=False, methods=["get"], url_path="health", read_role="viewer", pagination_class=None)
+    def health_list(self, request: Request) -> Response:
+        wanted = request.query_params.get("status")
+        if wanted is not None and wanted not in HealthStatus.values:
+            raise serializers.ValidationError({"status": [f"Not a health status; use one of {', '.join(HealthStatus.values)}."]})
+        rows = [health_summary(connection, health) for connection in self.get_queryset()
+                if (health := connection_health(connection=connection)) and wanted in (None, health.status)]
+        return Response(ConnectionHealthSummarySerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="A connection's sync health (any member)",
+        description="Status and reasons, the queue by priority and its oldest change, the last success of each schedule, "
+                    "latency p50/p95 both ways over the last hour and day (bucket bounds in seconds), errors by Salesforce "
+                    "code over 24 hours and 7 days with meaning and fix, API usage with its projection to the reset "
+                    "(assumed midnight Pacific), open conflicts and failing records (docs/sync-operations.md, Sync health).",
+        responses={200: ConnectionHealthSerializer, **COMMON_ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="health", read_role="viewer")
+    def health(self, request: Request, pk: str | None = None) -> Response:
+        connection = self.get_object()
+        return Response(ConnectionHealthSerializer(health_detail(connection_health_report(connection=connection))).data)
 
     @extend_schema(
         summary="Start a Sync Now (admin)",

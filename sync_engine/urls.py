@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sync_engine import views
+from sync_engine import health_views, views
 
 app_name = "sync"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("connections/<int:pk>/reconcile/", views.reconcile_now, name="reconcile"),
     path("connections/<int:pk>/runs/", views.run_list, name="run_list"),
     path("connections/<int:pk>/usage/", views.api_usage, name="usage"),
+    path("connections/<int:pk>/health/", health_views.connection_health_page, name="health"),
     path("connections/<int:pk>/deleted-in-salesforce/", views.partner_gone, name="partner_gone"),
     path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),

@@ -23,6 +23,7 @@ from sync_engine import partner_actions, selectors, services
 from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
+from sync_engine.health import connection_health
 from sync_engine.models import SyncRunKind, SyncRunStatus
 from sync_engine.reconcile import service as reconcile_service
 
@@ -39,7 +40,8 @@ def sync_index(request: HttpRequest) -> HttpResponse:
     rows = []
     for connection in connections:
         rows.append({"connection": connection, "active_run": selectors.sync_run_active(tenant=tenant, connection=connection),
-                     "last_run": next(iter(selectors.sync_run_list(tenant=tenant, connection=connection, limit=1)), None)})
+                     "last_run": next(iter(selectors.sync_run_list(tenant=tenant, connection=connection, limit=1)), None),
+                     "health": connection_health(connection=connection)})
     return render(request, "sync_engine/index.html", {"rows": rows})
 
 

@@ -57,6 +57,32 @@ HINTS: dict[str, str] = {
 }
 
 
+# The seed's "Common Salesforce errors" table: what a code means and what fixes it, in a
+# line each (the sync health page lists errors by code with these). Codes it does not name
+# fall back on HINTS (error_meaning).
+MEANINGS: dict[str, tuple[str, str]] = {
+    "REQUIRED_FIELD_MISSING": ("Required field not provided", "Add field mapping or make field optional"),
+    "INVALID_CROSS_REFERENCE_KEY": ("Referenced record doesn't exist", "Ensure parent record (Account) exists first"),
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": ("Validation rule failed", "Adjust validation rule or provide compliant data"),
+    "UNABLE_TO_LOCK_ROW": ("Record locked by another process", "Retry sync after a few minutes"),
+    "REQUEST_LIMIT_EXCEEDED": ("API limit reached", "Wait for limit reset"),
+    "INSUFFICIENT_ACCESS": ("User lacks permissions", "Grant permissions to integration user"),
+}
+DEFAULT_HINT = "See the Salesforce error message; fix the record or mapping and sync again."
+
+
+def error_meaning(code: str) -> tuple[str, str]:
+    """(meaning, fix) of a Salesforce error code: the seed's table, else the hint catalogue
+    (its first sentence is the meaning, the rest the fix), else a generic fix."""
+    if code in MEANINGS:
+        return MEANINGS[code]
+    hint = HINTS.get(code)
+    if not hint:
+        return "", DEFAULT_HINT
+    first, dot, rest = hint.partition(". ")
+    return (first + ".", rest.strip()) if dot and rest.strip() else ("", hint)
+
+
 def classify(code: str, status: int | None = None) -> ErrorKind:
     if code in QUOTA_CODES:
         return ErrorKind.QUOTA
@@ -85,7 +111,7 @@ class SalesforceError(Exception):
 
     @property
     def hint(self) -> str:
-        return HINTS.get(self.code, "See the Salesforce error message; fix the record or mapping and sync again.")
+        return HINTS.get(self.code, DEFAULT_HINT)
 
 
 class SalesforceAuthError(SalesforceError):

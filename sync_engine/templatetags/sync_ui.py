@@ -249,3 +249,50 @@ def connection_sync_state(context, connection):
     if tenant is None or connection is None or connection.tenant_id != tenant.pk:
         return None
     return read(tenant=tenant, connection=connection)
+
+
+# --- a connection's health (sync_engine.health): Connected / Warning / Paused / Needs reconnect / Error
+
+HEALTH_TONES = {"healthy": "green", "warning": "amber", "paused": "amber", "needs_reconnect": "red", "error": "red"}
+
+
+@register.simple_tag(takes_context=True)
+def connection_health(context, connection):
+    """The connection's health (status, reasons worst first), or None outside its tenant."""
+    from sync_engine.health import connection_health as read
+
+    tenant = getattr(context.get("request"), "tenant", None)
+    if tenant is None or connection is None or connection.tenant_id != tenant.pk:
+        return None
+    return read(connection=connection)
+
+
+@register.filter
+def health_tone(status: str) -> str:
+    return HEALTH_TONES.get(str(status), "slate")
+
+
+def health_label(health) -> str:
+    """"Paused until ~14:05" when the pause has an expected end, else the status's label."""
+    if health.status == "paused" and health.paused_until:
+        return f"Paused until ~{timezone.localtime(health.paused_until):%H:%M}"
+    return health.label
+
+
+@register.simple_tag
+def health_pill(health):
+    """The health status as a pill (nothing for no health); its tip is the top reason."""
+    if health is None:
+        return ""
+    top = health.reasons[0].text if health.reasons else "Nothing needs attention."
+    return format_html('<span class="pill pill-{} health-pill" data-health="{}" title="{}"><span class="pill-dot" '
+                       'aria-hidden="true"></span>{}</span>', health_tone(health.status), health.status, top,
+                       health_label(health))
+
+
+@register.simple_tag
+def health_status_pill(status: str):
+    """A reason's own status as a small pill (Warning, Error, …)."""
+    from sync_engine.health import HealthStatus
+
+    return _pill(health_tone(status), HealthStatus(status).label if status in HealthStatus.values else status)

@@ -64,7 +64,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "integrations:settings_restore": {"pk": "connection", "version": "@1"},
     "sync:record_history": {"record_type": "@opportunity", "record_id": "opportunity"},
     "sync:record_run_status": {"pk": "record_run"},
-    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "reconcile", "run_list", "usage", "partner_gone")},
+    **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "reconcile", "run_list", "usage", "health", "partner_gone")},
     **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
     # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
     # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
@@ -89,7 +89,7 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     **{f"quotes:{n}": {"pk": "custom_field"} for n in ("custom_field_edit", "custom_field_delete")},
     "api:department-detail": {"pk": "department"},
     "api:comment-detail": {"pk": "comment"},
-    **{f"api:{n}": {"pk": "connection"} for n in ("connection-detail", "connection-sync-runs", "connection-reconciliations",
+    **{f"api:{n}": {"pk": "connection"} for n in ("connection-health", "connection-detail", "connection-sync-runs", "connection-reconciliations",
                                                   "connection-partner-gone", "connection-clear-account-cache")},
     **{f"api:{n}": {"pk": "run"} for n in ("sync-run-detail", "sync-run-cancel")},
     **{f"api:{n}": {"pk": "conflict"} for n in ("sync-conflict-detail", "sync-conflict-resolve")},
@@ -219,13 +219,14 @@ ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "sync_alerts:settings", "sync_alerts:rotate_secret", "sync_alerts:test", "sync_alerts:retry",
     "api:alert-settings-list", "api:alert-settings-rotate-secret",
 ]
-EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:record_history", "sync:record_run_status",
-              "api:sync-run-detail"]
+EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:health", "sync:record_history",
+              "sync:record_run_status", "api:sync-run-detail", "api:connection-health", "api:connection-health-list"]
 
 
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names = {n for n, _ in _routes() if n.split(":")[0] in ("integrations", "sync", "quote_settings", "sync_alerts")}
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
+              "api:connection-health", "api:connection-health-list",
               "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations", "api:connection-clear-account-cache",
               "sync_quotes:synchronize_now", "api:alert-settings-list", "api:alert-settings-rotate-secret"}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
