@@ -93,6 +93,7 @@ def _seed_tenant(spec: DemoTenant, index: int, count: int) -> Tenant:
                                   first_name=first, last_name=last)
         membership_set(tenant=tenant, user=user, role=role)
         users[role] = user
+    _seed_alerts(tenant, spec, users["admin"])
     if Opportunity.objects.filter(tenant=tenant).exists():
         return tenant
 
@@ -140,6 +141,17 @@ def _seed_tenant(spec: DemoTenant, index: int, count: int) -> Tenant:
             quote_line_add(tenant=tenant, quote=quote, description="Project management", quantity=Decimal("120"), unit_price=Decimal("145.00"))
             quote_line_add(tenant=tenant, quote=quote, description="Senior consultant", quantity=Decimal("400"), unit_price=Decimal("165.00"))
     return tenant
+
+
+def _seed_alerts(tenant: Tenant, spec: DemoTenant, admin) -> None:
+    """Alerts on, to the ops mailbox: `make run`'s SMTP catcher takes them and the Outbox (demo)
+    page shows them (docs/alerts.md). Left alone once an admin has saved settings."""
+    from sync_engine.alerts.models import AlertSettings, all_kinds
+    from sync_engine.alerts.services import alert_settings_save
+
+    if not AlertSettings.objects.filter(tenant=tenant).exists():
+        alert_settings_save(tenant=tenant, enabled=True, recipients=[f"ops@{spec.slug}.example.com"], webhook_url="",
+                            kinds=list(all_kinds()), actor=admin)
 
 
 def _seed_analysis(tenant, opportunity, author, rng: random.Random, *, complete: bool) -> None:
