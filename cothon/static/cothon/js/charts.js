@@ -20,24 +20,28 @@
 
   var builders = {
     funnel: function (data) {
+      // A funnel: each stage a bar centred on the axis, as wide as its count (floating bars from
+      // -n/2 to n/2), widest first; the label carries the count and the total value.
+      var widest = Math.max.apply(null, data.counts.concat([1]));
+      var labels = data.labels.map(function (label, i) {
+        return label + " · " + data.counts[i] + " · " + moneyShort.format(data.values[i]);
+      });
       return {
         type: "bar",
         data: {
-          labels: data.labels,
-          datasets: [
-            { label: "Opportunities", data: data.counts, backgroundColor: STAGE_COLOURS, yAxisID: "count", order: 2 },
-            { label: "Total value", data: data.values, type: "line", borderColor: "#101828", backgroundColor: "#101828",
-              pointRadius: 4, tension: 0, yAxisID: "value", order: 1 }
-          ]
+          labels: labels,
+          datasets: [{ label: "Opportunities", backgroundColor: STAGE_COLOURS, borderRadius: 3, borderSkipped: false,
+                       barPercentage: 1, categoryPercentage: 0.86,
+                       data: data.counts.map(function (n) { return [-n / 2, n / 2]; }) }]
         },
         options: {
+          indexAxis: "y",
           scales: {
-            count: { position: "left", beginAtZero: true, ticks: integerTicks(), title: { display: true, text: "Opportunities" } },
-            value: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
-                     ticks: { callback: function (v) { return moneyShort.format(v); } }, title: { display: true, text: "Total value" } }
+            x: { display: false, min: -widest / 2, max: widest / 2 },
+            y: { grid: { display: false }, border: { display: false } }
           },
-          plugins: { tooltip: { callbacks: { label: function (ctx) {
-            return ctx.dataset.yAxisID === "value" ? "Total value: " + money.format(ctx.raw) : "Opportunities: " + ctx.raw;
+          plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) {
+            return data.counts[ctx.dataIndex] + " opportunities · " + money.format(data.values[ctx.dataIndex]);
           } } } }
         }
       };
