@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,7 +22,7 @@ from integrations.models import ConnectionStatus, SalesforceConnection
 from integrations.salesforce.errors import SalesforceError
 from opportunities.models import Opportunity
 from sync_engine import links, partner_actions, selectors, services
-from sync_engine.models import SyncRun, SyncRunKind
+from sync_engine.models import SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile.service import reconciliation_request
 
 SYNC_NOW_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL)
@@ -312,10 +313,31 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
                                                "refused": {str(k): v for k, v in outcome.refused.items()}}).data)
 
 
+RUN_FILTERS = [
+    OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's runs."),
+    OpenApiParameter("kind", OpenApiTypes.STR, enum=[k.value for k in SyncRunKind]),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in SyncRunStatus]),
+]
+
+
+def _choice(params, name: str, choices) -> str:
+    value = params.get(name, "")
+    if value and value not in {c.value for c in choices}:
+        raise serializers.ValidationError({name: [f"One of {', '.join(c.value for c in choices)}."]})
+    return value
+
+
 @extend_schema_view(
+    list=extend_schema(summary="Sync runs, newest first (any member)",
+                       description="Sync Now, scheduled, reconciliation, validation and manual record runs; paged "
+                                   "(`page`, `page_size`).",
+                       parameters=RUN_FILTERS,
+                       responses={200: SyncRunSerializer(many=True),
+                                  400: OpenApiResponse(SyncApiValidationErrorSerializer, description="A bad filter."),
+                                  **COMMON_ERRORS}),
     retrieve=extend_schema(summary="A sync run's progress (any member)", responses={200: SyncRunSerializer, **COMMON_ERRORS}),
 )
-class SyncRunViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SyncRunViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A sync run: status, counts, API calls spent, start and finish times, the error if any."""
 
     serializer_class = SyncRunSerializer
@@ -325,7 +347,24 @@ class SyncRunViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
     def get_queryset(self):
         if self.is_schema_generation():
             return SyncRun.objects.none()
-        return SyncRun.objects.filter(tenant=self.request.tenant).select_related("connection", "requested_by")
+        return SyncRun.objects.filter(tenant=self.request.tenant).select_related("connection", "requested_by").order_by("-id")
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        connection = params.get("connection", "")
+        if connection:
+            if not connection.isdigit() or len(connection) > 18:
+                raise serializers.ValidationError({"connection": ["Must be an id (a positive whole number)."]})
+            # Another organization's connection is a 404, like its runs.
+            selectors.sync_connection_get(tenant=self.request.tenant, pk=int(connection))
+            queryset = queryset.filter(connection_id=int(connection))
+        if kind := _choice(params, "kind", SyncRunKind):
+            queryset = queryset.filter(kind=kind)
+        if run_status := _choice(params, "status", SyncRunStatus):
+            queryset = queryset.filter(status=run_status)
+        return queryset
 
     def get_object(self) -> SyncRun:
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

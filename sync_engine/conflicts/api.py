@@ -44,6 +44,13 @@ class ConflictSerializer(serializers.ModelSerializer):
         return author.get_username() if author is not None else None
 
 
+class ConflictCountSerializer(serializers.Serializer):
+    connection = serializers.IntegerField(source="connection_id")
+    connection_name = serializers.CharField(source="connection__name")
+    record_type = serializers.CharField()
+    open = serializers.IntegerField(help_text="Open conflicts (fields held for review).")
+
+
 class ResolveOneSerializer(serializers.Serializer):
     choice = serializers.ChoiceField(choices=ConflictResolution.choices,
                                      help_text="`keep_cothon`, `keep_salesforce`, or `value` (then give `value`).")
@@ -125,6 +132,12 @@ class ConflictViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModel
             return selectors.conflict_get(tenant=self.request.tenant, conflict_id=int(self.kwargs["pk"]))
         except SyncConflict.DoesNotExist as exc:
             raise Http404 from exc
+
+    @extend_schema(summary="Open conflicts by connection and record type (any member)",
+                   responses={200: ConflictCountSerializer(many=True), **COMMON_ERRORS})
+    @action(detail=False, methods=["get"], serializer_class=ConflictCountSerializer, pagination_class=None)
+    def counts(self, request: Request) -> Response:
+        return Response(ConflictCountSerializer(selectors.conflicts_open_counts(tenant=request.tenant), many=True).data)
 
     def _resolve(self, request: Request, ids: list[int], data: dict) -> Response:
         try:
