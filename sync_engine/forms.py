@@ -48,7 +48,7 @@ class LogFilterForm(forms.Form):
                               error_messages={"invalid": "Enter a valid date (YYYY-MM-DD)."})
     result = forms.ChoiceField(required=False, label="Status", choices=[("", "Any status"), *SyncResult.choices],
                                error_messages={"invalid_choice": "Unknown status “%(value)s”: choose one from the list."})
-    direction = forms.ChoiceField(required=False, label="Direction", choices=[("", "Both directions"), *SyncDirection.choices],
+    direction = forms.ChoiceField(required=False, label="Direction", choices=[("", "Both ways"), *SyncDirection.choices],
                                   error_messages={"invalid_choice": "Unknown direction “%(value)s”: push or pull."})
     record_type = forms.ChoiceField(required=False, label="Record type", choices=[("", "Any record"), *RecordType.choices],
                                     error_messages={"invalid_choice": "Unknown record type “%(value)s”."})

@@ -42,10 +42,16 @@ class ErrorGroup:
     hint: str
     rows: int  # failed rows
     records: int  # distinct records those rows are about
-    failing: int  # of those records, the ones whose push is still failing (Retry re-queues them)
+    failing: int  # of those records, the ones whose push is still failing
     first_seen: datetime.datetime
     last_seen: datetime.datetime
     example: str = ""  # the latest row's message
+    queued: int = 0  # of the failing records, those queued again already (a retry, a later edit)
+
+    @property
+    def retryable(self) -> int:
+        """What Retry would queue now."""
+        return self.failing - self.queued
 
     @property
     def key(self) -> str:
@@ -95,19 +101,28 @@ def failed_rows(*, tenant: Tenant, filters: LogFilters | None = None, group: Gro
     return qs
 
 
+def _queued_now() -> Exists:
+    """The record has a queued (pending or in-progress) push in that connection."""
+    return Exists(OutboxEntry.objects.filter(
+        connection_id=OuterRef("connection_id"), record_type=OuterRef("record_type"), record_id=OuterRef("record_id"),
+        state__in=(OutboxState.PENDING, OutboxState.CLAIMED)))
+
+
 def error_groups(*, tenant: Tenant, filters: LogFilters | None = None, limit: int = GROUP_LIMIT) -> list[ErrorGroup]:
     """Failed rows grouped by (connection, code, hint), the most recently seen first: two
     queries (the groups, then their example messages by the groups' latest row ids)."""
     still = Q(direction=SyncDirection.PUSH, record_id__isnull=False, resolved=False)
-    rows = list(failed_rows(tenant=tenant, filters=filters).annotate(resolved=_resolved_later(), rkey=_record_key())
+    rows = list(failed_rows(tenant=tenant, filters=filters)
+                .annotate(resolved=_resolved_later(), queued_now=_queued_now(), rkey=_record_key())
                 .values("connection_id", "connection__name", "error_code", "hint")
                 .annotate(n=Count("id"), records=Count("rkey", distinct=True),
                           failing=Count("rkey", filter=still, distinct=True),
+                          queued=Count("rkey", filter=still & Q(queued_now=True), distinct=True),
                           first=Min("created_at"), last=Max("created_at"), last_id=Max("id"))
                 .order_by("-last_id")[:limit])
     examples = dict(SyncLog.objects.filter(tenant=tenant, pk__in=[r["last_id"] for r in rows]).values_list("pk", "error_message"))
     return [ErrorGroup(r["connection_id"], r["connection__name"], r["error_code"], r["hint"], r["n"], r["records"],
-                       r["failing"], r["first"], r["last"], examples.get(r["last_id"], "")) for r in rows]
+                       r["failing"], r["first"], r["last"], examples.get(r["last_id"], ""), r["queued"]) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
         "total": total, "total_more": total_more,
         "filter_errors": _filter_errors(form),
         "groups": groups,
-        "failing_total": sum(g.failing for g in groups),
+        "retryable_total": sum(g.retryable for g in groups),
         "is_admin": request.membership.has_role("admin"),
         "skippable_types": log_actions.SKIPPABLE_TYPES,
     }

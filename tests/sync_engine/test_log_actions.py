@@ -128,6 +128,8 @@ def test_a_second_retry_queues_nothing_already_pending(alice):
     assert OutboxEntry.objects.filter(connection=prod).count() == 2
     assert retry_preview(tenant=alice.tenant, limit=100) == (0, 2)
     assert SyncLog.objects.filter(operation="retry").count() == 2
+    [group] = error_groups(tenant=alice.tenant)
+    assert (group.failing, group.queued, group.retryable) == (2, 2, 0)
 
 
 def test_retry_of_one_group_leaves_the_other_causes_alone(alice):
