@@ -30,6 +30,9 @@ from sync_engine.models import OutboxEntry, OutboxState, SyncDirection, SyncLog,
 from sync_engine.selectors import LogFilters, sync_log_filtered
 
 GROUP_LIMIT = 20
+# The panel groups at most this many failed rows, the newest: on a log of millions a first page
+# stays fast however many failures it holds; the panel says when it looked at fewer than all.
+GROUP_SCAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,25 @@ def _queued_now() -> Exists:
         state__in=(OutboxState.PENDING, OutboxState.CLAIMED)))
 
 
-def error_groups(*, tenant: Tenant, filters: LogFilters | None = None, limit: int = GROUP_LIMIT) -> list[ErrorGroup]:
-    """Failed rows grouped by (connection, code, hint), the most recently seen first: two
-    queries (the groups, then their example messages by the groups' latest row ids)."""
+class GroupList(list):
+    """The groups, and whether older failed rows were left out (`capped`: more than the scan)."""
+
+    capped: bool = False
+
+
+def error_groups(*, tenant: Tenant, filters: LogFilters | None = None, limit: int = GROUP_LIMIT,
+                 scan: int = GROUP_SCAN) -> GroupList:
+    """Failed rows grouped by (connection, code, hint), the most recently seen first, over the
+    newest `scan` failed rows: three queries (the oldest id scanned, by the (tenant, result, -id)
+    index; the groups; their example messages by the groups' latest row ids)."""
     still = Q(direction=SyncDirection.PUSH, record_id__isnull=False, resolved=False)
-    rows = list(failed_rows(tenant=tenant, filters=filters)
+    scanned = failed_rows(tenant=tenant, filters=filters)
+    # The first row left out, if any: the newest `scan` rows are those above it.
+    left_out = scanned.order_by("-id").values_list("id", flat=True)[scan:scan + 1].first()
+    capped = left_out is not None
+    if capped:
+        scanned = scanned.filter(id__gt=left_out)
+    rows = list(scanned
                 .annotate(resolved=_resolved_later(), queued_now=_queued_now(), rkey=_record_key())
                 .values("connection_id", "connection__name", "error_code", "hint")
                 .annotate(n=Count("id"), records=Count("rkey", distinct=True),
@@ -121,8 +138,10 @@ def error_groups(*, tenant: Tenant, filters: LogFilters | None = None, limit: in
                           first=Min("created_at"), last=Max("created_at"), last_id=Max("id"))
                 .order_by("-last_id")[:limit])
     examples = dict(SyncLog.objects.filter(tenant=tenant, pk__in=[r["last_id"] for r in rows]).values_list("pk", "error_message"))
-    return [ErrorGroup(r["connection_id"], r["connection__name"], r["error_code"], r["hint"], r["n"], r["records"],
-                       r["failing"], r["first"], r["last"], examples.get(r["last_id"], ""), r["queued"]) for r in rows]
+    groups = GroupList(ErrorGroup(r["connection_id"], r["connection__name"], r["error_code"], r["hint"], r["n"], r["records"],
+                                  r["failing"], r["first"], r["last"], examples.get(r["last_id"], ""), r["queued"]) for r in rows)
+    groups.capped = capped
+    return groups
 
 
 @dataclass(frozen=True)

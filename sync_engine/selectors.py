@@ -131,7 +131,7 @@ def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: 
         has_newer = len(chunk) > size
         rows = list(reversed(chunk[:size]))
         # Past the newest row (a stale "← Newer" link): everything at or below the cursor is older.
-        has_older = base.filter(id__lt=rows[-1].pk if rows else after + 1).exists()
+        has_older = (base.filter(id__lt=rows[-1].pk) if rows else base.filter(id__lte=after)).exists()
         return LogPage(rows, has_older=has_older, has_newer=has_newer)
     qs = base.filter(id__lt=before) if before is not None else base
     chunk = list(qs.order_by("-id")[: size + 1])

@@ -82,6 +82,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
         "filter_errors": _filter_errors(form),
         "groups": groups,
         "retryable_total": sum(g.retryable for g in groups),
+        "group_scan": log_selectors.GROUP_SCAN,
         "is_admin": request.membership.has_role("admin"),
         "skippable_types": log_actions.SKIPPABLE_TYPES,
     }

@@ -4,9 +4,12 @@ the errors grouped by cause, and Retry / Skip of the records still failing.
 
 Thin views over the page's own form, selectors and services (LogFilterForm, log_selectors,
 log_actions). Every member reads; Retry and Skip are an admin's, like Sync Now. Another
-tenant's id (a row, a connection in a filter or a group) is a 404."""
+tenant's id (a row; a connection named by Retry / Skip or by a group) is a 404; as a read filter
+it matches no row, like every id filter of the API."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
@@ -20,8 +23,10 @@ from rest_framework.response import Response
 
 from sync_engine import log_actions, log_selectors, selectors
 from sync_engine.api import COMMON_ERRORS, SyncApiValidationErrorSerializer, _TenantScoped
+from sync_engine.conflicts.api import _int
 from sync_engine.forms import LogFilterForm
 from sync_engine.models import SyncLog
+from sync_engine.selectors import LogFilters
 from sync_engine.templatetags.sync_ui import log_latency_ms, record_url
 
 PAGE_SIZE = 50
@@ -80,6 +85,12 @@ class ErrorGroupSerializer(serializers.Serializer):
     first_seen = serializers.DateTimeField()
     last_seen = serializers.DateTimeField()
     example = serializers.CharField(help_text="The latest row's message.")
+
+
+class ErrorGroupsSerializer(serializers.Serializer):
+    capped = serializers.BooleanField(help_text="More failed rows match than the newest 10,000 grouped: narrow the dates "
+                                                "to group older ones.")
+    results = ErrorGroupSerializer(many=True)
 
 
 class FailedActionSerializer(serializers.Serializer):
@@ -142,15 +153,22 @@ PAGING = [
 BAD_FILTERS = OpenApiResponse(SyncApiValidationErrorSerializer, description="A filter that is not valid, named in `errors`.")
 
 
-def _form(request: Request, data) -> LogFilterForm:
-    """The page's filter form over `data`; a 400 naming each bad field; a connection of another
-    organization is a 404, as everywhere (the form only knows the tenant's)."""
+def _filters(request: Request, data, *, foreign_connection: str = "empty") -> tuple[LogFilters, int | None, int | None]:
+    """The page's filters over `data` (a QueryDict), and the keyset cursors. A bad field is a
+    400 naming it. Ids (`connection`, `before`, `after`) are checked like every id filter of the
+    API (a positive whole number below 2**63); a connection that is not the organization's
+    matches no row in a read (as every id filter does), and is a 404 for an action
+    (`foreign_connection="404"`), which must not report "nothing to do" for another's data."""
+    data = data.copy()
+    ids = {name: _int(data, name) for name in ("connection", "before", "after")}
+    for name in ids:
+        data.pop(name, None)
     form = LogFilterForm(data, tenant=request.tenant)
     if not form.is_valid():
-        if "connection" in form.errors and str(data.get("connection", "")).isdigit():
-            raise exceptions.NotFound("No such connection in your organization.")
         raise serializers.ValidationError({name: list(errors) for name, errors in form.errors.items()})
-    return form
+    if ids["connection"] is not None and foreign_connection == "404":
+        selectors.sync_connection_get(tenant=request.tenant, pk=ids["connection"])
+    return dataclasses.replace(form.filters(), connection_id=ids["connection"]), ids["before"], ids["after"]
 
 
 def _page_size(params) -> int:
@@ -199,10 +217,9 @@ class SyncLogViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
 
     def list(self, request: Request) -> Response:
         params = request.query_params
-        form = _form(request, params)
+        filters, before, after = _filters(request, params)
         size = _page_size(params)
-        before, after = form.cursor()
-        page = selectors.sync_log_page(tenant=request.tenant, filters=form.filters(), before=before, after=after, size=size)
+        page = selectors.sync_log_page(tenant=request.tenant, filters=filters, before=before, after=after, size=size)
         logs = self.get_queryset().filter(pk__in=[row.pk for row in page.rows]).order_by("-id")  # with the actor
         kept = {k: v for k, v in params.items() if k not in ("before", "after") and v != ""}
 
@@ -216,15 +233,15 @@ class SyncLogViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
         })
 
     @extend_schema(summary="Failed rows grouped by cause (any member)",
-                   description="Failed rows matching the filters, grouped by connection, error code and fix hint, the "
-                               "most recently seen first (at most 20): rows, records, records still failing, first and "
-                               "last seen, an example message.",
-                   parameters=FILTERS, responses={200: ErrorGroupSerializer(many=True), 400: BAD_FILTERS, **COMMON_ERRORS})
-    @action(detail=False, methods=["get"], serializer_class=ErrorGroupSerializer)
+                   description="The newest 10,000 failed rows matching the filters, grouped by connection, error code "
+                               "and fix hint, the most recently seen first (at most 20): rows, records, records still "
+                               "failing, first and last seen, an example message. Narrow the dates to group older rows.",
+                   parameters=FILTERS, responses={200: ErrorGroupsSerializer, 400: BAD_FILTERS, **COMMON_ERRORS})
+    @action(detail=False, methods=["get"], serializer_class=ErrorGroupsSerializer)
     def groups(self, request: Request) -> Response:
-        form = _form(request, request.query_params)
-        groups = log_selectors.error_groups(tenant=request.tenant, filters=form.filters())
-        return Response(ErrorGroupSerializer(groups, many=True).data)
+        filters, _, _ = _filters(request, request.query_params)
+        groups = log_selectors.error_groups(tenant=request.tenant, filters=filters)
+        return Response(ErrorGroupsSerializer({"capped": groups.capped, "results": groups}).data)
 
     def _action_scope(self, request: Request):
         body = FailedActionSerializer(data=request.data if request.data is not None else {})
@@ -233,8 +250,8 @@ class SyncLogViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
         for name in FILTER_NAMES:
             if body.validated_data.get(name):
                 data[name] = body.validated_data[name]
-        form = _form(request, data)
-        return form.filters(), _group(request, body.validated_data.get("group", ""))
+        filters, _, _ = _filters(request, data, foreign_connection="404")
+        return filters, _group(request, body.validated_data.get("group", ""))
 
     @extend_schema(summary="Retry the records still failing (admin)",
                    description="Re-queues, through the outbox, every record whose last push failed among the failed rows "

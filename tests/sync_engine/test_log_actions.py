@@ -80,13 +80,16 @@ def test_a_record_that_succeeded_since_its_failure_is_no_longer_failing(alice):
     assert sorted(r.record_id for r in failing_records(tenant=alice.tenant)) == [2, 3]
 
 
-def test_grouping_costs_two_queries_however_many_rows(alice):
+def test_grouping_costs_three_queries_however_many_rows_and_says_when_it_looked_at_the_newest_only(alice):
     prod = _connection(alice.tenant)
     for i in range(60):
         _log(prod, i, code=f"CODE_{i % 5}")
     with CaptureQueriesContext(db_connection) as queries:
         groups = error_groups(tenant=alice.tenant)
-    assert len(groups) == 5 and len(queries) == 2
+    assert len(groups) == 5 and len(queries) == 3 and not groups.capped
+    newest = error_groups(tenant=alice.tenant, scan=12)
+    assert newest.capped and sum(g.rows for g in newest) == 12
+    assert not error_groups(tenant=alice.tenant, scan=60).capped
 
 
 def test_a_group_key_round_trips_and_garbage_is_refused():
