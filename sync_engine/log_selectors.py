@@ -32,7 +32,7 @@ from sync_engine.selectors import LogFilters, sync_log_filtered
 GROUP_LIMIT = 20
 # The panel groups at most this many failed rows, the newest: on a log of millions a first page
 # stays fast however many failures it holds; the panel says when it looked at fewer than all.
-GROUP_SCAN = 10_000
+GROUP_SCAN = 2_000
 
 
 @dataclass(frozen=True)

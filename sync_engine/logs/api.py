@@ -88,7 +88,7 @@ class ErrorGroupSerializer(serializers.Serializer):
 
 
 class ErrorGroupsSerializer(serializers.Serializer):
-    capped = serializers.BooleanField(help_text="More failed rows match than the newest 10,000 grouped: narrow the dates "
+    capped = serializers.BooleanField(help_text="More failed rows match than the newest 2,000 grouped: narrow the dates "
                                                 "to group older ones.")
     results = ErrorGroupSerializer(many=True)
 
@@ -233,7 +233,7 @@ class SyncLogViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
         })
 
     @extend_schema(summary="Failed rows grouped by cause (any member)",
-                   description="The newest 10,000 failed rows matching the filters, grouped by connection, error code "
+                   description="The newest 2,000 failed rows matching the filters, grouped by connection, error code "
                                "and fix hint, the most recently seen first (at most 20): rows, records, records still "
                                "failing, first and last seen, an example message. Narrow the dates to group older rows.",
                    parameters=FILTERS, responses={200: ErrorGroupsSerializer, 400: BAD_FILTERS, **COMMON_ERRORS})
