@@ -51,6 +51,10 @@ class ConflictCountSerializer(serializers.Serializer):
     open = serializers.IntegerField(help_text="Open conflicts (fields held for review).")
 
 
+class ConflictCountsSerializer(serializers.Serializer):
+    results = ConflictCountSerializer(many=True)
+
+
 class ResolveOneSerializer(serializers.Serializer):
     choice = serializers.ChoiceField(choices=ConflictResolution.choices,
                                      help_text="`keep_cothon`, `keep_salesforce`, or `value` (then give `value`).")
@@ -134,10 +138,14 @@ class ConflictViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModel
             raise Http404 from exc
 
     @extend_schema(summary="Open conflicts by connection and record type (any member)",
-                   responses={200: ConflictCountSerializer(many=True), **COMMON_ERRORS})
-    @action(detail=False, methods=["get"], serializer_class=ConflictCountSerializer, pagination_class=None)
+                   parameters=[OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's.")],
+                   responses={200: ConflictCountsSerializer,
+                              400: OpenApiResponse(SyncApiValidationErrorSerializer, description="A bad connection id."),
+                              **COMMON_ERRORS})
+    @action(detail=False, methods=["get"], serializer_class=ConflictCountsSerializer, pagination_class=None)
     def counts(self, request: Request) -> Response:
-        return Response(ConflictCountSerializer(selectors.conflicts_open_counts(tenant=request.tenant), many=True).data)
+        rows = selectors.conflicts_open_counts(tenant=request.tenant, connection_id=_int(request.query_params, "connection"))
+        return Response(ConflictCountsSerializer({"results": rows}).data)
 
     def _resolve(self, request: Request, ids: list[int], data: dict) -> Response:
         try:

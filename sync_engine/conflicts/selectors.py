@@ -34,10 +34,12 @@ def conflict_get(*, tenant, conflict_id: int) -> SyncConflict:
     return SyncConflict.objects.select_related("connection", "resolved_by", "cothon_changed_by").get(tenant_id=tenant.pk, pk=conflict_id)
 
 
-def conflicts_open_counts(*, tenant) -> list[dict]:
+def conflicts_open_counts(*, tenant, connection_id: int | None = None) -> list[dict]:
     """Open conflicts by connection and record type: one GROUP BY query."""
-    return list(SyncConflict.objects.filter(tenant_id=tenant.pk, status=ConflictStatus.OPEN)
-                .values("connection_id", "connection__name", "record_type").annotate(open=Count("id"))
+    rows = SyncConflict.objects.filter(tenant_id=tenant.pk, status=ConflictStatus.OPEN)
+    if connection_id:
+        rows = rows.filter(connection_id=connection_id)
+    return list(rows.values("connection_id", "connection__name", "record_type").annotate(open=Count("id"))
                 .order_by("connection__name", "connection_id", "record_type"))
 
 

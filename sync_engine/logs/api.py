@@ -15,7 +15,7 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -65,6 +65,7 @@ class SyncLogSerializer(serializers.ModelSerializer):
         return log_latency_ms(log)
 
 
+@extend_schema_serializer(many=False)  # one keyset page object, not an array of them
 class SyncLogPageSerializer(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="The next (older) page; null on the last one.")
     previous = serializers.CharField(allow_null=True, help_text="The newer page; null on the newest one.")

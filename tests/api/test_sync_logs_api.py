@@ -203,5 +203,7 @@ def test_conflict_counts_are_open_conflicts_by_connection_and_record_type(alice,
         SyncConflict.objects.create(tenant=alice.tenant, connection=prod, link=link, record_type="opportunity", record_id=1,
                                     sf_field=field, cothon_field=field.lower(), status=status)
     body = viewer_api.get(f"{API}/sync-conflicts/counts/").json()
-    assert body == [{"connection": prod.pk, "connection_name": "Prod", "record_type": "opportunity", "open": 2}]
-    assert api_as(bob.viewer_membership).get(f"{API}/sync-conflicts/counts/").json() == []
+    assert body == {"results": [{"connection": prod.pk, "connection_name": "Prod", "record_type": "opportunity", "open": 2}]}
+    assert viewer_api.get(f"{API}/sync-conflicts/counts/", {"connection": prod.pk + 1000}).json() == {"results": []}
+    assert viewer_api.get(f"{API}/sync-conflicts/counts/", {"connection": "x"}).status_code == 400
+    assert api_as(bob.viewer_membership).get(f"{API}/sync-conflicts/counts/").json() == {"results": []}
