@@ -159,6 +159,7 @@ def run(args, backend: str) -> int:
     from cothon.tenancy.services import membership_set, tenant_create, user_get_or_create
     from integrations.models import SalesforceConnection
     from sync_engine.models import SyncLog
+    from sync_engine import log_selectors
     from sync_engine.selectors import LogFilters, sync_log_filtered, sync_log_page
 
     is_pg = connection.vendor == "postgresql"
@@ -219,6 +220,8 @@ def run(args, backend: str) -> int:
     measure("record type + id — whole view", view({"record_type": "opportunity", "record": "4242"}))
     measure("one day, 30 days ago — whole view", view({"date_from": _day(30), "date_to": _day(30)}))
     measure("one day, 58 days ago — whole view", view({"date_from": _day(58), "date_to": _day(58)}))
+    measure("errors by cause (panel), no filter", lambda: log_selectors.error_groups(tenant=tenant_a))
+    measure("errors by cause (panel), status=failed + code", lambda: log_selectors.error_groups(tenant=tenant_a, filters=failed_code))
     measure("last 7 days + failed — whole view", view({"date_from": _day(7), "result": "failed"}))
     measure("connection=Sandbox — whole view", view({"connection": conn_a2.pk}))
 

@@ -26,7 +26,7 @@ from sync_engine.health import HealthStatus, connection_health
 from sync_engine.health_selectors import connection_health_report
 from sync_engine.health_serializers import (ConnectionHealthSerializer, ConnectionHealthSummarySerializer, health_detail,
                                             health_summary)
-from sync_engine.models import SyncRun, SyncRunKind
+from sync_engine.models import SyncRun, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile.service import reconciliation_request
 
 SYNC_NOW_KINDS = (SyncRunKind.FULL, SyncRunKind.INCREMENTAL)
@@ -383,10 +383,31 @@ class ConnectionViewSet(_TenantScoped, viewsets.ReadOnlyModelViewSet):
                                                "refused": {str(k): v for k, v in outcome.refused.items()}}).data)
 
 
+RUN_FILTERS = [
+    OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's runs."),
+    OpenApiParameter("kind", OpenApiTypes.STR, enum=[k.value for k in SyncRunKind]),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in SyncRunStatus]),
+]
+
+
+def _choice(params, name: str, choices) -> str:
+    value = params.get(name, "")
+    if value and value not in {c.value for c in choices}:
+        raise serializers.ValidationError({name: [f"One of {', '.join(c.value for c in choices)}."]})
+    return value
+
+
 @extend_schema_view(
+    list=extend_schema(summary="Sync runs, newest first (any member)",
+                       description="Sync Now, scheduled, reconciliation, validation and manual record runs; paged "
+                                   "(`page`, `page_size`).",
+                       parameters=RUN_FILTERS,
+                       responses={200: SyncRunSerializer(many=True),
+                                  400: OpenApiResponse(SyncApiValidationErrorSerializer, description="A bad filter."),
+                                  **COMMON_ERRORS}),
     retrieve=extend_schema(summary="A sync run's progress (any member)", responses={200: SyncRunSerializer, **COMMON_ERRORS}),
 )
-class SyncRunViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SyncRunViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A sync run: status, counts, API calls spent, start and finish times, the error if any."""
 
     serializer_class = SyncRunSerializer
@@ -396,7 +417,24 @@ class SyncRunViewSet(_TenantScoped, mixins.RetrieveModelMixin, viewsets.GenericV
     def get_queryset(self):
         if self.is_schema_generation():
             return SyncRun.objects.none()
-        return SyncRun.objects.filter(tenant=self.request.tenant).select_related("connection", "requested_by")
+        return SyncRun.objects.filter(tenant=self.request.tenant).select_related("connection", "requested_by").order_by("-id")
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        connection = params.get("connection", "")
+        if connection:
+            # Like every id filter: a positive whole number below 2**63, else a 400; another
+            # organization's connection matches none of this organization's runs.
+            if not connection.isdigit() or not 0 < int(connection) < 2 ** 63:
+                raise serializers.ValidationError({"connection": ["Must be an id (a positive whole number)."]})
+            queryset = queryset.filter(connection_id=int(connection))
+        if kind := _choice(params, "kind", SyncRunKind):
+            queryset = queryset.filter(kind=kind)
+        if run_status := _choice(params, "status", SyncRunStatus):
+            queryset = queryset.filter(status=run_status)
+        return queryset
 
     def get_object(self) -> SyncRun:
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

@@ -22,6 +22,9 @@ HEADER = [
     "id", "time", "connection", "record_type", "record_id", "record", "salesforce_object", "salesforce_id",
     "direction", "operation", "result", "error_code", "error_message", "fix_hint", "retries", "duration_ms",
     "api_calls", "run_id",
+    # Appended (a spreadsheet reading columns by position keeps working): when the change was
+    # waiting since, which attempt this was (0: not an attempt), and the wait in milliseconds.
+    "queued_at", "attempts", "latency_ms",
 ]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _DIRECTIONS = dict(SyncDirection.choices)
@@ -59,11 +62,12 @@ def log_csv_lines(rows: Iterable[tuple], *, zone) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(HEADER)  # BOM: Excel opens UTF-8 (accents, “quotes”) correctly
     for (pk, created_at, connection, record_type, record_id, label, sobject, sf_id, direction, operation, result,
-         code, message, hint, retries, duration, calls, run_id) in rows:
+         code, message, hint, retries, duration, calls, run_id, queued_at, attempts) in rows:
+        latency = max(0, int((created_at - queued_at).total_seconds() * 1000)) if queued_at and created_at else None
         yield writer.writerow([safe_cell(v) for v in (
             pk, _format_time(created_at, zone), connection, record_type, record_id, label, sobject, sf_id,
             _DIRECTIONS.get(direction, direction), operation, _RESULTS.get(result, result), code, message, hint,
-            retries, duration, calls, run_id,
+            retries, duration, calls, run_id, _format_time(queued_at, zone), attempts, latency,
         )])
 
 

@@ -12,7 +12,7 @@ import zoneinfo
 from django import forms
 from django.utils import timezone
 
-from sync_engine.models import RecordType, SyncResult, SyncRunKind
+from sync_engine.models import RecordType, SyncDirection, SyncResult, SyncRunKind
 from sync_engine.selectors import LogFilters, sync_connection_list
 
 ERROR_CODE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
@@ -48,6 +48,8 @@ class LogFilterForm(forms.Form):
                               error_messages={"invalid": "Enter a valid date (YYYY-MM-DD)."})
     result = forms.ChoiceField(required=False, label="Status", choices=[("", "Any status"), *SyncResult.choices],
                                error_messages={"invalid_choice": "Unknown status “%(value)s”: choose one from the list."})
+    direction = forms.ChoiceField(required=False, label="Direction", choices=[("", "Both ways"), *SyncDirection.choices],
+                                  error_messages={"invalid_choice": "Unknown direction “%(value)s”: push or pull."})
     record_type = forms.ChoiceField(required=False, label="Record type", choices=[("", "Any record"), *RecordType.choices],
                                     error_messages={"invalid_choice": "Unknown record type “%(value)s”."})
     record = forms.CharField(required=False, label="Record", max_length=255,
@@ -123,6 +125,7 @@ class LogFilterForm(forms.Form):
             label=data.get("label") or "",
             error_code=data.get("error_code") or "",
             connection_id=int(connection) if connection else None,
+            direction=data.get("direction") or "",
         )
 
     def cursor(self) -> tuple[int | None, int | None]:

@@ -69,6 +69,7 @@ class LogFilters:
     label: str = ""
     error_code: str = ""
     connection_id: int | None = None
+    direction: str = ""
 
     @property
     def active(self) -> bool:
@@ -85,6 +86,8 @@ def sync_log_filtered(*, tenant: Tenant, filters: LogFilters | None = None) -> Q
         qs = qs.filter(connection_id=filters.connection_id)
     if filters.result:
         qs = qs.filter(result=filters.result)
+    if filters.direction:
+        qs = qs.filter(direction=filters.direction)
     if filters.error_code:
         qs = qs.filter(error_code=filters.error_code)
     if filters.record_type:
@@ -128,7 +131,7 @@ def sync_log_page(*, tenant: Tenant, filters: LogFilters | None = None, before: 
         has_newer = len(chunk) > size
         rows = list(reversed(chunk[:size]))
         # Past the newest row (a stale "← Newer" link): everything at or below the cursor is older.
-        has_older = base.filter(id__lt=rows[-1].pk if rows else after + 1).exists()
+        has_older = (base.filter(id__lt=rows[-1].pk) if rows else base.filter(id__lte=after)).exists()
         return LogPage(rows, has_older=has_older, has_newer=has_newer)
     qs = base.filter(id__lt=before) if before is not None else base
     chunk = list(qs.order_by("-id")[: size + 1])
@@ -154,7 +157,7 @@ def sync_log_export_rows(*, tenant: Tenant, filters: LogFilters | None = None, c
     qs = sync_log_filtered(tenant=tenant, filters=filters).order_by("-id").values_list(
         "id", "created_at", "connection__name", "record_type", "record_id", "record_label", "sobject",
         "salesforce_id", "direction", "operation", "result", "error_code", "error_message", "hint", "retries",
-        "duration_ms", "api_calls", "run_id",
+        "duration_ms", "api_calls", "run_id", "queued_at", "attempts",
     )
     return qs.iterator(chunk_size=chunk_size)
 

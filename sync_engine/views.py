@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -19,12 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cothon.tenancy.pages import is_htmx, tenant_page, tenant_zone
 from integrations.salesforce.errors import HINTS
-from sync_engine import partner_actions, selectors, services
+from sync_engine import log_actions, log_selectors, partner_actions, selectors, services
 from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
 from sync_engine.health import connection_health
-from sync_engine.models import SyncRunKind, SyncRunStatus
+from sync_engine.models import SyncLog, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile import service as reconcile_service
 
 USAGE_HOURS = (24, 48)
@@ -68,6 +68,8 @@ def log_list(request: HttpRequest) -> HttpResponse:
     for key in [k for k, v in query.items() if v == ""]:
         query.pop(key)
     base_qs = query.urlencode()
+    # The panel sums the whole filtered log (any page): shown with the first page only.
+    groups = log_selectors.error_groups(tenant=tenant, filters=filters) if before is None and after is None else []
     context = {
         "form": form,
         "page": page,
@@ -80,6 +82,11 @@ def log_list(request: HttpRequest) -> HttpResponse:
         "is_first_page": before is None and after is None,
         "total": total, "total_more": total_more,
         "filter_errors": _filter_errors(form),
+        "groups": groups,
+        "retryable_total": sum(g.retryable for g in groups),
+        "group_scan": log_selectors.GROUP_SCAN,
+        "is_admin": request.membership.has_role("admin"),
+        "skippable_types": log_actions.SKIPPABLE_TYPES,
     }
     template = "sync_engine/_log_results.html" if is_htmx(request) and request.htmx.target == "sync-log-results" else "sync_engine/logs.html"
     response = render(request, template, context)
@@ -104,6 +111,121 @@ def log_csv(request: HttpRequest) -> HttpResponse:
     zone = tenant_zone(request)
     return sync_log_csv_response(tenant=request.tenant, filters=form.filters(), zone=zone,
                                  today=timezone.localdate(timezone=zone))
+
+
+# --- sync logs: retry and skip failed records (admin, like Sync Now) ---------------------------
+
+ACTION_LABELS = {"retry": "Retry", "skip": "Skip"}
+
+
+def _logs_url(query: str) -> str:
+    return reverse("sync:logs") + (f"?{query}" if query else "")
+
+
+@tenant_page("admin")
+def log_failed_action(request: HttpRequest, action: str) -> HttpResponse:
+    """Retry (or Skip) the records still failing among the failed rows of the current filters,
+    or of one error group. GET shows how many records it concerns and asks to confirm; POST
+    (with CSRF) does it and returns to the log with the count."""
+    if action not in ACTION_LABELS:
+        raise Http404("No such action.")
+    data = request.POST if request.method == "POST" else request.GET
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    form = LogFilterForm(data, tenant=request.tenant)
+    form.is_valid()
+    query = data.copy()
+    for key in ("before", "after", "group", "csrfmiddlewaretoken"):
+        query.pop(key, None)
+    for key in [k for k, v in query.items() if v == ""]:
+        query.pop(key)
+    back = _logs_url(query.urlencode())
+    if form.errors:
+        messages.error(request, "Fix the filters first: " + "; ".join(
+            f"{label}: {error}" if label else error for label, error in _filter_errors(form)))
+        return redirect(back)
+    group = None
+    if data.get("group"):
+        try:
+            group = log_selectors.GroupKey.parse(data["group"])
+        except ValueError:
+            messages.error(request, "That error group is not one of this log's.")
+            return redirect(back)
+        selectors.sync_connection_get(tenant=request.tenant, pk=group.connection_id)  # another tenant's: 404
+    filters = form.filters()
+    if request.method == "POST":
+        if action == "retry":
+            outcome = log_actions.failed_records_retry(tenant=request.tenant, filters=filters, group=group, actor=request.user)
+            _retry_messages(request, outcome)
+        else:
+            skipped = log_actions.failed_records_skip(tenant=request.tenant, filters=filters, group=group, actor=request.user)
+            _skip_messages(request, skipped)
+        return redirect(back)
+    to_queue, queued = log_selectors.retry_preview(tenant=request.tenant, filters=filters, group=group,
+                                                   limit=log_actions.RETRY_LIMIT)
+    skippable = 0
+    if action == "skip":
+        skippable = sum(1 for r in log_selectors.failing_records(tenant=request.tenant, filters=filters, group=group,
+                                                                 limit=log_actions.RETRY_LIMIT)
+                        if r.record_type in log_actions.SKIPPABLE_TYPES)
+    groups = [g for g in log_selectors.error_groups(tenant=request.tenant, filters=filters)
+              if group is not None and g.key == group.encode()]
+    return render(request, "sync_engine/log_action_confirm.html", {
+        "action": action, "label": ACTION_LABELS[action], "to_queue": to_queue, "already_queued": queued,
+        "skippable": skippable, "not_skippable": to_queue + queued - skippable, "group": groups[0] if groups else None,
+        "group_value": data.get("group", ""), "hidden": [(k, v) for k, values in query.lists() for v in values],
+        "back": back, "filters_active": filters.active, "limit": log_actions.RETRY_LIMIT,
+    })
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
+def _retry_messages(request: HttpRequest, outcome: log_actions.RetryOutcome) -> None:
+    if outcome.queued:
+        messages.success(request, f"Retrying {_plural(outcome.queued, 'record')}: queued to be sent to Salesforce again. "
+                                  "Their new results appear here as the worker sends them.")
+    else:
+        messages.info(request, "Nothing to retry: no record matching these filters is still failing"
+                               + (" (the others are queued already)." if outcome.already_queued else "."))
+    if outcome.queued and outcome.already_queued:
+        messages.info(request, f"{_plural(outcome.already_queued, 'record')} were queued already and were left as they are.")
+    if outcome.not_queued:
+        messages.warning(request, f"{_plural(outcome.not_queued, 'record')} of a disconnected connection were not queued; "
+                                  "reconnecting it sends what changed.")
+
+
+def _skip_messages(request: HttpRequest, outcome: log_actions.SkipOutcome) -> None:
+    if outcome.skipped:
+        messages.success(request, f"Skipped {_plural(len(outcome.skipped), 'opportunity').replace('opportunitys', 'opportunities')}: "
+                                  "no longer synced until someone unskips them.")
+    elif not outcome.unchanged:
+        messages.info(request, "Nothing to skip: no opportunity matching these filters is still failing.")
+    if outcome.not_skippable:
+        messages.warning(request, f"{_plural(outcome.not_skippable, 'record')} of other types were not skipped: only "
+                                  "opportunities can be skipped (their analyses, requirements, comments and proposals follow them).")
+    for record_id, reason in list(outcome.refused.items())[:5]:
+        messages.error(request, f"#{record_id}: {reason}")
+
+
+@tenant_page("admin")
+@require_POST
+def log_row_skip(request: HttpRequest, pk: int) -> HttpResponse:
+    """Skip the record of one log row in that row's connection (its Skip button)."""
+    log = get_object_or_404(SyncLog.objects.filter(tenant=request.tenant).select_related("connection"), pk=pk)
+    back = request.POST.get("next", "")
+    if not back.startswith(reverse("sync:logs")):
+        back = reverse("sync:logs")
+    try:
+        done = log_actions.log_record_skip(tenant=request.tenant, log=log, actor=request.user)
+    except log_actions.LogActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        name = log.record_label or f"opportunity #{log.record_id}"
+        messages.success(request, f"Skipped “{name}” in {log.connection.name}: no longer synced until someone unskips it."
+                         if done else f"“{name}” was already skipped in {log.connection.name}.")
+    return redirect(back)
 
 
 @tenant_page("viewer")

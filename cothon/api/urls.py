@@ -12,6 +12,7 @@ from sync_engine.alerts.api import AlertIncidentViewSet, AlertSettingsViewSet
 from sync_engine.api import ConnectionViewSet, OpportunitySalesforceViewSet, SyncRunViewSet
 from sync_engine.conflicts.api import ConflictViewSet
 from sync_engine.legacy.api import LegacyMatchJobViewSet, LegacyProposalViewSet
+from sync_engine.logs.api import SyncLogViewSet
 from sync_engine.quotes.api import QuoteSendViewSet
 from sync_engine.validation.api import DriftReportViewSet
 
@@ -35,6 +36,7 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("comments", CommentViewSet, basename="comment")
 router.register("connections", ConnectionViewSet, basename="connection")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("sync-logs", SyncLogViewSet, basename="sync-log")
 router.register("sync-conflicts", ConflictViewSet, basename="sync-conflict")
 router.register("legacy-match-jobs", LegacyMatchJobViewSet, basename="legacy-match-job")
 router.register("legacy-proposals", LegacyProposalViewSet, basename="legacy-proposal")

@@ -44,6 +44,17 @@ class ConflictSerializer(serializers.ModelSerializer):
         return author.get_username() if author is not None else None
 
 
+class ConflictCountSerializer(serializers.Serializer):
+    connection = serializers.IntegerField(source="connection_id")
+    connection_name = serializers.CharField(source="connection__name")
+    record_type = serializers.CharField()
+    open = serializers.IntegerField(help_text="Open conflicts (fields held for review).")
+
+
+class ConflictCountsSerializer(serializers.Serializer):
+    results = ConflictCountSerializer(many=True)
+
+
 class ResolveOneSerializer(serializers.Serializer):
     choice = serializers.ChoiceField(choices=ConflictResolution.choices,
                                      help_text="`keep_cothon`, `keep_salesforce`, or `value` (then give `value`).")
@@ -125,6 +136,16 @@ class ConflictViewSet(_TenantScoped, mixins.ListModelMixin, mixins.RetrieveModel
             return selectors.conflict_get(tenant=self.request.tenant, conflict_id=int(self.kwargs["pk"]))
         except SyncConflict.DoesNotExist as exc:
             raise Http404 from exc
+
+    @extend_schema(summary="Open conflicts by connection and record type (any member)",
+                   parameters=[OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's.")],
+                   responses={200: ConflictCountsSerializer,
+                              400: OpenApiResponse(SyncApiValidationErrorSerializer, description="A bad connection id."),
+                              **COMMON_ERRORS})
+    @action(detail=False, methods=["get"], serializer_class=ConflictCountsSerializer, pagination_class=None)
+    def counts(self, request: Request) -> Response:
+        rows = selectors.conflicts_open_counts(tenant=request.tenant, connection_id=_int(request.query_params, "connection"))
+        return Response(ConflictCountsSerializer({"results": rows}).data)
 
     def _resolve(self, request: Request, ids: list[int], data: dict) -> Response:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from integrations.mapping.opportunity_inbound import id18
 from integrations.models import SalesforceUserLink
@@ -32,6 +32,15 @@ def conflicts_list(*, tenant, status: str | None = ConflictStatus.OPEN, connecti
 def conflict_get(*, tenant, conflict_id: int) -> SyncConflict:
     """One conflict of the tenant (another tenant's id: SyncConflict.DoesNotExist)."""
     return SyncConflict.objects.select_related("connection", "resolved_by", "cothon_changed_by").get(tenant_id=tenant.pk, pk=conflict_id)
+
+
+def conflicts_open_counts(*, tenant, connection_id: int | None = None) -> list[dict]:
+    """Open conflicts by connection and record type: one GROUP BY query."""
+    rows = SyncConflict.objects.filter(tenant_id=tenant.pk, status=ConflictStatus.OPEN)
+    if connection_id:
+        rows = rows.filter(connection_id=connection_id)
+    return list(rows.values("connection_id", "connection__name", "record_type").annotate(open=Count("id"))
+                .order_by("connection__name", "connection_id", "record_type"))
 
 
 def conflicts_open_count(*, tenant) -> int:

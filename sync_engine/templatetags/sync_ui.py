@@ -18,7 +18,10 @@ RUN_TONES = {"queued": "slate", "running": "blue", "succeeded": "green", "finish
              "failed": "red", "cancelled": "slate", "deferred": "amber"}
 REPORT_TONES = {"running": "blue", "complete": "green", "truncated": "amber", "failed": "red"}
 LINK_TONES = {"synced": "green", "pending": "amber", "failed": "red", "deleted_in_sf": "red", "unlinked": "slate"}
-RECORD_ROUTES = {"opportunity": "opportunities:detail"}
+# The Cothon page of each record type that has one (analyses, requirements, comments and
+# proposals are shown on their opportunity's page, contacts have none of their own).
+RECORD_ROUTES = {"opportunity": "opportunities:detail", "department": "departments:detail", "quote": "quotes:detail",
+                 "appointment": "sync_appointments:detail"}
 # A manual sync's result stays in the panel this long (the panel reloads when it finishes).
 RESULT_SHOWN_FOR = datetime.timedelta(minutes=10)
 
@@ -65,6 +68,45 @@ def record_url(record_type: str, record_id) -> str:
         return reverse(name, args=[record_id])
     except NoReverseMatch:
         return ""
+
+
+@register.simple_tag
+def log_salesforce_url(log) -> str:
+    """"Open in Salesforce" for a log row's record: the connection's Lightning URL of it."""
+    if not log.salesforce_id or not log.sobject:
+        return ""
+    return log.connection.record_url(log.sobject, log.salesforce_id)
+
+
+def log_latency_ms(log) -> int | None:
+    """How long the change waited before this row settled it (queued_at → logged), in ms."""
+    if log.queued_at is None or log.created_at is None:
+        return None
+    return max(0, int((log.created_at - log.queued_at).total_seconds() * 1000))
+
+
+@register.simple_tag
+def log_wait(log) -> str:
+    """"waited 3.2 s · attempt 2": the row's latency and which attempt it was ("" when it is
+    neither: a pause, an action someone took)."""
+    parts = []
+    latency = log_latency_ms(log)
+    if latency is not None:
+        parts.append(f"{_wait_text(latency)} after the Salesforce change" if log.direction == "pull"
+                     else f"waited {_wait_text(latency)}")
+    if log.attempts:
+        parts.append(f"attempt {log.attempts}")
+    return " · ".join(parts)
+
+
+def _wait_text(ms: int) -> str:
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    if ms < 3_600_000:
+        return f"{ms // 60_000} min {ms % 60_000 // 1000:02d} s"
+    return f"{ms // 3_600_000} h {ms % 3_600_000 // 60_000:02d} min"
 
 
 @register.filter

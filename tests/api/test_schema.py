@@ -53,7 +53,7 @@ def test_the_api_root_lists_the_resources(alice, alice_api):
     assert response.status_code == 200
     assert set(response.json()) == {"opportunities", "analyses", "proposals", "quotes", "quote-custom-fields", "contacts",
                                     "departments", "comments",
-                                    "connections", "sync-conflicts", "legacy-match-jobs", "legacy-proposals", "drift-reports",
+                                    "connections", "sync-runs", "sync-logs", "sync-conflicts", "legacy-match-jobs", "legacy-proposals", "drift-reports",
                                     "routed-files", "alert-settings", "alert-incidents", "dashboard"}
     assert response.json()["opportunities"] == "http://testserver/api/v1/opportunities/"
 

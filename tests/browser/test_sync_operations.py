@@ -69,20 +69,20 @@ def test_sync_logs_filter_page_and_export(page, live_server, login, alice, oppor
     login(page, alice.viewer)
 
     page.goto(f"{live_server.url}/sync/logs/")
-    rows = page.locator("#sync-log-results tbody tr")
+    rows = page.locator("#sync-log-results tbody tr[data-log-id]")
     assert rows.count() == 50
     screenshot(page, "sync-logs")
 
     page.select_option("select[name=result]", "failed")
     page.wait_for_url("**/sync/logs/?result=failed")
-    page.wait_for_function("document.querySelectorAll('#sync-log-results tbody tr').length === 50"
-                           " && [...document.querySelectorAll('#sync-log-results tbody tr .pill')].every(p => p.textContent.includes('Failed'))")
+    page.wait_for_function("document.querySelectorAll('#sync-log-results tbody tr[data-log-id]').length === 50"
+                           " && [...document.querySelectorAll('#sync-log-results tbody tr[data-log-id] .pill')].every(p => p.textContent.includes('Failed'))")
     first_page = rows.evaluate_all("rs => rs.map(r => r.dataset.logId)")
     screenshot(page, "sync-logs-failed")
 
     page.get_by_role("link", name="Older").click()
     page.wait_for_url("**before=*")
-    page.wait_for_function(f"document.querySelector('#sync-log-results tbody tr').dataset.logId !== '{first_page[0]}'")
+    page.wait_for_function(f"document.querySelector('#sync-log-results tbody tr[data-log-id]').dataset.logId !== '{first_page[0]}'")
     second_page = rows.evaluate_all("rs => rs.map(r => r.dataset.logId)")
     assert len(second_page) == 4  # 54 failures: 50 + 4
     assert not set(first_page) & set(second_page)
@@ -92,7 +92,7 @@ def test_sync_logs_filter_page_and_export(page, live_server, login, alice, oppor
 
     page.get_by_role("link", name="Newer").click()
     page.wait_for_url("**after=*")
-    page.wait_for_function(f"document.querySelector('#sync-log-results tbody tr').dataset.logId === '{first_page[0]}'")
+    page.wait_for_function(f"document.querySelector('#sync-log-results tbody tr[data-log-id]').dataset.logId === '{first_page[0]}'")
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.logId)") == first_page
 
     with page.expect_download() as info:

@@ -66,6 +66,9 @@ ROUTE_IDS: dict[str, dict[str, str]] = {
     "sync:record_run_status": {"pk": "record_run"},
     **{f"sync:{n}": {"pk": "connection"} for n in ("sync_now", "reconcile", "run_list", "usage", "health", "partner_gone")},
     **{f"sync:{n}": {"pk": "run"} for n in ("run_progress", "run_cancel")},
+    # A sync-log row's Skip (the page and the API) and the API's row.
+    "sync:log_row_skip": {"pk": "log"},
+    **{f"api:{n}": {"pk": "log"} for n in ("sync-log-detail", "sync-log-skip")},
     # Salesforce's Outbound Message receiver: no login; its token names the connection (a forged
     # one is 404; another org's message to a real one is 403 — tests/pull/test_outbound_receiver.py).
     "sync_pull:outbound": {"token": "@0-forged"},
@@ -134,7 +137,7 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
     run = SyncRun.objects.create(tenant=world.tenant, connection=connection, kind=SyncRunKind.FULL, status=SyncRunStatus.RUNNING)
     record_run = SyncRun.objects.create(tenant=world.tenant, connection=connection, kind=SyncRunKind.MANUAL_RECORD,
                                         status=SyncRunStatus.RUNNING, record_type="opportunity", record_id=records.opportunity.pk)
-    SyncLog.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity", record_id=records.opportunity.pk,
+    log = SyncLog.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity", record_id=records.opportunity.pk,
                            record_label=records.opportunity.title, operation="upsert", result="failed", error_code="X",
                            error_message=f"secret of {world.tenant.slug}")
     link = SyncLink.objects.create(tenant=world.tenant, connection=connection, record_type="opportunity",
@@ -174,7 +177,7 @@ def _objects(world, department_factory, opportunity_factory, status=ConnectionSt
             "quote": records.quote, "department": records.department, "comment": records.comment,
             "quote_line": records.quote_line, "custom_field": records.custom_field, "contact": records.contact,
             "connection": connection, "run": run, "record_run": record_run, "conflict": conflict,
-            "legacy_job": legacy_job, "legacy_proposal": legacy_proposal}
+            "legacy_job": legacy_job, "legacy_proposal": legacy_proposal, "log": log}
 
 
 def _url(name: str, objects: dict[str, object]) -> str:
@@ -218,9 +221,15 @@ ADMIN_ONLY = sorted(n for n in ROUTE_IDS if n.startswith("integrations:")) + [
     "api:sync-run-cancel", "api:connection-partner-gone", "sync_quotes:synchronize_now", "api:connection-clear-account-cache",
     "sync_alerts:settings", "sync_alerts:rotate_secret", "sync_alerts:test", "sync_alerts:retry",
     "api:alert-settings-list", "api:alert-settings-rotate-secret",
+    "sync:logs_retry", "sync:logs_skip", "sync:log_row_skip",
+    "api:sync-log-retry-failed", "api:sync-log-skip-failed", "api:sync-log-skip",
 ]
+# The sync-log API's reads, the runs list and the conflict counts: every role.
+SYNC_LOG_API_READS = ["api:sync-log-list", "api:sync-log-detail", "api:sync-log-groups", "api:sync-run-list",
+                      "api:sync-conflict-counts"]
 EVERY_ROLE = ["sync:index", "sync:logs", "sync:logs_csv", "sync:usage", "sync:health", "sync:record_history",
-              "sync:record_run_status", "api:sync-run-detail", "api:connection-health", "api:connection-health-list"]
+              "sync:record_run_status", "api:sync-run-detail", "api:connection-health", "api:connection-health-list",
+              *SYNC_LOG_API_READS]
 
 
 def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
@@ -228,7 +237,8 @@ def test_the_role_lists_cover_every_settings_integrations_and_sync_route():
     names |= {"api:connection-list", "api:connection-detail", "api:connection-sync-runs", "api:sync-run-detail",
               "api:connection-health", "api:connection-health-list",
               "api:sync-run-cancel", "api:connection-partner-gone", "api:connection-reconciliations", "api:connection-clear-account-cache",
-              "sync_quotes:synchronize_now", "api:alert-settings-list", "api:alert-settings-rotate-secret"}
+              "sync_quotes:synchronize_now", "api:alert-settings-list", "api:alert-settings-rotate-secret",
+              "api:sync-log-retry-failed", "api:sync-log-skip-failed", "api:sync-log-skip", *SYNC_LOG_API_READS}
     assert set(ADMIN_ONLY) | set(EVERY_ROLE) == names and not set(ADMIN_ONLY) & set(EVERY_ROLE)
 
 

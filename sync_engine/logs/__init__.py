@@ -1,0 +1,1 @@
+"""The sync log's web layer beyond the page: its REST API (`api.py`)."""
