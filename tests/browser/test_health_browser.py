@@ -90,7 +90,7 @@ def test_warning_with_errors_and_the_overview(page, live_server, login, alice, c
 
     errors.locator("tr[data-code=REQUIRED_FIELD_MISSING] a").click()
     page.wait_for_url("**/sync/logs/?*error_code=REQUIRED_FIELD_MISSING*")
-    expect(page.locator("#sync-log-results tbody tr")).to_have_count(4)
+    expect(page.locator("#sync-log-results tbody tr[data-log-id]")).to_have_count(4)
 
     page.goto(f"{live_server.url}/sync/")
     card = page.locator("[data-testid=connection-health]").first
