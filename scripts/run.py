@@ -64,6 +64,9 @@ def _env() -> dict[str, str]:
     env["EMAIL_USE_TLS"] = env["EMAIL_USE_SSL"] = "0"
     env["EMAIL_HOST_USER"] = env["EMAIL_HOST_PASSWORD"] = ""
     env["COTHON_DEMO_OUTBOX_DIR"] = str(VAR / "outbox")
+    # Prometheus metrics need a bearer token (404 without one configured): a known one for the
+    # demo, which listens on loopback only; production sets its own (docs/monitoring.md).
+    env.setdefault("COTHON_METRICS_TOKEN", "cothon-demo-metrics")
     # make run never auto-detects the production stack: embedded defaults unless asked.
     return env
 
@@ -345,6 +348,8 @@ def main(argv: list[str]) -> int:
                 print(f"  Salesforce login page ({org} org): {admin.get('username')} / {admin.get('password')}")
         print(f"  E-mail: caught by the local SMTP catcher on 127.0.0.1:{env['SMTP_CATCHER_PORT']} "
               f"(Settings › Integrations › Outbox (demo); files in {env['COTHON_DEMO_OUTBOX_DIR']})")
+        print(f"  Health: http://127.0.0.1:{port}/healthz  http://127.0.0.1:{port}/readyz   Metrics: "
+              f"curl -H 'Authorization: Bearer {env['COTHON_METRICS_TOKEN']}' http://127.0.0.1:{port}/metrics")
         print(f"  Logs: {VAR / 'log'}/*.log     Stop: Ctrl-C (a process that exits is restarted)")
         print("=" * 72, flush=True)
         sup.watch()
