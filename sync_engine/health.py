@@ -51,6 +51,14 @@ DAY_FACTOR = 2.0
 BACKLOG_WARNING = datetime.timedelta(minutes=15)
 
 
+def percent_used(used: int | None, allowance: int | None) -> int | None:
+    """The share of the allowance used, floored: "100%" only when it really is spent (Salesforce
+    counts refused calls too, so `used` may read above the allowance)."""
+    if used is None or not allowance:
+        return None
+    return min(100, 100 * used // allowance)
+
+
 class HealthStatus(models.TextChoices):
     HEALTHY = "healthy", "Connected"
     WARNING = "warning", "Warning"
@@ -144,9 +152,7 @@ class ConnectionHealth:
 
     @property
     def usage_percent(self) -> int | None:
-        if self.usage_used is None or not self.usage_allowance:
-            return None
-        return min(100, 100 * self.usage_used // self.usage_allowance)
+        return percent_used(self.usage_used, self.usage_allowance)
 
     @property
     def reason_codes(self) -> set[str]:
@@ -253,7 +259,7 @@ def connection_health(*, connection: SalesforceConnection, now: datetime.datetim
     if pause is None and used is not None and allowance and 100 * used >= USAGE_WARNING_PERCENT * allowance:
         reasons.append(Reason(ReasonCode.USAGE_HIGH, HealthStatus.WARNING,
                               f"API usage high: {used:,} of {allowance:,} calls of the last 24 hours "
-                              f"({min(100, 100 * used // allowance)}%).",
+                              f"({percent_used(used, allowance)}%).",
                               "Sync less often or filter what is synced; the last 10% are kept for manual and real-time changes."))
 
     anomalies = usage_anomalies(connection=connection, now=now)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from integrations.models import SalesforceConnection
 from integrations.salesforce.errors import error_meaning
-from sync_engine.health import FAILED_RESULTS, ConnectionHealth, connection_health
+from sync_engine.health import FAILED_RESULTS, ConnectionHealth, connection_health, percent_used
 from sync_engine.models import (ApiCallBucket, ChangeRecord, ConflictStatus, OutboxEntry, OutboxState, SyncConflict,
                                 SyncDirection, SyncLog, SyncResult, SyncRun, SyncRunKind, SyncRunStatus)
 from sync_engine.vocabulary import Priority
@@ -268,9 +268,7 @@ class UsageProjection:
 
     @property
     def percent(self) -> int | None:
-        if self.used is None or not self.allowance:
-            return None
-        return min(100, 100 * self.used // self.allowance)
+        return percent_used(self.used, self.allowance)
 
     @property
     def projected_percent(self) -> int | None:

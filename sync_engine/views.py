@@ -23,7 +23,7 @@ from sync_engine import log_actions, log_selectors, partner_actions, selectors, 
 from sync_engine.csv_export import sync_log_csv_response
 from sync_engine.forms import LogFilterForm, SyncNowForm
 from sync_engine.governor import get_governor
-from sync_engine.health import connection_health
+from sync_engine.health import connection_health, percent_used
 from sync_engine.models import SyncLog, SyncRunKind, SyncRunStatus
 from sync_engine.reconcile import service as reconcile_service
 
@@ -427,8 +427,7 @@ def api_usage(request: HttpRequest, pk: int) -> HttpResponse:
     status = get_governor().status(connection.pk)
     used = status.used if status.used is not None else connection.api_usage_used
     allowance = status.allowance if status.allowance is not None else connection.api_usage_max
-    # Floor: "100%" only when the allowance really is spent.
-    percent = min(100, 100 * used // allowance) if used is not None and allowance else None
+    percent = percent_used(used, allowance)
     pause = selectors.connection_pause(connection_id=connection.pk)
     paused_until = pause.expected_at if pause is not None else None
     usage = selectors.api_usage_by_hour(tenant=tenant, connection=connection, hours=hours)
