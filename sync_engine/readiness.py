@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection as db, connections
+from django.db import DatabaseError, connection as db, connections
 from django.utils import timezone
 
 from sync_engine.models import ProcessHeartbeat
@@ -63,12 +63,25 @@ def start_worker_heartbeat(*, name: str, queues: list[str], every: float = HEART
     joined = ",".join(sorted(queues))
 
     def beat() -> None:
+        failing = False
         try:
             while True:
                 try:
                     record_heartbeat(name=name, kind="worker", queues=joined)
+                except DatabaseError as exc:
+                    # The database down or not migrated yet: one line when it starts, not a
+                    # traceback every beat (readiness shows the worker stale meanwhile).
+                    if not failing:
+                        logger.warning("Worker heartbeat not recorded (%s: %s); retrying every %.0f s",
+                                       type(exc).__name__, exc, every)
+                    failing = True
                 except Exception:  # noqa: BLE001 - a missed beat only makes readiness stale
                     logger.warning("Worker heartbeat failed; retrying at the next beat", exc_info=True)
+                    failing = True
+                else:
+                    if failing:
+                        logger.info("Worker heartbeat recorded again")
+                    failing = False
                 finally:
                     connections.close_all()
                 if stop.wait(every):
