@@ -594,6 +594,7 @@ def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice):
     resume = time.time() + 2 * 3600
     governor.observe(conn.pk, 4990, 5000)
     governor.pause(conn.pk, 300, resume_estimate=resume)
+    next_check = governor.status(conn.pk).paused_until  # the page's "next check" (not now + 300: a slow request crosses a minute)
     assert governor.acquire(conn.pk, 2, lease_seconds=60)
     ApiCallBucket.objects.create(connection=conn, hour=hour, kind="limits_probe", calls=3)
     try:
@@ -602,7 +603,7 @@ def test_usage_page_shows_allowance_chart_by_kind_and_a_pause(web_as, alice):
         governor.forget(conn.pk)
     zone = __import__("zoneinfo").ZoneInfo("America/Toronto")
     expected = datetime.datetime.fromtimestamp(resume, tz=zone)
-    check = datetime.datetime.fromtimestamp(time.time() + 300, tz=zone)
+    check = datetime.datetime.fromtimestamp(next_check, tz=zone)
     assert f"Sync is paused, expected to resume ~{expected:%H:%M}" in html
     assert f"next check ~{check:%H:%M}" in html and "3 checks in the last 24 h" in html and "Capacity checks" in html
     assert "4,990" in html and "100%" not in html and "1 request in flight" in html
