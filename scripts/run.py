@@ -325,9 +325,16 @@ def main(argv: list[str]) -> int:
         celery = [PY, "-m", "celery", "-A", "cothon"]
         # SIGQUIT is Celery's cold shutdown: if this script dies, a worker stops at once instead
         # of finishing its task first (the outbox re-queues whatever it had taken).
-        sup.start("worker-realtime", celery + ["worker", "-Q", "realtime", "-c", "1", "-n", "realtime@%h", "-l", "info"],
+        # No prefork pool on the embedded broker: it has no event loop, so Celery falls back to
+        # billiard's plain pool, whose children share one read lock on the task queue and hold it
+        # while they wait idle. A child killed then (OOM, kill -9) leaves the lock taken and the
+        # worker never takes a task again. A solo real-time worker and a thread pool for the
+        # background one have no such lock (production's Redis broker uses the async prefork
+        # pool, with a pipe per child: not affected).
+        sup.start("worker-realtime", celery + ["worker", "-Q", "realtime", "-P", "solo", "-n", "realtime@%h", "-l", "info"],
                   death_signal=signal.SIGQUIT)
-        sup.start("worker-default", celery + ["worker", "-Q", "default,bulk", "-c", "2", "-n", "default@%h", "-l", "info"],
+        sup.start("worker-default", celery + ["worker", "-Q", "default,bulk", "-P", "threads", "-c", "2", "-n", "default@%h",
+                                              "-l", "info"],
                   death_signal=signal.SIGQUIT)
         sup.start("beat", celery + ["beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")])
         _wait_for_http(sup, f"http://127.0.0.1:{port}/healthz")

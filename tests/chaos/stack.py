@@ -2,7 +2,7 @@
 
 A private Salesforce emulator on fixed ports (so it can be killed and restarted where the
 connection expects it), a real-time worker (`-Q realtime`, solo pool), a background worker
-(`-Q default`, prefork pool with one child, so the main process and the pool child can be
+(`-Q default`, prefork pool with one child on Redis, so the main process and the pool child can be
 killed separately) and beat — all on the database and broker the caller configured (PostgreSQL +
 Redis, or SQLite + the filesystem broker). A scenario starts a full sync slowed by latency
 faults, injects one fault, keeps editing records, waits until everything has settled and checks
@@ -162,6 +162,19 @@ class CeleryProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def embedded_broker() -> bool:
+    from django.conf import settings
+
+    return str(settings.CELERY_BROKER_URL).startswith("cothonfs")
+
+
+def background_pool() -> list[str]:
+    """The background worker's pool as the product runs it: prefork with one child on Redis
+    (the async pool, a pipe per child); a thread pool on the embedded broker, as `make run`
+    starts it (scripts/run.py says why: billiard's plain pool hangs when an idle child dies)."""
+    return ["-P", "threads", "-c", "1"] if embedded_broker() else ["-P", "prefork", "-c", "1"]
+
+
 def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's database and broker for child processes, with the chaos leases."""
     from tests.sync_engine.workers import worker_env
@@ -180,7 +193,7 @@ class ChaosStack:
         self.processes = {
             "realtime_worker": CeleryProcess("realtime-worker", ["worker", "-Q", "realtime", "-P", "solo", "-n", f"rt-{stamp}@%h", *common],
                                              env, log_dir, b"ready."),
-            "background_worker": CeleryProcess("background-worker", ["worker", "-Q", "default", "-P", "prefork", "-c", "1",
+            "background_worker": CeleryProcess("background-worker", ["worker", "-Q", "default", *background_pool(),
                                                                      "-n", f"bg-{stamp}@%h", *common], env, log_dir, b"ready."),
             "beat": CeleryProcess("beat", ["beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile=",
                                            "-l", "info"], env, log_dir, b"beat: Starting"),
