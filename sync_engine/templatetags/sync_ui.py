@@ -303,10 +303,15 @@ def connection_health(context, connection):
     """The connection's health (status, reasons worst first), or None outside its tenant."""
     from sync_engine.health import connection_health as read
 
-    tenant = getattr(context.get("request"), "tenant", None)
+    request = context.get("request")
+    tenant = getattr(request, "tenant", None)
     if tenant is None or connection is None or connection.tenant_id != tenant.pk:
         return None
-    return read(connection=connection)
+    # Once per connection and request: a connection's page shows it in its header and its card.
+    seen = request.__dict__.setdefault("_cothon_connection_health", {})
+    if connection.pk not in seen:
+        seen[connection.pk] = read(connection=connection)
+    return seen[connection.pk]
 
 
 @register.filter
